@@ -1,0 +1,3 @@
+"""Baseline dispatch agents: heuristic schedulers and learned policies."""
+
+__all__: list[str] = []

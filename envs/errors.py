@@ -1,0 +1,21 @@
+"""Exceptions raised for bad input: one line naming what is wrong and where."""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "ConstellationDispatchError", "TLEError"]
+
+
+class ConstellationDispatchError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class ConfigError(ConstellationDispatchError, ValueError):
+    """A configuration value is invalid.
+
+    The message names the field path (e.g. ``stations[3].lat_deg``) or the file and line,
+    and the offending value.
+    """
+
+
+class TLEError(ConfigError):
+    """A two-line element set is malformed; the message names the file and line number."""
