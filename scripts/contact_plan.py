@@ -1,0 +1,115 @@
+"""Compute every satellite–ground-station pass over a horizon and write it as CSV.
+
+Example:
+    python scripts/contact_plan.py --tle configs/tle/star_compute_12.tle \\
+        --stations configs/ground_stations/china.yaml --start 2025-06-01T00:00:00Z \\
+        --hours 24 --min-elevation 10 --out passes.csv --plot passes.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _cli import run_cli  # noqa: E402
+
+from envs.contact_plan import CSV_COLUMNS, compute_contact_plan, default_cache_dir  # noqa: E402
+from envs.errors import ConfigError  # noqa: E402
+from envs.ground import load_networks  # noqa: E402
+from envs.orbits import Constellation, load_tles  # noqa: E402
+from envs.timeutil import parse_utc  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Compute the contact plan (all passes above each station's elevation mask) "
+        "of a constellation over a ground network and write it as CSV with columns "
+        + ",".join(CSV_COLUMNS) + " (UTC ISO 8601, sorted by rise).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--tle", required=True, type=Path,
+                        help="TLE file, CelesTrak 2-line or 3-line format. Satellites are named by "
+                        "the name line, or by catalogue number for 2-line files.")
+    parser.add_argument("--stations", required=True, type=Path, nargs="+",
+                        help="Ground-station YAML file(s) (configs/ground_stations/*.yaml format).")
+    parser.add_argument("--start", required=True,
+                        help="Start of the horizon, ISO 8601 UTC, e.g. 2025-06-01T00:00:00Z.")
+    parser.add_argument("--hours", type=float, default=24.0, help="Length of the horizon in hours.")
+    parser.add_argument("--min-elevation", type=float, default=None,
+                        help="Elevation mask in degrees applied to every station "
+                        "(default: each station's own min_elevation_deg).")
+    parser.add_argument("--out", type=Path, default=Path("passes.csv"), help="Output CSV path.")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="Also draw a contact Gantt chart (stations × time) to this image file.")
+    parser.add_argument("--step", type=float, default=60.0,
+                        help="Coarse search grid step in seconds (results do not depend on it; "
+                        "short passes between grid points are still found).")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="Cache folder for computed plans (default: $CONSTELLATION_DISPATCH_CACHE "
+                        "or ~/.cache/constellation-dispatch).")
+    parser.add_argument("--no-cache", action="store_true", help="Neither read nor write the cache.")
+    parser.add_argument("--quiet", action="store_true", help="No progress bar or summary.")
+    return parser
+
+
+def write_csv(path: Path, rows: Sequence[tuple]) -> None:
+    """Write rows under CSV_COLUMNS atomically (temp file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(CSV_COLUMNS)
+            writer.writerows(rows)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not 0 < args.hours <= 24 * 30:
+        raise ConfigError(f"--hours: must be in (0, 720], got {args.hours}")
+    if args.min_elevation is not None and not 0 <= args.min_elevation < 90:
+        raise ConfigError(f"--min-elevation: must be in [0, 90) degrees, got {args.min_elevation}")
+    start = parse_utc(args.start, "--start")
+    constellation = Constellation.from_tles(load_tles(args.tle))
+    stations = load_networks(args.stations)
+    if args.min_elevation is not None:
+        stations = [dataclasses.replace(s, min_elevation_deg=args.min_elevation) for s in stations]
+    began = time.perf_counter()
+    plan = compute_contact_plan(
+        constellation,
+        stations,
+        start,
+        args.hours * 3600.0,
+        step_s=args.step,
+        cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
+        progress=not args.quiet,
+    )
+    write_csv(args.out, plan.rows())
+    if args.plot is not None:
+        from envs.render import plot_contact_gantt
+
+        plot_contact_gantt(plan, args.plot)
+    if not args.quiet:
+        print(
+            f"{len(plan)} passes of {len(constellation)} satellites over {len(stations)} stations "
+            f"in {args.hours:g} h ({time.perf_counter() - began:.2f} s) -> {args.out}"
+            + (f", {args.plot}" if args.plot else "")
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

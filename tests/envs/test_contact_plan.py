@@ -1,0 +1,225 @@
+"""Contact plan: validated pass by pass against skyfield ``find_events``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from skyfield.api import EarthSatellite, wgs84
+
+from envs.contact_plan import ContactPlan, compute_contact_plan, find_passes, plan_key
+from envs.ground import Station, station_arrays
+from envs.orbits.propagate import Constellation
+from envs.orbits.shells import Shell, shells_tles
+from envs.orbits.tle import load_tles
+from envs.timeutil import builtin_timescale
+
+EPOCH = datetime(2026, 1, 3, 12, 0, tzinfo=timezone.utc)
+DAY_S = 86400.0
+
+# A spread of latitudes and masks (coordinates from configs/ground_stations).
+STATIONS = [
+    Station("Svalbard", 78.23, 15.41, 450.0, min_elevation_deg=5.0, network="ksat"),
+    Station("Punta Arenas", -52.94, -70.85, 20.0, min_elevation_deg=10.0, network="ksat"),
+    Station("Singapore", 1.40, 103.83, 20.0, min_elevation_deg=10.0, network="aws"),
+    Station("Kashgar", 39.50, 75.93, 1300.0, min_elevation_deg=15.0, network="china"),
+    Station("Hartebeesthoek", -25.89, 27.69, 1400.0, min_elevation_deg=0.0, network="ksat"),
+]
+
+
+@pytest.fixture(scope="module")
+def ts():
+    return builtin_timescale()
+
+
+def skyfield_passes(tle, station: Station, ts, epoch: datetime, horizon_s: float):
+    """Complete passes (rise, culmination, set) from skyfield, plus its max elevation."""
+    sat = EarthSatellite(tle.line1, tle.line2, tle.name, ts)
+    topos = wgs84.latlon(station.lat_deg, station.lon_deg, elevation_m=station.alt_m)
+    t0 = ts.from_datetime(epoch)
+    t1 = ts.from_datetime(epoch + timedelta(seconds=horizon_s))
+    times, events = sat.find_events(topos, t0, t1, altitude_degrees=station.min_elevation_deg)
+    alt_at = lambda t: (sat - topos).at(t).altaz()[0].degrees  # noqa: E731
+    out, rise, peak = [], None, -90.0
+    for t, ev in zip(times, events, strict=True):
+        if ev == 0:
+            rise, peak = t, -90.0
+        elif ev == 1 and rise is not None:
+            peak = max(peak, float(alt_at(t)))
+        elif ev == 2 and rise is not None:
+            out.append(((rise - t0) * DAY_S, (t - t0) * DAY_S, peak))
+            rise = None
+    return out, sat, topos
+
+
+def assert_matches_skyfield(tles, stations, ts, horizon_s=DAY_S, step_s=60.0):
+    cons = Constellation.from_tles(tles)
+    plan = compute_contact_plan(cons, stations, EPOCH, horizon_s, step_s=step_s, ts=ts)
+    p = plan.passes
+    n_compared = 0
+    worst_t = worst_el = worst_alt = 0.0
+    for i, tle in enumerate(tles):
+        for m, station in enumerate(stations):
+            ref, sat, topos = skyfield_passes(tle, station, ts, EPOCH, horizon_s)
+            mine = (p.sat == i) & (p.station == m) & ~p.rise_clipped & ~p.set_clipped
+            rise, set_, el = p.rise_s[mine], p.set_s[mine], p.max_elevation_deg[mine]
+            where = f"{tle.name} over {station.name}"
+            assert len(rise) == len(ref), f"{where}: {len(rise)} passes, skyfield {len(ref)}"
+            if not ref:
+                continue
+            ref_rise, ref_set, ref_el = (np.array(c) for c in zip(*ref, strict=True))
+            worst_t = max(worst_t, np.abs(rise - ref_rise).max(), np.abs(set_ - ref_set).max())
+            worst_el = max(worst_el, np.abs(el - ref_el).max())
+            # Our rise/set instants, checked on skyfield's own geometry: altitude == mask.
+            t_events = ts.from_datetime(EPOCH) + np.concatenate([rise, set_]) / DAY_S
+            alt = (sat - topos).at(t_events).altaz()[0].degrees
+            worst_alt = max(worst_alt, np.abs(alt - station.min_elevation_deg).max())
+            n_compared += len(ref)
+    assert n_compared > 0
+    assert worst_t <= 1.0, f"rise/set differ from skyfield by {worst_t:.3f} s"
+    assert worst_el <= 0.1, f"max elevation differs from skyfield by {worst_el:.4f} deg"
+    # skyfield's own search stops at ~0.5 s; ours is exact to its refinement tolerance.
+    assert worst_alt <= 2e-3, f"skyfield altitude at our rise/set is {worst_alt:.4f} deg off the mask"
+    return plan, n_compared
+
+
+def test_iridium_passes_match_skyfield_find_events(iridium_tle_path, ts):
+    tles = load_tles(iridium_tle_path)
+    assert len(tles) == 66
+    _, n = assert_matches_skyfield(tles, STATIONS, ts)
+    assert n > 1000
+
+
+@pytest.fixture(scope="module")
+def generated_tles():
+    """Project-generated shells: an SSO string of pearls and a 53° Walker-delta shell."""
+    return shells_tles(
+        [
+            Shell(500.0, planes=1, sats_per_plane=12, inclination_deg=None, ltan_hours=10.5,
+                  name_prefix="SC", first_catnr=91001),
+            Shell(550.0, planes=4, sats_per_plane=5, inclination_deg=53.0, phasing=1,
+                  name_prefix="WD", first_catnr=92001),
+        ],
+        EPOCH,
+    )
+
+
+def test_generated_shell_passes_match_skyfield_find_events(generated_tles, ts):
+    _, n = assert_matches_skyfield(generated_tles, STATIONS, ts)
+    assert n > 300
+
+
+def test_coarse_grid_finds_passes_shorter_than_the_step(generated_tles, ts):
+    """The short-pass guarantee: a 300 s grid still finds every pass, including hidden ones."""
+    plan, _ = assert_matches_skyfield(generated_tles, STATIONS, ts, step_s=300.0)
+    dur = plan.passes.set_s - plan.passes.rise_s
+    starts = np.floor(plan.passes.rise_s / 300.0)
+    hidden = (starts == np.floor(plan.passes.set_s / 300.0)) & ~plan.passes.rise_clipped
+    assert hidden.sum() >= 3, "the test needs passes that fit between two grid points"
+    assert dur[hidden].max() < 300.0
+
+
+def test_grid_step_does_not_change_the_plan(generated_tles, ts):
+    cons = Constellation.from_tles(generated_tles)
+    fine = find_passes(cons, station_arrays(STATIONS), EPOCH, DAY_S, step_s=20.0, ts=ts)
+    coarse = find_passes(cons, station_arrays(STATIONS), EPOCH, DAY_S, step_s=240.0, ts=ts)
+    assert len(fine.sat) == len(coarse.sat)
+    np.testing.assert_array_equal(fine.sat, coarse.sat)
+    np.testing.assert_array_equal(fine.station, coarse.station)
+    np.testing.assert_allclose(fine.rise_s, coarse.rise_s, atol=0.5)
+    np.testing.assert_allclose(fine.set_s, coarse.set_s, atol=0.5)
+    np.testing.assert_allclose(fine.max_elevation_deg, coarse.max_elevation_deg, atol=0.01)
+
+
+def test_chunking_does_not_change_the_result(generated_tles, ts):
+    cons = Constellation.from_tles(generated_tles)
+    arrays = station_arrays(STATIONS)
+    whole = find_passes(cons, arrays, EPOCH, 6 * 3600.0, ts=ts)
+    tiny = find_passes(cons, arrays, EPOCH, 6 * 3600.0, ts=ts, chunk_elements=1)
+    for a, b in zip(whole, tiny, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def plan(generated_tles, ts):
+    return compute_contact_plan(Constellation.from_tles(generated_tles), STATIONS, EPOCH, DAY_S, ts=ts)
+
+
+def test_passes_are_sorted_and_well_formed(plan):
+    p = plan.passes
+    assert np.all(np.diff(p.rise_s) >= 0)
+    assert np.all(p.rise_s <= p.tmax_s) and np.all(p.tmax_s <= p.set_s)
+    assert np.all((p.rise_s >= 0) & (p.set_s <= DAY_S))
+    masks = np.array([s.min_elevation_deg for s in STATIONS])[p.station]
+    assert np.all(p.max_elevation_deg >= masks - 1e-6)
+    assert np.all(p.range_at_max_km > 400) and np.all(p.range_at_max_km < 3500)
+    # Passes of one pair never overlap.
+    for key in set(zip(p.sat.tolist(), p.station.tolist(), strict=True)):
+        sel = (p.sat == key[0]) & (p.station == key[1])
+        assert np.all(p.rise_s[sel][1:] > p.set_s[sel][:-1])
+
+
+def brute_next_pass(plan, sat, station, t):
+    p = plan.passes
+    idx = np.nonzero((p.sat == sat) & (p.station == station) & (p.set_s > t))[0]
+    return int(idx[np.argmin(p.rise_s[idx])]) if len(idx) else -1
+
+
+def test_next_pass_matches_brute_force(plan):
+    rng = np.random.default_rng(0)
+    n_sat, n_sta = len(plan.satellite_names), len(plan.station_names)
+    sats = rng.integers(0, n_sat, 400)
+    stas = rng.integers(0, n_sta, 400)
+    ts_ = rng.uniform(-10, DAY_S + 10, 400)
+    got = plan.next_pass(sats, stas, ts_)
+    want = [brute_next_pass(plan, a, b, c) for a, b, c in zip(sats, stas, ts_, strict=True)]
+    np.testing.assert_array_equal(got, want)
+
+
+def test_next_window_merges_stations_of_a_network(plan):
+    rng = np.random.default_rng(1)
+    p = plan.passes
+    ksat = plan.network_index("ksat")
+    members = np.nonzero(plan.station_network == ksat)[0]
+    for _ in range(300):
+        sat, t = int(rng.integers(0, len(plan.satellite_names))), float(rng.uniform(0, DAY_S))
+        start, end = plan.next_window(sat, "ksat", t)
+        sel = (p.sat == sat) & np.isin(p.station, members) & (p.set_s > t)
+        if not sel.any():
+            assert np.isinf(start) and np.isinf(end)
+            continue
+        first = np.min(np.maximum(p.rise_s[sel], t))
+        assert start == pytest.approx(first)
+        # The window end is where coverage by any ksat station stops.
+        inside = sel & (p.rise_s <= end) & (p.set_s >= end - 1e-9)
+        assert inside.any()
+        assert not (sel & (p.rise_s <= end) & (p.set_s > end + 1e-9)).any()
+
+
+def test_in_view_matches_brute_force(plan):
+    p = plan.passes
+    for t in np.linspace(0, DAY_S, 97):
+        for g in range(len(plan.station_names)):
+            want = np.unique(p.sat[(p.station == g) & (p.rise_s <= t) & (p.set_s > t)])
+            np.testing.assert_array_equal(plan.in_view(g, float(t)), want)
+
+
+def test_save_load_round_trip_and_cache(tmp_path, generated_tles, ts, plan):
+    path = tmp_path / "plan.npz"
+    plan.save(path)
+    back = ContactPlan.load(path)
+    assert back.satellite_names == plan.satellite_names and back.epoch == plan.epoch
+    for a, b in zip(plan.passes, back.passes, strict=True):
+        np.testing.assert_array_equal(a, b)
+    cons = Constellation.from_tles(generated_tles)
+    first = compute_contact_plan(cons, STATIONS, EPOCH, 3600.0, ts=ts, cache_dir=tmp_path)
+    files = list(tmp_path.glob("contact_plan_*.npz"))
+    assert len(files) == 1
+    second = compute_contact_plan(cons, STATIONS, EPOCH, 3600.0, ts=ts, cache_dir=tmp_path)
+    np.testing.assert_array_equal(first.passes.rise_s, second.passes.rise_s)
+    moved = [Station("Svalbard", 78.23, 15.42, 450.0, min_elevation_deg=5.0, network="ksat")]
+    assert plan_key(cons, STATIONS[:1], EPOCH, 3600.0, 60.0) != plan_key(cons, moved, EPOCH, 3600.0, 60.0)
+    files[0].write_bytes(b"corrupt")
+    third = compute_contact_plan(cons, STATIONS, EPOCH, 3600.0, ts=ts, cache_dir=tmp_path)
+    np.testing.assert_array_equal(first.passes.rise_s, third.passes.rise_s)
