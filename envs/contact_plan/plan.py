@@ -51,8 +51,8 @@ def _merge_windows(group: IntArray, start: FloatArray, end: FloatArray) -> tuple
     new = np.ones(len(group), bool)
     new[1:] = (group[1:] != group[:-1]) | (start[1:] > run_end[:-1])
     first = np.nonzero(new)[0]
-    last = np.r_[first[1:] - 1, len(group) - 1]
-    return group[first], start[first], run_end[last]
+    # Exact window ends (the offset trick above is only used to decide where windows split).
+    return group[first], start[first], np.maximum.reduceat(end, first)
 
 
 @dataclass(frozen=True, eq=False)
