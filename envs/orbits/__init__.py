@@ -10,13 +10,21 @@ from envs.orbits.propagate import (
     sunlit,
     time_grid,
 )
-from envs.orbits.shells import Shell, shell_tles, shells_tles, sso_inclination_deg
+from envs.orbits.shells import (
+    ElementSet,
+    Shell,
+    shell_elements,
+    shell_tles,
+    shells_tles,
+    sso_inclination_deg,
+)
 from envs.orbits.tle import TLE, format_tles, load_tles, parse_tles, tle_to_satrec, write_tles
 
 __all__ = [
     "TLE",
     "Constellation",
     "EarthFixedStates",
+    "ElementSet",
     "Shell",
     "TimeGrid",
     "format_tles",
@@ -24,6 +32,7 @@ __all__ = [
     "load_tles",
     "parse_tles",
     "propagate_ecef",
+    "shell_elements",
     "shell_tles",
     "shells_tles",
     "sso_inclination_deg",
