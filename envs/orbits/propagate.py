@@ -30,11 +30,11 @@ __all__ = [
     "EARTH_RADIUS_SHADOW_KM",
     "Constellation",
     "EarthFixedStates",
+    "TimeGrid",
     "load_ephemeris",
     "propagate_ecef",
     "sun_ecef_km",
     "sunlit",
-    "TimeGrid",
     "time_grid",
 ]
 
@@ -165,7 +165,7 @@ def propagate_ecef(
     >>> sats = Constellation.from_tles(shell_tles(Shell(500.0, planes=1, sats_per_plane=2), epoch))
     >>> states = propagate_ecef(sats, time_grid(epoch, [0.0, 60.0]))
     >>> states.r_km.shape, round(float(np.linalg.norm(states.r_km[0, 0])))
-    ((2, 2, 3), 6878)
+    ((2, 2, 3), 6881)
     """
     stop = len(constellation) if stop is None else stop
     err, r_teme, v_teme = constellation.subset(start, stop).sgp4(grid.jd_whole, grid.jd_frac)
