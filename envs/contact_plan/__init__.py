@@ -4,7 +4,12 @@ See ``envs.contact_plan.search`` for the algorithm and its guarantee against mis
 passes, and ``envs.contact_plan.plan`` for the queries the simulator uses.
 """
 
-from envs.contact_plan.build import ALGORITHM_VERSION, compute_contact_plan, default_cache_dir, plan_key
+from envs.contact_plan.build import (
+    ALGORITHM_VERSION,
+    compute_contact_plan,
+    default_cache_dir,
+    plan_key,
+)
 from envs.contact_plan.plan import CSV_COLUMNS, ContactPlan
 from envs.contact_plan.search import HIDDEN_PEAK_MARGIN, PassArrays, find_passes
 

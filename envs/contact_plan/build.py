@@ -43,7 +43,8 @@ def plan_key(
         "hidden_peak_margin": HIDDEN_PEAK_MARGIN,
         "tles": [(t.name, t.line1, t.line2) for t in constellation.tles],
         "stations": [
-            (s.name, s.lat_deg, s.lon_deg, s.alt_m, s.min_elevation_deg, s.network) for s in stations
+            (s.name, s.lat_deg, s.lon_deg, s.alt_m, s.min_elevation_deg, s.network)
+            for s in stations
         ],
         "epoch": require_utc(epoch).isoformat(),
         "horizon_s": float(horizon_s),
@@ -58,7 +59,7 @@ def compute_contact_plan(
     epoch: datetime,
     horizon_s: float,
     *,
-    step_s: float = 60.0,
+    step_s: float = 180.0,
     ts: Timescale | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,

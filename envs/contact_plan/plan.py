@@ -40,7 +40,9 @@ def _group_keys(group: IntArray, t_s: FloatArray, span: float) -> FloatArray:
     return group.astype(np.float64) * span + t_s
 
 
-def _merge_windows(group: IntArray, start: FloatArray, end: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
+def _merge_windows(
+    group: IntArray, start: FloatArray, end: FloatArray
+) -> tuple[IntArray, FloatArray, FloatArray]:
     """Union of overlapping intervals within each group; input sorted by (group, start)."""
     if len(group) == 0:
         return group, start, end
@@ -83,7 +85,11 @@ class ContactPlan:
 
     def __post_init__(self) -> None:
         p = self.passes
-        n_sat, n_sta, n_net = len(self.satellite_names), len(self.station_names), len(self.network_names)
+        n_sat, n_sta, n_net = (
+            len(self.satellite_names),
+            len(self.station_names),
+            len(self.network_names),
+        )
         span = self.horizon_s + 1.0
         # Per (satellite, station) pair: passes sorted by rise (set times are then sorted too).
         pair = p.sat * n_sta + p.station
@@ -116,28 +122,40 @@ class ContactPlan:
         """Index of a network given its name (or index)."""
         if isinstance(network, (int, np.integer)):
             if not 0 <= network < len(self.network_names):
-                raise ConfigError(f"network: index {network} out of range 0..{len(self.network_names) - 1}")
+                raise ConfigError(
+                    f"network: index {network} out of range 0..{len(self.network_names) - 1}"
+                )
             return int(network)
         try:
             return self.network_names.index(network)
         except ValueError:
-            raise ConfigError(f"network: unknown network {network!r}; known: {list(self.network_names)}") from None
+            raise ConfigError(
+                f"network: unknown network {network!r}; known: {list(self.network_names)}"
+            ) from None
 
     def next_pass(self, sat: ArrayLike, station: ArrayLike, t_s: ArrayLike) -> IntArray:
         """Index (into ``passes``) of the first pass of ``sat`` over ``station`` with set > t.
 
         Arguments broadcast; the result is -1 where there is no such pass in the horizon.
         """
-        n_sat, n_sta, _ = self._index["shape"]
-        sat, station, t = np.broadcast_arrays(np.asarray(sat), np.asarray(station), np.asarray(t_s, float))
+        _, n_sta, _ = self._index["shape"]
+        sat, station, t = np.broadcast_arrays(
+            np.asarray(sat), np.asarray(station), np.asarray(t_s, float)
+        )
         pair = sat * n_sta + station
         keys = self._index["pair_set_key"]
         pos = np.searchsorted(keys, _group_keys(pair, t, self._index["span"]), side="right")
         ok = pos < len(keys)
         order = self._index["pair_order"]
-        found = np.where(ok, order[np.minimum(pos, len(keys) - 1)], -1) if len(keys) else np.full(pair.shape, -1)
+        found = (
+            np.where(ok, order[np.minimum(pos, len(keys) - 1)], -1)
+            if len(keys)
+            else np.full(pair.shape, -1)
+        )
         same = found >= 0
-        same[same] = (self.passes.sat[found[same]] == sat[same]) & (self.passes.station[found[same]] == station[same])
+        same[same] = (self.passes.sat[found[same]] == sat[same]) & (
+            self.passes.station[found[same]] == station[same]
+        )
         return np.where(same, found, -1)
 
     def next_window(
@@ -168,7 +186,9 @@ class ContactPlan:
         keys = self._index["station_rise_key"]
         span = self._index["span"]
         hi = np.searchsorted(keys, station * span + t_s, side="right")
-        lo = np.searchsorted(keys, station * span + max(t_s - self._index["max_duration_s"], 0.0) - 1e-9)
+        lo = np.searchsorted(
+            keys, station * span + max(t_s - self._index["max_duration_s"], 0.0) - 1e-9
+        )
         idx = self._index["station_order"][lo:hi]
         p = self.passes
         idx = idx[(p.station[idx] == station) & (p.set_s[idx] > t_s)]
@@ -222,7 +242,10 @@ class ContactPlan:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 if meta.get("format_version") != _FORMAT_VERSION:
-                    raise ConfigError(f"{path}: contact plan format {meta.get('format_version')} is not {_FORMAT_VERSION}")
+                    raise ConfigError(
+                        f"{path}: contact plan format {meta.get('format_version')} "
+                        f"is not {_FORMAT_VERSION}"
+                    )
                 passes = PassArrays(*(data[name] for name in PassArrays._fields))
                 station_network = data["station_network"]
         except (OSError, KeyError, ValueError) as exc:

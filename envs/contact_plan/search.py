@@ -52,7 +52,7 @@ IntArray = NDArray[np.int64]
 
 #: Candidate hidden peaks within this margin of sin(mask) (cubic-Hermite estimate) are refined.
 HIDDEN_PEAK_MARGIN = 0.01
-_BISECT_ITERATIONS = 24  # 60 s / 2**24 ≈ 4 µs
+_BISECT_ITERATIONS = 16  # 300 s / 2**16 ≈ 5 ms, then polished (crossings) or flat (peaks)
 _POLISH_ITERATIONS = 2  # Newton steps on exact SGP4 states after the interpolant's bisection
 _POLISH_MAX_STEP_S = 10.0
 _DEFAULT_CHUNK_ELEMENTS = 2_000_000  # satellite × station × time cells per chunk
@@ -85,48 +85,49 @@ class PassArrays(NamedTuple):
 
 
 class _Segments(NamedTuple):
-    """Cubic Hermite segments of satellite motion for a batch of (sat, station, interval)."""
+    """Cubic Hermite segments of satellite motion for a batch of (sat, station, interval).
 
-    r0: FloatArray
-    v0: FloatArray
-    r1: FloatArray
-    v1: FloatArray
+    Position relative to the station is ``((c3 τ + c2) τ + c1) τ + c0`` for τ in [0, 1].
+    """
+
+    c0: FloatArray
+    c1: FloatArray
+    c2: FloatArray
+    c3: FloatArray
     h: FloatArray  # interval length, s
-    g: FloatArray  # station position
     u: FloatArray  # station up vector
 
-    def state(self, tau: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Relative position (sat − station) and velocity at fractions ``tau`` of the interval."""
+    @classmethod
+    def from_states(cls, r0, v0, r1, v1, h, g, u) -> _Segments:
+        """Coefficients from end positions/velocities, interval lengths and station vectors."""
+        hv0, hv1 = h[:, None] * v0, h[:, None] * v1
+        dr = r1 - r0
+        return cls(r0 - g, hv0, 3 * dr - 2 * hv0 - hv1, -2 * dr + hv0 + hv1, h, u)
+
+    def take(self, idx: IntArray) -> _Segments:
+        """The segments at ``idx``."""
+        return _Segments(*(x[idx] for x in self))
+
+    def position(self, tau: FloatArray) -> FloatArray:
+        """Position relative to the station at fractions ``tau`` of the interval."""
         t = tau[:, None]
-        t2, t3 = t * t, t * t * t
-        h = self.h[:, None]
-        pos = (
-            (2 * t3 - 3 * t2 + 1) * self.r0
-            + (t3 - 2 * t2 + t) * h * self.v0
-            + (-2 * t3 + 3 * t2) * self.r1
-            + (t3 - t2) * h * self.v1
-        )
-        vel = (
-            (6 * t2 - 6 * t) * self.r0 / h
-            + (3 * t2 - 4 * t + 1) * self.v0
-            + (-6 * t2 + 6 * t) * self.r1 / h
-            + (3 * t2 - 2 * t) * self.v1
-        )
-        return pos - self.g, vel
+        return ((self.c3 * t + self.c2) * t + self.c1) * t + self.c0
 
     def sin_elevation(self, tau: FloatArray) -> FloatArray:
         """``sin(elevation)`` on the interpolant."""
-        rel, _ = self.state(tau)
-        return np.einsum("ij,ij->i", rel, self.u) / np.linalg.norm(rel, axis=1)
+        rel = self.position(tau)
+        return np.einsum("ij,ij->i", rel, self.u) / np.sqrt(np.einsum("ij,ij->i", rel, rel))
 
     def sin_elevation_rate(self, tau: FloatArray) -> FloatArray:
         """Time derivative of ``sin(elevation)`` on the interpolant, 1/s."""
-        rel, vel = self.state(tau)
-        rho = np.linalg.norm(rel, axis=1)
+        t = tau[:, None]
+        rel = self.position(tau)
+        vel = ((3 * self.c3 * t + 2 * self.c2) * t + self.c1) / self.h[:, None]
+        rho2 = np.einsum("ij,ij->i", rel, rel)
+        rho = np.sqrt(rho2)
         up = np.einsum("ij,ij->i", rel, self.u)
-        return np.einsum("ij,ij->i", vel, self.u) / rho - up * np.einsum(
-            "ij,ij->i", rel, vel
-        ) / rho**3
+        rel_v = np.einsum("ij,ij->i", rel, vel)
+        return (np.einsum("ij,ij->i", vel, self.u) - up * rel_v / rho2) / rho
 
 
 def _bisect(
@@ -155,37 +156,57 @@ def _hermite_peak(f0: FloatArray, f1: FloatArray, m0: FloatArray, m1: FloatArray
         hi = np.where(rising, hi, mid)
     t = 0.5 * (lo + hi)
     t2, t3 = t * t, t * t * t
-    return (2 * t3 - 3 * t2 + 1) * f0 + (t3 - 2 * t2 + t) * m0 + (-2 * t3 + 3 * t2) * f1 + (t3 - t2) * m1
+    return (
+        (2 * t3 - 3 * t2 + 1) * f0
+        + (t3 - 2 * t2 + t) * m0
+        + (-2 * t3 + 3 * t2) * f1
+        + (t3 - t2) * m1
+    )
 
 
 class _Chunk:
     """Grid evaluation of sin(elevation) and its rate for satellites ``start:stop``."""
 
-    def __init__(self, constellation: Constellation, grid: TimeGrid, st: StationArrays, start: int, stop: int):
+    def __init__(
+        self, constellation: Constellation, grid: TimeGrid, st: StationArrays, start: int, stop: int
+    ):
         states = propagate_ecef(constellation, grid, start=start, stop=stop)
         self.r, self.v = states.r_km, states.v_km_s
+        n, n_t, _ = self.r.shape
         g, u = st.ecef_km, st.up
-        num = self.r @ u.T  # (n, T, M)
-        num -= np.einsum("ij,ij->i", g, u)
-        rho = self.r @ g.T
-        rho *= -2.0
-        rho += np.einsum("ntk,ntk->nt", self.r, self.r)[..., None]
-        rho += np.einsum("ij,ij->i", g, g)
+        n_m = len(g)
+        # One BLAS product per state vector gives r·u, r·g (and v·u, v·g) for all stations.
+        w = np.concatenate([u, g]).T  # (3, 2M)
+        ru_rg = self.r.reshape(-1, 3) @ w
+        vu_vg = self.v.reshape(-1, 3) @ w
+        r2 = np.einsum("ij,ij->i", self.r.reshape(-1, 3), self.r.reshape(-1, 3))[:, None]
+        rv = np.einsum("ij,ij->i", self.r.reshape(-1, 3), self.v.reshape(-1, 3))[:, None]
+        num = ru_rg[:, :n_m] - np.einsum("ij,ij->i", g, u)  # (rel · up)
+        rho = r2 - 2.0 * ru_rg[:, n_m:] + np.einsum("ij,ij->i", g, g)
         np.sqrt(rho, out=rho)
-        self.f = num / rho
-        rel_v = np.einsum("ntk,ntk->nt", self.r, self.v)[..., None] - self.v @ g.T
-        rel_v *= num
-        rel_v /= rho**3
-        fd = self.v @ u.T
-        fd /= rho
-        fd -= rel_v
-        self.fd = fd
-        self.rho = rho
+        inv = np.reciprocal(rho)
+        f = num * inv
+        rel_v = rv - vu_vg[:, n_m:]  # (rel · v)
+        rel_v *= f
+        rel_v *= inv
+        fd = vu_vg[:, :n_m] - rel_v
+        fd *= inv
+        self.f = f.reshape(n, n_t, n_m)
+        self.fd = fd.reshape(n, n_t, n_m)
+        self.rho = rho.reshape(n, n_t, n_m)
 
-    def segments(self, i: IntArray, k: IntArray, m: IntArray, grid: TimeGrid, st: StationArrays) -> _Segments:
+    def segments(
+        self, i: IntArray, k: IntArray, m: IntArray, grid: TimeGrid, st: StationArrays
+    ) -> _Segments:
         h = grid.t_s[k + 1] - grid.t_s[k]
-        return _Segments(
-            self.r[i, k], self.v[i, k], self.r[i, k + 1], self.v[i, k + 1], h, st.ecef_km[m], st.up[m]
+        return _Segments.from_states(
+            self.r[i, k],
+            self.v[i, k],
+            self.r[i, k + 1],
+            self.v[i, k + 1],
+            h,
+            st.ecef_km[m],
+            st.up[m],
         )
 
 
@@ -202,7 +223,9 @@ def _chunk_passes(chunk: _Chunk, grid: TimeGrid, st: StationArrays) -> PassArray
     # Candidate short passes hidden between two grid points (see the module docstring).
     hi, hk, hm = np.nonzero(peak_iv & ~a0 & ~a1)
     h = t[hk + 1] - t[hk]
-    est = _hermite_peak(f[hi, hk, hm], f[hi, hk + 1, hm], fd[hi, hk, hm] * h, fd[hi, hk + 1, hm] * h)
+    est = _hermite_peak(
+        f[hi, hk, hm], f[hi, hk + 1, hm], fd[hi, hk, hm] * h, fd[hi, hk + 1, hm] * h
+    )
     keep = est >= s[hm] - HIDDEN_PEAK_MARGIN
     hi, hk, hm = hi[keep], hk[keep], hm[keep]
 
@@ -214,17 +237,22 @@ def _chunk_passes(chunk: _Chunk, grid: TimeGrid, st: StationArrays) -> PassArray
     zeros, ones = np.zeros(len(pi)), np.ones(len(pi))
     tau_peak = _bisect(seg.sin_elevation_rate, zeros, ones, zeros)
     f_peak = seg.sin_elevation(tau_peak)
-    rel_peak, _ = seg.state(tau_peak)
+    rel_peak = seg.position(tau_peak)
     peak_t = t[pk] + tau_peak * seg.h
     peak_range = np.linalg.norm(rel_peak, axis=1)
 
     # Hidden passes whose refined peak clears the mask: rise and set on either side of the peak.
     n_vis = len(peaks_in_view[0])
     hidden = np.nonzero(f_peak[n_vis:] >= s[hm])[0] + n_vis
-    hseg = _Segments(*(x[hidden] for x in seg))
+    hseg = seg.take(hidden)
     target = s[pm[hidden]]
-    h_rise = t[pk[hidden]] + _bisect(hseg.sin_elevation, zeros[hidden], tau_peak[hidden], target) * hseg.h
-    h_set = t[pk[hidden]] + _bisect(hseg.sin_elevation, tau_peak[hidden], ones[hidden], target) * hseg.h
+    h_rise = (
+        t[pk[hidden]]
+        + _bisect(hseg.sin_elevation, zeros[hidden], tau_peak[hidden], target) * hseg.h
+    )
+    h_set = (
+        t[pk[hidden]] + _bisect(hseg.sin_elevation, tau_peak[hidden], ones[hidden], target) * hseg.h
+    )
 
     def crossings(idx: tuple[IntArray, IntArray, IntArray]) -> FloatArray:
         ci, ck, cm = idx
@@ -232,7 +260,7 @@ def _chunk_passes(chunk: _Chunk, grid: TimeGrid, st: StationArrays) -> PassArray
         tau = _bisect(cseg.sin_elevation, np.zeros(len(ci)), np.ones(len(ci)), s[cm])
         return t[ck] + tau * cseg.h
 
-    n, n_t, _ = f.shape
+    n_t = f.shape[1]
     start_i, start_m = np.nonzero(above[:, 0])
     end_i, end_m = np.nonzero(above[:, n_t - 1])
     rise_i = np.concatenate([rises[0], pi[hidden], start_i])
@@ -241,8 +269,12 @@ def _chunk_passes(chunk: _Chunk, grid: TimeGrid, st: StationArrays) -> PassArray
     set_i = np.concatenate([sets[0], pi[hidden], end_i])
     set_m = np.concatenate([sets[2], pm[hidden], end_m])
     set_t = np.concatenate([crossings(sets), h_set, np.full(len(end_i), t[-1])])
-    rise_clipped = np.concatenate([np.zeros(len(rise_t) - len(start_i), bool), np.ones(len(start_i), bool)])
-    set_clipped = np.concatenate([np.zeros(len(set_t) - len(end_i), bool), np.ones(len(end_i), bool)])
+    rise_clipped = np.concatenate(
+        [np.zeros(len(rise_t) - len(start_i), bool), np.ones(len(start_i), bool)]
+    )
+    set_clipped = np.concatenate(
+        [np.zeros(len(set_t) - len(end_i), bool), np.ones(len(end_i), bool)]
+    )
     ro = np.lexsort((rise_t, rise_m, rise_i))
     so = np.lexsort((set_t, set_m, set_i))
     rise_i, rise_m, rise_t, rise_clipped = rise_i[ro], rise_m[ro], rise_t[ro], rise_clipped[ro]
@@ -345,31 +377,25 @@ def _polish_crossings(
 
     The interpolant is accurate to centimetres at a 60 s step but to ~100 m at 300 s, which
     at a grazing crossing can move the time by seconds; two Newton steps on the exact
-    geometry make rise and set independent of the grid step. A step is kept only if it
-    brings ``sin(elevation)`` closer to the mask.
+    geometry make rise and set independent of the grid step (each step is clamped to
+    ``_POLISH_MAX_STEP_S``; the skyfield cross-checks pin the result).
     """
-    target = np.sin(st.min_elevation_rad)
-    out = {}
-    for name, clipped in (("rise_s", passes.rise_clipped), ("set_s", passes.set_clipped)):
-        idx = np.nonzero(~clipped)[0]
-        t = getattr(passes, name)[idx].copy()
-        sat, station = passes.sat[idx], passes.station[idx]
-        goal = target[station]
+    n = len(passes.sat)
+    # Rises and sets of all passes in one batch, so each satellite gets one SGP4 call per step.
+    idx = np.nonzero(np.concatenate([~passes.rise_clipped, ~passes.set_clipped]))[0]
+    times = np.concatenate([passes.rise_s, passes.set_s])
+    sat = np.concatenate([passes.sat, passes.sat])[idx]
+    station = np.concatenate([passes.station, passes.station])[idx]
+    goal = np.sin(st.min_elevation_rad)[station]
+    t = times[idx]
+    for _ in range(_POLISH_ITERATIONS):
         f, rate = _exact_sin_elevation(constellation, sat, station, t, epoch, ts, st)
-        for _ in range(_POLISH_ITERATIONS):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                step = np.clip(-(f - goal) / rate, -_POLISH_MAX_STEP_S, _POLISH_MAX_STEP_S)
-            trial = t + np.nan_to_num(step)
-            f_new, rate_new = _exact_sin_elevation(constellation, sat, station, trial, epoch, ts, st)
-            better = np.abs(f_new - goal) < np.abs(f - goal)
-            t = np.where(better, trial, t)
-            f = np.where(better, f_new, f)
-            rate = np.where(better, rate_new, rate)
-        full = getattr(passes, name).copy()
-        full[idx] = t
-        out[name] = full
-    rise = np.minimum(out["rise_s"], passes.tmax_s)
-    set_ = np.maximum(out["set_s"], passes.tmax_s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.clip(-(f - goal) / rate, -_POLISH_MAX_STEP_S, _POLISH_MAX_STEP_S)
+        t = t + np.nan_to_num(step)
+    times[idx] = t
+    rise = np.minimum(times[:n], passes.tmax_s)
+    set_ = np.maximum(times[n:], passes.tmax_s)
     return passes._replace(rise_s=rise, set_s=set_)
 
 
@@ -379,7 +405,7 @@ def find_passes(
     epoch: datetime,
     horizon_s: float,
     *,
-    step_s: float = 60.0,
+    step_s: float = 180.0,
     ts: Timescale | None = None,
     chunk_elements: int = _DEFAULT_CHUNK_ELEMENTS,
     progress: bool = False,
