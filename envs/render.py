@@ -8,17 +8,21 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.collections import PolyCollection  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.collections import PolyCollection
 
-from envs.contact_plan import ContactPlan  # noqa: E402
+from envs.contact_plan import ContactPlan
 
 __all__ = ["plot_contact_gantt"]
 
 
 def plot_contact_gantt(
-    plan: ContactPlan, path: str | os.PathLike[str], *, max_stations: int = 60, title: str | None = None
+    plan: ContactPlan,
+    path: str | os.PathLike[str],
+    *,
+    max_stations: int = 60,
+    title: str | None = None,
 ) -> Path:
     """Draw a contact Gantt chart: one row per station, one bar per pass, coloured by satellite.
 
@@ -57,13 +61,22 @@ def plot_contact_gantt(
     ax.invert_yaxis()
     ax.set_xlabel(f"hours since {plan.epoch.strftime('%Y-%m-%d %H:%M UTC')}")
     ax.grid(axis="x", alpha=0.3)
-    note = "" if len(shown) == len(plan.station_names) else f" ({len(shown)} of {len(plan.station_names)} stations shown)"
+    note = (
+        ""
+        if len(shown) == len(plan.station_names)
+        else f" ({len(shown)} of {len(plan.station_names)} stations shown)"
+    )
     ax.set_title(title or f"Contact plan: {len(p.sat)} passes, {n_sat} satellites{note}")
     if n_sat <= 20:
-        handles = [
-            plt.Rectangle((0, 0), 1, 1, color=cmap((s % 20) / 19.0)) for s in range(n_sat)
-        ]
-        ax.legend(handles, plan.satellite_names, fontsize=6, ncol=1, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        handles = [plt.Rectangle((0, 0), 1, 1, color=cmap((s % 20) / 19.0)) for s in range(n_sat)]
+        ax.legend(
+            handles,
+            plan.satellite_names,
+            fontsize=6,
+            ncol=1,
+            loc="center left",
+            bbox_to_anchor=(1.0, 0.5),
+        )
     else:
         sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, n_sat - 1))
         fig.colorbar(sm, ax=ax, label="satellite index")

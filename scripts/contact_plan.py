@@ -1,4 +1,4 @@
-"""Compute every satellite–ground-station pass over a horizon and write it as CSV.
+r"""Compute every satellite–ground-station pass over a horizon and write it as CSV.
 
 Example:
     python scripts/contact_plan.py --tle configs/tle/star_compute_12.tle \\
@@ -20,42 +20,71 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import run_cli  # noqa: E402
+from _cli import run_cli
 
-from envs.contact_plan import CSV_COLUMNS, compute_contact_plan, default_cache_dir  # noqa: E402
-from envs.errors import ConfigError  # noqa: E402
-from envs.ground import load_networks  # noqa: E402
-from envs.orbits import Constellation, load_tles  # noqa: E402
-from envs.timeutil import parse_utc  # noqa: E402
+from envs.contact_plan import CSV_COLUMNS, compute_contact_plan, default_cache_dir
+from envs.errors import ConfigError
+from envs.ground import load_networks
+from envs.orbits import Constellation, load_tles
+from envs.timeutil import parse_utc
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Compute the contact plan (all passes above each station's elevation mask) "
         "of a constellation over a ground network and write it as CSV with columns "
-        + ",".join(CSV_COLUMNS) + " (UTC ISO 8601, sorted by rise).",
+        + ",".join(CSV_COLUMNS)
+        + " (UTC ISO 8601, sorted by rise).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--tle", required=True, type=Path,
-                        help="TLE file, CelesTrak 2-line or 3-line format. Satellites are named by "
-                        "the name line, or by catalogue number for 2-line files.")
-    parser.add_argument("--stations", required=True, type=Path, nargs="+",
-                        help="Ground-station YAML file(s) (configs/ground_stations/*.yaml format).")
-    parser.add_argument("--start", required=True,
-                        help="Start of the horizon, ISO 8601 UTC, e.g. 2025-06-01T00:00:00Z.")
+    parser.add_argument(
+        "--tle",
+        required=True,
+        type=Path,
+        help="TLE file, CelesTrak 2-line or 3-line format. Satellites are named by "
+        "the name line, or by catalogue number for 2-line files.",
+    )
+    parser.add_argument(
+        "--stations",
+        required=True,
+        type=Path,
+        nargs="+",
+        help="Ground-station YAML file(s) (configs/ground_stations/*.yaml format).",
+    )
+    parser.add_argument(
+        "--start",
+        required=True,
+        help="Start of the horizon, ISO 8601 UTC, e.g. 2025-06-01T00:00:00Z.",
+    )
     parser.add_argument("--hours", type=float, default=24.0, help="Length of the horizon in hours.")
-    parser.add_argument("--min-elevation", type=float, default=None,
-                        help="Elevation mask in degrees applied to every station "
-                        "(default: each station's own min_elevation_deg).")
+    parser.add_argument(
+        "--min-elevation",
+        type=float,
+        default=None,
+        help="Elevation mask in degrees applied to every station "
+        "(default: each station's own min_elevation_deg).",
+    )
     parser.add_argument("--out", type=Path, default=Path("passes.csv"), help="Output CSV path.")
-    parser.add_argument("--plot", type=Path, default=None,
-                        help="Also draw a contact Gantt chart (stations × time) to this image file.")
-    parser.add_argument("--step", type=float, default=60.0,
-                        help="Coarse search grid step in seconds (results do not depend on it; "
-                        "short passes between grid points are still found).")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="Cache folder for computed plans (default: $CONSTELLATION_DISPATCH_CACHE "
-                        "or ~/.cache/constellation-dispatch).")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="Also draw a contact Gantt chart (stations × time) to this image file.",
+    )
+    parser.add_argument(
+        "--step",
+        type=float,
+        default=180.0,
+        help="Coarse search grid step in seconds (results do not depend on it; "
+        "short passes between grid points are still found).",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="Cache folder for computed plans (default: $CONSTELLATION_DISPATCH_CACHE "
+        "or ~/.cache/constellation-dispatch).",
+    )
     parser.add_argument("--no-cache", action="store_true", help="Neither read nor write the cache.")
     parser.add_argument("--quiet", action="store_true", help="No progress bar or summary.")
     return parser

@@ -80,7 +80,9 @@ def assert_matches_skyfield(tles, stations, ts, horizon_s=DAY_S, step_s=60.0):
     assert worst_t <= 1.0, f"rise/set differ from skyfield by {worst_t:.3f} s"
     assert worst_el <= 0.1, f"max elevation differs from skyfield by {worst_el:.4f} deg"
     # skyfield's own search stops at ~0.5 s; ours is exact to its refinement tolerance.
-    assert worst_alt <= 2e-3, f"skyfield altitude at our rise/set is {worst_alt:.4f} deg off the mask"
+    assert worst_alt <= 2e-3, (
+        f"skyfield altitude at our rise/set is {worst_alt:.4f} deg off the mask"
+    )
     return plan, n_compared
 
 
@@ -96,10 +98,24 @@ def generated_tles():
     """Project-generated shells: an SSO string of pearls and a 53° Walker-delta shell."""
     return shells_tles(
         [
-            Shell(500.0, planes=1, sats_per_plane=12, inclination_deg=None, ltan_hours=10.5,
-                  name_prefix="SC", first_catnr=91001),
-            Shell(550.0, planes=4, sats_per_plane=5, inclination_deg=53.0, phasing=1,
-                  name_prefix="WD", first_catnr=92001),
+            Shell(
+                500.0,
+                planes=1,
+                sats_per_plane=12,
+                inclination_deg=None,
+                ltan_hours=10.5,
+                name_prefix="SC",
+                first_catnr=91001,
+            ),
+            Shell(
+                550.0,
+                planes=4,
+                sats_per_plane=5,
+                inclination_deg=53.0,
+                phasing=1,
+                name_prefix="WD",
+                first_catnr=92001,
+            ),
         ],
         EPOCH,
     )
@@ -143,7 +159,9 @@ def test_chunking_does_not_change_the_result(generated_tles, ts):
 
 @pytest.fixture(scope="module")
 def plan(generated_tles, ts):
-    return compute_contact_plan(Constellation.from_tles(generated_tles), STATIONS, EPOCH, DAY_S, ts=ts)
+    return compute_contact_plan(
+        Constellation.from_tles(generated_tles), STATIONS, EPOCH, DAY_S, ts=ts
+    )
 
 
 def test_passes_are_sorted_and_well_formed(plan):
@@ -219,7 +237,9 @@ def test_save_load_round_trip_and_cache(tmp_path, generated_tles, ts, plan):
     second = compute_contact_plan(cons, STATIONS, EPOCH, 3600.0, ts=ts, cache_dir=tmp_path)
     np.testing.assert_array_equal(first.passes.rise_s, second.passes.rise_s)
     moved = [Station("Svalbard", 78.23, 15.42, 450.0, min_elevation_deg=5.0, network="ksat")]
-    assert plan_key(cons, STATIONS[:1], EPOCH, 3600.0, 60.0) != plan_key(cons, moved, EPOCH, 3600.0, 60.0)
+    assert plan_key(cons, STATIONS[:1], EPOCH, 3600.0, 60.0) != plan_key(
+        cons, moved, EPOCH, 3600.0, 60.0
+    )
     files[0].write_bytes(b"corrupt")
     third = compute_contact_plan(cons, STATIONS, EPOCH, 3600.0, ts=ts, cache_dir=tmp_path)
     np.testing.assert_array_equal(first.passes.rise_s, third.passes.rise_s)

@@ -1,0 +1,232 @@
+"""Benchmarks that report ratios against a reference measured in the same run.
+
+Subcommands:
+    contact-plan  This project's contact plan vs skyfield ``EarthSatellite.find_events`` on
+                  the same satellites and stations, plus the full-scale run (2,800 generated
+                  satellites × every shipped station × 24 h: time and peak memory).
+
+Results are printed and written as JSON (``--out``). Wall-clock figures vary between
+machines and runs; ratios measured in one run are the comparable numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _cli import run_cli
+
+REPO = Path(__file__).resolve().parents[1]
+STATION_FILES = [
+    REPO / "configs" / "ground_stations" / f"{n}.yaml" for n in ("ksat", "aws", "china")
+]
+EPOCH = datetime(2025, 6, 1, tzinfo=timezone.utc)
+
+
+def full_scale_shells():
+    """2,400 inference + 400 training satellites in three shells (the star_compute_2800 layout)."""
+    from envs.orbits import Shell
+
+    return [
+        Shell(
+            500.0,
+            planes=30,
+            sats_per_plane=40,
+            inclination_deg=None,
+            ltan_hours=10.5,
+            raan_spread_deg=360.0,
+            name_prefix="INF-A",
+            first_catnr=60001,
+        ),
+        Shell(
+            550.0,
+            planes=30,
+            sats_per_plane=40,
+            inclination_deg=53.0,
+            phasing=1,
+            name_prefix="INF-B",
+            first_catnr=62001,
+        ),
+        Shell(
+            600.0,
+            planes=10,
+            sats_per_plane=40,
+            inclination_deg=None,
+            ltan_hours=13.5,
+            raan_spread_deg=360.0,
+            name_prefix="TRN",
+            first_catnr=64001,
+        ),
+    ]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _full_scale_child(queue: mp.Queue, hours: float) -> None:
+    """Run in a fresh process so peak RSS belongs to the contact plan alone."""
+    from envs.contact_plan import compute_contact_plan
+    from envs.ground import load_networks
+    from envs.orbits import Constellation, shells_tles
+
+    base_rss = _peak_rss_mb()
+    stations = load_networks(STATION_FILES)
+    cons = Constellation.from_tles(shells_tles(full_scale_shells(), EPOCH))
+    began = time.perf_counter()
+    plan = compute_contact_plan(cons, stations, EPOCH, hours * 3600.0, progress=True)
+    seconds = time.perf_counter() - began
+    queue.put(
+        {
+            "satellites": len(cons),
+            "stations": len(stations),
+            "hours": hours,
+            "passes": len(plan),
+            "seconds": seconds,
+            "peak_rss_mb": _peak_rss_mb(),
+            "rss_before_mb": base_rss,
+        }
+    )
+
+
+def bench_contact_plan(args: argparse.Namespace) -> dict:
+    from skyfield.api import EarthSatellite, wgs84
+
+    from envs.contact_plan import compute_contact_plan
+    from envs.ground import load_networks
+    from envs.orbits import Constellation, Shell, load_tles, shells_tles
+    from envs.timeutil import builtin_timescale
+
+    ts = builtin_timescale()
+    stations = load_networks(STATION_FILES)[: args.stations]
+    if args.tle:
+        tles = load_tles(args.tle)[: args.satellites]
+        source = str(args.tle)
+    else:
+        tles = shells_tles(
+            [
+                Shell(
+                    550.0,
+                    planes=10,
+                    sats_per_plane=10,
+                    inclination_deg=53.0,
+                    phasing=1,
+                    name_prefix="WD",
+                )
+            ],
+            EPOCH,
+        )[: args.satellites]
+        source = "generated Walker 53:100/10/1 at 550 km"
+    cons = Constellation.from_tles(tles)
+    horizon_s = args.hours * 3600.0
+    # Ours (best of 5; no cache).
+    ours = []
+    for _ in range(5):
+        began = time.perf_counter()
+        plan = compute_contact_plan(cons, stations, EPOCH, horizon_s, ts=ts)
+        ours.append(time.perf_counter() - began)
+    # skyfield find_events, one call per (satellite, station), same masks.
+    t0 = ts.from_datetime(EPOCH)
+    t1 = ts.from_datetime(EPOCH + timedelta(seconds=horizon_s))
+    began = time.perf_counter()
+    n_rise = 0
+    for tle in tles:
+        sat = EarthSatellite(tle.line1, tle.line2, tle.name, ts)
+        for st in stations:
+            topos = wgs84.latlon(st.lat_deg, st.lon_deg, elevation_m=st.alt_m)
+            _, events = sat.find_events(topos, t0, t1, altitude_degrees=st.min_elevation_deg)
+            n_rise += int((events == 0).sum())
+    skyfield_s = time.perf_counter() - began
+    pairs = len(tles) * len(stations) * args.hours / 24.0
+    result = {
+        "source": source,
+        "satellites": len(tles),
+        "stations": len(stations),
+        "hours": args.hours,
+        "passes_ours": len(plan),
+        "rises_skyfield": n_rise,
+        "ours_s": min(ours),
+        "skyfield_s": skyfield_s,
+        "skyfield_ms_per_sat_station_day": 1000.0 * skyfield_s / pairs,
+        "speedup_vs_skyfield": skyfield_s / min(ours),
+    }
+    per_pair_ms = result["skyfield_ms_per_sat_station_day"]
+    speedup = result["speedup_vs_skyfield"]
+    print(f"same inputs ({source}):")
+    print(f"  {len(tles)} satellites × {len(stations)} stations × {args.hours:g} h")
+    print(f"  skyfield find_events:   {skyfield_s:8.3f} s ({per_pair_ms:.2f} ms/sat-station-day)")
+    print(f"  constellation-dispatch: {min(ours):8.3f} s -> {speedup:.0f}x faster")
+    if not args.skip_full:
+        queue: mp.Queue = mp.get_context("spawn").Queue()
+        proc = mp.get_context("spawn").Process(target=_full_scale_child, args=(queue, 24.0))
+        proc.start()
+        full = queue.get()
+        proc.join()
+        result["full_scale"] = full
+        print(
+            f"full scale: {full['satellites']} satellites × {full['stations']} stations × 24 h: "
+            f"{full['seconds']:.1f} s, {full['passes']} passes, "
+            f"peak RSS {full['peak_rss_mb']:.0f} MB"
+        )
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    cp = sub.add_parser("contact-plan", help="contact plan vs skyfield find_events; full-scale run")
+    cp.add_argument(
+        "--tle",
+        type=Path,
+        default=None,
+        help="TLE file (default: a generated 100-satellite Walker shell)",
+    )
+    cp.add_argument(
+        "--satellites", type=int, default=100, help="satellites for the skyfield comparison"
+    )
+    cp.add_argument("--stations", type=int, default=10, help="stations for the skyfield comparison")
+    cp.add_argument("--hours", type=float, default=24.0, help="horizon for the skyfield comparison")
+    cp.add_argument("--skip-full", action="store_true", help="skip the 2,800-satellite run")
+    cp.add_argument(
+        "--out", type=Path, default=Path("benchmark_contact_plan.json"), help="JSON output"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result = {
+        "command": args.command,
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+    }
+    if args.command == "contact-plan":
+        result.update(bench_contact_plan(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(result, fh, indent=2)
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
