@@ -10,10 +10,11 @@ Algorithm
    SGP4 positions and velocities at the ends. For LEO and a 60 s step its error is well under
    10 m, so every refinement below runs on the interpolant with no further SGP4 calls.
 3. Rise and set: the sign of ``f - sin(mask)`` changes between grid points; bisection on the
-   interpolant brackets the crossing, then two Newton steps on exact SGP4 states (one SGP4
-   call per satellite over its events) polish it, so the times do not depend on the step.
+   interpolant brackets the crossing, then a Newton step on exact SGP4 states (one SGP4
+   call per satellite over its events) polishes it, so the times do not depend on the step.
 4. Culmination: ``f'`` goes from positive to non-positive between grid points; bisection on the
-   interpolant's ``f'`` gives the time of maximum elevation.
+   interpolant's ``f'`` gives the time of maximum elevation, and a secant step on exact
+   SGP4 rates polishes it.
 
 Short-pass guarantee
 --------------------
@@ -23,7 +24,8 @@ an interval makes ``f'`` positive at the left grid point and negative at the rig
 long as elevation has at most one local extremum per interval. Elevation extrema of a
 satellite seen from a station are separated by roughly half an orbit (tens of minutes in
 LEO), far longer than the grid step, so the condition holds for any ``step_s`` of a few
-minutes or less (``find_passes`` rejects steps above 600 s). Every interval with that sign
+minutes or less (``find_passes`` rejects steps above ``MAX_STEP_S`` = 300 s, the largest
+step validated against skyfield). Every interval with that sign
 change whose cubic-Hermite estimate of the peak comes within ``HIDDEN_PEAK_MARGIN`` of the
 mask is refined; if the refined peak clears the mask, the pass is recorded with its rise and
 set found on either side of the peak. ``tests/envs/test_contact_plan.py`` pins this with
@@ -45,16 +47,19 @@ from envs.errors import ConfigError
 from envs.ground import StationArrays
 from envs.orbits.propagate import Constellation, TimeGrid, propagate_ecef, teme_to_ecef, time_grid
 
-__all__ = ["HIDDEN_PEAK_MARGIN", "PassArrays", "find_passes"]
+__all__ = ["HIDDEN_PEAK_MARGIN", "MAX_STEP_S", "PassArrays", "find_passes"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+#: Largest accepted grid step. The skyfield cross-checks pass at 300 s; at 600 s the cubic
+#: estimate of a hidden peak is no longer reliably within ``HIDDEN_PEAK_MARGIN``.
+MAX_STEP_S = 300.0
 #: Candidate hidden peaks within this margin of sin(mask) (cubic-Hermite estimate) are refined.
 HIDDEN_PEAK_MARGIN = 0.01
 _BISECT_ITERATIONS = 16  # 300 s / 2**16 ≈ 5 ms, then polished (crossings) or flat (peaks)
-_POLISH_ITERATIONS = 2  # Newton steps on exact SGP4 states after the interpolant's bisection
 _POLISH_MAX_STEP_S = 10.0
+_POLISH_AGAIN_S = 0.01  # crossings whose first Newton step exceeded this get a second one
 _DEFAULT_CHUNK_ELEMENTS = 2_000_000  # satellite × station × time cells per chunk
 
 
@@ -366,37 +371,72 @@ def _exact_sin_elevation(
     return up / rho, rate
 
 
-def _polish_crossings(
+def _polish(
     constellation: Constellation,
     passes: PassArrays,
     epoch: datetime,
     ts: Timescale | None,
     st: StationArrays,
 ) -> PassArrays:
-    """Newton steps on exact SGP4 states for every rise and set found on the interpolant.
+    """Polish rises, sets and culminations found on the interpolant with exact SGP4 states.
 
     The interpolant is accurate to centimetres at a 60 s step but to ~100 m at 300 s, which
-    at a grazing crossing can move the time by seconds; two Newton steps on the exact
-    geometry make rise and set independent of the grid step (each step is clamped to
-    ``_POLISH_MAX_STEP_S``; the skyfield cross-checks pin the result).
+    at a grazing crossing can move the time by seconds and near the zenith moves the peak
+    by hundredths of a degree. On exact geometry, a Newton step moves each rise and set onto
+    the mask (clamped to ``_POLISH_MAX_STEP_S``), and a secant step on the elevation rate
+    moves each interior culmination onto the zero of the rate; the peak value follows from
+    the local quadratic. One batched evaluation (one SGP4 call per satellite), plus a second
+    Newton step for the few crossings whose first step was large.
     """
     n = len(passes.sat)
-    # Rises and sets of all passes in one batch, so each satellite gets one SGP4 call per step.
-    idx = np.nonzero(np.concatenate([~passes.rise_clipped, ~passes.set_clipped]))[0]
-    times = np.concatenate([passes.rise_s, passes.set_s])
-    sat = np.concatenate([passes.sat, passes.sat])[idx]
-    station = np.concatenate([passes.station, passes.station])[idx]
-    goal = np.sin(st.min_elevation_rad)[station]
+    interior = (passes.tmax_s > passes.rise_s) & (passes.tmax_s < passes.set_s)
+    keep = np.concatenate([~passes.rise_clipped, ~passes.set_clipped, interior])
+    idx = np.nonzero(keep)[0]
+    times = np.concatenate([passes.rise_s, passes.set_s, passes.tmax_s])
+    sat = np.tile(passes.sat, 3)[idx]
+    station = np.tile(passes.station, 3)[idx]
     t = times[idx]
-    for _ in range(_POLISH_ITERATIONS):
-        f, rate = _exact_sin_elevation(constellation, sat, station, t, epoch, ts, st)
+    is_peak = idx >= 2 * n
+    peak_t = t[is_peak]
+    # First evaluation: all events, plus the peaks shifted by delta for the secant.
+    delta = 0.5
+    f, rate = _exact_sin_elevation(
+        constellation,
+        np.concatenate([sat, sat[is_peak]]),
+        np.concatenate([station, station[is_peak]]),
+        np.concatenate([t, peak_t + delta]),
+        epoch,
+        ts,
+        st,
+    )
+    n_ev = len(t)
+    f, rate, rate_shift = f[:n_ev], rate[:n_ev], rate[n_ev:]
+    goal = np.sin(st.min_elevation_rad)[station]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross_step = -(f - goal) / rate
+        peak_step = -rate[is_peak] * delta / (rate_shift - rate[is_peak])
+    step = np.nan_to_num(cross_step)
+    step[is_peak] = np.nan_to_num(peak_step)
+    step = np.clip(step, -_POLISH_MAX_STEP_S, _POLISH_MAX_STEP_S)
+    t = t + step
+    # Crossings whose first step was large (grazing ones, coarse grids) get a second step.
+    again = np.nonzero(~is_peak & (np.abs(step) > _POLISH_AGAIN_S))[0]
+    if len(again):
+        f2, rate2 = _exact_sin_elevation(
+            constellation, sat[again], station[again], t[again], epoch, ts, st
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.clip(-(f - goal) / rate, -_POLISH_MAX_STEP_S, _POLISH_MAX_STEP_S)
-        t = t + np.nan_to_num(step)
+            step2 = np.nan_to_num(-(f2 - goal[again]) / rate2)
+        t[again] += np.clip(step2, -_POLISH_MAX_STEP_S, _POLISH_MAX_STEP_S)
     times[idx] = t
-    rise = np.minimum(times[:n], passes.tmax_s)
-    set_ = np.maximum(times[n:], passes.tmax_s)
-    return passes._replace(rise_s=rise, set_s=set_)
+    rise, set_, tmax = times[:n], times[n : 2 * n], times[2 * n :]
+    tmax = np.clip(tmax, rise, set_)
+    peak_f = np.sin(np.radians(passes.max_elevation_deg))
+    peak_f[idx[is_peak] - 2 * n] = f[is_peak] + 0.5 * rate[is_peak] * step[is_peak]
+    rise = np.minimum(rise, tmax)
+    set_ = np.maximum(set_, tmax)
+    max_el = np.degrees(np.arcsin(np.clip(peak_f, -1.0, 1.0)))
+    return passes._replace(rise_s=rise, set_s=set_, tmax_s=tmax, max_elevation_deg=max_el)
 
 
 def find_passes(
@@ -418,7 +458,7 @@ def find_passes(
             ``min_elevation_rad`` is its mask.
         epoch: Start of the horizon, tz-aware UTC.
         horizon_s: Length of the horizon in seconds.
-        step_s: Coarse grid step; refinement makes results independent of it (≤ 600 s).
+        step_s: Coarse grid step; refinement makes results independent of it (≤ 300 s).
         ts: Skyfield timescale (default: a fresh built-in one).
         chunk_elements: Upper bound on satellite × station × time cells held at once
             (about 100 bytes each), which bounds peak memory.
@@ -429,8 +469,8 @@ def find_passes(
     """
     if not np.isfinite(horizon_s) or horizon_s <= 0:
         raise ConfigError(f"horizon_s: must be a positive number of seconds, got {horizon_s!r}")
-    if not np.isfinite(step_s) or not 0 < step_s <= 600:
-        raise ConfigError(f"step_s: must be in (0, 600] seconds, got {step_s!r}")
+    if not np.isfinite(step_s) or not 0 < step_s <= MAX_STEP_S:
+        raise ConfigError(f"step_s: must be in (0, {MAX_STEP_S:g}] seconds, got {step_s!r}")
     n_steps = int(np.ceil(horizon_s / step_s - 1e-9))
     grid = time_grid(epoch, np.minimum(np.arange(n_steps + 1) * step_s, horizon_s), ts=ts)
     n_sats, n_stations = len(constellation), len(stations.ecef_km)
@@ -444,6 +484,6 @@ def find_passes(
             parts.append(part._replace(sat=part.sat + start))
             bar.update(stop - start)
     merged = PassArrays(*(np.concatenate(cols) for cols in zip(*parts, strict=True)))
-    merged = _polish_crossings(constellation, merged, epoch, ts, stations)
+    merged = _polish(constellation, merged, epoch, ts, stations)
     order = np.lexsort((merged.station, merged.sat, merged.rise_s))
     return PassArrays(*(col[order] for col in merged))

@@ -9,6 +9,7 @@ import pytest
 from skyfield.api import EarthSatellite, wgs84
 
 from envs.contact_plan import ContactPlan, compute_contact_plan, find_passes, plan_key
+from envs.contact_plan.search import MAX_STEP_S
 from envs.ground import Station, station_arrays
 from envs.orbits.propagate import Constellation
 from envs.orbits.shells import Shell, shells_tles
@@ -53,12 +54,13 @@ def skyfield_passes(tle, station: Station, ts, epoch: datetime, horizon_s: float
     return out, sat, topos
 
 
-def assert_matches_skyfield(tles, stations, ts, horizon_s=DAY_S, step_s=60.0):
+def assert_matches_skyfield(tles, stations, ts, horizon_s=DAY_S, step_s=None):
     cons = Constellation.from_tles(tles)
-    plan = compute_contact_plan(cons, stations, EPOCH, horizon_s, step_s=step_s, ts=ts)
+    kwargs = {} if step_s is None else {"step_s": step_s}  # None: the library default
+    plan = compute_contact_plan(cons, stations, EPOCH, horizon_s, ts=ts, **kwargs)
     p = plan.passes
     n_compared = 0
-    worst_t = worst_el = worst_alt = 0.0
+    worst_t = worst_el = worst_alt = worst_peak = 0.0
     for i, tle in enumerate(tles):
         for m, station in enumerate(stations):
             ref, sat, topos = skyfield_passes(tle, station, ts, EPOCH, horizon_s)
@@ -75,6 +77,12 @@ def assert_matches_skyfield(tles, stations, ts, horizon_s=DAY_S, step_s=60.0):
             t_events = ts.from_datetime(EPOCH) + np.concatenate([rise, set_]) / DAY_S
             alt = (sat - topos).at(t_events).altaz()[0].degrees
             worst_alt = max(worst_alt, np.abs(alt - station.min_elevation_deg).max())
+            # Our culmination, on skyfield's geometry: the altitude there is our maximum, and
+            # it is never below skyfield's own (coarser, ±0.5 s) culmination altitude.
+            t_max = ts.from_datetime(EPOCH) + p.tmax_s[mine] / DAY_S
+            alt_max = (sat - topos).at(t_max).altaz()[0].degrees
+            worst_peak = max(worst_peak, np.abs(alt_max - el).max())
+            assert np.all(el >= ref_el - 1e-4), f"{where}: a maximum below skyfield's"
             n_compared += len(ref)
     assert n_compared > 0
     assert worst_t <= 1.0, f"rise/set differ from skyfield by {worst_t:.3f} s"
@@ -126,9 +134,13 @@ def test_generated_shell_passes_match_skyfield_find_events(generated_tles, ts):
     assert n > 300
 
 
+def test_fine_grid_agrees_with_skyfield_too(generated_tles, ts):
+    assert_matches_skyfield(generated_tles, STATIONS, ts, step_s=30.0)
+
+
 def test_coarse_grid_finds_passes_shorter_than_the_step(generated_tles, ts):
     """The short-pass guarantee: a 300 s grid still finds every pass, including hidden ones."""
-    plan, _ = assert_matches_skyfield(generated_tles, STATIONS, ts, step_s=300.0)
+    plan, _ = assert_matches_skyfield(generated_tles, STATIONS, ts, step_s=MAX_STEP_S)
     dur = plan.passes.set_s - plan.passes.rise_s
     starts = np.floor(plan.passes.rise_s / 300.0)
     hidden = (starts == np.floor(plan.passes.set_s / 300.0)) & ~plan.passes.rise_clipped
@@ -139,7 +151,7 @@ def test_coarse_grid_finds_passes_shorter_than_the_step(generated_tles, ts):
 def test_grid_step_does_not_change_the_plan(generated_tles, ts):
     cons = Constellation.from_tles(generated_tles)
     fine = find_passes(cons, station_arrays(STATIONS), EPOCH, DAY_S, step_s=20.0, ts=ts)
-    coarse = find_passes(cons, station_arrays(STATIONS), EPOCH, DAY_S, step_s=240.0, ts=ts)
+    coarse = find_passes(cons, station_arrays(STATIONS), EPOCH, DAY_S, step_s=MAX_STEP_S, ts=ts)
     assert len(fine.sat) == len(coarse.sat)
     np.testing.assert_array_equal(fine.sat, coarse.sat)
     np.testing.assert_array_equal(fine.station, coarse.station)
