@@ -15,11 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import run_cli  # noqa: E402
+from _cli import run_cli
 
-from envs.errors import ConfigError  # noqa: E402
-from envs.orbits import Shell, shell_tles, write_tles  # noqa: E402
-from envs.timeutil import parse_utc  # noqa: E402
+from envs.errors import ConfigError
+from envs.orbits import Shell, shell_tles, write_tles
+from envs.timeutil import parse_utc
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -88,7 +88,7 @@ def assert_matches_skyfield(tles, stations, ts, horizon_s=DAY_S, step_s=None):
     assert worst_t <= 1.0, f"rise/set differ from skyfield by {worst_t:.3f} s"
     assert worst_el <= 0.1, f"max elevation differs from skyfield by {worst_el:.4f} deg"
     # skyfield's own search stops at ~0.5 s; ours is exact to its refinement tolerance.
-    assert worst_alt <= 2e-3, (
+    assert worst_alt <= 1e-4, (
         f"skyfield altitude at our rise/set is {worst_alt:.4f} deg off the mask"
     )
     return plan, n_compared
