@@ -18,7 +18,6 @@ import os
 import platform
 import resource
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -219,11 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if args.command == "contact-plan":
         result.update(bench_contact_plan(args))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
+    from envs.atomic import atomic_write
+
+    with atomic_write(args.out) as fh:
         json.dump(result, fh, indent=2)
-    os.replace(tmp, args.out)
     print(f"wrote {args.out}")
     return 0
 

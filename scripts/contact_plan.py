@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _cli import run_cli
 
+from envs.atomic import atomic_write
 from envs.contact_plan import CSV_COLUMNS, compute_contact_plan, default_cache_dir
 from envs.errors import ConfigError
 from envs.ground import load_networks
@@ -92,17 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def write_csv(path: Path, rows: Sequence[tuple]) -> None:
     """Write rows under CSV_COLUMNS atomically (temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(CSV_COLUMNS)
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

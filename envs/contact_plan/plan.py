@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from envs.atomic import atomic_write
 from envs.contact_plan.search import PassArrays
 from envs.errors import ConfigError
 from envs.timeutil import format_utc, parse_utc
@@ -220,20 +220,13 @@ class ContactPlan:
             "station_names": list(self.station_names),
             "network_names": list(self.network_names),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh,
-                    meta=np.array(json.dumps(meta)),
-                    station_network=self.station_network,
-                    **self.passes._asdict(),
-                )
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_write(path, "wb") as fh:
+            np.savez(
+                fh,
+                meta=np.array(json.dumps(meta)),
+                station_network=self.station_network,
+                **self.passes._asdict(),
+            )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ContactPlan:

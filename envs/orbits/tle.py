@@ -15,7 +15,6 @@ from __future__ import annotations
 import calendar
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from sgp4.api import SGP4_ERRORS, WGS72, Satrec
 
+from envs.atomic import atomic_write
 from envs.errors import TLEError
 
 __all__ = [
@@ -268,16 +268,8 @@ def write_tles(
     if len(tles) == 0:
         raise TLEError(f"{os.fspath(path)}: refusing to write an empty TLE file")
     text = format_tles(tles, three_line=three_line)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_write(target, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
 
 
 def tle_to_satrec(tle: TLE) -> Satrec:
