@@ -95,10 +95,12 @@ class ContactPlan:
         pair = p.sat * n_sta + p.station
         order = np.lexsort((p.rise_s, pair))
         self._index["pair_order"] = order
+        self._index["pair_sorted"] = pair[order]
         self._index["pair_set_key"] = _group_keys(pair[order], p.set_s[order], span)
         # Per station: passes sorted by rise, plus the longest pass for the in-view window.
         order = np.lexsort((p.rise_s, p.station))
         self._index["station_order"] = order
+        self._index["station_sorted"] = p.station[order]
         self._index["station_rise_key"] = _group_keys(p.station[order], p.rise_s[order], span)
         dur = p.set_s - p.rise_s
         self._index["max_duration_s"] = float(dur.max()) if len(dur) else 0.0
@@ -132,6 +134,36 @@ class ContactPlan:
             raise ConfigError(
                 f"network: unknown network {network!r}; known: {list(self.network_names)}"
             ) from None
+
+    def pair_passes(self, sat: int, station: int) -> IntArray:
+        """Indices (into ``passes``) of every pass of ``sat`` over ``station``, by rise.
+
+        The passes of one pair never overlap, so their set times are sorted too.
+        """
+        _, n_sta, _ = self._index["shape"]
+        key = sat * n_sta + station
+        keys = self._index["pair_sorted"]
+        lo, hi = np.searchsorted(keys, [key, key + 1])
+        return self._index["pair_order"][lo:hi]
+
+    def station_passes(self, station: int) -> IntArray:
+        """Indices (into ``passes``) of every pass over ``station``, sorted by rise."""
+        keys = self._index["station_sorted"]
+        lo, hi = np.searchsorted(keys, [station, station + 1])
+        return self._index["station_order"][lo:hi]
+
+    def sat_passes(self, sat: int) -> IntArray:
+        """Indices (into ``passes``) of every pass of ``sat`` over any station, sorted by rise."""
+        _, n_sta, _ = self._index["shape"]
+        keys = self._index["pair_sorted"]
+        lo, hi = np.searchsorted(keys, [sat * n_sta, (sat + 1) * n_sta])
+        idx = self._index["pair_order"][lo:hi]
+        return idx[np.argsort(self.passes.rise_s[idx], kind="stable")]
+
+    @property
+    def max_pass_duration_s(self) -> float:
+        """The longest pass in the plan (bounds ``in_view`` and candidate searches)."""
+        return self._index["max_duration_s"]
 
     def next_pass(self, sat: ArrayLike, station: ArrayLike, t_s: ArrayLike) -> IntArray:
         """Index (into ``passes``) of the first pass of ``sat`` over ``station`` with set > t.

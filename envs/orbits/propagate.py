@@ -71,6 +71,10 @@ class Constellation:
             raise ConfigError("constellation: needs at least one satellite, got 0 TLEs")
         return cls(tuple(tles), tuple(tle_to_satrec(t) for t in tles))
 
+    def __reduce__(self):
+        # sgp4's C++ Satrec does not pickle; rebuild it from the TLE lines (exact).
+        return (Constellation.from_tles, (self.tles,))
+
     @property
     def names(self) -> tuple[str, ...]:
         """Satellite names (TLE name line, or catalogue number for 2-line sets)."""

@@ -255,3 +255,20 @@ def test_save_load_round_trip_and_cache(tmp_path, generated_tles, ts, plan):
     files[0].write_bytes(b"corrupt")
     third = compute_contact_plan(cons, STATIONS, EPOCH, 3600.0, ts=ts, cache_dir=tmp_path)
     np.testing.assert_array_equal(first.passes.rise_s, third.passes.rise_s)
+
+
+def test_pair_station_and_satellite_pass_lists_match_filters(plan):
+    p = plan.passes
+    for sat in range(0, len(plan.satellite_names), 5):
+        for g in range(len(plan.station_names)):
+            want = np.nonzero((p.sat == sat) & (p.station == g))[0]
+            np.testing.assert_array_equal(np.sort(plan.pair_passes(sat, g)), want)
+            assert np.all(np.diff(p.rise_s[plan.pair_passes(sat, g)]) > 0)
+        got = plan.sat_passes(sat)
+        np.testing.assert_array_equal(np.sort(got), np.nonzero(p.sat == sat)[0])
+        assert np.all(np.diff(p.rise_s[got]) >= 0)
+    for g in range(len(plan.station_names)):
+        got = plan.station_passes(g)
+        np.testing.assert_array_equal(np.sort(got), np.nonzero(p.station == g)[0])
+        assert np.all(np.diff(p.rise_s[got]) >= 0)
+    assert plan.max_pass_duration_s == pytest.approx(float((p.set_s - p.rise_s).max()))

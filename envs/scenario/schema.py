@@ -1,0 +1,266 @@
+"""Typed, validated scenario configuration (the objects ``configs/scenarios/*.yaml`` load into).
+
+Every value here has already been checked by the loader (``envs.scenario.loader``); the
+simulator and the environment only read these frozen records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from envs.orbits.shells import Shell
+
+__all__ = [
+    "ArrivalSpec",
+    "ConstellationSpec",
+    "DispatchSpec",
+    "EpisodeSpec",
+    "GroundSpec",
+    "ModelSpec",
+    "RewardSpec",
+    "SatelliteClass",
+    "Scenario",
+    "ShellSpec",
+    "TokenSpec",
+    "WorkloadSpec",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """An inference model the satellites can serve.
+
+    Attributes:
+        name: Model name (e.g. ``llm-8b``).
+        prefill_tokens_per_s: Prompt processing rate on one server of a class with
+            ``throughput_scale`` 1.
+        decode_tokens_per_s: Generation rate on one such server.
+        memory_gb: Memory the loaded weights take.
+    """
+
+    name: str
+    prefill_tokens_per_s: float
+    decode_tokens_per_s: float
+    memory_gb: float
+
+
+@dataclass(frozen=True, slots=True)
+class SatelliteClass:
+    """Compute payload shared by a group of satellites (e.g. ``inference``, ``training``).
+
+    Attributes:
+        name: Class name.
+        models: Models this class serves (a model must also fit in ``memory_gb``).
+        servers: Jobs computed in parallel (accelerators).
+        throughput_scale: Multiplies every model's prefill and decode rates.
+        memory_gb: Accelerator memory per server; a model larger than this cannot run.
+        model_swap_s: Time to load a different model onto a server.
+        buffer_jobs: On-board buffer: jobs whose input is on board and whose result has not
+            yet been downlinked; a job arriving at a full buffer is dropped (``buffer_full``).
+        power: ``always`` (compute any time) or ``sunlit_only`` (compute progresses only in
+            sunlight; eclipses pause it).
+    """
+
+    name: str
+    models: tuple[str, ...]
+    servers: int = 1
+    throughput_scale: float = 1.0
+    memory_gb: float = 32.0
+    model_swap_s: float = 0.0
+    buffer_jobs: int = 64
+    power: str = "always"
+
+
+@dataclass(frozen=True, slots=True)
+class ShellSpec:
+    """A generated shell and the class of its satellites."""
+
+    shell: Shell
+    sat_class: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConstellationSpec:
+    """Satellites: a TLE file (all of one class) and/or generated shells.
+
+    Attributes:
+        tle_file: TLE file, resolved to an absolute path by the loader.
+        tle_class: Class of the TLE file's satellites.
+        shells: Generated shells, in order after the TLE satellites.
+    """
+
+    tle_file: Path | None = None
+    tle_class: str = "inference"
+    shells: tuple[ShellSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GroundSpec:
+    """Ground stations and who may use them.
+
+    Attributes:
+        station_files: Station YAML files (absolute paths).
+        networks: Networks used (stations of other networks are ignored); ``None`` = all.
+        uplink_networks: Networks whose stations originate jobs; ``None`` = all used ones.
+        downlink_networks: Networks that may receive results; ``None`` = all used ones.
+        min_elevation_deg: Overrides every station's mask when set.
+        backhaul_delay_s: If set, a job may be uplinked from any station of its origin's
+            network after this terrestrial delay (otherwise only from its origin station).
+        rate_model: ``fixed`` (station rate during the whole pass) or ``range`` (the rate
+            scales with (reference range / slant range at culmination)², capped at 1).
+        reference_range_km: Range at which the ``range`` model gives the full station rate.
+    """
+
+    station_files: tuple[Path, ...]
+    networks: tuple[str, ...] | None = None
+    uplink_networks: tuple[str, ...] | None = None
+    downlink_networks: tuple[str, ...] | None = None
+    min_elevation_deg: float | None = None
+    backhaul_delay_s: float | None = None
+    rate_model: str = "fixed"
+    reference_range_km: float = 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalSpec:
+    """How jobs arrive.
+
+    Attributes:
+        process: ``poisson``, ``diurnal`` or ``trace``.
+        rate_per_s: Mean arrival rate over the whole network (poisson, diurnal).
+        amplitude: Diurnal modulation depth in [0, 1]: rate ∝ 1 + A cos(2π (h − peak)/24)
+            with h the origin's local solar hour.
+        peak_hour: Local solar hour of the diurnal peak.
+        trace_file: CSV ``TIMESTAMP,ContextTokens,GeneratedTokens`` (process ``trace``).
+        time_scale: Trace replay speed (2 = twice as fast).
+        loop: Repeat the trace when the episode is longer than it.
+    """
+
+    process: str = "poisson"
+    rate_per_s: float = 0.01
+    amplitude: float = 0.5
+    peak_hour: float = 14.0
+    trace_file: Path | None = None
+    time_scale: float = 1.0
+    loop: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSpec:
+    """Prompt and output lengths (for ``poisson``/``diurnal``; a trace brings its own).
+
+    Attributes:
+        source: ``lognormal`` (medians and sigmas below) or ``trace`` (resample the
+            (context, generated) pairs of ``trace_file`` jointly).
+        input_median: Median prompt tokens.
+        input_sigma: Log-space standard deviation of prompt tokens.
+        output_median: Median generated tokens.
+        output_sigma: Log-space standard deviation of generated tokens.
+        max_tokens: Upper clip for both.
+        trace_file: Trace to resample (``source: trace``).
+    """
+
+    source: str = "lognormal"
+    input_median: float = 1000.0
+    input_sigma: float = 1.0
+    output_median: float = 200.0
+    output_sigma: float = 0.8
+    max_tokens: int = 16384
+    trace_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadSpec:
+    """The stream of inference jobs.
+
+    Attributes:
+        arrivals: Arrival process.
+        tokens: Token-length distribution.
+        models: Model name → share of jobs.
+        origins: Station names jobs originate at (``None`` = every uplink station).
+        origin_weights: Relative weights of ``origins`` (``None`` = equal).
+        bytes_per_token: Payload bytes per token (text plus framing).
+        overhead_bytes: Fixed bytes per request and per result (headers, encryption).
+        deadline_s: Relative deadline (``None`` = no deadline).
+        load: Multiplier on the arrival rate (evaluation sweeps set it).
+    """
+
+    arrivals: ArrivalSpec = field(default_factory=ArrivalSpec)
+    tokens: TokenSpec = field(default_factory=TokenSpec)
+    models: tuple[tuple[str, float], ...] = ()
+    origins: tuple[str, ...] | None = None
+    origin_weights: tuple[float, ...] | None = None
+    bytes_per_token: float = 4.0
+    overhead_bytes: float = 1024.0
+    deadline_s: float | None = None
+    load: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeSpec:
+    """Episode timing.
+
+    Attributes:
+        epoch: Start of the episode (UTC).
+        duration_s: Jobs arrive during ``[0, duration_s)``.
+        drain_s: Extra time for jobs in flight to finish; the contact plan covers
+            ``duration_s + drain_s`` and later work is dropped as ``no_contact``.
+        contact_step_s: Grid step of the contact-plan search.
+        max_decisions: Truncate the episode after this many decisions (``None`` = no limit).
+    """
+
+    epoch: datetime
+    duration_s: float = 6 * 3600.0
+    drain_s: float = 12 * 3600.0
+    contact_step_s: float = 180.0
+    max_decisions: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchSpec:
+    """The decision.
+
+    Attributes:
+        candidates: K, satellites offered per decision (ranked by earliest uplink start).
+        allow_defer: Whether action K (defer) is available.
+        defer_s: A deferred job comes back for a new decision after this long.
+    """
+
+    candidates: int = 8
+    allow_defer: bool = True
+    defer_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class RewardSpec:
+    """Reward: −(job-seconds since the previous decision) − drop_penalty_s per drop, × scale."""
+
+    drop_penalty_s: float = 3600.0
+    scale: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A complete, validated scenario."""
+
+    name: str
+    episode: EpisodeSpec
+    constellation: ConstellationSpec
+    classes: tuple[SatelliteClass, ...]
+    models: tuple[ModelSpec, ...]
+    ground: GroundSpec
+    workload: WorkloadSpec
+    dispatch: DispatchSpec = field(default_factory=DispatchSpec)
+    reward: RewardSpec = field(default_factory=RewardSpec)
+    description: str = ""
+    source: Path | None = None
+
+    def model_index(self, name: str) -> int:
+        """Index of a model by name."""
+        return [m.name for m in self.models].index(name)
+
+    def class_index(self, name: str) -> int:
+        """Index of a satellite class by name."""
+        return [c.name for c in self.classes].index(name)

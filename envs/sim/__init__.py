@@ -1,0 +1,23 @@
+"""The discrete-event simulator (no gymnasium here): world, event core, view and metrics."""
+
+from envs.sim.core import DROP_REASONS, STATUS, Sim
+from envs.sim.links import INF, merge_max_rate, walk
+from envs.sim.metrics import METRIC_KEYS, job_table, metrics
+from envs.sim.view import Estimate, SimView
+from envs.sim.world import World, build_world
+
+__all__ = [
+    "DROP_REASONS",
+    "INF",
+    "METRIC_KEYS",
+    "STATUS",
+    "Estimate",
+    "Sim",
+    "SimView",
+    "World",
+    "build_world",
+    "job_table",
+    "merge_max_rate",
+    "metrics",
+    "walk",
+]

@@ -1,0 +1,275 @@
+"""The discrete-event core: jobs flow uplink → on-board compute → downlink.
+
+Events are plain tuples ``(time, priority, seq, kind, job)`` on a heap, ties broken by
+priority then insertion order (SimPy's rule), so runs are deterministic and the whole state
+pickles and deep-copies (no generators).
+
+Stages, per satellite:
+
+* **Uplink**: one receiver, FIFO. A job's bytes move only while the satellite is in contact
+  with the job's origin station (or, with terrestrial backhaul, any station of the origin's
+  network after the backhaul delay), at that station's uplink rate; a transfer that does not
+  fit in one pass continues in the next (``envs.sim.links.walk``).
+* **Compute**: ``servers`` parallel servers, FIFO in order of arrival on board; service =
+  model swap (if the server holds another model) + prefill + decode; with ``power:
+  sunlit_only`` work progresses only in sunlight. A job arriving at a full on-board buffer
+  is dropped (``buffer_full``).
+* **Downlink**: one transmitter, FIFO in order of completion, during contacts with any
+  downlink-permitted station at the best rate available at each instant.
+
+Link and server time is reserved when a stage starts (FIFO makes the schedule known then);
+a job dropped later (deadline) does not give its reservation back.
+
+Drops: ``deadline_missed`` (the deadline passes before delivery), ``no_contact`` (no window
+left in the horizon to finish a stage), ``buffer_full``. Invariant at every event:
+``arrived == completed + dropped + in_flight`` (``check_invariants``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+
+from envs.jobs import JobBatch
+from envs.sim.links import INF, walk
+from envs.sim.world import World
+
+__all__ = ["DROP_REASONS", "STATUS", "Sim"]
+
+DROP_REASONS = ("deadline_missed", "no_contact", "buffer_full")
+STATUS = ("future", "pending", "in_flight", "completed", "dropped")
+_FUTURE, _PENDING, _IN_FLIGHT, _COMPLETED, _DROPPED = range(5)
+# Event kinds double as tie-break priorities: completions before new work at equal times.
+DOWNLINK_DONE, COMPUTE_DONE, UPLINK_DONE, DEFER_RETURN, DEADLINE = range(5)
+_TIMELINE = ("dispatch", "uplink_start", "uplink_end", "compute_start", "compute_end",
+             "downlink_start", "delivered", "dropped_at")  # fmt: skip
+
+
+class Sim:
+    """One episode of the simulator. Drive it with ``advance()`` and ``dispatch()``."""
+
+    def __init__(self, world: World, jobs: JobBatch, *, check: bool = False):
+        self.world = world
+        self.check = check
+        sc = world.scenario
+        self.backhaul_s = sc.ground.backhaul_delay_s
+        self.defer_s = sc.dispatch.defer_s
+        self.horizon_s = world.horizon_s
+        n, n_sat = len(jobs.arrival_s), world.n_sats
+        self.arrival = jobs.arrival_s.tolist()
+        self.origin = jobs.origin.tolist()
+        self.model = jobs.model.tolist()
+        self.in_tokens = jobs.input_tokens.tolist()
+        self.out_tokens = jobs.output_tokens.tolist()
+        self.in_bytes = jobs.input_bytes.tolist()
+        self.out_bytes = jobs.output_bytes.tolist()
+        self.deadline = jobs.deadline_s.tolist()
+        self.n_jobs = n
+        self.status = [_FUTURE] * n
+        self.sat = [-1] * n
+        self.timeline = {name: [float("nan")] * n for name in _TIMELINE}
+        self.drop_reason = [""] * n
+        self.busy_up = [0.0] * n_sat
+        self.busy_down = [0.0] * n_sat
+        classes = sc.classes
+        self.free_at = [[0.0] * classes[c].servers for c in world.sat_class_list]
+        self.loaded = [[-1] * classes[c].servers for c in world.sat_class_list]
+        self.onboard = [0] * n_sat
+        self.heap: list[tuple[float, int, int, int, int]] = []
+        self.seq = 0
+        self.pending: deque[int] = deque()
+        self.next_arrival = 0
+        self.now = 0.0
+        self.arrived = self.completed = self.dropped = 0
+        self.job_seconds = 0.0  # accrued since the last ``take_accrued()``
+        self.drops_since = 0
+
+    # ------------------------------------------------------------------ bookkeeping
+    @property
+    def in_flight(self) -> int:
+        """Jobs arrived and neither completed nor dropped (pending ones included)."""
+        return self.arrived - self.completed - self.dropped
+
+    @property
+    def done(self) -> bool:
+        """No pending job, no future arrival and no event left."""
+        return not self.pending and not self.heap and self.next_arrival >= self.n_jobs
+
+    def check_invariants(self) -> None:
+        """Raise ``AssertionError`` if a job was lost or counted twice."""
+        counts = [self.status.count(s) for s in range(5)]
+        if not (counts[_COMPLETED] == self.completed and counts[_DROPPED] == self.dropped):
+            raise AssertionError(f"counters {self.completed}/{self.dropped} != statuses {counts}")
+        if counts[_PENDING] + counts[_IN_FLIGHT] != self.in_flight or counts[_FUTURE] != (
+            self.n_jobs - self.arrived
+        ):
+            raise AssertionError(f"arrived {self.arrived} != completed+dropped+in_flight {counts}")
+        if counts[_PENDING] != len(set(self.pending)) or len(self.pending) != len(
+            set(self.pending)
+        ):
+            raise AssertionError("pending queue out of step with job statuses")
+
+    def take_accrued(self) -> tuple[float, int]:
+        """Job-seconds and drops accumulated since the previous call (then reset)."""
+        out = (self.job_seconds, self.drops_since)
+        self.job_seconds, self.drops_since = 0.0, 0
+        return out
+
+    def _push(self, time: float, kind: int, job: int) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (time, kind, self.seq, kind, job))
+
+    def _clock(self, t: float) -> None:
+        self.job_seconds += (self.arrived - self.completed - self.dropped) * (t - self.now)
+        self.now = t
+
+    def _drop(self, job: int, reason: str) -> None:
+        tl = self.timeline
+        if not _isnan(tl["compute_start"][job]) and _isnan(tl["delivered"][job]):
+            self.onboard[self.sat[job]] -= 1  # it was holding a buffer slot
+        self.status[job] = _DROPPED
+        self.drop_reason[job] = reason
+        tl["dropped_at"][job] = self.now
+        self.dropped += 1
+        self.drops_since += 1
+
+    # ------------------------------------------------------------------ decisions
+    def head(self) -> int:
+        """The pending job awaiting a decision (``-1`` when none)."""
+        return self.pending[0] if self.pending else -1
+
+    def dispatch(self, sat: int) -> None:
+        """Send the head job to ``sat``: it joins the satellite's uplink queue now."""
+        job = self.pending.popleft()
+        self.status[job] = _IN_FLIGHT
+        self.sat[job] = sat
+        self.timeline["dispatch"][job] = self.now
+        start, end = self.uplink_plan(job, sat)
+        if end == INF:
+            self._drop(job, "no_contact")
+            return
+        self.busy_up[sat] = end
+        self.timeline["uplink_start"][job] = start
+        self._push(end, UPLINK_DONE, job)
+
+    def defer(self) -> None:
+        """Put the head job aside; it comes back for a new decision after ``defer_s``."""
+        back = self.now + self.defer_s
+        if back > self.horizon_s:
+            self.reject("no_contact")
+            return
+        job = self.pending.popleft()
+        self.status[job] = _IN_FLIGHT
+        self._push(back, DEFER_RETURN, job)
+
+    def reject(self, reason: str) -> None:
+        """Drop the head job without dispatching it (e.g. no satellite can serve it)."""
+        job = self.pending.popleft()
+        self.status[job] = _IN_FLIGHT
+        self._drop(job, reason)
+
+    def uplink_plan(self, job: int, sat: int) -> tuple[float, float]:
+        """(start, end) of the job's uplink to ``sat`` if it joined the queue now."""
+        w = self.world
+        if self.backhaul_s is None:
+            windows = w.uplink_windows(sat, self.origin[job])
+            ready = self.now
+        else:
+            windows = w.network_uplink_windows(sat, w.station_network[self.origin[job]])
+            ready = self.now + self.backhaul_s
+        return walk(windows, max(ready, self.busy_up[sat]), self.in_bytes[job])
+
+    # ------------------------------------------------------------------ event loop
+    def advance(self) -> None:
+        """Process events until a job awaits a decision or nothing is left."""
+        heap = self.heap
+        while not self.pending:
+            t_arr = self.arrival[self.next_arrival] if self.next_arrival < self.n_jobs else INF
+            if heap and heap[0][0] <= t_arr:
+                time, _, _, kind, job = heapq.heappop(heap)
+                self._clock(time)
+                self._handle(kind, job)
+            elif t_arr < INF:
+                job = self.next_arrival
+                self.next_arrival += 1
+                self._clock(t_arr)
+                self.arrived += 1
+                self.status[job] = _PENDING
+                self.pending.append(job)
+                if self.deadline[job] < INF:
+                    self._push(self.deadline[job], DEADLINE, job)
+            else:
+                break
+            if self.check:
+                self.check_invariants()
+
+    def _handle(self, kind: int, job: int) -> None:
+        if self.status[job] == _DROPPED:
+            return  # a reservation outliving its job (dropped at its deadline)
+        if kind == UPLINK_DONE:
+            self._uplink_done(job)
+        elif kind == COMPUTE_DONE:
+            self._compute_done(job)
+        elif kind == DOWNLINK_DONE:
+            self.timeline["delivered"][job] = self.now
+            self.status[job] = _COMPLETED
+            self.onboard[self.sat[job]] -= 1
+            self.completed += 1
+        elif kind == DEFER_RETURN:
+            self.status[job] = _PENDING
+            self.pending.append(job)
+        elif kind == DEADLINE and self.status[job] in (_PENDING, _IN_FLIGHT):
+            if self.status[job] == _PENDING:
+                self.pending.remove(job)
+                self.status[job] = _IN_FLIGHT
+            self._drop(job, "deadline_missed")
+
+    def _uplink_done(self, job: int) -> None:
+        sat = self.sat[job]
+        self.timeline["uplink_end"][job] = self.now
+        cls = self.world.scenario.classes[self.world.sat_class_list[sat]]
+        if self.onboard[sat] >= cls.buffer_jobs:
+            self._drop(job, "buffer_full")
+            return
+        free = self.free_at[sat]
+        server = min(range(len(free)), key=free.__getitem__)
+        start = max(self.now, free[server])
+        service = self.service_s(job, sat, self.out_tokens[job], server)
+        if self.world.sunlit_windows is not None and cls.power == "sunlit_only":
+            start, end = walk(self.world.sunlit_windows[sat], start, service)
+        else:
+            end = start + service
+        self.onboard[sat] += 1
+        self.timeline["compute_start"][job] = start
+        if end == INF:
+            self._drop(job, "no_contact")
+            return
+        free[server] = end
+        self.loaded[sat][server] = self.model[job]
+        self._push(end, COMPUTE_DONE, job)
+
+    def service_s(self, job: int, sat: int, out_tokens: float, server: int) -> float:
+        """Compute time of ``job`` on ``sat``'s ``server`` for a given output length."""
+        w, m = self.world, self.model[job]
+        c = w.sat_class_list[sat]
+        swap = w.scenario.classes[c].model_swap_s if self.loaded[sat][server] != m else 0.0
+        return swap + self.in_tokens[job] / w.prefill_rate[c, m] + out_tokens / w.decode_rate[c, m]
+
+    def _compute_done(self, job: int) -> None:
+        sat = self.sat[job]
+        self.timeline["compute_end"][job] = self.now
+        start, end = walk(
+            self.world.downlink_windows(sat),
+            max(self.now, self.busy_down[sat]),
+            self.out_bytes[job],
+        )
+        if end == INF:
+            self._drop(job, "no_contact")
+            return
+        self.busy_down[sat] = end
+        self.timeline["downlink_start"][job] = start
+        self._push(end, DOWNLINK_DONE, job)
+
+
+def _isnan(x: float) -> bool:
+    return x != x

@@ -1,0 +1,96 @@
+"""Work over time windows: transfers across contact passes, compute across sunlit spells.
+
+A *window list* is three parallel Python lists ``(starts, ends, rates)``: sorted,
+non-overlapping intervals in seconds and a rate per interval (bytes/s for links, 1 for
+compute). Plain lists and ``bisect`` are several times faster than numpy for the scalar
+queries of the event loop.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["INF", "Windows", "merge_max_rate", "walk"]
+
+INF = float("inf")
+
+Windows = tuple[list[float], list[float], list[float]]
+
+
+def walk(windows: Windows, t0: float, amount: float) -> tuple[float, float]:
+    """Do ``amount`` units of work in ``windows`` starting no earlier than ``t0``.
+
+    Work pauses between windows and resumes in the next one, so a transfer larger than a
+    pass continues in the following pass with its progress kept.
+
+    Args:
+        windows: ``(starts, ends, rates)``.
+        t0: Earliest start.
+        amount: Work to do (bytes, or seconds of compute at rate 1); ``0`` finishes at the
+            first instant a window is open.
+
+    Returns:
+        ``(start, finish)``: when the work first progresses and when it completes;
+        ``finish`` is ``inf`` when the windows run out first (``start`` too if none is left).
+
+    >>> w = ([0.0, 100.0], [10.0, 110.0], [5.0, 5.0])
+    >>> walk(w, 2.0, 20.0)      # fits in the first window
+    (2.0, 6.0)
+    >>> walk(w, 2.0, 60.0)      # 40 units in the first window, 20 in the second
+    (2.0, 104.0)
+    >>> walk(w, 50.0, 100.0)    # does not fit before the windows run out
+    (100.0, inf)
+    """
+    starts, ends, rates = windows
+    i = bisect_right(ends, t0)
+    n = len(starts)
+    if i >= n:
+        return INF, INF
+    first = starts[i] if starts[i] > t0 else t0
+    begin = first
+    while True:
+        capacity = (ends[i] - begin) * rates[i]
+        if amount <= capacity:
+            return first, begin + amount / rates[i]
+        amount -= capacity
+        i += 1
+        if i >= n:
+            return first, INF
+        begin = starts[i]
+
+
+def merge_max_rate(
+    starts: Sequence[float], ends: Sequence[float], rates: Sequence[float]
+) -> Windows:
+    """Union of possibly overlapping intervals, each piece at the highest rate covering it.
+
+    Used when a satellite may talk to any of several stations: where two passes overlap it
+    uses the better link (one radio per direction, so rates never add).
+
+    >>> merge_max_rate([0.0, 5.0], [10.0, 20.0], [1.0, 3.0])
+    ([0.0, 5.0], [5.0, 20.0], [1.0, 3.0])
+    """
+    if len(starts) == 0:
+        return [], [], []
+    edges = np.unique(np.concatenate([np.asarray(starts, float), np.asarray(ends, float)]))
+    s = np.asarray(starts, float)[:, None]
+    e = np.asarray(ends, float)[:, None]
+    mid = 0.5 * (edges[:-1] + edges[1:])[None, :]
+    cover = (s <= mid) & (mid < e)
+    best = np.where(cover, np.asarray(rates, float)[:, None], 0.0).max(axis=0)
+    out_s: list[float] = []
+    out_e: list[float] = []
+    out_r: list[float] = []
+    for lo, hi, rate in zip(edges[:-1].tolist(), edges[1:].tolist(), best.tolist(), strict=True):
+        if rate <= 0.0:
+            continue
+        if out_e and out_e[-1] == lo and out_r[-1] == rate:
+            out_e[-1] = hi
+        else:
+            out_s.append(lo)
+            out_e.append(hi)
+            out_r.append(rate)
+    return out_s, out_e, out_r

@@ -1,0 +1,70 @@
+"""Episode metrics and per-job timelines of a ``Sim``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from envs.sim.core import DROP_REASONS, STATUS, Sim
+
+__all__ = ["METRIC_KEYS", "job_table", "metrics"]
+
+METRIC_KEYS = (
+    "jobs_arrived",
+    "jobs_completed",
+    "jobs_dropped",
+    "jobs_in_flight",
+    "mean_turnaround_s",
+    "p50_turnaround_s",
+    "p95_turnaround_s",
+    "p99_turnaround_s",
+)
+
+
+def metrics(sim: Sim) -> dict[str, Any]:
+    """Counts, turnaround statistics of completed jobs (NaN when none) and drops by reason."""
+    delivered = np.asarray(sim.timeline["delivered"])
+    arrival = np.asarray(sim.arrival)
+    done = ~np.isnan(delivered)
+    turnaround = delivered[done] - arrival[done]
+    if len(turnaround):
+        mean = float(turnaround.mean())
+        p50, p95, p99 = (float(x) for x in np.percentile(turnaround, [50, 95, 99]))
+    else:
+        mean = p50 = p95 = p99 = float("nan")
+    out: dict[str, Any] = {
+        "jobs_arrived": sim.arrived,
+        "jobs_completed": sim.completed,
+        "jobs_dropped": sim.dropped,
+        "jobs_in_flight": sim.in_flight,
+        "mean_turnaround_s": mean,
+        "p50_turnaround_s": p50,
+        "p95_turnaround_s": p95,
+        "p99_turnaround_s": p99,
+    }
+    for reason in DROP_REASONS:
+        out[f"dropped_{reason}"] = sim.drop_reason.count(reason)
+    return out
+
+
+def job_table(sim: Sim) -> dict[str, np.ndarray]:
+    """One row per job: attributes, satellite, status, drop reason and the stage timeline.
+
+    Times are seconds since the epoch; NaN where a stage did not happen.
+    """
+    table: dict[str, np.ndarray] = {
+        "job": np.arange(sim.n_jobs),
+        "arrival_s": np.asarray(sim.arrival),
+        "origin": np.asarray(sim.origin),
+        "model": np.asarray(sim.model),
+        "input_tokens": np.asarray(sim.in_tokens),
+        "output_tokens": np.asarray(sim.out_tokens),
+        "sat": np.asarray(sim.sat),
+        "status": np.asarray([STATUS[s] for s in sim.status]),
+        "drop_reason": np.asarray(sim.drop_reason),
+    }
+    for name, values in sim.timeline.items():
+        table[f"{name}_s"] = np.asarray(values)
+    table["turnaround_s"] = table["delivered_s"] - table["arrival_s"]
+    return table

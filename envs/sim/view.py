@@ -1,0 +1,166 @@
+"""A read-only view of the simulator for the environment's features and for heuristics.
+
+Heuristic schedulers (``agents.heuristics``) read the simulator only through this view:
+the head job's visible attributes, the candidate satellites, and what-if estimates of each
+stage if the job were sent to a satellite now. The hidden output length of a job is not
+exposed, except through ``oracle_estimate``, which exists for the reference Oracle only.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import NamedTuple
+
+import numpy as np
+
+from envs.sim.core import Sim
+from envs.sim.links import INF, walk
+
+__all__ = ["Estimate", "SimView"]
+
+
+class Estimate(NamedTuple):
+    """What would happen to a job sent to ``sat`` now (times in seconds since the epoch).
+
+    Every field is ``inf`` from the first stage that cannot finish within the horizon.
+    """
+
+    sat: int
+    uplink_start: float
+    uplink_end: float
+    compute_start: float
+    compute_end: float
+    downlink_start: float
+    delivered: float
+
+
+class SimView:
+    """Read-only access to a running ``Sim`` (documented; heuristics use nothing else)."""
+
+    def __init__(self, sim: Sim, expected_output_tokens: float):
+        self._sim = sim
+        self._world = sim.world
+        self.expected_output_tokens = float(expected_output_tokens)
+        sc = sim.world.scenario
+        self._bytes_per_token = sc.workload.bytes_per_token
+        self._overhead = sc.workload.overhead_bytes
+        self.n_sats = sim.world.n_sats
+
+    # ---------------------------------------------------------------- state
+    @property
+    def now(self) -> float:
+        """Simulation time, seconds since the epoch."""
+        return self._sim.now
+
+    @property
+    def head(self) -> int:
+        """Id of the job awaiting a decision, ``-1`` when none."""
+        return self._sim.head()
+
+    def job(self, job: int) -> dict[str, float]:
+        """Visible attributes of a job (no output length)."""
+        s = self._sim
+        return {
+            "arrival_s": s.arrival[job],
+            "origin": s.origin[job],
+            "model": s.model[job],
+            "input_tokens": s.in_tokens[job],
+            "input_bytes": s.in_bytes[job],
+            "deadline_s": s.deadline[job],
+        }
+
+    def uplink_backlog_s(self, sat: int) -> float:
+        """Time until the satellite's receiver finishes the transfers already queued."""
+        return max(0.0, self._sim.busy_up[sat] - self._sim.now)
+
+    def compute_backlog_s(self, sat: int) -> float:
+        """Time until the satellite's first server is free."""
+        return max(0.0, min(self._sim.free_at[sat]) - self._sim.now)
+
+    def downlink_backlog_s(self, sat: int) -> float:
+        """Time until the satellite's transmitter finishes the results already queued."""
+        return max(0.0, self._sim.busy_down[sat] - self._sim.now)
+
+    def onboard(self, sat: int) -> int:
+        """Jobs holding a slot in the satellite's on-board buffer."""
+        return self._sim.onboard[sat]
+
+    def buffer_jobs(self, sat: int) -> int:
+        """Size of the satellite's on-board buffer."""
+        w = self._world
+        return w.scenario.classes[w.sat_class_list[sat]].buffer_jobs
+
+    def sunlit(self, sat: int) -> bool:
+        """Whether the satellite can compute now (always true without a power model)."""
+        w = self._world
+        if w.sunlit_windows is None or w.scenario.classes[w.sat_class_list[sat]].power == "always":
+            return True
+        starts, ends, _ = w.sunlit_windows[sat]
+        i = bisect_left(ends, self._sim.now)
+        return i < len(starts) and starts[i] <= self._sim.now
+
+    def serves(self, sat: int, model: int) -> bool:
+        """Whether the satellite's class can run the model."""
+        return bool(self._world.serves[self._world.sat_class_list[sat], model])
+
+    # ---------------------------------------------------------------- candidates
+    def candidates(self, job: int, k: int) -> list[int]:
+        """Up to ``k`` satellites that serve the job's model, by earliest uplink opportunity.
+
+        Without backhaul the order is that of the next pass over the job's origin station
+        (passes in progress first); the search walks the station's sorted pass list, so
+        its cost does not grow with the constellation. With backhaul every satellite's next
+        contact with the origin's network is ranked (one vectorised query).
+        """
+        s, w = self._sim, self._world
+        model = s.model[job]
+        serves_row = w.serves[:, model]
+        cls = w.sat_class_list
+        if s.backhaul_s is not None:
+            t = s.now + s.backhaul_s
+            sats = np.arange(w.n_sats)
+            start, _ = w.plan.next_window(sats, w.station_network[s.origin[job]], t)
+            start = np.where(serves_row[w.sat_class], start, np.inf)
+            order = np.lexsort((sats, start))[:k]
+            return [int(i) for i in order if np.isfinite(start[i])]
+        rises, sets, pass_sats = w.station_pass_lists(s.origin[job])
+        i = bisect_left(rises, s.now - w.plan.max_pass_duration_s)
+        out: list[int] = []
+        seen: set[int] = set()
+        n = len(rises)
+        while i < n and len(out) < k:
+            sat = pass_sats[i]
+            if sets[i] > s.now and sat not in seen and serves_row[cls[sat]]:
+                seen.add(sat)
+                out.append(sat)
+            i += 1
+        return out
+
+    # ---------------------------------------------------------------- what-if
+    def estimate(self, job: int, sat: int) -> Estimate:
+        """Stage times if ``job`` went to ``sat`` now, with the expected output length."""
+        return self._estimate(job, sat, self.expected_output_tokens)
+
+    def oracle_estimate(self, job: int, sat: int) -> Estimate:
+        """Like ``estimate`` but with the job's true (hidden) output length: Oracle only."""
+        return self._estimate(job, sat, self._sim.out_tokens[job])
+
+    def _estimate(self, job: int, sat: int, out_tokens: float) -> Estimate:
+        s, w = self._sim, self._world
+        up_s, up_e = s.uplink_plan(job, sat)
+        if up_e == INF:
+            return Estimate(sat, up_s, INF, INF, INF, INF, INF)
+        free = s.free_at[sat]
+        server = min(range(len(free)), key=free.__getitem__)
+        c_s = max(up_e, free[server])
+        service = s.service_s(job, sat, out_tokens, server)
+        cls = w.scenario.classes[w.sat_class_list[sat]]
+        if w.sunlit_windows is not None and cls.power == "sunlit_only":
+            c_s, c_e = walk(w.sunlit_windows[sat], c_s, service)
+        else:
+            c_e = c_s + service
+        if c_e == INF:
+            return Estimate(sat, up_s, up_e, c_s, INF, INF, INF)
+        out_bytes = out_tokens * self._bytes_per_token + self._overhead
+        d_s, d_e = walk(w.downlink_windows(sat), max(c_e, s.busy_down[sat]), out_bytes)
+        return Estimate(sat, up_s, up_e, c_s, c_e, d_s, d_e)

@@ -1,0 +1,208 @@
+"""The static world of a scenario: satellites, stations, contact plan, link and power windows.
+
+Built once per scenario and shared by every episode; window lists are built lazily per
+satellite (or per satellite–station pair) the first time the simulator needs them and kept
+on the instance, never in module-level state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+
+from envs.contact_plan import ContactPlan, compute_contact_plan
+from envs.ground import Station, load_networks
+from envs.orbits import Constellation, load_ephemeris, load_tles, propagate_ecef, shells_tles
+from envs.orbits import sun_ecef_km, sunlit, time_grid
+from envs.orbits.tle import TLE
+from envs.scenario.schema import Scenario
+from envs.sim.links import Windows, merge_max_rate
+
+__all__ = ["SUNLIT_STEP_S", "World", "build_world"]
+
+#: Grid step of the sunlit/eclipse computation; shadow edges are located to this step.
+SUNLIT_STEP_S = 10.0
+
+
+def scenario_tles(scenario: Scenario) -> tuple[list[TLE], list[str]]:
+    """The scenario's satellites (TLE file first, then shells) and each one's class name."""
+    spec = scenario.constellation
+    tles: list[TLE] = []
+    classes: list[str] = []
+    if spec.tle_file is not None:
+        file_tles = load_tles(spec.tle_file)
+        tles += file_tles
+        classes += [spec.tle_class] * len(file_tles)
+    for shell_spec in spec.shells:
+        shell = shells_tles([shell_spec.shell], scenario.episode.epoch)
+        tles += shell
+        classes += [shell_spec.sat_class] * len(shell)
+    return tles, classes
+
+
+def scenario_stations(scenario: Scenario) -> list[Station]:
+    """Stations of the networks the scenario uses, with the mask override applied."""
+    g = scenario.ground
+    stations = load_networks(g.station_files)
+    if g.networks is not None:
+        stations = [s for s in stations if s.network in g.networks]
+    if g.min_elevation_deg is not None:
+        stations = [dataclasses.replace(s, min_elevation_deg=g.min_elevation_deg) for s in stations]
+    return stations
+
+
+class World:
+    """Everything about a scenario that does not change within or between episodes."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        constellation: Constellation,
+        sat_classes: list[str],
+        stations: list[Station],
+        plan: ContactPlan,
+        sunlit_windows: list[Windows] | None,
+    ):
+        self.scenario = scenario
+        self.constellation = constellation
+        self.stations = stations
+        self.plan = plan
+        self.n_sats = len(constellation)
+        self.n_stations = len(stations)
+        self.horizon_s = plan.horizon_s
+        class_names = [c.name for c in scenario.classes]
+        self.sat_class = np.array([class_names.index(c) for c in sat_classes], dtype=np.int64)
+        self.sat_class_list: list[int] = self.sat_class.tolist()
+        n_cls, n_mod = len(scenario.classes), len(scenario.models)
+        self.serves = np.zeros((n_cls, n_mod), bool)
+        self.prefill_rate = np.zeros((n_cls, n_mod))
+        self.decode_rate = np.zeros((n_cls, n_mod))
+        for c, cls in enumerate(scenario.classes):
+            for m, model in enumerate(scenario.models):
+                ok = model.name in cls.models and model.memory_gb <= cls.memory_gb
+                self.serves[c, m] = ok
+                self.prefill_rate[c, m] = model.prefill_tokens_per_s * cls.throughput_scale
+                self.decode_rate[c, m] = model.decode_tokens_per_s * cls.throughput_scale
+        self.station_names = [s.name for s in stations]
+        networks = list(dict.fromkeys(s.network for s in stations))
+        self.station_network = [networks.index(s.network) for s in stations]
+        self.networks = networks
+        up_nets = scenario.ground.uplink_networks
+        down_nets = scenario.ground.downlink_networks
+        self.uplink_station = [up_nets is None or s.network in up_nets for s in stations]
+        self.downlink_station = [down_nets is None or s.network in down_nets for s in stations]
+        p = plan.passes
+        scale = np.ones(len(p.sat))
+        if scenario.ground.rate_model == "range":
+            ref = scenario.ground.reference_range_km
+            scale = np.minimum(1.0, (ref / np.maximum(p.range_at_max_km, 1e-3)) ** 2)
+        up_bps = np.array([s.uplink_bps for s in stations])
+        down_bps = np.array([s.downlink_bps for s in stations])
+        self._up_rate = (up_bps[p.station] / 8.0 * scale) if len(p.sat) else np.zeros(0)
+        self._down_rate = (down_bps[p.station] / 8.0 * scale) if len(p.sat) else np.zeros(0)
+        self.sunlit_windows = sunlit_windows
+        self._pair_windows: dict[tuple[int, int], Windows] = {}
+        self._down_windows: dict[int, Windows] = {}
+        self._net_up_windows: dict[tuple[int, int], Windows] = {}
+        self._station_lists: dict[int, tuple[list[float], list[float], list[int]]] = {}
+
+    # ------------------------------------------------------------ lazily built windows
+    def uplink_windows(self, sat: int, station: int) -> Windows:
+        """Passes of ``sat`` over ``station`` with the station's uplink rate (bytes/s)."""
+        key = (sat, station)
+        w = self._pair_windows.get(key)
+        if w is None:
+            idx = self.plan.pair_passes(sat, station)
+            p = self.plan.passes
+            w = (p.rise_s[idx].tolist(), p.set_s[idx].tolist(), self._up_rate[idx].tolist())
+            self._pair_windows[key] = w
+        return w
+
+    def network_uplink_windows(self, sat: int, network: int) -> Windows:
+        """Passes of ``sat`` over any station of ``network`` (backhaul), best rate per instant."""
+        key = (sat, network)
+        w = self._net_up_windows.get(key)
+        if w is None:
+            idx = self.plan.sat_passes(sat)
+            nets = np.asarray(self.station_network)[self.plan.passes.station[idx]]
+            idx = idx[nets == network]
+            p = self.plan.passes
+            w = merge_max_rate(p.rise_s[idx], p.set_s[idx], self._up_rate[idx])
+            self._net_up_windows[key] = w
+        return w
+
+    def downlink_windows(self, sat: int) -> Windows:
+        """Contacts of ``sat`` with any downlink-permitted station, best rate per instant."""
+        w = self._down_windows.get(sat)
+        if w is None:
+            idx = self.plan.sat_passes(sat)
+            allowed = np.asarray(self.downlink_station)[self.plan.passes.station[idx]]
+            idx = idx[allowed]
+            p = self.plan.passes
+            w = merge_max_rate(p.rise_s[idx], p.set_s[idx], self._down_rate[idx])
+            self._down_windows[sat] = w
+        return w
+
+    def station_pass_lists(self, station: int) -> tuple[list[float], list[float], list[int]]:
+        """``(rises, sets, sats)`` of every pass over ``station``, sorted by rise."""
+        lists = self._station_lists.get(station)
+        if lists is None:
+            idx = self.plan.station_passes(station)
+            p = self.plan.passes
+            lists = (p.rise_s[idx].tolist(), p.set_s[idx].tolist(), p.sat[idx].tolist())
+            self._station_lists[station] = lists
+        return lists
+
+
+def _sunlit_windows(
+    constellation: Constellation, scenario: Scenario, horizon_s: float
+) -> list[Windows]:
+    """Sunlit spells of every satellite on a ``SUNLIT_STEP_S`` grid, as window lists."""
+    t = np.arange(0.0, horizon_s + SUNLIT_STEP_S, SUNLIT_STEP_S)
+    grid = time_grid(scenario.episode.epoch, t)
+    sun = sun_ecef_km(scenario.episode.epoch, t, ephemeris=load_ephemeris())
+    out: list[Windows] = []
+    for start in range(0, len(constellation), 200):
+        states = propagate_ecef(constellation, grid, start=start, stop=start + 200)
+        lit = sunlit(states.r_km, sun)
+        for row in lit:
+            edges = np.diff(np.r_[False, row, False].astype(np.int8))
+            on = t[np.nonzero(edges == 1)[0]]
+            off_idx = np.minimum(np.nonzero(edges == -1)[0], len(t) - 1)
+            off = t[off_idx]
+            out.append((on.tolist(), off.tolist(), [1.0] * len(on)))
+    return out
+
+
+def build_world(
+    scenario: Scenario,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> World:
+    """Build the static world of a scenario (the contact plan is cached in ``cache_dir``).
+
+    Args:
+        scenario: The validated scenario.
+        cache_dir: Contact-plan cache folder (``None``: compute without caching).
+        progress: Show a progress bar while the contact plan is computed.
+    """
+    tles, classes = scenario_tles(scenario)
+    constellation = Constellation.from_tles(tles)
+    stations = scenario_stations(scenario)
+    horizon = scenario.episode.duration_s + scenario.episode.drain_s
+    plan = compute_contact_plan(
+        constellation,
+        stations,
+        scenario.episode.epoch,
+        horizon,
+        step_s=scenario.episode.contact_step_s,
+        cache_dir=Path(cache_dir) if cache_dir is not None else None,
+        progress=progress,
+    )
+    needs_sun = any(c.power == "sunlit_only" for c in scenario.classes)
+    windows = _sunlit_windows(constellation, scenario, horizon) if needs_sun else None
+    return World(scenario, constellation, classes, stations, plan, windows)
