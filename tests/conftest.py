@@ -40,3 +40,15 @@ def iridium_tle_path(shared_data: Path) -> Path:
     if not path.is_file():
         pytest.skip(f"Iridium NEXT TLE snapshot missing: {path}")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Contact plans computed by tests are cached in a temporary folder, not ~/.cache."""
+    previous = os.environ.get("CONSTELLATION_DISPATCH_CACHE")
+    os.environ["CONSTELLATION_DISPATCH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("CONSTELLATION_DISPATCH_CACHE", None)
+    else:
+        os.environ["CONSTELLATION_DISPATCH_CACHE"] = previous
