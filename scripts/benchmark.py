@@ -1,6 +1,8 @@
 """Benchmarks that report ratios against a reference measured in the same run.
 
 Subcommands:
+    env           Environment decisions per second with a random valid policy (contact plan
+                  cached), against gymnasium ``CartPole-v1`` steps per second in the same run.
     contact-plan  This project's contact plan vs skyfield ``EarthSatellite.find_events`` on
                   the same satellites and stations, plus the full-scale run (2,800 generated
                   satellites × every shipped station × 24 h: time and peak memory).
@@ -182,6 +184,71 @@ def bench_contact_plan(args: argparse.Namespace) -> dict:
     return result
 
 
+def _env_rate(make, decisions: int, seed: int) -> dict:
+    """Decisions per second of a random valid policy (resets included), after warm-up."""
+    import numpy as np
+
+    env = make()
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    done_steps = 0
+    episodes = 0
+    began = time.perf_counter()
+    while done_steps < decisions:
+        mask = env.unwrapped.action_masks() if hasattr(env.unwrapped, "action_masks") else None
+        action = (
+            int(rng.choice(np.flatnonzero(mask)))
+            if mask is not None
+            else int(rng.integers(env.action_space.n))
+        )
+        _, _, terminated, truncated, _ = env.step(action)
+        done_steps += 1
+        if terminated or truncated:
+            episodes += 1
+            env.reset(seed=seed + episodes)
+    seconds = time.perf_counter() - began
+    return {"decisions": done_steps, "episodes": episodes, "seconds": seconds,
+            "per_s": done_steps / seconds}  # fmt: skip
+
+
+def _env_child(queue: mp.Queue, scenario: str, decisions: int) -> None:
+    """One scenario in a fresh process: build (contact plan cached), then time decisions."""
+    from envs.contact_plan import default_cache_dir
+    from envs.dispatch_env import ConstellationDispatchEnv
+    from envs.scenario import load_scenario
+    from envs.sim import build_world
+
+    began = time.perf_counter()
+    world = build_world(load_scenario(scenario), cache_dir=default_cache_dir(), progress=True)
+    build_s = time.perf_counter() - began
+    rate = _env_rate(lambda: ConstellationDispatchEnv(scenario, world=world), decisions, 0)
+    rate.update(scenario=scenario, build_s=build_s, peak_rss_mb=_peak_rss_mb())
+    queue.put(rate)
+
+
+def bench_env(args: argparse.Namespace) -> dict:
+    import gymnasium as gym
+
+    cartpole = _env_rate(lambda: gym.make("CartPole-v1"), args.decisions, 0)
+    print(f"CartPole-v1: {cartpole['per_s']:,.0f} steps/s")
+    out = {"cartpole": cartpole, "scenarios": []}
+    ctx = mp.get_context("spawn")
+    for scenario in args.scenarios.split(","):
+        queue: mp.Queue = ctx.Queue()
+        proc = ctx.Process(target=_env_child, args=(queue, scenario, args.decisions))
+        proc.start()
+        res = queue.get()
+        proc.join()
+        res["ratio_vs_cartpole"] = res["per_s"] / cartpole["per_s"]
+        out["scenarios"].append(res)
+        print(
+            f"{scenario}: {res['per_s']:,.0f} decisions/s ({res['ratio_vs_cartpole']:.3f}× "
+            f"CartPole), {res['episodes']} episodes, world built in {res['build_s']:.1f} s, "
+            f"peak RSS {res['peak_rss_mb']:.0f} MB"
+        )
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -203,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument(
         "--out", type=Path, default=Path("benchmark_contact_plan.json"), help="JSON output"
     )
+    ev = sub.add_parser("env", help="environment decisions/s vs CartPole-v1 steps/s")
+    ev.add_argument("--scenarios", default="star_compute_12,star_compute_2800",
+                    help="comma-separated presets")  # fmt: skip
+    ev.add_argument("--decisions", type=int, default=20000, help="decisions timed per scenario")
+    ev.add_argument("--out", type=Path, default=Path("benchmark_env.json"), help="JSON output")
     return parser
 
 
@@ -218,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if args.command == "contact-plan":
         result.update(bench_contact_plan(args))
+    elif args.command == "env":
+        result.update(bench_env(args))
     from envs.atomic import atomic_write
 
     with atomic_write(args.out) as fh:

@@ -6,10 +6,13 @@ pickles and deep-copies (no generators).
 
 Stages, per satellite:
 
-* **Uplink**: one receiver, FIFO. A job's bytes move only while the satellite is in contact
-  with the job's origin station (or, with terrestrial backhaul, any station of the origin's
-  network after the backhaul delay), at that station's uplink rate; a transfer that does not
-  fit in one pass continues in the next (``envs.sim.links.walk``).
+* **Uplink**: one FIFO link per (satellite, origin station) — or per (satellite, network)
+  with terrestrial backhaul. A job's bytes move only while the satellite is in contact with
+  the job's origin station (or, with backhaul, any station of the origin's network after the
+  backhaul delay), at that station's uplink rate; a transfer that does not fit in one pass
+  continues in the next (``envs.sim.links.walk``). Jobs from different stations do not
+  block each other (a job waiting hours for its station's pass must not hold the satellite's
+  receiver).
 * **Compute**: ``servers`` parallel servers, FIFO in order of arrival on board; service =
   model swap (if the server holds another model) + prefill + decode; with ``power:
   sunlit_only`` work progresses only in sunlight. A job arriving at a full on-board buffer
@@ -69,7 +72,7 @@ class Sim:
         self.sat = [-1] * n
         self.timeline = {name: [float("nan")] * n for name in _TIMELINE}
         self.drop_reason = [""] * n
-        self.busy_up = [0.0] * n_sat
+        self.busy_up: dict[int, float] = {}  # uplink link key -> time its queue empties
         self.busy_down = [0.0] * n_sat
         classes = sc.classes
         self.free_at = [[0.0] * classes[c].servers for c in world.sat_class_list]
@@ -148,7 +151,7 @@ class Sim:
         if end == INF:
             self._drop(job, "no_contact")
             return
-        self.busy_up[sat] = end
+        self.busy_up[self.uplink_link(job, sat)] = end
         self.timeline["uplink_start"][job] = start
         self._push(end, UPLINK_DONE, job)
 
@@ -168,6 +171,13 @@ class Sim:
         self.status[job] = _IN_FLIGHT
         self._drop(job, reason)
 
+    def uplink_link(self, job: int, sat: int) -> int:
+        """Key of the FIFO uplink the job would use on ``sat``: (sat, station) or (sat, network)."""
+        w = self.world
+        if self.backhaul_s is None:
+            return sat * w.n_stations + self.origin[job]
+        return -1 - (sat * len(w.networks) + w.station_network[self.origin[job]])
+
     def uplink_plan(self, job: int, sat: int) -> tuple[float, float]:
         """(start, end) of the job's uplink to ``sat`` if it joined the queue now."""
         w = self.world
@@ -177,7 +187,8 @@ class Sim:
         else:
             windows = w.network_uplink_windows(sat, w.station_network[self.origin[job]])
             ready = self.now + self.backhaul_s
-        return walk(windows, max(ready, self.busy_up[sat]), self.in_bytes[job])
+        busy = self.busy_up.get(self.uplink_link(job, sat), 0.0)
+        return walk(windows, max(ready, busy), self.in_bytes[job])
 
     # ------------------------------------------------------------------ event loop
     def advance(self) -> None:
@@ -253,7 +264,11 @@ class Sim:
         w, m = self.world, self.model[job]
         c = w.sat_class_list[sat]
         swap = w.scenario.classes[c].model_swap_s if self.loaded[sat][server] != m else 0.0
-        return swap + self.in_tokens[job] / w.prefill_rate[c, m] + out_tokens / w.decode_rate[c, m]
+        return (
+            swap
+            + self.in_tokens[job] * w.prefill_s_per_token[c][m]
+            + out_tokens * w.decode_s_per_token[c][m]
+        )
 
     def _compute_done(self, job: int) -> None:
         sat = self.sat[job]

@@ -69,9 +69,10 @@ class SimView:
             "deadline_s": s.deadline[job],
         }
 
-    def uplink_backlog_s(self, sat: int) -> float:
-        """Time until the satellite's receiver finishes the transfers already queued."""
-        return max(0.0, self._sim.busy_up[sat] - self._sim.now)
+    def uplink_backlog_s(self, job: int, sat: int) -> float:
+        """Time until the uplink ``job`` would use on ``sat`` finishes the transfers queued."""
+        s = self._sim
+        return max(0.0, s.busy_up.get(s.uplink_link(job, sat), 0.0) - s.now)
 
     def compute_backlog_s(self, sat: int) -> float:
         """Time until the satellite's first server is free."""

@@ -15,8 +15,16 @@ import numpy as np
 
 from envs.contact_plan import ContactPlan, compute_contact_plan
 from envs.ground import Station, load_networks
-from envs.orbits import Constellation, load_ephemeris, load_tles, propagate_ecef, shells_tles
-from envs.orbits import sun_ecef_km, sunlit, time_grid
+from envs.orbits import (
+    Constellation,
+    load_ephemeris,
+    load_tles,
+    propagate_ecef,
+    shells_tles,
+    sun_ecef_km,
+    sunlit,
+    time_grid,
+)
 from envs.orbits.tle import TLE
 from envs.scenario.schema import Scenario
 from envs.sim.links import Windows, merge_max_rate
@@ -86,6 +94,9 @@ class World:
                 self.serves[c, m] = ok
                 self.prefill_rate[c, m] = model.prefill_tokens_per_s * cls.throughput_scale
                 self.decode_rate[c, m] = model.decode_tokens_per_s * cls.throughput_scale
+        # Seconds per token as nested Python lists: the event loop reads scalars.
+        self.prefill_s_per_token: list[list[float]] = (1.0 / self.prefill_rate).tolist()
+        self.decode_s_per_token: list[list[float]] = (1.0 / self.decode_rate).tolist()
         self.station_names = [s.name for s in stations]
         networks = list(dict.fromkeys(s.network for s in stations))
         self.station_network = [networks.index(s.network) for s in stations]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
 from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from envs.jobs import JobBatch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envs.contact_plan import ContactPlan, PassArrays
 from envs.ground import Station
-from envs.jobs import JobBatch
 from envs.orbits import Constellation, Shell, shell_tles
 from envs.scenario.schema import (
     ConstellationSpec,
@@ -30,8 +31,10 @@ EPOCH = datetime(2025, 6, 1, tzinfo=timezone.utc)
 HORIZON = 5000.0
 
 
+# fmt: off
 def make_world(passes, *, servers=1, buffer_jobs=8, n_sats=2, swap_s=0.0, power="always",
-               sunlit=None, up_bps=800.0, down_bps=8000.0) -> World:  # fmt: skip
+               sunlit=None, up_bps=800.0, down_bps=8000.0) -> World:
+    # fmt: on
     """Station 0 ('up') only uplinks, station 1 ('down') only downlinks.
 
     ``passes`` = [(sat, station, rise, set), ...].
@@ -49,7 +52,7 @@ def make_world(passes, *, servers=1, buffer_jobs=8, n_sats=2, swap_s=0.0, power=
                 model_swap_s=swap_s,
                 power=power,
             ),
-        ),  # fmt: skip
+        ),
         models=(ModelSpec("m", 100.0, 10.0, 1.0), ModelSpec("n", 50.0, 5.0, 1.0)),
         ground=GroundSpec(
             station_files=(), uplink_networks=("upnet",), downlink_networks=("downnet",)
@@ -82,7 +85,7 @@ def make_world(passes, *, servers=1, buffer_jobs=8, n_sats=2, swap_s=0.0, power=
             np.full(n, 700.0),
             np.zeros(n, bool),
             np.zeros(n, bool),
-        ),  # fmt: skip
+        ),
     )
     return World(scenario, cons, ["inf"] * n_sats, stations, plan, sunlit)
 
@@ -144,7 +147,7 @@ def test_transfer_larger_than_a_pass_continues_in_the_next_pass():
 
 
 def test_result_larger_than_a_downlink_pass_is_split_and_never_duplicated():
-    passes = BASIC + [(0, 1, 2000.0, 2100.0)]
+    passes = [*BASIC, (0, 1, 2000.0, 2100.0)]
     # Output 150000 B at 1000 B/s: 100000 B in 1000-1100, 50000 B in 2000-2050.
     world = make_world(passes)
     jobs = make_jobs([(50, 0, 0, 100, 10, INF)])._replace(output_bytes=np.array([150000.0]))
@@ -292,3 +295,78 @@ def test_walk_does_exactly_the_work_asked(raw, t0, amount):
     else:
         assert begin >= t0 and finish >= begin
         assert done == pytest.approx(amount, rel=1e-9, abs=1e-6)
+
+
+# ---------------------------------------------------------------- property tests
+@st.composite
+def random_episode(draw):
+    n_sats = draw(st.integers(1, 3))
+    passes = []
+    for sat in range(n_sats):
+        for station in (0, 1):
+            t = draw(st.floats(0, 300))
+            for _ in range(draw(st.integers(0, 4))):
+                length = draw(st.floats(1, 200))
+                if t + length >= HORIZON:
+                    break
+                passes.append((sat, station, t, t + length))
+                t += length + draw(st.floats(1, 1500))
+    n_jobs = draw(st.integers(1, 12))
+    rows = sorted(
+        (
+            draw(st.floats(0, HORIZON / 2)), 0, draw(st.integers(0, 1)),
+            draw(st.integers(1, 20000)), draw(st.integers(1, 2000)),
+            draw(st.sampled_from([INF, 200.0, 2000.0])),
+        )
+        for _ in range(n_jobs)
+    )  # fmt: skip
+    rows = [(a, o, m, i, out, a + d if d < INF else INF) for a, o, m, i, out, d in rows]
+    actions = draw(st.lists(st.integers(-1, n_sats - 1), min_size=40, max_size=40))
+    world_kw = {
+        "servers": draw(st.integers(1, 2)),
+        "buffer_jobs": draw(st.integers(1, 4)),
+        "swap_s": draw(st.sampled_from([0.0, 5.0])),
+        "n_sats": n_sats,
+    }
+    return passes, rows, actions, world_kw
+
+
+@settings(max_examples=300, deadline=None)
+@given(random_episode())
+def test_jobs_are_conserved_and_timelines_ordered_in_random_episodes(case):
+    passes, rows, actions, world_kw = case
+    if not passes:
+        passes = [(0, 0, 10.0, 20.0)]
+    world = make_world(passes, **world_kw)
+    sim = Sim(world, make_jobs(rows), check=True)  # check: invariants at every event
+    i = 0
+    while True:
+        sim.advance()
+        if sim.head() < 0:
+            break
+        a = actions[i % len(actions)] if i < 200 else 0
+        i += 1
+        sim.defer() if a < 0 else sim.dispatch(a)
+    assert sim.done
+    assert sim.arrived == len(rows) == sim.completed + sim.dropped
+    t = job_table(sim)
+    order = ["arrival_s", "dispatch_s", "uplink_start_s", "uplink_end_s", "compute_start_s",
+             "compute_end_s", "downlink_start_s", "delivered_s"]  # fmt: skip
+    for a, b in itertools.pairwise(order):
+        x, y = t[a], t[b]
+        both = ~np.isnan(x) & ~np.isnan(y)
+        assert np.all(y[both] >= x[both] - 1e-9), (a, b)
+    done = t["status"] == "completed"
+    assert np.all(t["turnaround_s"][done] > 0)
+    dropped = t["status"] == "dropped"
+    assert np.all(t["drop_reason"][dropped] != "") and np.all(t["drop_reason"][done] == "")
+    # FIFO per satellite queue: uplink order equals dispatch order, downlink order equals
+    # compute-completion order.
+    for sat in range(world.n_sats):
+        mine = (t["sat"] == sat) & ~np.isnan(t["uplink_end_s"])
+        by_dispatch = np.lexsort((t["job"][mine], t["dispatch_s"][mine]))
+        assert np.all(np.diff(t["uplink_end_s"][mine][by_dispatch]) >= 0)
+        down = (t["sat"] == sat) & ~np.isnan(t["delivered_s"])
+        by_compute = np.lexsort((t["job"][down], t["compute_end_s"][down]))
+        assert np.all(np.diff(t["delivered_s"][down][by_compute]) >= 0)
+    assert all(x == 0 for x in sim.onboard)

@@ -1,0 +1,366 @@
+"""``ConstellationDispatch-v0``: the Gymnasium adapter around the simulator."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs.contact_plan import default_cache_dir
+from envs.errors import ConfigError
+from envs.jobs import generate_jobs, load_trace
+from envs.scenario import Scenario, load_scenario
+from envs.sim import Sim, SimView, World, build_world, metrics
+from envs.sim.links import INF
+
+__all__ = ["CANDIDATE_FEATURES", "GLOBAL_FEATURES", "ConstellationDispatchEnv"]
+
+_LOG_DAY = math.log1p(86400.0)
+CANDIDATE_FEATURES = (
+    "valid",
+    "uplink_wait",
+    "uplink_duration",
+    "uplink_backlog",
+    "compute_wait",
+    "compute_duration",
+    "downlink_wait",
+    "downlink_duration",
+    "downlink_backlog",
+    "est_turnaround",
+    "sunlit",
+    "buffer_used",
+)
+GLOBAL_FEATURES = (
+    "time_of_day_sin",
+    "time_of_day_cos",
+    "episode_progress",
+    "pending",
+    "in_flight",
+    "input_tokens",
+    "waited",
+    "deadline_slack",
+)
+
+
+def _t(seconds: float) -> float:
+    """Squash a duration into [0, 2]: log1p(seconds) / log1p(1 day), capped."""
+    if seconds <= 0.0:
+        return 0.0
+    if seconds == INF:
+        return 2.0
+    return min(math.log1p(seconds) / _LOG_DAY, 2.0)
+
+
+class ConstellationDispatchEnv(gym.Env):
+    """Dispatch inference jobs to satellites of a computing constellation.
+
+    ## Description
+    Jobs (LLM queries) arrive at ground stations over an episode. Each query must be
+    uplinked to a satellite during a pass over its origin station, computed on board, and
+    its result downlinked during a contact with any permitted station. At every decision the
+    agent sends the job at the head of the pending queue to one of ``K`` candidate
+    satellites (ranked by earliest uplink opportunity) or defers it. The simulator
+    (``envs.sim``) advances between decisions; turnaround = delivery − arrival.
+
+    ## Action Space
+    ``Discrete(K + 1)`` (``Discrete(K)`` if deferral is disabled): action ``i < K`` sends
+    the job to candidate ``i``; action ``K`` defers it by ``dispatch.defer_s``.
+    ``action_masks()`` marks valid actions (padding and unreachable candidates are invalid).
+    A masked action falls back to the first valid candidate when
+    ``invalid_action="fallback"`` (default; ``info["invalid_action"]`` is set) and raises
+    ``ValueError`` when ``invalid_action="raise"``. An action outside the space always raises.
+
+    ## Observation Space
+    ``Box(0, 2, (8 + n_models + 12 K,), float32)``: global and job features, the job's model
+    one-hot, then 12 features per candidate. Durations are squashed as
+    ``min(log1p(seconds) / log1p(86400), 2)``.
+
+    | Num | Field | Min | Max | Units |
+    |---|---|---|---|---|
+    | 0–1 | time of day (sin, cos), shifted to [0, 1] | 0 | 1 | — |
+    | 2 | episode progress (now / arrival window) | 0 | 2 | — |
+    | 3 | pending jobs / 10 | 0 | 2 | — |
+    | 4 | jobs in flight / (satellites × buffer) | 0 | 2 | — |
+    | 5 | job input tokens, log1p / log1p(16384) | 0 | 2 | — |
+    | 6 | time the job has waited | 0 | 2 | squashed s |
+    | 7 | deadline slack (2 without deadline) | 0 | 2 | squashed s |
+    | 8 … 7+n_models | model one-hot | 0 | 1 | — |
+    | 8+n_models+12i+j | candidate i, feature j (below) | 0 | 2 | see below |
+
+    Candidate features ``j``: 0 valid, 1 uplink wait, 2 uplink duration, 3 uplink backlog,
+    4 compute wait, 5 compute duration, 6 downlink wait, 7 downlink duration, 8 downlink
+    backlog, 9 estimated turnaround (all squashed seconds), 10 sunlit (0/1), 11 buffer used
+    (fraction). Invalid candidates are all zeros.
+
+    Estimates use the expected output length (the true one is hidden until completion).
+
+    ## Rewards
+    ``-(job-seconds accrued since the previous decision + drop_penalty_s × drops) × scale``.
+    Undiscounted, the episode return is ``-(sum over jobs of time in system + penalties) ×
+    scale``: the total turnaround of completed jobs plus the time dropped jobs spent before
+    their drop.
+
+    ## Starting State
+    Jobs are drawn for the episode from ``reset(seed=...)`` (arrivals, origins, models,
+    token lengths); the simulator runs to the first arrival.
+
+    ## Episode End
+    Termination: every job has arrived and been completed or dropped (the last step's reward
+    includes everything that happens after the last decision). Truncation: the
+    ``episode.max_decisions`` limit is reached; jobs in flight stay unresolved.
+    Calling ``step()`` after either raises ``RuntimeError``.
+
+    ## Information
+    Every step: ``jobs_arrived``, ``jobs_completed``, ``jobs_dropped``, ``jobs_in_flight``,
+    ``time_s``, ``invalid_action``. On the last step also ``mean_turnaround_s``,
+    ``p50/p95/p99_turnaround_s`` and ``dropped_<reason>``; ``metrics()`` returns them any
+    time.
+
+    ## Arguments
+    | Argument | Default | Meaning |
+    |---|---|---|
+    | ``scenario`` | ``"star_compute_12"`` | preset name, YAML path or ``Scenario`` |
+    | ``render_mode`` | ``None`` | ``"ansi"`` for a text summary |
+    | ``invalid_action`` | ``"fallback"`` | ``"fallback"`` or ``"raise"`` for masked actions |
+    | ``cache_dir`` | default cache | contact-plan cache folder (``None`` disables) |
+    | ``check_invariants`` | ``False`` | verify job conservation at every event |
+    | ``world`` | ``None`` | a prebuilt ``World`` for this scenario (shares the contact plan) |
+    | ``**overrides`` | | scenario overrides, e.g. ``load=2.0``, ``candidates=4`` |
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(
+        self,
+        scenario: str | os.PathLike[str] | Scenario = "star_compute_12",
+        *,
+        render_mode: str | None = None,
+        invalid_action: str = "fallback",
+        cache_dir: str | os.PathLike[str] | None = "default",
+        check_invariants: bool = False,
+        world: World | None = None,
+        **overrides: Any,
+    ):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
+        if invalid_action not in ("fallback", "raise"):
+            raise ConfigError(
+                f"invalid_action: expected 'fallback' or 'raise', got {invalid_action!r}"
+            )
+        if isinstance(scenario, Scenario):
+            if overrides:
+                raise ConfigError("overrides: pass a preset name or path to apply overrides")
+            self.scenario = scenario
+        else:
+            self.scenario = load_scenario(scenario, overrides or None)
+        cache = default_cache_dir() if cache_dir == "default" else cache_dir
+        self.world = world if world is not None else build_world(self.scenario, cache_dir=cache)
+        self.render_mode = render_mode
+        self.invalid_action = invalid_action
+        self.check_invariants = check_invariants
+        sc = self.scenario
+        self.k = sc.dispatch.candidates
+        self.n_models = len(sc.models)
+        self.n_global = len(GLOBAL_FEATURES) + self.n_models
+        self.n_features = len(CANDIDATE_FEATURES)
+        size = self.n_global + self.k * self.n_features
+        self.observation_space = spaces.Box(0.0, 2.0, shape=(size,), dtype=np.float32)
+        self.action_space = spaces.Discrete(self.k + (1 if sc.dispatch.allow_defer else 0))
+        self._expected_out = _expected_output_tokens(sc)
+        self._capacity = float(
+            sum(sc.classes[c].buffer_jobs for c in self.world.sat_class_list) or 1
+        )
+        self.sim: Sim | None = None
+        self.view: SimView | None = None
+        self._cands: list[int] = []
+        self._mask = np.zeros(self.action_space.n, dtype=bool)
+        self._decisions = 0
+        self._over = True
+
+    # ------------------------------------------------------------------ gym API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Draw a new episode's jobs and run to the first decision."""
+        super().reset(seed=seed)
+        sc = self.scenario
+        stations = self.world.stations
+        jobs = generate_jobs(
+            sc.workload,
+            station_names=[s.name for s in stations if s.network in self._uplink_networks()],
+            station_lon_deg=[s.lon_deg for s in stations if s.network in self._uplink_networks()],
+            model_names=[m.name for m in sc.models],
+            epoch=sc.episode.epoch,
+            duration_s=sc.episode.duration_s,
+            rng=self.np_random,
+        )
+        jobs = _map_origins(jobs, self.world, self._uplink_networks())
+        self.sim = Sim(self.world, jobs, check=self.check_invariants)
+        self.view = SimView(self.sim, self._expected_out)
+        self._decisions = 0
+        self._over = False
+        obs = self._next_decision()
+        return obs, self._info(invalid=False)
+
+    def step(self, action):
+        """Dispatch (or defer) the head job, then run the simulator to the next decision."""
+        if self.sim is None or self._over:
+            raise RuntimeError("step() called after the episode ended; call reset() first")
+        if not self.action_space.contains(action):
+            raise ValueError(
+                f"action: must be an integer in [0, {self.action_space.n - 1}], got {action!r}"
+            )
+        action = int(action)
+        sim = self.sim
+        invalid = False
+        if sim.head() >= 0:
+            if not self._mask[action]:
+                if self.invalid_action == "raise":
+                    raise ValueError(
+                        f"action: {action} is masked (valid: {np.flatnonzero(self._mask).tolist()})"
+                    )
+                invalid = True
+                action = int(np.flatnonzero(self._mask)[0])
+            if action < self.k:
+                sim.dispatch(self._cands[action])
+            else:
+                sim.defer()
+            self._decisions += 1
+        obs = self._next_decision()
+        job_seconds, drops = sim.take_accrued()
+        rw = self.scenario.reward
+        reward = -(job_seconds + rw.drop_penalty_s * drops) * rw.scale
+        terminated = sim.done
+        limit = self.scenario.episode.max_decisions
+        truncated = not terminated and limit is not None and self._decisions >= limit
+        self._over = terminated or truncated
+        info = self._info(invalid=invalid)
+        if self._over:
+            info.update(self.metrics())
+        return obs, float(reward), terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        """Valid actions for the current decision (sb3-contrib ``MaskablePPO`` convention)."""
+        return self._mask.copy()
+
+    def metrics(self) -> dict[str, Any]:
+        """Episode metrics so far (see ``envs.sim.metrics``)."""
+        if self.sim is None:
+            raise RuntimeError("metrics() called before reset()")
+        return metrics(self.sim)
+
+    def render(self) -> str | None:
+        """Text summary of the episode so far (``render_mode="ansi"``)."""
+        if self.render_mode != "ansi" or self.sim is None:
+            return None
+        m = self.metrics()
+        return (
+            f"t={self.sim.now / 3600:.2f} h  arrived={m['jobs_arrived']} "
+            f"completed={m['jobs_completed']} dropped={m['jobs_dropped']} "
+            f"in_flight={m['jobs_in_flight']} mean_turnaround={m['mean_turnaround_s']:.1f} s"
+        )
+
+    # ------------------------------------------------------------------ internals
+    def _uplink_networks(self) -> set[str]:
+        nets = self.scenario.ground.uplink_networks
+        return set(self.world.networks) if nets is None else set(nets)
+
+    def _info(self, *, invalid: bool) -> dict[str, Any]:
+        s = self.sim
+        return {
+            "jobs_arrived": s.arrived,
+            "jobs_completed": s.completed,
+            "jobs_dropped": s.dropped,
+            "jobs_in_flight": s.in_flight,
+            "time_s": s.now,
+            "invalid_action": invalid,
+        }
+
+    def _next_decision(self) -> np.ndarray:
+        """Advance to a decision that has at least one valid action; build its observation."""
+        sim = self.sim
+        while True:
+            sim.advance()
+            job = sim.head()
+            if job < 0:
+                self._cands = []
+                self._mask[:] = False
+                return np.zeros(self.observation_space.shape, dtype=np.float32)
+            obs = self._observe(job)
+            if self._mask.any():
+                return obs
+            sim.reject("no_contact")  # no valid action: no satellite can serve it in time
+
+    def _observe(self, job: int) -> np.ndarray:
+        sim, view, k = self.sim, self.view, self.k
+        now = sim.now
+        cands = view.candidates(job, k)
+        self._cands = cands
+        mask = self._mask
+        mask[:] = False
+        feats = [0.0] * (k * self.n_features)
+        for i, sat in enumerate(cands):
+            e = view.estimate(job, sat)
+            if e.delivered == INF:
+                continue
+            mask[i] = True
+            o = i * self.n_features
+            feats[o] = 1.0
+            feats[o + 1] = _t(e.uplink_start - now)
+            feats[o + 2] = _t(e.uplink_end - e.uplink_start)
+            feats[o + 3] = _t(view.uplink_backlog_s(job, sat))
+            feats[o + 4] = _t(e.compute_start - e.uplink_end)
+            feats[o + 5] = _t(e.compute_end - e.compute_start)
+            feats[o + 6] = _t(e.downlink_start - e.compute_end)
+            feats[o + 7] = _t(e.delivered - e.downlink_start)
+            feats[o + 8] = _t(sim.busy_down[sat] - now)
+            feats[o + 9] = _t(e.delivered - sim.arrival[job])
+            feats[o + 10] = 1.0 if view.sunlit(sat) else 0.0
+            feats[o + 11] = min(sim.onboard[sat] / view.buffer_jobs(sat), 2.0)
+        sc = self.scenario
+        can_defer = sc.dispatch.allow_defer and now + sc.dispatch.defer_s <= sim.horizon_s
+        if sc.dispatch.allow_defer:
+            mask[k] = can_defer
+        hour = 2.0 * math.pi * ((now / 86400.0 + _day_fraction(sc)) % 1.0)
+        deadline = sim.deadline[job]
+        head = [
+            0.5 + 0.5 * math.sin(hour),
+            0.5 + 0.5 * math.cos(hour),
+            min(now / sc.episode.duration_s, 2.0),
+            min(len(sim.pending) / 10.0, 2.0),
+            min(sim.in_flight / self._capacity, 2.0),
+            min(math.log1p(sim.in_tokens[job]) / math.log1p(16384.0), 2.0),
+            _t(now - sim.arrival[job]),
+            2.0 if deadline == INF else _t(deadline - now),
+        ]
+        onehot = [0.0] * self.n_models
+        onehot[sim.model[job]] = 1.0
+        return np.array(head + onehot + feats, dtype=np.float32)
+
+
+def _day_fraction(sc: Scenario) -> float:
+    e = sc.episode.epoch
+    return (e.hour * 3600 + e.minute * 60 + e.second) / 86400.0
+
+
+def _expected_output_tokens(sc: Scenario) -> float:
+    """Mean output length the dispatcher may assume (the true one is hidden)."""
+    tok = sc.workload.tokens
+    arrivals = sc.workload.arrivals
+    path = arrivals.trace_file if arrivals.process == "trace" else tok.trace_file
+    if arrivals.process == "trace" or tok.source == "trace":
+        trace = load_trace(path)
+        return float(np.maximum(trace.generated_tokens, 1).mean())
+    mean = tok.output_median * math.exp(0.5 * tok.output_sigma**2)
+    return float(min(mean, tok.max_tokens))
+
+
+def _map_origins(jobs, world: World, networks: set[str]):
+    """Re-index origins from the uplink-station list to the world's station indices."""
+    idx = np.array([i for i, s in enumerate(world.stations) if s.network in networks])
+    return jobs._replace(origin=idx[jobs.origin])

@@ -1,0 +1,43 @@
+"""Scenarios: the typed, validated configuration and its YAML loader.
+
+``load_scenario("star_compute_12")`` reads a preset from ``configs/scenarios`` (see
+:data:`PRESET_DIR`) or any YAML path and returns a frozen :class:`Scenario`.
+
+>>> from envs.scenario import load_scenario
+>>> load_scenario("star_compute_12").dispatch.candidates
+8
+"""
+
+from envs.scenario.loader import PRESET_DIR, list_presets, load_scenario
+from envs.scenario.schema import (
+    ArrivalSpec,
+    ConstellationSpec,
+    DispatchSpec,
+    EpisodeSpec,
+    GroundSpec,
+    ModelSpec,
+    RewardSpec,
+    SatelliteClass,
+    Scenario,
+    ShellSpec,
+    TokenSpec,
+    WorkloadSpec,
+)
+
+__all__ = [
+    "PRESET_DIR",
+    "ArrivalSpec",
+    "ConstellationSpec",
+    "DispatchSpec",
+    "EpisodeSpec",
+    "GroundSpec",
+    "ModelSpec",
+    "RewardSpec",
+    "SatelliteClass",
+    "Scenario",
+    "ShellSpec",
+    "TokenSpec",
+    "WorkloadSpec",
+    "list_presets",
+    "load_scenario",
+]

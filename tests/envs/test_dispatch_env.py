@@ -1,0 +1,171 @@
+"""The Gymnasium environment: API conformance, determinism and the reward identity."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import envs  # noqa: F401  (registers ConstellationDispatch-v0)
+from envs.dispatch_env import ConstellationDispatchEnv
+from envs.scenario import load_scenario
+from envs.sim import build_world, job_table
+
+
+@pytest.fixture(scope="module")
+def toy_world():
+    return build_world(load_scenario("toy"))
+
+
+@pytest.fixture(scope="module")
+def sc12_world():
+    return build_world(load_scenario("star_compute_12"))
+
+
+def rollout(env, seed, policy_seed=0, max_steps=200_000, defer_p=0.05):
+    """Random valid actions (deferring with probability ``defer_p``); obs, rewards, info."""
+    rng = np.random.default_rng(policy_seed)
+    obs, info = env.reset(seed=seed)
+    observations, rewards = [obs], []
+    k = env.unwrapped.k
+    for _ in range(max_steps):
+        valid = np.flatnonzero(env.unwrapped.action_masks())
+        dispatch = valid[valid < k]
+        if len(dispatch) and (len(dispatch) == len(valid) or rng.random() > defer_p):
+            valid = dispatch
+        obs, reward, terminated, truncated, info = env.step(int(rng.choice(valid)))
+        observations.append(obs)
+        rewards.append(reward)
+        if terminated or truncated:
+            break
+    return np.array(observations), np.array(rewards), info
+
+
+def test_passes_gymnasium_check_env(toy_world):
+    check_env(ConstellationDispatchEnv("toy", world=toy_world), skip_render_check=True)
+
+
+def test_passes_sb3_check_env(toy_world):
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    sb3_check_env(ConstellationDispatchEnv("toy", world=toy_world), warn=True)
+
+
+def test_registered_and_made_with_overrides():
+    env = gym.make("ConstellationDispatch-v0", scenario="toy", candidates=2, load=2.0)
+    assert env.unwrapped.scenario.dispatch.candidates == 2
+    assert env.unwrapped.scenario.workload.load == 2.0
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+
+
+def test_same_seed_gives_identical_rollouts(sc12_world):
+    a = ConstellationDispatchEnv("star_compute_12", world=sc12_world)
+    b = ConstellationDispatchEnv("star_compute_12", world=sc12_world)
+    obs_a, rew_a, info_a = rollout(a, seed=3)
+    obs_b, rew_b, info_b = rollout(b, seed=3)
+    assert obs_a.tobytes() == obs_b.tobytes()
+    assert rew_a.tobytes() == rew_b.tobytes()
+    assert a.metrics() == b.metrics() or _nan_equal(a.metrics(), b.metrics())
+    obs_c, _, _ = rollout(a, seed=4)
+    assert obs_c.shape != obs_a.shape or obs_c.tobytes() != obs_a.tobytes()
+
+
+def _nan_equal(x, y):
+    return all((x[k] == y[k]) or (x[k] != x[k] and y[k] != y[k]) for k in x)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"workload.deadline_s": 900.0, "load": 3.0}])
+def test_episode_return_is_minus_total_time_in_system_plus_penalties(sc12_world, overrides):
+    env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, **overrides)
+    _, rewards, info = rollout(env, seed=1)
+    table = job_table(env.sim)
+    end = np.where(np.isnan(table["delivered_s"]), table["dropped_at_s"], table["delivered_s"])
+    assert not np.isnan(end).any() and info["jobs_in_flight"] == 0
+    penalty = env.scenario.reward.drop_penalty_s * info["jobs_dropped"]
+    expected = -(float((end - table["arrival_s"]).sum()) + penalty) * env.scenario.reward.scale
+    assert float(rewards.sum()) == pytest.approx(expected, rel=1e-9)
+    if overrides:
+        assert info["jobs_dropped"] > 0  # the penalty term is exercised
+    for key in ("jobs_arrived", "jobs_completed", "jobs_dropped", "jobs_in_flight",
+                "mean_turnaround_s", "p95_turnaround_s"):  # fmt: skip
+        assert key in info and key in env.metrics()
+
+
+def test_observations_stay_in_the_space_and_masks_match(sc12_world):
+    env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, load=3.0)
+    obs, _ = env.reset(seed=5)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        assert env.observation_space.contains(obs)
+        mask = env.action_masks()
+        assert mask.shape == (env.action_space.n,) and mask.any()
+        k, f = env.k, env.n_features
+        valid_flags = obs[env.n_global :].reshape(k, f)[:, 0]
+        np.testing.assert_array_equal(valid_flags.astype(bool), mask[:k])
+        obs, _, terminated, truncated, _ = env.step(int(rng.choice(np.flatnonzero(mask))))
+        if terminated or truncated:
+            break
+
+
+def test_masked_action_falls_back_or_raises(sc12_world):
+    env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, candidates=14)
+    env.reset(seed=0)
+    masked = np.flatnonzero(~env.action_masks())
+    assert len(masked), "this seed should offer at least one invalid candidate slot"
+    _, _, _, _, info = env.step(int(masked[0]))
+    assert info["invalid_action"] is True
+    strict = ConstellationDispatchEnv(
+        "star_compute_12", world=sc12_world, candidates=14, invalid_action="raise"
+    )
+    strict.reset(seed=0)
+    with pytest.raises(ValueError, match="masked"):
+        strict.step(int(np.flatnonzero(~strict.action_masks())[0]))
+
+
+def test_bad_actions_and_step_after_end_are_clear_errors(toy_world):
+    env = ConstellationDispatchEnv("toy", world=toy_world)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action"):
+        env.step(env.action_space.n)
+    with pytest.raises(ValueError, match="action"):
+        env.step(-1)
+    rollout(env, seed=0)
+    with pytest.raises(RuntimeError, match="ended"):
+        env.step(0)
+
+
+def test_truncation_after_max_decisions(sc12_world):
+    env = ConstellationDispatchEnv(
+        "star_compute_12", world=sc12_world, **{"episode.max_decisions": 5}
+    )
+    _, rewards, info = rollout(env, seed=0)
+    assert len(rewards) == 5 and info["jobs_in_flight"] >= 0
+
+
+def test_works_in_gymnasium_vector_env(toy_world):
+    vec = gym.vector.SyncVectorEnv(
+        [lambda: ConstellationDispatchEnv("toy", world=toy_world) for _ in range(2)]
+    )
+    obs, _ = vec.reset(seed=[0, 1])
+    assert obs.shape[0] == 2
+    for _ in range(20):
+        obs, *_ = vec.step(np.zeros(2, dtype=np.int64))
+    vec.close()
+
+
+@pytest.mark.expensive
+def test_works_in_sb3_subproc_vec_env():
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    vec = SubprocVecEnv([lambda: ConstellationDispatchEnv("toy") for _ in range(2)])
+    vec.seed(0)
+    obs = vec.reset()
+    for _ in range(20):
+        obs, *_ = vec.step(np.zeros(2, dtype=np.int64))
+    masks = vec.env_method("action_masks")
+    assert len(masks) == 2
+    vec.close()
