@@ -97,7 +97,9 @@ def _is(what: str, ok: Callable[[Any], bool], *, null: bool = False) -> Conv:
     return conv
 
 
-def _num(rule: str, ok: Callable[[float], bool], *, integer: bool = False, null: bool = False):
+def _num(
+    rule: str, ok: Callable[[float], bool], *, integer: bool = False, null: bool = False
+) -> Conv:
     """A finite number (an int if ``integer``; never a bool or a string) for which ``ok`` holds."""
     kind = "an integer" if integer else "a number"
 
@@ -186,7 +188,6 @@ _EPISODE = {
     "contact_step_s": _num("in (0, 300]", lambda x: 0 < x <= 300),
     "max_decisions": _num(">= 1", lambda x: x >= 1, integer=True, null=True),
 }
-_CONSTELLATION_KEYS = ("tle_file", "tle_class", "shells")
 _SHELL_KEYS = (*(f.name for f in dataclasses.fields(Shell)), "class")
 _CLASS = {
     "models": _list(_TEXT),
@@ -279,7 +280,7 @@ def _section(field: str, raw: Any, table: Mapping[str, Conv], required: tuple = 
 def _named(field: str, raw: Any) -> list[tuple[str, Any]]:
     """Entries of a non-empty mapping name → value, in file order."""
     if not isinstance(raw, Mapping) or not raw:
-        _fail(field, "must be a non-empty mapping of names", raw)
+        _fail(field, "must be a non-empty mapping keyed by name", raw)
     for name in raw:
         _TEXT(f"{field} name", name)
     return list(raw.items())
@@ -533,7 +534,8 @@ def load_scenario(
         name_or_path: A preset name (see :func:`list_presets`) or a path to a YAML file.
         overrides: Dotted paths into the YAML mapping and their new values, applied before
             validation, e.g. ``{"workload.load": 2.0, "constellation.shells[0].planes": 2}``.
-            A path must exist in the schema. The keys of :data:`SHORTCUTS` (``load``,
+            A path must exist in the schema (names containing dots cannot be addressed:
+            override the enclosing mapping instead). The keys of :data:`SHORTCUTS` (``load``,
             ``candidates``, ``duration_s``, ``deadline_s``, ``networks``) stand for their
             full paths.
 

@@ -123,15 +123,15 @@ def _mean_service_s(sc: Scenario, model_name: str, class_name: str) -> float:
 
 
 @pytest.mark.parametrize(
-    ("name", "model", "sat_class"),
+    ("name", "model", "sat_class", "low", "high"),
     [
-        ("star_compute_12", "llm-8b", "inference"),
-        ("walker_100", "llm-8b", "inference"),
-        ("star_compute_2800", "llm-8b", "inference"),
-        ("star_compute_2800", "finetune", "training"),
+        ("star_compute_12", "llm-8b", "inference", 0.2, 0.6),
+        ("walker_100", "llm-8b", "inference", 0.2, 0.6),
+        ("star_compute_2800", "llm-8b", "inference", 0.2, 0.6),
+        ("star_compute_2800", "finetune", "training", 0.2, 0.6),
     ],
 )
-def test_realistic_presets_load_their_compute_to_between_20_and_60_percent(name, model, sat_class):
+def test_presets_load_compute_to_their_documented_utilisation(name, model, sat_class, low, high):
     sc = load_scenario(name)
     share = dict(sc.workload.models)[model] / sum(dict(sc.workload.models).values())
     servers = sum(
@@ -141,7 +141,7 @@ def test_realistic_presets_load_their_compute_to_between_20_and_60_percent(name,
     )
     rate = sc.workload.arrivals.rate_per_s * sc.workload.load * share
     utilisation = rate * _mean_service_s(sc, model, sat_class) / servers
-    assert 0.2 <= utilisation <= 0.6
+    assert low <= utilisation <= high
 
 
 def test_toy_jobs_have_fixed_tokens_and_an_eleven_second_service():
