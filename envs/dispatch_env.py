@@ -31,7 +31,7 @@ CANDIDATE_FEATURES = (
     "downlink_duration",
     "downlink_backlog",
     "est_turnaround",
-    "sunlit",
+    "can_compute",
     "buffer_used",
 )
 GLOBAL_FEATURES = (
@@ -69,7 +69,9 @@ class ConstellationDispatchEnv(gym.Env):
     ## Action Space
     ``Discrete(K + 1)`` (``Discrete(K)`` if deferral is disabled): action ``i < K`` sends
     the job to candidate ``i``; action ``K`` defers it by ``dispatch.defer_s``.
-    ``action_masks()`` marks valid actions (padding and unreachable candidates are invalid).
+    ``action_masks()`` marks valid actions (padding and unreachable candidates are invalid;
+    deferral is valid only when some candidate is). A job that no candidate can deliver
+    within the horizon is dropped (``no_contact``) without asking the agent.
     A masked action falls back to the first valid candidate when
     ``invalid_action="fallback"`` (default; ``info["invalid_action"]`` is set) and raises
     ``ValueError`` when ``invalid_action="raise"``. An action outside the space always raises.
@@ -93,7 +95,8 @@ class ConstellationDispatchEnv(gym.Env):
 
     Candidate features ``j``: 0 valid, 1 uplink wait, 2 uplink duration, 3 uplink backlog,
     4 compute wait, 5 compute duration, 6 downlink wait, 7 downlink duration, 8 downlink
-    backlog, 9 estimated turnaround (all squashed seconds), 10 sunlit (0/1), 11 buffer used
+    backlog, 9 estimated turnaround (all squashed seconds), 10 power allows compute now (0/1),
+    11 buffer used
     (fraction). Invalid candidates are all zeros.
 
     Estimates use the expected output length (the true one is hidden until completion).
@@ -177,6 +180,10 @@ class ConstellationDispatchEnv(gym.Env):
         self._capacity = float(
             sum(sc.classes[c].buffer_jobs for c in self.world.sat_class_list) or 1
         )
+        self._raw = np.zeros((self.k, self.n_features))
+        self._obs = np.zeros(size, dtype=np.float32)
+        self._day_fraction = _day_fraction(sc)
+        self._buffer_of_sat = [sc.classes[c].buffer_jobs for c in self.world.sat_class_list]
         self.sim: Sim | None = None
         self.view: SimView | None = None
         self._cands: list[int] = []
@@ -294,7 +301,9 @@ class ConstellationDispatchEnv(gym.Env):
             obs = self._observe(job)
             if self._mask.any():
                 return obs
-            sim.reject("no_contact")  # no valid action: no satellite can serve it in time
+            # No satellite can deliver the job within the horizon; waiting cannot help (queues
+            # only grow and windows only pass), so it is dropped instead of asking the agent.
+            sim.reject("no_contact")
 
     def _observe(self, job: int) -> np.ndarray:
         sim, view, k = self.sim, self.view, self.k
@@ -303,44 +312,54 @@ class ConstellationDispatchEnv(gym.Env):
         self._cands = cands
         mask = self._mask
         mask[:] = False
-        feats = [0.0] * (k * self.n_features)
-        for i, sat in enumerate(cands):
-            e = view.estimate(job, sat)
+        raw = self._raw
+        raw[:] = 0.0
+        arrival = sim.arrival[job]
+        busy_down, onboard, buffers = sim.busy_down, sim.onboard, self._buffer_of_sat
+        for i, e in enumerate(view.estimates(job, cands)):
             if e.delivered == INF:
                 continue
             mask[i] = True
-            o = i * self.n_features
-            feats[o] = 1.0
-            feats[o + 1] = _t(e.uplink_start - now)
-            feats[o + 2] = _t(e.uplink_end - e.uplink_start)
-            feats[o + 3] = _t(view.uplink_backlog_s(job, sat))
-            feats[o + 4] = _t(e.compute_start - e.uplink_end)
-            feats[o + 5] = _t(e.compute_end - e.compute_start)
-            feats[o + 6] = _t(e.downlink_start - e.compute_end)
-            feats[o + 7] = _t(e.delivered - e.downlink_start)
-            feats[o + 8] = _t(sim.busy_down[sat] - now)
-            feats[o + 9] = _t(e.delivered - sim.arrival[job])
-            feats[o + 10] = 1.0 if view.sunlit(sat) else 0.0
-            feats[o + 11] = min(sim.onboard[sat] / view.buffer_jobs(sat), 2.0)
+            sat = e.sat
+            raw[i] = (
+                1.0,
+                e.uplink_start - now,
+                e.uplink_end - e.uplink_start,
+                view.uplink_backlog_s(job, sat),
+                e.compute_start - e.uplink_end,
+                e.compute_end - e.compute_start,
+                e.downlink_start - e.compute_end,
+                e.delivered - e.downlink_start,
+                busy_down[sat] - now,
+                e.delivered - arrival,
+                1.0 if view.can_compute_now(sat) else 0.0,
+                onboard[sat] / buffers[sat],
+            )
+        times = raw[:, 1:10]
+        np.maximum(times, 0.0, out=times)
+        np.log1p(times, out=times)
+        times *= 1.0 / _LOG_DAY
+        np.minimum(raw, 2.0, out=raw)
         sc = self.scenario
-        can_defer = sc.dispatch.allow_defer and now + sc.dispatch.defer_s <= sim.horizon_s
         if sc.dispatch.allow_defer:
-            mask[k] = can_defer
-        hour = 2.0 * math.pi * ((now / 86400.0 + _day_fraction(sc)) % 1.0)
+            mask[k] = mask[:k].any() and now + sc.dispatch.defer_s <= sim.horizon_s
+        hour = 2.0 * math.pi * ((now / 86400.0 + self._day_fraction) % 1.0)
         deadline = sim.deadline[job]
-        head = [
+        obs = self._obs
+        obs[:8] = (
             0.5 + 0.5 * math.sin(hour),
             0.5 + 0.5 * math.cos(hour),
             min(now / sc.episode.duration_s, 2.0),
             min(len(sim.pending) / 10.0, 2.0),
             min(sim.in_flight / self._capacity, 2.0),
             min(math.log1p(sim.in_tokens[job]) / math.log1p(16384.0), 2.0),
-            _t(now - sim.arrival[job]),
+            _t(now - arrival),
             2.0 if deadline == INF else _t(deadline - now),
-        ]
-        onehot = [0.0] * self.n_models
-        onehot[sim.model[job]] = 1.0
-        return np.array(head + onehot + feats, dtype=np.float32)
+        )
+        obs[8 : self.n_global] = 0.0
+        obs[8 + sim.model[job]] = 1.0
+        obs[self.n_global :] = raw.ravel()
+        return obs.copy()
 
 
 def _day_fraction(sc: Scenario) -> float:

@@ -196,7 +196,9 @@ _CLASS = {
     "memory_gb": _POS,
     "model_swap_s": _NONNEG,
     "buffer_jobs": _COUNT,
-    "power": _choice("always", "sunlit_only"),
+    "power": _choice("always", "sunlit_only", "battery"),
+    "battery_wh": _NONNEG,
+    "compute_w": _POS,
 }
 _MODEL = {"prefill_tokens_per_s": _POS, "decode_tokens_per_s": _POS, "memory_gb": _POS}
 _GROUND = {

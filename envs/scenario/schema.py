@@ -59,8 +59,12 @@ class SatelliteClass:
         model_swap_s: Time to load a different model onto a server.
         buffer_jobs: On-board buffer: jobs whose input is on board and whose result has not
             yet been downlinked; a job arriving at a full buffer is dropped (``buffer_full``).
-        power: ``always`` (compute any time) or ``sunlit_only`` (compute progresses only in
-            sunlight; eclipses pause it).
+        power: ``always`` (compute any time), ``sunlit_only`` (compute progresses only in
+            sunlight; eclipses pause it) or ``battery`` (in sunlight, plus the first
+            ``battery_wh × 3600 / compute_w`` seconds of each eclipse; the battery is taken
+            to recharge fully in every sunlit spell, which LEO power budgets are sized for).
+        battery_wh: Usable battery energy for compute in eclipse (``battery``).
+        compute_w: Power drawn by the compute payload while it works (``battery``).
     """
 
     name: str
@@ -71,6 +75,17 @@ class SatelliteClass:
     model_swap_s: float = 0.0
     buffer_jobs: int = 64
     power: str = "always"
+    battery_wh: float = 0.0
+    compute_w: float = 100.0
+
+    @property
+    def eclipse_compute_s(self) -> float | None:
+        """Compute seconds available per eclipse (``None``: unlimited, ``0``: none)."""
+        if self.power == "always":
+            return None
+        if self.power == "sunlit_only":
+            return 0.0
+        return self.battery_wh * 3600.0 / self.compute_w
 
 
 @dataclass(frozen=True, slots=True)

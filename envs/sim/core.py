@@ -14,8 +14,9 @@ Stages, per satellite:
   block each other (a job waiting hours for its station's pass must not hold the satellite's
   receiver).
 * **Compute**: ``servers`` parallel servers, FIFO in order of arrival on board; service =
-  model swap (if the server holds another model) + prefill + decode; with ``power:
-  sunlit_only`` work progresses only in sunlight. A job arriving at a full on-board buffer
+  model swap (if the server holds another model) + prefill + decode; with a power model
+  (``sunlit_only``, ``battery``) work progresses only inside the satellite's compute windows
+  (``World.compute_windows``). A job arriving at a full on-board buffer
   is dropped (``buffer_full``).
 * **Downlink**: one transmitter, FIFO in order of completion, during contacts with any
   downlink-permitted station at the best rate available at each instant.
@@ -246,8 +247,9 @@ class Sim:
         server = min(range(len(free)), key=free.__getitem__)
         start = max(self.now, free[server])
         service = self.service_s(job, sat, self.out_tokens[job], server)
-        if self.world.sunlit_windows is not None and cls.power == "sunlit_only":
-            start, end = walk(self.world.sunlit_windows[sat], start, service)
+        power = self.world.compute_windows[sat]
+        if power is not None:
+            start, end = walk(power, start, service)
         else:
             end = start + service
         self.onboard[sat] += 1
@@ -263,7 +265,7 @@ class Sim:
         """Compute time of ``job`` on ``sat``'s ``server`` for a given output length."""
         w, m = self.world, self.model[job]
         c = w.sat_class_list[sat]
-        swap = w.scenario.classes[c].model_swap_s if self.loaded[sat][server] != m else 0.0
+        swap = w.swap_s[c] if self.loaded[sat][server] != m else 0.0
         return (
             swap
             + self.in_tokens[job] * w.prefill_s_per_token[c][m]

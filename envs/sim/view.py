@@ -8,7 +8,7 @@ exposed, except through ``oracle_estimate``, which exists for the reference Orac
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from typing import NamedTuple
 
 import numpy as np
@@ -91,13 +91,13 @@ class SimView:
         w = self._world
         return w.scenario.classes[w.sat_class_list[sat]].buffer_jobs
 
-    def sunlit(self, sat: int) -> bool:
-        """Whether the satellite can compute now (always true without a power model)."""
-        w = self._world
-        if w.sunlit_windows is None or w.scenario.classes[w.sat_class_list[sat]].power == "always":
+    def can_compute_now(self, sat: int) -> bool:
+        """Whether the satellite's power model lets it compute now (always without one)."""
+        power = self._world.compute_windows[sat]
+        if power is None:
             return True
-        starts, ends, _ = w.sunlit_windows[sat]
-        i = bisect_left(ends, self._sim.now)
+        starts, ends, _ = power
+        i = bisect_right(ends, self._sim.now)
         return i < len(starts) and starts[i] <= self._sim.now
 
     def serves(self, sat: int, model: int) -> bool:
@@ -146,22 +146,37 @@ class SimView:
         """Like ``estimate`` but with the job's true (hidden) output length: Oracle only."""
         return self._estimate(job, sat, self._sim.out_tokens[job])
 
+    def estimates(self, job: int, sats: list[int]) -> list[Estimate]:
+        """``estimate`` for several satellites (the environment's per-decision hot path)."""
+        out_tokens = self.expected_output_tokens
+        return [self._estimate(job, sat, out_tokens) for sat in sats]
+
     def _estimate(self, job: int, sat: int, out_tokens: float) -> Estimate:
         s, w = self._sim, self._world
         up_s, up_e = s.uplink_plan(job, sat)
         if up_e == INF:
             return Estimate(sat, up_s, INF, INF, INF, INF, INF)
         free = s.free_at[sat]
-        server = min(range(len(free)), key=free.__getitem__)
-        c_s = max(up_e, free[server])
-        service = s.service_s(job, sat, out_tokens, server)
-        cls = w.scenario.classes[w.sat_class_list[sat]]
-        if w.sunlit_windows is not None and cls.power == "sunlit_only":
-            c_s, c_e = walk(w.sunlit_windows[sat], c_s, service)
-        else:
-            c_e = c_s + service
-        if c_e == INF:
-            return Estimate(sat, up_s, up_e, c_s, INF, INF, INF)
-        out_bytes = out_tokens * self._bytes_per_token + self._overhead
-        d_s, d_e = walk(w.downlink_windows(sat), max(c_e, s.busy_down[sat]), out_bytes)
+        first = min(free)
+        server = free.index(first)
+        c_s = up_e if up_e > first else first
+        c = w.sat_class_list[sat]
+        m = s.model[job]
+        c_e = (
+            c_s
+            + (w.swap_s[c] if s.loaded[sat][server] != m else 0.0)
+            + s.in_tokens[job] * w.prefill_s_per_token[c][m]
+            + out_tokens * w.decode_s_per_token[c][m]
+        )
+        power = w.compute_windows[sat]
+        if power is not None:
+            c_s, c_e = walk(power, c_s, c_e - c_s)
+            if c_e == INF:
+                return Estimate(sat, up_s, up_e, c_s, INF, INF, INF)
+        busy = s.busy_down[sat]
+        d_s, d_e = walk(
+            w.downlink_windows(sat),
+            c_e if c_e > busy else busy,
+            out_tokens * self._bytes_per_token + self._overhead,
+        )
         return Estimate(sat, up_s, up_e, c_s, c_e, d_s, d_e)

@@ -94,6 +94,8 @@ class World:
                 self.serves[c, m] = ok
                 self.prefill_rate[c, m] = model.prefill_tokens_per_s * cls.throughput_scale
                 self.decode_rate[c, m] = model.decode_tokens_per_s * cls.throughput_scale
+        self.swap_s: list[float] = [c.model_swap_s for c in scenario.classes]
+        self.buffer_jobs: list[int] = [c.buffer_jobs for c in scenario.classes]
         # Seconds per token as nested Python lists: the event loop reads scalars.
         self.prefill_s_per_token: list[list[float]] = (1.0 / self.prefill_rate).tolist()
         self.decode_s_per_token: list[list[float]] = (1.0 / self.decode_rate).tolist()
@@ -115,6 +117,14 @@ class World:
         self._up_rate = (up_bps[p.station] / 8.0 * scale) if len(p.sat) else np.zeros(0)
         self._down_rate = (down_bps[p.station] / 8.0 * scale) if len(p.sat) else np.zeros(0)
         self.sunlit_windows = sunlit_windows
+        # Per satellite: when its payload may compute (None = any time).
+        self.compute_windows: list[Windows | None] = [None] * self.n_sats
+        for sat, c in enumerate(self.sat_class_list):
+            budget = scenario.classes[c].eclipse_compute_s
+            if budget is not None:
+                if sunlit_windows is None:
+                    raise ValueError("World: a power-limited class needs sunlit windows")
+                self.compute_windows[sat] = _with_eclipse_budget(sunlit_windows[sat], budget)
         self._pair_windows: dict[tuple[int, int], Windows] = {}
         self._down_windows: dict[int, Windows] = {}
         self._net_up_windows: dict[tuple[int, int], Windows] = {}
@@ -168,6 +178,25 @@ class World:
         return lists
 
 
+def _with_eclipse_budget(sunlit: Windows, budget_s: float) -> Windows:
+    """Extend each sunlit spell into the following eclipse by up to ``budget_s`` seconds."""
+    starts, ends, _ = sunlit
+    if budget_s <= 0.0 or not starts:
+        return sunlit
+    out_s: list[float] = []
+    out_e: list[float] = []
+    for i, (on, off) in enumerate(zip(starts, ends, strict=True)):
+        end = off + budget_s
+        if i + 1 < len(starts):
+            end = min(end, starts[i + 1])
+        if out_e and out_e[-1] >= on:
+            out_e[-1] = end
+        else:
+            out_s.append(on)
+            out_e.append(end)
+    return out_s, out_e, [1.0] * len(out_s)
+
+
 def _sunlit_windows(
     constellation: Constellation, scenario: Scenario, horizon_s: float
 ) -> list[Windows]:
@@ -214,6 +243,6 @@ def build_world(
         cache_dir=Path(cache_dir) if cache_dir is not None else None,
         progress=progress,
     )
-    needs_sun = any(c.power == "sunlit_only" for c in scenario.classes)
+    needs_sun = any(c.power != "always" for c in scenario.classes)
     windows = _sunlit_windows(constellation, scenario, horizon) if needs_sun else None
     return World(scenario, constellation, classes, stations, plan, windows)

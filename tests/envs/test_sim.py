@@ -8,12 +8,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-from envs.jobs import JobBatch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envs.contact_plan import ContactPlan, PassArrays
 from envs.ground import Station
+from envs.jobs import JobBatch
 from envs.orbits import Constellation, Shell, shell_tles
 from envs.scenario.schema import (
     ConstellationSpec,
@@ -33,7 +33,8 @@ HORIZON = 5000.0
 
 # fmt: off
 def make_world(passes, *, servers=1, buffer_jobs=8, n_sats=2, swap_s=0.0, power="always",
-               sunlit=None, up_bps=800.0, down_bps=8000.0) -> World:
+               sunlit=None, up_bps=800.0, down_bps=8000.0, battery_wh=0.0,
+               compute_w=100.0) -> World:
     # fmt: on
     """Station 0 ('up') only uplinks, station 1 ('down') only downlinks.
 
@@ -51,6 +52,8 @@ def make_world(passes, *, servers=1, buffer_jobs=8, n_sats=2, swap_s=0.0, power=
                 buffer_jobs=buffer_jobs,
                 model_swap_s=swap_s,
                 power=power,
+                battery_wh=battery_wh,
+                compute_w=compute_w,
             ),
         ),
         models=(ModelSpec("m", 100.0, 10.0, 1.0), ModelSpec("n", 50.0, 5.0, 1.0)),
@@ -218,6 +221,21 @@ def test_deferred_job_returns_for_a_new_decision():
     t = job_table(sim)
     assert t["dispatch_s"][0] == 50.0 + world.scenario.dispatch.defer_s
     assert sim.completed == 1
+
+
+def test_battery_extends_compute_into_each_eclipse():
+    sun = [([0.0, 120.0], [105.0, 5000.0], [1.0, 1.0]), ([0.0], [5000.0], [1.0])]
+    # 0.5 Wh at 900 W = 2 s of compute per eclipse: 110-112 in eclipse, rest from 120.
+    world = make_world(BASIC, power="battery", sunlit=sun, battery_wh=0.5, compute_w=900.0)
+    starts, ends, _ = world.compute_windows[0]
+    assert starts == [0.0, 120.0] and ends[0] == 107.0
+    sim = run(world, make_jobs([(50, 0, 0, 1000, 50, INF)]), [0])
+    t = job_table(sim)
+    # Uplink ends at 110, past the battery's 105-107 budget: compute runs 120-135.
+    assert t["compute_start_s"][0] == 120.0 and t["compute_end_s"][0] == 135.0
+    big = make_world(BASIC, power="battery", sunlit=sun, battery_wh=10.0, compute_w=900.0)
+    t = job_table(run(big, make_jobs([(50, 0, 0, 1000, 50, INF)]), [0]))
+    assert t["compute_start_s"][0] == 110.0 and t["compute_end_s"][0] == 125.0
 
 
 def test_sunlit_only_compute_pauses_in_eclipse():

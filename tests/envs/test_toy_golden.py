@@ -40,7 +40,9 @@ def test_toy_turnarounds_match_hand_computation(seed):
     up = {s: sorted(zip(p.rise_s[(p.sat == s) & (p.station == kashi)],
                         p.set_s[(p.sat == s) & (p.station == kashi)], strict=True))
           for s in range(2)}  # fmt: skip
-    down = {s: sorted(zip(p.rise_s[p.sat == s], p.set_s[p.sat == s], strict=True)) for s in range(2)}
+    down = {
+        s: sorted(zip(p.rise_s[p.sat == s], p.set_s[p.sat == s], strict=True)) for s in range(2)
+    }
     obs, info = env.reset(seed=seed)
     chosen = []
     while True:

@@ -1,0 +1,48 @@
+"""The static world built from a preset: contact windows and power windows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.scenario import load_scenario
+from envs.sim import build_world
+
+
+def test_sunlit_windows_give_the_eclipse_fraction_of_a_dawn_dusk_leaning_sso():
+    world = build_world(
+        load_scenario("star_compute_12", {"classes.inference.power": "sunlit_only"})
+    )
+    horizon = world.horizon_s
+    for sat in range(world.n_sats):
+        starts, ends, _ = world.compute_windows[sat]
+        lit = sum(e - s for s, e in zip(starts, ends, strict=True)) / horizon
+        # 500 km SSO, 10:30 node, June: eclipse ~ 30-36 % of each orbit.
+        assert 0.62 < lit < 0.72, lit
+        assert all(e > s for s, e in zip(starts, ends, strict=True))
+
+
+def test_battery_budget_lengthens_compute_windows():
+    lit = build_world(load_scenario("star_compute_12", {"classes.inference.power": "sunlit_only"}))
+    bat = build_world(
+        load_scenario(
+            "star_compute_12",
+            {"classes.inference.power": "battery", "classes.inference.battery_wh": 50.0,
+             "classes.inference.compute_w": 300.0},
+        )
+    )  # fmt: skip
+    total = lambda w: sum(sum(np.subtract(e, s)) for s, e, _ in w.compute_windows)  # noqa: E731
+    # 50 Wh at 300 W: 600 s more per eclipse, 15-16 eclipses a day.
+    gained = (total(bat) - total(lit)) / bat.n_sats / (bat.horizon_s / 86400.0)
+    assert 8000 < gained < 10000, gained
+
+
+def test_downlink_windows_merge_overlapping_passes_without_double_counting():
+    world = build_world(load_scenario("walker_100"))
+    for sat in range(0, 100, 17):
+        starts, ends, rates = world.downlink_windows(sat)
+        assert all(ends[i] <= starts[i + 1] for i in range(len(starts) - 1))
+        p = world.plan.passes
+        mine = p.sat == sat
+        union = sum(e - s for s, e in zip(starts, ends, strict=True))
+        assert union <= float((p.set_s[mine] - p.rise_s[mine]).sum()) + 1e-6
+        assert max(rates) <= max(s.downlink_bps for s in world.stations) / 8.0
