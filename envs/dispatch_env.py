@@ -117,6 +117,9 @@ class ConstellationDispatchEnv(gym.Env):
     ``episode.max_decisions`` limit is reached; jobs in flight stay unresolved.
     Calling ``step()`` after either raises ``RuntimeError``.
 
+    Heuristic agents read ``env.unwrapped.view`` (``envs.sim.SimView``, a documented
+    read-only view of the simulator) and ``env.unwrapped.candidates``.
+
     ## Information
     Every step: ``jobs_arrived``, ``jobs_completed``, ``jobs_dropped``, ``jobs_in_flight``,
     ``time_s``, ``invalid_action``. On the last step also ``mean_turnaround_s``,
@@ -180,8 +183,6 @@ class ConstellationDispatchEnv(gym.Env):
         self._capacity = float(
             sum(sc.classes[c].buffer_jobs for c in self.world.sat_class_list) or 1
         )
-        self._raw = np.zeros((self.k, self.n_features))
-        self._obs = np.zeros(size, dtype=np.float32)
         self._day_fraction = _day_fraction(sc)
         self._buffer_of_sat = [sc.classes[c].buffer_jobs for c in self.world.sat_class_list]
         self.sim: Sim | None = None
@@ -251,6 +252,11 @@ class ConstellationDispatchEnv(gym.Env):
             info.update(self.metrics())
         return obs, float(reward), terminated, truncated, info
 
+    @property
+    def candidates(self) -> list[int]:
+        """Satellite behind each candidate action of the current decision (padding excluded)."""
+        return list(self._cands)
+
     def action_masks(self) -> np.ndarray:
         """Valid actions for the current decision (sb3-contrib ``MaskablePPO`` convention)."""
         return self._mask.copy()
@@ -310,43 +316,47 @@ class ConstellationDispatchEnv(gym.Env):
         now = sim.now
         cands = view.candidates(job, k)
         self._cands = cands
-        mask = self._mask
-        mask[:] = False
-        raw = self._raw
-        raw[:] = 0.0
         arrival = sim.arrival[job]
-        busy_down, onboard, buffers = sim.busy_down, sim.onboard, self._buffer_of_sat
+        busy_up, busy_down, onboard, buffers = (
+            sim.busy_up, sim.busy_down, sim.onboard, self._buffer_of_sat
+        )
+        link = sim.uplink_link
+        log1p, inv = math.log1p, 1.0 / _LOG_DAY
+        feats: list[float] = []
+        valid: list[int] = []
         for i, e in enumerate(view.estimates(job, cands)):
-            if e.delivered == INF:
+            delivered = e.delivered
+            if delivered == INF:
                 continue
-            mask[i] = True
+            valid.append(i)
             sat = e.sat
-            raw[i] = (
-                1.0,
+            raw = (
                 e.uplink_start - now,
                 e.uplink_end - e.uplink_start,
-                view.uplink_backlog_s(job, sat),
+                busy_up.get(link(job, sat), 0.0) - now,
                 e.compute_start - e.uplink_end,
                 e.compute_end - e.compute_start,
                 e.downlink_start - e.compute_end,
-                e.delivered - e.downlink_start,
+                delivered - e.downlink_start,
                 busy_down[sat] - now,
-                e.delivered - arrival,
-                1.0 if view.can_compute_now(sat) else 0.0,
-                onboard[sat] / buffers[sat],
+                delivered - arrival,
             )
-        times = raw[:, 1:10]
-        np.maximum(times, 0.0, out=times)
-        np.log1p(times, out=times)
-        times *= 1.0 / _LOG_DAY
-        np.minimum(raw, 2.0, out=raw)
+            row = [1.0]
+            for x in raw:  # squash: log1p(seconds) / log1p(1 day), within [0, 2]
+                row.append(0.0 if x <= 0.0 else min(log1p(x) * inv, 2.0))
+            row.append(1.0 if view.can_compute_now(sat) else 0.0)
+            row.append(min(onboard[sat] / buffers[sat], 2.0))
+            feats.append((i, row))
         sc = self.scenario
-        if sc.dispatch.allow_defer:
-            mask[k] = mask[:k].any() and now + sc.dispatch.defer_s <= sim.horizon_s
+        mask = self._mask
+        mask[:] = False
+        if valid:
+            mask[valid] = True
+            if sc.dispatch.allow_defer:
+                mask[k] = now + sc.dispatch.defer_s <= sim.horizon_s
         hour = 2.0 * math.pi * ((now / 86400.0 + self._day_fraction) % 1.0)
         deadline = sim.deadline[job]
-        obs = self._obs
-        obs[:8] = (
+        values = [
             0.5 + 0.5 * math.sin(hour),
             0.5 + 0.5 * math.cos(hour),
             min(now / sc.episode.duration_s, 2.0),
@@ -355,11 +365,17 @@ class ConstellationDispatchEnv(gym.Env):
             min(math.log1p(sim.in_tokens[job]) / math.log1p(16384.0), 2.0),
             _t(now - arrival),
             2.0 if deadline == INF else _t(deadline - now),
-        )
-        obs[8 : self.n_global] = 0.0
-        obs[8 + sim.model[job]] = 1.0
-        obs[self.n_global :] = raw.ravel()
-        return obs.copy()
+        ]
+        onehot = [0.0] * self.n_models
+        onehot[sim.model[job]] = 1.0
+        values += onehot
+        blank = [0.0] * self.n_features
+        rows = [blank] * k
+        for i, row in feats:
+            rows[i] = row
+        for row in rows:
+            values += row
+        return np.array(values, dtype=np.float32)
 
 
 def _day_fraction(sc: Scenario) -> float:

@@ -147,9 +147,64 @@ class SimView:
         return self._estimate(job, sat, self._sim.out_tokens[job])
 
     def estimates(self, job: int, sats: list[int]) -> list[Estimate]:
-        """``estimate`` for several satellites (the environment's per-decision hot path)."""
+        """``estimate`` for several satellites: the environment's per-decision hot path.
+
+        The same arithmetic as ``_estimate``, with the per-job lookups hoisted out of the
+        loop over candidates.
+        """
+        s, w = self._sim, self._world
         out_tokens = self.expected_output_tokens
-        return [self._estimate(job, sat, out_tokens) for sat in sats]
+        now = s.now
+        model = s.model[job]
+        in_tokens = s.in_tokens[job]
+        in_bytes = s.in_bytes[job]
+        out_bytes = out_tokens * self._bytes_per_token + self._overhead
+        origin = s.origin[job]
+        busy_up = s.busy_up
+        if s.backhaul_s is None:
+            ready = now
+            link_base, link_sign = origin, 1
+            net = -1
+        else:
+            ready = now + s.backhaul_s
+            net = w.station_network[origin]
+            link_base, link_sign = net, -1
+        n_links = w.n_stations if s.backhaul_s is None else len(w.networks)
+        cls_of, swap, pre, dec = w.sat_class_list, w.swap_s, w.prefill_s_per_token, w.decode_s_per_token
+        power_windows, busy_down, free_at, loaded = w.compute_windows, s.busy_down, s.free_at, s.loaded
+        result = []
+        for sat in sats:
+            key = sat * n_links + link_base
+            if link_sign < 0:
+                key = -1 - key
+                windows = w.network_uplink_windows(sat, net)
+            else:
+                windows = w.uplink_windows(sat, origin)
+            busy = busy_up.get(key, 0.0)
+            up_s, up_e = walk(windows, busy if busy > ready else ready, in_bytes)
+            if up_e == INF:
+                result.append(Estimate(sat, up_s, INF, INF, INF, INF, INF))
+                continue
+            free = free_at[sat]
+            first = min(free)
+            c = cls_of[sat]
+            c_s = up_e if up_e > first else first
+            c_e = (
+                c_s
+                + (swap[c] if loaded[sat][free.index(first)] != model else 0.0)
+                + in_tokens * pre[c][model]
+                + out_tokens * dec[c][model]
+            )
+            power = power_windows[sat]
+            if power is not None:
+                c_s, c_e = walk(power, c_s, c_e - c_s)
+                if c_e == INF:
+                    result.append(Estimate(sat, up_s, up_e, c_s, INF, INF, INF))
+                    continue
+            busy = busy_down[sat]
+            d_s, d_e = walk(w.downlink_windows(sat), c_e if c_e > busy else busy, out_bytes)
+            result.append(Estimate(sat, up_s, up_e, c_s, c_e, d_s, d_e))
+        return result
 
     def _estimate(self, job: int, sat: int, out_tokens: float) -> Estimate:
         s, w = self._sim, self._world
@@ -160,14 +215,7 @@ class SimView:
         first = min(free)
         server = free.index(first)
         c_s = up_e if up_e > first else first
-        c = w.sat_class_list[sat]
-        m = s.model[job]
-        c_e = (
-            c_s
-            + (w.swap_s[c] if s.loaded[sat][server] != m else 0.0)
-            + s.in_tokens[job] * w.prefill_s_per_token[c][m]
-            + out_tokens * w.decode_s_per_token[c][m]
-        )
+        c_e = c_s + s.service_s(job, sat, out_tokens, server)
         power = w.compute_windows[sat]
         if power is not None:
             c_s, c_e = walk(power, c_s, c_e - c_s)
