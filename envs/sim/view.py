@@ -170,8 +170,10 @@ class SimView:
             net = w.station_network[origin]
             link_base, link_sign = net, -1
         n_links = w.n_stations if s.backhaul_s is None else len(w.networks)
-        cls_of, swap, pre, dec = w.sat_class_list, w.swap_s, w.prefill_s_per_token, w.decode_s_per_token
-        power_windows, busy_down, free_at, loaded = w.compute_windows, s.busy_down, s.free_at, s.loaded
+        cls_of, swap = w.sat_class_list, w.swap_s
+        pre, dec = w.prefill_s_per_token, w.decode_s_per_token
+        power_windows, busy_down = w.compute_windows, s.busy_down
+        free_at, loaded = s.free_at, s.loaded
         result = []
         for sat in sats:
             key = sat * n_links + link_base
