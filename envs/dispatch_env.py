@@ -318,7 +318,10 @@ class ConstellationDispatchEnv(gym.Env):
         self._cands = cands
         arrival = sim.arrival[job]
         busy_up, busy_down, onboard, buffers = (
-            sim.busy_up, sim.busy_down, sim.onboard, self._buffer_of_sat
+            sim.busy_up,
+            sim.busy_down,
+            sim.onboard,
+            self._buffer_of_sat,
         )
         link = sim.uplink_link
         log1p, inv = math.log1p, 1.0 / _LOG_DAY

@@ -24,8 +24,8 @@ METRIC_KEYS = (
 
 def metrics(sim: Sim) -> dict[str, Any]:
     """Counts, turnaround statistics of completed jobs (NaN when none) and drops by reason."""
-    delivered = np.asarray(sim.timeline["delivered"])
-    arrival = np.asarray(sim.arrival)
+    delivered = np.frombuffer(sim.timeline["delivered"], dtype=np.float64)
+    arrival = np.frombuffer(sim.arrival, dtype=np.float64)
     done = ~np.isnan(delivered)
     turnaround = delivered[done] - arrival[done]
     if len(turnaround):
@@ -43,8 +43,8 @@ def metrics(sim: Sim) -> dict[str, Any]:
         "p95_turnaround_s": p95,
         "p99_turnaround_s": p99,
     }
-    for reason in DROP_REASONS:
-        out[f"dropped_{reason}"] = sim.drop_reason.count(reason)
+    for code, reason in enumerate(DROP_REASONS, start=1):
+        out[f"dropped_{reason}"] = sim.drop_code.count(code)
     return out
 
 
@@ -55,16 +55,18 @@ def job_table(sim: Sim) -> dict[str, np.ndarray]:
     """
     table: dict[str, np.ndarray] = {
         "job": np.arange(sim.n_jobs),
-        "arrival_s": np.asarray(sim.arrival),
-        "origin": np.asarray(sim.origin),
-        "model": np.asarray(sim.model),
-        "input_tokens": np.asarray(sim.in_tokens),
-        "output_tokens": np.asarray(sim.out_tokens),
-        "sat": np.asarray(sim.sat),
-        "status": np.asarray([STATUS[s] for s in sim.status]),
-        "drop_reason": np.asarray(sim.drop_reason),
+        "arrival_s": np.array(sim.arrival),
+        "origin": np.array(sim.origin),
+        "model": np.array(sim.model),
+        "input_tokens": np.array(sim.in_tokens),
+        "output_tokens": np.array(sim.out_tokens),
+        "sat": np.array(sim.sat),
+        "status": np.asarray(STATUS)[np.frombuffer(sim.status, dtype=np.uint8)],
+        "drop_reason": np.asarray(("", *DROP_REASONS))[
+            np.frombuffer(sim.drop_code, dtype=np.uint8)
+        ],
     }
     for name, values in sim.timeline.items():
-        table[f"{name}_s"] = np.asarray(values)
+        table[f"{name}_s"] = np.array(values)
     table["turnaround_s"] = table["delivered_s"] - table["arrival_s"]
     return table

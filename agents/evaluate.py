@@ -1,0 +1,488 @@
+"""Evaluation harness: agents × loads × paired seeds on one scenario, with summary tables.
+
+Every agent plays the same episodes: for a given ``(load, seed)`` the environment draws its
+jobs (arrival times, origins, models, token counts) from the reset seed alone, so all agents
+see identical arrivals and differences in turnaround come from dispatching only (paired
+seeds). Heuristics get their own generator seed derived from the episode seed
+(:func:`agent_seed`), so ``random`` is reproducible too.
+
+Summary statistics per (agent, load) pool the completed jobs of all episodes:
+``mean_turnaround_s`` is the mean over all completed jobs, ``p50/p95/p99`` are percentiles
+of the pooled turnarounds, ``drop_rate = dropped / (completed + dropped)``.
+``mean_ci_low_s``/``mean_ci_high_s`` are a 95 % percentile bootstrap over *episodes*:
+:data:`BOOTSTRAP_RESAMPLES` resamples of the episodes with replacement, statistic = pooled
+mean turnaround of the resample (total turnaround / completed jobs), interval = the 2.5th and
+97.5th percentiles. The generator seed (:data:`BOOTSTRAP_SEED`) is fixed and the same for
+every row, so agents are resampled in pairs and results repeat exactly. With one episode the
+interval collapses to the mean.
+
+>>> res = evaluate("toy", ["random", "ect"], loads=[1.0], episodes=2, seed=0, progress=False)
+>>> [(r["agent"], r["episodes"]) for r in res.summary]
+[('random', 2), ('ect', 2)]
+>>> len(paired_differences(res, "ect", "random"))
+2
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.heuristics import HEURISTICS, make_heuristic
+from envs.contact_plan import default_cache_dir
+from envs.dispatch_env import ConstellationDispatchEnv
+from envs.errors import ConfigError
+from envs.scenario import load_scenario
+from envs.sim import World, build_world, job_table
+
+__all__ = [
+    "BOOTSTRAP_RESAMPLES",
+    "BOOTSTRAP_SEED",
+    "MODEL_KINDS",
+    "SUMMARY_COLUMNS",
+    "AgentSpec",
+    "EpisodeResult",
+    "EvaluationResult",
+    "PairedDifference",
+    "agent_seed",
+    "evaluate",
+    "paired_differences",
+    "parse_agents",
+    "run_episode",
+    "summarize",
+]
+
+#: Learned-policy prefixes: ``kind:PATH`` → (module, class) whose ``.load`` reads the zip.
+MODEL_KINDS = {
+    "maskable_ppo": ("sb3_contrib", "MaskablePPO"),
+    "ppo": ("stable_baselines3", "PPO"),
+    "dqn": ("stable_baselines3", "DQN"),
+    "a2c": ("stable_baselines3", "A2C"),
+}
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20250601
+SUMMARY_COLUMNS = (
+    "agent", "scenario", "load", "episodes", "mean_turnaround_s", "p50_turnaround_s",
+    "p95_turnaround_s", "p99_turnaround_s", "completed", "dropped", "drop_rate",
+    "mean_ci_low_s", "mean_ci_high_s", "in_flight", "reference_bound",
+)  # fmt: skip
+BACKENDS = ("process", "ray")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    """An agent named on the command line: a heuristic, or ``kind:PATH`` for a saved model.
+
+    >>> AgentSpec.parse("ect")
+    AgentSpec(kind='ect', path=None)
+    >>> AgentSpec.parse("maskable_ppo:runs/model.zip").label
+    'maskable_ppo:runs/model.zip'
+    """
+
+    kind: str
+    path: str | None = None
+
+    @classmethod
+    def parse(cls, text: str | AgentSpec) -> AgentSpec:
+        """Parse ``"ect"`` or ``"maskable_ppo:PATH"``; ``ConfigError`` naming unknown agents."""
+        if isinstance(text, AgentSpec):
+            return text
+        if not isinstance(text, str):
+            raise ConfigError(f"agent: expected a name, got {text!r}")
+        kind, sep, path = text.strip().partition(":")
+        if sep and kind in MODEL_KINDS and path.strip():
+            return cls(kind, path.strip())
+        if not sep and kind in HEURISTICS:
+            return cls(kind)
+        known = ", ".join([*HEURISTICS, *(f"{k}:PATH" for k in MODEL_KINDS)])
+        raise ConfigError(f"agent: unknown agent {text!r} (known: {known})")
+
+    @property
+    def label(self) -> str:
+        """The name used in tables and files (the text it was parsed from)."""
+        return self.kind if self.path is None else f"{self.kind}:{self.path}"
+
+    @property
+    def reference_bound(self) -> bool:
+        """True for agents that use information a real dispatcher lacks (``oracle``)."""
+        return self.path is None and HEURISTICS[self.kind].reference_bound
+
+
+def parse_agents(agents: Iterable[str | AgentSpec] | str) -> list[AgentSpec]:
+    """Parse a list (or a comma-separated string) of agents; rejects unknown and repeated ones."""
+    items = agents.split(",") if isinstance(agents, str) else list(agents)
+    specs = [AgentSpec.parse(a) for a in items if not (isinstance(a, str) and not a.strip())]
+    if not specs:
+        raise ConfigError("agents: give at least one agent")
+    labels = [s.label for s in specs]
+    for label in labels:
+        if labels.count(label) > 1:
+            raise ConfigError(f"agents: {label!r} is listed twice")
+    return specs
+
+
+def agent_seed(episode_seed: int) -> int:
+    """Seed of a heuristic's own generator for an episode (independent of the env's stream)."""
+    return int(np.random.SeedSequence([episode_seed, 0xA6E]).generate_state(1)[0])
+
+
+class _ModelAgent:
+    """A loaded SB3 / sb3-contrib policy behind the heuristics' ``predict`` signature."""
+
+    def __init__(self, kind: str, model: Any):
+        self.masked = kind == "maskable_ppo"
+        self.model = model
+
+    def reset(self) -> None:
+        """Stateless between episodes."""
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True,
+                action_masks=None):  # fmt: skip
+        """The policy's action; ``MaskablePPO`` also gets the mask."""
+        extra = {"action_masks": action_masks} if self.masked else {}
+        return self.model.predict(observation, deterministic=deterministic, **extra)
+
+
+def load_model(spec: AgentSpec, env: ConstellationDispatchEnv) -> Any:
+    """Load a saved model on the CPU; ``ConfigError`` naming the file if it is missing or bad."""
+    path = Path(spec.path).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"{spec.kind}: model file not found: {path}")
+    module, name = MODEL_KINDS[spec.kind]
+    cls = getattr(__import__(module, fromlist=[name]), name)
+    try:
+        model = cls.load(path, device="cpu")
+    except Exception as exc:  # corrupt zip, wrong class, pickle errors: all one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"{spec.kind}: cannot load model file {path}: {first}") from None
+    want, got = env.observation_space.shape, getattr(model.observation_space, "shape", None)
+    if got != want or getattr(model.action_space, "n", None) != env.action_space.n:
+        raise ConfigError(
+            f"{spec.kind}: model file {path} was trained for observations {got} and "
+            f"{model.action_space}, the scenario has {want} and {env.action_space}"
+        )
+    return model
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeResult:
+    """One episode: who played, where, the env's metrics and the ``job_table`` rows."""
+
+    agent: str
+    scenario: str
+    load: float
+    seed: int
+    metrics: dict[str, Any]
+    jobs: dict[str, np.ndarray]
+    decisions: int
+    truncated: bool
+
+    @property
+    def turnarounds_s(self) -> np.ndarray:
+        """Turnarounds of the completed jobs."""
+        return self.jobs["turnaround_s"][self.jobs["status"] == "completed"]
+
+
+def run_episode(
+    scenario: str | os.PathLike[str],
+    agent_spec: str | AgentSpec,
+    load: float,
+    seed: int,
+    *,
+    world: World | None = None,
+    models: dict[str, Any] | None = None,
+) -> EpisodeResult:
+    """Play one episode of ``scenario`` at ``load`` with jobs drawn from ``seed``.
+
+    Args:
+        scenario: Preset name or YAML path.
+        agent_spec: ``AgentSpec`` or its text (``"ect"``, ``"maskable_ppo:PATH"``).
+        load: Workload multiplier (``workload.load``).
+        seed: The reset seed (arrivals); a heuristic's own seed is ``agent_seed(seed)``.
+        world: A prebuilt ``World`` of the scenario, shared across episodes.
+        models: Cache of loaded models by label (filled on first use).
+
+    >>> r = run_episode("toy", "ect", 1.0, seed=0)
+    >>> r.metrics["jobs_completed"] + r.metrics["jobs_dropped"] == len(r.jobs["job"])
+    True
+    """
+    spec = AgentSpec.parse(agent_spec)
+    env = ConstellationDispatchEnv(scenario, world=world, load=load)
+    if spec.path is None:
+        agent = make_heuristic(spec.kind, env, seed=agent_seed(seed))
+    else:
+        models = {} if models is None else models
+        if spec.label not in models:
+            models[spec.label] = load_model(spec, env)
+        agent = _ModelAgent(spec.kind, models[spec.label])
+    obs, _ = env.reset(seed=seed)
+    agent.reset()
+    decisions, terminated, truncated = 0, env.sim.done, False
+    while not (terminated or truncated):
+        action, _ = agent.predict(obs, action_masks=env.action_masks(), deterministic=True)
+        obs, _, terminated, truncated, _ = env.step(int(np.asarray(action).item()))
+        decisions += 1
+    return EpisodeResult(
+        spec.label, env.scenario.name, float(load), int(seed), env.metrics(),
+        job_table(env.sim), decisions, bool(truncated),
+    )  # fmt: skip
+
+
+class _Runner:
+    """Worlds (one per scenario and load) and loaded models, shared by a run of episodes."""
+
+    def __init__(self) -> None:
+        self.worlds: dict[tuple[str, float], World] = {}
+        self.models: dict[str, Any] = {}
+
+    def __call__(self, scenario: str, load: float, item: tuple[int, AgentSpec, int]):
+        key = (scenario, load)
+        if key not in self.worlds:
+            sc = load_scenario(scenario, {"load": load})
+            self.worlds[key] = build_world(sc, cache_dir=default_cache_dir())
+        i, spec, seed = item
+        world = self.worlds[key]
+        return i, run_episode(scenario, spec, load, seed, world=world, models=self.models)
+
+
+def _run_chunk(
+    scenario: str, load: float, items: Sequence[tuple[int, AgentSpec, int]]
+) -> list[tuple[int, EpisodeResult]]:
+    """Worker task: build the World once for ``(scenario, load)``, play ``items`` in order."""
+    runner = _Runner()
+    return [runner(scenario, load, item) for item in items]
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationResult:
+    """Episodes (ordered by load, seed, agent), the summary rows and the configuration."""
+
+    config: dict[str, Any]
+    episodes: list[EpisodeResult]
+    summary: list[dict[str, Any]] = field(default_factory=list)
+
+    def episodes_of(self, agent: str, load: float) -> list[EpisodeResult]:
+        """This agent's episodes at this load, in seed order."""
+        return [e for e in self.episodes if e.agent == agent and e.load == load]
+
+
+def _check_loads(loads: Iterable[float]) -> list[float]:
+    out = []
+    for x in loads:
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 < x < math.inf:
+            raise ConfigError(f"load: must be a positive finite number, got {x!r}")
+        out.append(float(x))
+    if not out or len(set(out)) != len(out):
+        raise ConfigError(f"load: give one or more distinct loads, got {out}")
+    return out
+
+
+def _version() -> str:
+    try:
+        return metadata.version("constellation-dispatch")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def evaluate(
+    scenario: str | os.PathLike[str],
+    agents: Iterable[str | AgentSpec] | str,
+    loads: Iterable[float] = (1.0,),
+    episodes: int = 10,
+    seed: int = 0,
+    workers: int = 1,
+    backend: str = "process",
+    progress: bool = True,
+) -> EvaluationResult:
+    """Run every agent on ``episodes`` paired seeds (``seed, seed + 1, …``) at every load.
+
+    Args:
+        scenario: Preset name or YAML path.
+        agents: Agent names / specs, or one comma-separated string.
+        loads: Workload multipliers.
+        episodes: Episodes per (agent, load).
+        seed: First episode seed.
+        workers: Parallel worker processes (1: run serially in this process).
+        backend: ``"process"`` (a spawn/forkserver ``ProcessPoolExecutor``) or ``"ray"``.
+        progress: Show a progress bar over episodes (on stderr).
+
+    Returns:
+        The episodes and the summary (see the module docstring for the statistics).
+
+    Raises:
+        ConfigError: Bad agents, loads, counts, scenario, model files or a missing backend.
+    """
+    specs = parse_agents(agents)
+    loads = _check_loads(loads)
+    for name, value, low in (("episodes", episodes, 1), ("workers", workers, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"{name}: must be an integer >= {low}, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed: must be an integer >= 0, got {seed!r}")
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    sc = load_scenario(scenario, {"load": loads[0]})
+    for load in loads[1:]:
+        load_scenario(scenario, {"load": load})
+    # A preset name stays a name; a path is made absolute so workers in any folder find it.
+    where = scenario if str(sc.source.stem) == str(scenario) else str(sc.source)
+    if any(s.path is not None for s in specs):  # fail fast on bad model files
+        env = ConstellationDispatchEnv(where, load=loads[0])
+        for s in specs:
+            if s.path is not None:
+                load_model(s, env)
+    seeds = list(range(seed, seed + episodes))
+    order = [(load, sd, spec) for load in loads for sd in seeds for spec in specs]
+    chunks = []
+    for load in loads:
+        items = [(i, spec, sd) for i, (ld, sd, spec) in enumerate(order) if ld == load]
+        n = 1 if workers == 1 else min(workers, len(items))
+        chunks += [(where, load, items[j::n]) for j in range(n)]
+    done: dict[int, EpisodeResult] = {}
+    with _progress_bar(len(order), progress, f"{sc.name}: episodes") as bar:
+
+        def collect(pairs: list[tuple[int, EpisodeResult]]) -> None:
+            done.update(pairs)
+            bar.update(len(pairs))
+
+        if backend == "ray":
+            _run_ray(chunks, workers, collect)
+        elif workers == 1:
+            runner = _Runner()
+            for where_, load, items in chunks:
+                for item in items:  # one at a time, so the bar moves per episode
+                    collect([runner(where_, load, item)])
+        else:
+            _run_pool(chunks, workers, collect)
+    config = {
+        "scenario": sc.name, "scenario_file": str(sc.source), "agents": [s.label for s in specs],
+        "loads": loads, "episodes": episodes, "seed": seed, "seeds": seeds,
+        "package_version": _version(),
+        "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
+                      "confidence": 0.95, "over": "episodes", "statistic": "pooled mean"},
+    }  # fmt: skip
+    result = EvaluationResult(config, [done[i] for i in range(len(order))])
+    result.summary.extend(summarize(result, specs))
+    return result
+
+
+def _progress_bar(total: int, enabled: bool, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc=desc, unit="ep", leave=False)
+
+
+def _run_pool(chunks: list, workers: int, collect: Callable[[list], None]) -> None:
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_run_chunk, *chunk) for chunk in chunks]
+        try:
+            for future in as_completed(futures):
+                collect(future.result())
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _run_ray(chunks: list, workers: int, collect: Callable[[list], None]) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "backend 'ray': ray is not installed; install it with: pip install -e .[ray]"
+        ) from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    try:
+        task = ray.remote(_run_chunk)
+        pending = [task.remote(*chunk) for chunk in chunks]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            collect(ray.get(ready[0]))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+# ------------------------------------------------------------------------------ statistics
+def _bootstrap_ci(sums: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
+    """95 % percentile bootstrap over episodes of the pooled mean (sum / count)."""
+    if counts.sum() == 0:
+        return math.nan, math.nan
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    idx = rng.integers(0, len(sums), size=(BOOTSTRAP_RESAMPLES, len(sums)))
+    n = counts[idx].sum(axis=1)
+    stat = sums[idx].sum(axis=1)[n > 0] / n[n > 0]
+    low, high = np.percentile(stat, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def summarize(
+    result: EvaluationResult, specs: Sequence[AgentSpec] | None = None
+) -> list[dict[str, Any]]:
+    """One row per (agent, load) with :data:`SUMMARY_COLUMNS` (see the module docstring)."""
+    specs = list(specs) if specs is not None else parse_agents(result.config["agents"])
+    rows = []
+    for load in result.config["loads"]:
+        for spec in specs:
+            eps = result.episodes_of(spec.label, load)
+            turn = [e.turnarounds_s for e in eps]
+            pooled = np.concatenate(turn) if turn else np.zeros(0)
+            completed = sum(e.metrics["jobs_completed"] for e in eps)
+            dropped = sum(e.metrics["jobs_dropped"] for e in eps)
+            if len(pooled):
+                mean = float(pooled.mean())
+                p50, p95, p99 = (float(x) for x in np.percentile(pooled, [50, 95, 99]))
+            else:
+                mean = p50 = p95 = p99 = math.nan
+            sums = np.array([t.sum() for t in turn])
+            low, high = _bootstrap_ci(sums, np.array([len(t) for t in turn]))
+            values = (
+                spec.label, result.config["scenario"], load, len(eps), mean, p50, p95, p99,
+                completed, dropped, dropped / (completed + dropped) if completed + dropped
+                else math.nan, low, high, sum(e.metrics["jobs_in_flight"] for e in eps),
+                spec.reference_bound,
+            )  # fmt: skip
+            rows.append(dict(zip(SUMMARY_COLUMNS, values, strict=True)))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class PairedDifference:
+    """Mean turnaround of agents ``a`` and ``b`` on the same episode, and ``a − b``."""
+
+    load: float
+    seed: int
+    mean_a_s: float
+    mean_b_s: float
+    difference_s: float
+
+
+def paired_differences(result: EvaluationResult, a: str, b: str) -> list[PairedDifference]:
+    """Per-(load, seed) difference in mean turnaround ``a − b`` (negative: ``a`` is faster).
+
+    Both agents played the same jobs in each episode, so these differences cancel the
+    episode-to-episode variation of the workload.
+    """
+    labels = result.config["agents"]
+    for name in (a, b):
+        if name not in labels:
+            raise ConfigError(f"agent: {name!r} was not evaluated (agents: {', '.join(labels)})")
+    out = []
+    for load in result.config["loads"]:
+        for ea, eb in zip(result.episodes_of(a, load), result.episodes_of(b, load), strict=True):
+            ma, mb = ea.metrics["mean_turnaround_s"], eb.metrics["mean_turnaround_s"]
+            out.append(PairedDifference(load, ea.seed, ma, mb, ma - mb))
+    return out

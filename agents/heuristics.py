@@ -1,0 +1,292 @@
+"""Heuristic dispatch baselines for ``ConstellationDispatch-v0``.
+
+Each agent has the Stable-Baselines3 ``predict`` signature, so the evaluation harness drives
+heuristics and learned policies alike. A heuristic looks at the simulator only through the
+environment's documented read-only view (``env.unwrapped.view``, an ``envs.sim.SimView``)
+and the satellites behind the candidate actions (``env.unwrapped.candidates``); it never
+touches private state. Action ``i < K`` sends the head job to ``candidates[i]``; action
+``K`` (when deferral is enabled) defers it. No heuristic defers while a dispatch action is
+valid: deferral is returned only when the mask allows nothing else.
+
+| Name | Rule |
+|---|---|
+| ``random`` | uniform over the valid candidates |
+| ``round_robin`` | the valid candidate whose satellite comes next after the last one used |
+| ``earliest_uplink`` | earliest estimated uplink start (first satellite that can receive it) |
+| ``least_loaded`` | fewest jobs on board per buffer slot, then shortest compute backlog |
+| ``ect`` | earliest estimated completion (delivery), with the expected output length |
+| ``oracle`` | earliest completion with the job's true output length (a reference bound) |
+
+Ties are broken by candidate order (earliest uplink opportunity first).
+
+>>> import numpy as np
+>>> from envs.dispatch_env import ConstellationDispatchEnv
+>>> env = ConstellationDispatchEnv("toy", cache_dir=None)
+>>> agent = make_heuristic("ect", env)
+>>> obs, info = env.reset(seed=0)
+>>> agent.reset()
+>>> action, state = agent.predict(obs, action_masks=env.action_masks())
+>>> bool(env.action_masks()[action]), action.shape, state
+(True, (), None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from envs.errors import ConfigError
+from envs.sim import Estimate, SimView
+
+__all__ = [
+    "HEURISTICS",
+    "ECTAgent",
+    "EarliestUplinkAgent",
+    "HeuristicAgent",
+    "LeastLoadedAgent",
+    "OracleAgent",
+    "RandomAgent",
+    "RoundRobinAgent",
+    "make_heuristic",
+]
+
+
+class HeuristicAgent:
+    """Base class: validates the mask, picks among valid candidates with :meth:`choose`.
+
+    Subclasses implement :meth:`choose`, which receives the indices of the valid dispatch
+    actions (never empty, ascending) and returns one of them.
+
+    Args:
+        env: The environment (any wrapper of ``ConstellationDispatchEnv``); its
+            ``unwrapped`` form is kept.
+        seed: Seed of the agent's own ``np.random.Generator`` (used by ``random``).
+    """
+
+    name: ClassVar[str] = ""
+    reference_bound: ClassVar[bool] = False
+
+    def __init__(self, env: gym.Env, seed: int | None = None):
+        self.env = env.unwrapped
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.n_actions = int(self.env.action_space.n)
+        self.k = int(self.env.scenario.dispatch.candidates)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={self.seed})"
+
+    @property
+    def view(self) -> SimView:
+        """The environment's read-only simulator view (valid after ``env.reset()``)."""
+        view = self.env.view
+        if view is None:
+            raise RuntimeError(f"{self.name}: call env.reset() before predict()")
+        return view
+
+    def reset(self) -> None:
+        """Forget per-episode state; called at each episode start (the generator runs on)."""
+
+    def predict(
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+        action_masks: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, None]:
+        """Action for the current decision of the environment, SB3-style.
+
+        Args:
+            observation: The current observation (unused: heuristics read the view).
+            state: Ignored (heuristics are stateless in the SB3 sense).
+            episode_start: Ignored.
+            deterministic: Ignored (``random`` always samples).
+            action_masks: Valid actions; ``None`` reads ``env.unwrapped.action_masks()``.
+
+        Returns:
+            A 0-d ``int64`` array holding the action, and ``None``.
+
+        Raises:
+            ValueError: If the mask has the wrong size or allows no action.
+        """
+        mask = self.env.action_masks() if action_masks is None else np.asarray(action_masks)
+        mask = mask.reshape(-1).astype(bool)
+        if mask.size != self.n_actions:
+            raise ValueError(f"action_masks: expected {self.n_actions} entries, got {mask.size}")
+        allowed = np.flatnonzero(mask)
+        if allowed.size == 0:
+            raise ValueError("action_masks: no valid action")
+        n_cands = min(self.k, len(self.env.candidates))
+        dispatch = allowed[allowed < n_cands]
+        if dispatch.size == 0:
+            action = int(allowed[0])  # only deferral (or padding) left: the mask decides
+        else:
+            action = int(self.choose([int(i) for i in dispatch]))
+        return np.array(action, dtype=np.int64), None
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """Pick one of the valid candidate indices (``valid`` is ascending and non-empty)."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- helpers
+    def _estimates(self, valid: Sequence[int]) -> list[Estimate]:
+        """View estimates for the valid candidates, in the order of ``valid``."""
+        view, cands = self.view, self.env.candidates
+        return view.estimates(view.head, [cands[i] for i in valid])
+
+
+def _argmin(valid: Sequence[int], keys: Sequence[Any]) -> int:
+    """The entry of ``valid`` with the smallest key; ties go to the first (candidate order)."""
+    best = 0
+    for j in range(1, len(valid)):
+        if keys[j] < keys[best]:
+            best = j
+    return valid[best]
+
+
+class RandomAgent(HeuristicAgent):
+    """Uniformly random valid candidate; defers only when deferral is the sole valid action.
+
+    Deferral is excluded on purpose: a random policy that defers wastes time without
+    learning anything, and the baseline should show the cost of uninformed placement only.
+    """
+
+    name: ClassVar[str] = "random"
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """A valid candidate drawn uniformly with the agent's generator."""
+        return valid[int(self.rng.integers(len(valid)))]
+
+
+class RoundRobinAgent(HeuristicAgent):
+    """Cycle over satellite indices ``0 … N−1``.
+
+    Picks the valid candidate whose satellite index comes first after the last satellite
+    used (wrapping around); at the start of an episode the pointer is before satellite 0.
+    """
+
+    name: ClassVar[str] = "round_robin"
+
+    def __init__(self, env: gym.Env, seed: int | None = None):
+        super().__init__(env, seed)
+        self.last_sat = -1
+
+    def reset(self) -> None:
+        """Put the pointer back before satellite 0."""
+        self.last_sat = -1
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """The valid candidate with the smallest forward distance from the last satellite."""
+        cands, n = self.env.candidates, self.view.n_sats
+        last = self.last_sat
+        action = _argmin(valid, [(cands[i] - last - 1) % n for i in valid])
+        self.last_sat = cands[action]
+        return action
+
+
+class EarliestUplinkAgent(HeuristicAgent):
+    """The valid candidate whose uplink of the job would start first (queue included)."""
+
+    name: ClassVar[str] = "earliest_uplink"
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """Argmin of the estimated uplink start; ties by candidate order."""
+        return _argmin(valid, [e.uplink_start for e in self._estimates(valid)])
+
+
+class LeastLoadedAgent(HeuristicAgent):
+    """The valid candidate with the emptiest on-board buffer.
+
+    Key: (jobs on board / buffer size, compute backlog in seconds, candidate order).
+    """
+
+    name: ClassVar[str] = "least_loaded"
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """Argmin of buffer occupancy, then compute backlog."""
+        view, cands = self.view, self.env.candidates
+        keys = []
+        for i in valid:
+            sat = cands[i]
+            keys.append((view.onboard(sat) / view.buffer_jobs(sat), view.compute_backlog_s(sat)))
+        return _argmin(valid, keys)
+
+
+class ECTAgent(HeuristicAgent):
+    """Earliest completion time: the valid candidate with the earliest estimated delivery.
+
+    Estimates (``SimView.estimates``) assume the workload's expected output length, as a
+    deployable dispatcher must: the true length is known only once the job is computed.
+    """
+
+    name: ClassVar[str] = "ect"
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """Argmin of ``estimate(job, sat).delivered``; ties by candidate order."""
+        return _argmin(valid, [e.delivered for e in self._estimates(valid)])
+
+
+class OracleAgent(HeuristicAgent):
+    """ECT with the job's true (hidden) output length: a reference bound, not a policy.
+
+    It reads ``SimView.oracle_estimate``, i.e. information no real dispatcher has at
+    dispatch time, so it bounds what better output-length prediction could buy; report it
+    beside the baselines, never as one (``reference_bound`` is ``True``). It is still greedy
+    per job, so it is not an optimum over the whole schedule.
+    """
+
+    name: ClassVar[str] = "oracle"
+    reference_bound: ClassVar[bool] = True
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """Argmin of ``oracle_estimate(job, sat).delivered``; ties by candidate order."""
+        view, cands = self.view, self.env.candidates
+        job = view.head
+        return _argmin(valid, [view.oracle_estimate(job, cands[i]).delivered for i in valid])
+
+
+HEURISTICS: Mapping[str, type[HeuristicAgent]] = MappingProxyType(
+    {
+        cls.name: cls
+        for cls in (
+            RandomAgent,
+            RoundRobinAgent,
+            EarliestUplinkAgent,
+            LeastLoadedAgent,
+            ECTAgent,
+            OracleAgent,
+        )
+    }
+)
+
+
+def make_heuristic(name: str, env: gym.Env, seed: int | None = None) -> HeuristicAgent:
+    """Build the heuristic called ``name`` for ``env``.
+
+    Args:
+        name: One of the keys of :data:`HEURISTICS`.
+        env: The environment the agent will act in.
+        seed: Seed of the agent's generator.
+
+    Raises:
+        ConfigError: If ``name`` is not a known heuristic.
+
+    >>> from envs.dispatch_env import ConstellationDispatchEnv
+    >>> make_heuristic("round_robin", ConstellationDispatchEnv("toy", cache_dir=None))
+    RoundRobinAgent(seed=None)
+    >>> make_heuristic("fastest", None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    envs.errors.ConfigError: heuristic: unknown name 'fastest' (known: random, round_robin, ...)
+    """
+    try:
+        cls = HEURISTICS[name]
+    except (KeyError, TypeError):
+        known = ", ".join(HEURISTICS)
+        raise ConfigError(f"heuristic: unknown name {name!r} (known: {known})") from None
+    return cls(env, seed=seed)
