@@ -189,20 +189,39 @@ class RoundRobinAgent(HeuristicAgent):
         return action
 
 
+def _full(view, sat: int) -> bool:
+    """Whether the satellite's buffer is already promised to jobs dispatched to it.
+
+    Those jobs are in uplink or on board; one more would most likely be dropped on arrival
+    (``buffer_full``).
+    """
+    return view.committed(sat) >= view.buffer_jobs(sat)
+
+
 class EarliestUplinkAgent(HeuristicAgent):
-    """The valid candidate whose uplink of the job would start first (queue included)."""
+    """The first satellite that can receive the job: the earliest uplink start.
+
+    The start includes the link's queue; candidates with buffer room come first, the others
+    only when every candidate is full.
+    """
 
     name: ClassVar[str] = "earliest_uplink"
 
     def choose(self, valid: Sequence[int]) -> int:
-        """Argmin of the estimated uplink start; ties by candidate order."""
-        return _argmin(valid, [e.uplink_start for e in self._estimates(valid)])
+        """Argmin of (buffer full, estimated uplink start); ties by candidate order."""
+        view, cands = self.view, self.env.candidates
+        estimates = self._estimates(valid)
+        keys = [
+            (_full(view, cands[i]), e.uplink_start) for i, e in zip(valid, estimates, strict=True)
+        ]
+        return _argmin(valid, keys)
 
 
 class LeastLoadedAgent(HeuristicAgent):
     """The valid candidate with the emptiest on-board buffer.
 
-    Key: (jobs on board / buffer size, compute backlog in seconds, candidate order).
+    Key: (jobs committed to it — in uplink or on board — / buffer size, compute backlog in
+    seconds, candidate order).
     """
 
     name: ClassVar[str] = "least_loaded"
@@ -213,7 +232,7 @@ class LeastLoadedAgent(HeuristicAgent):
         keys = []
         for i in valid:
             sat = cands[i]
-            keys.append((view.onboard(sat) / view.buffer_jobs(sat), view.compute_backlog_s(sat)))
+            keys.append((view.committed(sat) / view.buffer_jobs(sat), view.compute_backlog_s(sat)))
         return _argmin(valid, keys)
 
 
@@ -221,14 +240,19 @@ class ECTAgent(HeuristicAgent):
     """Earliest completion time: the valid candidate with the earliest estimated delivery.
 
     Estimates (``SimView.estimates``) assume the workload's expected output length, as a
-    deployable dispatcher must: the true length is known only once the job is computed.
+    deployable dispatcher must: the true length is known only once the job is computed. A
+    satellite whose buffer is already fully committed would drop the job on arrival, so it
+    is chosen only when every candidate is full.
     """
 
     name: ClassVar[str] = "ect"
 
     def choose(self, valid: Sequence[int]) -> int:
-        """Argmin of ``estimate(job, sat).delivered``; ties by candidate order."""
-        return _argmin(valid, [e.delivered for e in self._estimates(valid)])
+        """Argmin of (buffer full, ``estimate(job, sat).delivered``); ties by candidate order."""
+        view, cands = self.view, self.env.candidates
+        estimates = self._estimates(valid)
+        keys = [(_full(view, cands[i]), e.delivered) for i, e in zip(valid, estimates, strict=True)]
+        return _argmin(valid, keys)
 
 
 class OracleAgent(HeuristicAgent):
@@ -244,10 +268,13 @@ class OracleAgent(HeuristicAgent):
     reference_bound: ClassVar[bool] = True
 
     def choose(self, valid: Sequence[int]) -> int:
-        """Argmin of ``oracle_estimate(job, sat).delivered``; ties by candidate order."""
+        """Argmin of (buffer full, ``oracle_estimate(job, sat).delivered``), as ECT does."""
         view, cands = self.view, self.env.candidates
         job = view.head
-        return _argmin(valid, [view.oracle_estimate(job, cands[i]).delivered for i in valid])
+        keys = [
+            (_full(view, cands[i]), view.oracle_estimate(job, cands[i]).delivered) for i in valid
+        ]
+        return _argmin(valid, keys)
 
 
 HEURISTICS: Mapping[str, type[HeuristicAgent]] = MappingProxyType(

@@ -96,7 +96,7 @@ class ConstellationDispatchEnv(gym.Env):
     Candidate features ``j``: 0 valid, 1 uplink wait, 2 uplink duration, 3 uplink backlog,
     4 compute wait, 5 compute duration, 6 downlink wait, 7 downlink duration, 8 downlink
     backlog, 9 estimated turnaround (all squashed seconds), 10 power allows compute now (0/1),
-    11 buffer used
+    11 buffer commitment (jobs dispatched to the satellite and not finished / buffer size)
     (fraction). Invalid candidates are all zeros.
 
     Estimates use the expected output length (the true one is hidden until completion).
@@ -317,12 +317,8 @@ class ConstellationDispatchEnv(gym.Env):
         cands = view.candidates(job, k)
         self._cands = cands
         arrival = sim.arrival[job]
-        busy_up, busy_down, onboard, buffers = (
-            sim.busy_up,
-            sim.busy_down,
-            sim.onboard,
-            self._buffer_of_sat,
-        )
+        busy_up, busy_down, committed = sim.busy_up, sim.busy_down, sim.committed
+        buffers = self._buffer_of_sat
         link = sim.uplink_link
         log1p, inv = math.log1p, 1.0 / _LOG_DAY
         feats: list[float] = []
@@ -348,7 +344,7 @@ class ConstellationDispatchEnv(gym.Env):
             for x in raw:  # squash: log1p(seconds) / log1p(1 day), within [0, 2]
                 row.append(0.0 if x <= 0.0 else min(log1p(x) * inv, 2.0))
             row.append(1.0 if view.can_compute_now(sat) else 0.0)
-            row.append(min(onboard[sat] / buffers[sat], 2.0))
+            row.append(min(committed[sat] / buffers[sat], 2.0))
             feats.append((i, row))
         sc = self.scenario
         mask = self._mask

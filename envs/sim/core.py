@@ -84,6 +84,7 @@ class Sim:
         self.free_at = [[0.0] * classes[c].servers for c in world.sat_class_list]
         self.loaded = [[-1] * classes[c].servers for c in world.sat_class_list]
         self.onboard = [0] * n_sat
+        self.committed = [0] * n_sat  # dispatched to the satellite, not yet delivered/dropped
         self.heap: list[tuple[float, int, int, int, int]] = []
         self.seq = 0
         self.pending: deque[int] = deque()
@@ -117,6 +118,8 @@ class Sim:
             set(self.pending)
         ):
             raise AssertionError("pending queue out of step with job statuses")
+        if any(o < 0 or o > c for o, c in zip(self.onboard, self.committed, strict=True)):
+            raise AssertionError(f"buffer counts out of range: {self.onboard} / {self.committed}")
 
     def take_accrued(self) -> tuple[float, int]:
         """Job-seconds and drops accumulated since the previous call (then reset)."""
@@ -136,6 +139,8 @@ class Sim:
         tl = self.timeline
         if not _isnan(tl["compute_start"][job]) and _isnan(tl["delivered"][job]):
             self.onboard[self.sat[job]] -= 1  # it was holding a buffer slot
+        if self.sat[job] >= 0:
+            self.committed[self.sat[job]] -= 1
         self.status[job] = _DROPPED
         self.drop_code[job] = 1 + DROP_REASONS.index(reason)
         tl["dropped_at"][job] = self.now
@@ -152,6 +157,7 @@ class Sim:
         job = self.pending.popleft()
         self.status[job] = _IN_FLIGHT
         self.sat[job] = sat
+        self.committed[sat] += 1
         self.timeline["dispatch"][job] = self.now
         start, end = self.uplink_plan(job, sat)
         if end == INF:
@@ -231,6 +237,7 @@ class Sim:
             self.timeline["delivered"][job] = self.now
             self.status[job] = _COMPLETED
             self.onboard[self.sat[job]] -= 1
+            self.committed[self.sat[job]] -= 1
             self.completed += 1
         elif kind == DEFER_RETURN:
             self.status[job] = _PENDING

@@ -86,6 +86,15 @@ class SimView:
         """Jobs holding a slot in the satellite's on-board buffer."""
         return self._sim.onboard[sat]
 
+    def committed(self, sat: int) -> int:
+        """Jobs dispatched to the satellite and not yet delivered or dropped.
+
+        ``committed - onboard`` are still in uplink: they will need buffer slots too, so a
+        satellite with ``committed >= buffer_jobs`` will likely drop the next job
+        (``buffer_full``) unless results leave first.
+        """
+        return self._sim.committed[sat]
+
     def buffer_jobs(self, sat: int) -> int:
         """Size of the satellite's on-board buffer."""
         w = self._world
