@@ -25,19 +25,23 @@ interval collapses to the mean.
 
 from __future__ import annotations
 
+import csv
+import json
 import math
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from agents.heuristics import HEURISTICS, make_heuristic
+from envs.atomic import atomic_write
 from envs.contact_plan import default_cache_dir
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError
@@ -45,6 +49,7 @@ from envs.scenario import load_scenario
 from envs.sim import World, build_world, job_table
 
 __all__ = [
+    "BACKENDS",
     "BOOTSTRAP_RESAMPLES",
     "BOOTSTRAP_SEED",
     "MODEL_KINDS",
@@ -55,10 +60,13 @@ __all__ = [
     "PairedDifference",
     "agent_seed",
     "evaluate",
+    "load_model",
     "paired_differences",
     "parse_agents",
+    "print_table",
     "run_episode",
     "summarize",
+    "write_results",
 ]
 
 #: Learned-policy prefixes: ``kind:PATH`` → (module, class) whose ``.load`` reads the zip.
@@ -123,33 +131,15 @@ def parse_agents(agents: Iterable[str | AgentSpec] | str) -> list[AgentSpec]:
     specs = [AgentSpec.parse(a) for a in items if not (isinstance(a, str) and not a.strip())]
     if not specs:
         raise ConfigError("agents: give at least one agent")
-    labels = [s.label for s in specs]
-    for label in labels:
-        if labels.count(label) > 1:
-            raise ConfigError(f"agents: {label!r} is listed twice")
+    twice = [s.label for i, s in enumerate(specs) if s in specs[:i]]
+    if twice:
+        raise ConfigError(f"agents: {twice[0]!r} is listed twice")
     return specs
 
 
 def agent_seed(episode_seed: int) -> int:
     """Seed of a heuristic's own generator for an episode (independent of the env's stream)."""
     return int(np.random.SeedSequence([episode_seed, 0xA6E]).generate_state(1)[0])
-
-
-class _ModelAgent:
-    """A loaded SB3 / sb3-contrib policy behind the heuristics' ``predict`` signature."""
-
-    def __init__(self, kind: str, model: Any):
-        self.masked = kind == "maskable_ppo"
-        self.model = model
-
-    def reset(self) -> None:
-        """Stateless between episodes."""
-
-    def predict(self, observation, state=None, episode_start=None, deterministic=True,
-                action_masks=None):  # fmt: skip
-        """The policy's action; ``MaskablePPO`` also gets the mask."""
-        extra = {"action_masks": action_masks} if self.masked else {}
-        return self.model.predict(observation, deterministic=deterministic, **extra)
 
 
 def load_model(spec: AgentSpec, env: ConstellationDispatchEnv) -> Any:
@@ -175,7 +165,11 @@ def load_model(spec: AgentSpec, env: ConstellationDispatchEnv) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class EpisodeResult:
-    """One episode: who played, where, the env's metrics and the ``job_table`` rows."""
+    """One episode: who played, where, the env's metrics and the ``job_table`` rows.
+
+    ``invalid_actions`` counts masked actions the env replaced by its fallback (only policies
+    that ignore the mask, e.g. plain ``ppo``, produce them).
+    """
 
     agent: str
     scenario: str
@@ -185,6 +179,7 @@ class EpisodeResult:
     jobs: dict[str, np.ndarray]
     decisions: int
     truncated: bool
+    invalid_actions: int
 
     @property
     def turnarounds_s(self) -> np.ndarray:
@@ -223,17 +218,21 @@ def run_episode(
         models = {} if models is None else models
         if spec.label not in models:
             models[spec.label] = load_model(spec, env)
-        agent = _ModelAgent(spec.kind, models[spec.label])
+        agent = models[spec.label]
     obs, _ = env.reset(seed=seed)
-    agent.reset()
-    decisions, terminated, truncated = 0, env.sim.done, False
+    if spec.path is None:
+        agent.reset()
+    masked = spec.path is None or spec.kind == "maskable_ppo"  # plain SB3 takes no mask
+    decisions, invalid, terminated, truncated = 0, 0, env.sim.done, False
     while not (terminated or truncated):
-        action, _ = agent.predict(obs, action_masks=env.action_masks(), deterministic=True)
-        obs, _, terminated, truncated, _ = env.step(int(np.asarray(action).item()))
-        decisions += 1
+        masks = env.action_masks()
+        extra = {"action_masks": masks} if masked else {}
+        action = agent.predict(obs, deterministic=True, **extra)[0] if masks.any() else 0
+        obs, _, terminated, truncated, info = env.step(int(np.asarray(action).item()))
+        decisions, invalid = decisions + 1, invalid + info["invalid_action"]
     return EpisodeResult(
         spec.label, env.scenario.name, float(load), int(seed), env.metrics(),
-        job_table(env.sim), decisions, bool(truncated),
+        job_table(env.sim), decisions, bool(truncated), invalid,
     )  # fmt: skip
 
 
@@ -264,11 +263,11 @@ def _run_chunk(
 
 @dataclass(frozen=True, slots=True)
 class EvaluationResult:
-    """Episodes (ordered by load, seed, agent), the summary rows and the configuration."""
+    """The configuration, the episodes (ordered by load, seed, agent) and the summary rows."""
 
     config: dict[str, Any]
     episodes: list[EpisodeResult]
-    summary: list[dict[str, Any]] = field(default_factory=list)
+    summary: list[dict[str, Any]]
 
     def episodes_of(self, agent: str, load: float) -> list[EpisodeResult]:
         """This agent's episodes at this load, in seed order."""
@@ -284,13 +283,6 @@ def _check_loads(loads: Iterable[float]) -> list[float]:
     if not out or len(set(out)) != len(out):
         raise ConfigError(f"load: give one or more distinct loads, got {out}")
     return out
-
-
-def _version() -> str:
-    try:
-        return metadata.version("constellation-dispatch")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def evaluate(
@@ -311,8 +303,12 @@ def evaluate(
         loads: Workload multipliers.
         episodes: Episodes per (agent, load).
         seed: First episode seed.
-        workers: Parallel worker processes (1: run serially in this process).
-        backend: ``"process"`` (a spawn/forkserver ``ProcessPoolExecutor``) or ``"ray"``.
+        workers: Parallel worker processes (1: run serially in this process). Each load's
+            episodes are split into ``workers`` tasks; a task builds the scenario's World
+            once (the contact plan comes from the disk cache) and plays its episodes.
+            Results do not depend on ``workers``: they are ordered by (load, seed, agent).
+        backend: ``"process"`` (a forkserver, else spawn, ``ProcessPoolExecutor``) or
+            ``"ray"`` (the same tasks as ``ray.remote`` functions; ``pip install -e .[ray]``).
         progress: Show a progress bar over episodes (on stderr).
 
     Returns:
@@ -330,6 +326,8 @@ def evaluate(
         raise ConfigError(f"seed: must be an integer >= 0, got {seed!r}")
     if backend not in BACKENDS:
         raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "ray":
+        _import_ray()
     sc = load_scenario(scenario, {"load": loads[0]})
     for load in loads[1:]:
         load_scenario(scenario, {"load": load})
@@ -348,7 +346,7 @@ def evaluate(
         n = 1 if workers == 1 else min(workers, len(items))
         chunks += [(where, load, items[j::n]) for j in range(n)]
     done: dict[int, EpisodeResult] = {}
-    with _progress_bar(len(order), progress, f"{sc.name}: episodes") as bar:
+    with tqdm(total=len(order), disable=not progress, desc=sc.name, unit="ep", leave=False) as bar:
 
         def collect(pairs: list[tuple[int, EpisodeResult]]) -> None:
             done.update(pairs)
@@ -366,19 +364,12 @@ def evaluate(
     config = {
         "scenario": sc.name, "scenario_file": str(sc.source), "agents": [s.label for s in specs],
         "loads": loads, "episodes": episodes, "seed": seed, "seeds": seeds,
-        "package_version": _version(),
+        "package_version": metadata.version("constellation-dispatch"),
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
                       "confidence": 0.95, "over": "episodes", "statistic": "pooled mean"},
     }  # fmt: skip
-    result = EvaluationResult(config, [done[i] for i in range(len(order))])
-    result.summary.extend(summarize(result, specs))
-    return result
-
-
-def _progress_bar(total: int, enabled: bool, desc: str):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, disable=not enabled, desc=desc, unit="ep", leave=False)
+    played = [done[i] for i in range(len(order))]
+    return EvaluationResult(config, played, summarize(config, played))
 
 
 def _run_pool(chunks: list, workers: int, collect: Callable[[list], None]) -> None:
@@ -395,13 +386,18 @@ def _run_pool(chunks: list, workers: int, collect: Callable[[list], None]) -> No
             raise
 
 
-def _run_ray(chunks: list, workers: int, collect: Callable[[list], None]) -> None:
+def _import_ray() -> Any:
     try:
         import ray
     except ImportError:
         raise ConfigError(
-            "backend 'ray': ray is not installed; install it with: pip install -e .[ray]"
+            "backend 'ray': ray is not installed; install it with: pip install -e '.[ray]'"
         ) from None
+    return ray
+
+
+def _run_ray(chunks: list, workers: int, collect: Callable[[list], None]) -> None:
+    ray = _import_ray()
     started = not ray.is_initialized()
     if started:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
@@ -429,15 +425,12 @@ def _bootstrap_ci(sums: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def summarize(
-    result: EvaluationResult, specs: Sequence[AgentSpec] | None = None
-) -> list[dict[str, Any]]:
+def summarize(config: dict[str, Any], episodes: Sequence[EpisodeResult]) -> list[dict[str, Any]]:
     """One row per (agent, load) with :data:`SUMMARY_COLUMNS` (see the module docstring)."""
-    specs = list(specs) if specs is not None else parse_agents(result.config["agents"])
     rows = []
-    for load in result.config["loads"]:
-        for spec in specs:
-            eps = result.episodes_of(spec.label, load)
+    for load in config["loads"]:
+        for spec in parse_agents(config["agents"]):
+            eps = [e for e in episodes if e.agent == spec.label and e.load == load]
             turn = [e.turnarounds_s for e in eps]
             pooled = np.concatenate(turn) if turn else np.zeros(0)
             completed = sum(e.metrics["jobs_completed"] for e in eps)
@@ -450,7 +443,7 @@ def summarize(
             sums = np.array([t.sum() for t in turn])
             low, high = _bootstrap_ci(sums, np.array([len(t) for t in turn]))
             values = (
-                spec.label, result.config["scenario"], load, len(eps), mean, p50, p95, p99,
+                spec.label, config["scenario"], load, len(eps), mean, p50, p95, p99,
                 completed, dropped, dropped / (completed + dropped) if completed + dropped
                 else math.nan, low, high, sum(e.metrics["jobs_in_flight"] for e in eps),
                 spec.reference_bound,
@@ -486,3 +479,80 @@ def paired_differences(result: EvaluationResult, a: str, b: str) -> list[PairedD
             ma, mb = ea.metrics["mean_turnaround_s"], eb.metrics["mean_turnaround_s"]
             out.append(PairedDifference(load, ea.seed, ma, mb, ma - mb))
     return out
+
+
+# ------------------------------------------------------------------------------ outputs
+def _cells(values: Any) -> list[Any]:
+    """CSV cells of a column: shortest round-tripping text for floats, empty for NaN."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        return np.where(np.isnan(arr), "", arr.astype(str)).tolist()
+    return arr.tolist()
+
+
+def write_results(
+    result: EvaluationResult, out_dir: str | os.PathLike[str], *, plots: bool = True
+) -> list[Path]:
+    """Write ``summary.csv``, ``jobs.csv``, ``summary.json`` and (``plots``) the two figures.
+
+    ``jobs.csv`` has one row per job of every episode: ``agent, load, seed`` followed by the
+    ``envs.sim.job_table`` columns (times in seconds since the scenario epoch, empty where a
+    stage did not happen). ``summary.json`` holds the configuration and the summary rows
+    (NaN as ``null``). Every file is written atomically.
+    """
+    out = Path(out_dir)
+    paths = [out / "summary.csv", out / "jobs.csv", out / "summary.json"]
+    with atomic_write(paths[0], "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(SUMMARY_COLUMNS)
+        cols = [_cells([r[c] for r in result.summary]) for c in SUMMARY_COLUMNS]
+        writer.writerows(zip(*cols, strict=True))
+    with atomic_write(paths[1], "w", newline="") as fh:
+        writer = csv.writer(fh)
+        columns = list(result.episodes[0].jobs) if result.episodes else []
+        writer.writerow(["agent", "load", "seed", *columns])
+        for e in result.episodes:
+            cols = [_cells(e.jobs[c]) for c in columns]
+            writer.writerows((e.agent, e.load, e.seed, *row) for row in zip(*cols, strict=True))
+    rows = [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
+            for r in result.summary]  # fmt: skip
+    with atomic_write(paths[2]) as fh:
+        json.dump({"config": result.config, "summary": rows}, fh, indent=2)
+        fh.write("\n")
+    if plots:
+        from agents.plots import plot_turnaround_cdf, plot_turnaround_vs_load
+
+        paths.append(plot_turnaround_cdf(result, out / "turnaround_cdf.png"))
+        paths.append(plot_turnaround_vs_load(result, out / "turnaround_vs_load.png"))
+    return paths
+
+
+def print_table(summary: Sequence[dict[str, Any]], *, console: Any = None) -> None:
+    """Print the summary rows as a rich table (turnarounds in hours)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    def h(x: float) -> str:
+        return "-" if math.isnan(x) else f"{x / 3600:.2f}"
+
+    first = summary[0] if summary else {"scenario": "", "episodes": 0}
+    table = Table(
+        title=f"{first['scenario']}: turnaround in hours, {first['episodes']} episodes per row",
+        caption="CI: 95 % bootstrap over episodes; * reference bound (sees true output lengths)",
+        box=box.SIMPLE_HEAD,
+    )
+    for name in ("agent", "load", "mean", "95 % CI", "p50", "p95", "p99", "done", "drop", "drop%"):
+        table.add_column(name, justify="left" if name == "agent" else "right", no_wrap=True)
+    for r in summary:
+        table.add_row(
+            r["agent"] + (" *" if r["reference_bound"] else ""), f"{r['load']:g}",
+            h(r["mean_turnaround_s"]), f"{h(r['mean_ci_low_s'])}-{h(r['mean_ci_high_s'])}",
+            h(r["p50_turnaround_s"]), h(r["p95_turnaround_s"]), h(r["p99_turnaround_s"]),
+            str(r["completed"]), str(r["dropped"]),
+            "-" if math.isnan(r["drop_rate"]) else f"{100 * r['drop_rate']:.1f}",
+        )  # fmt: skip
+    console = console or Console()
+    if not console.is_terminal:  # logs and pipes: do not squeeze to the default 80 columns
+        console.width = max(console.width, 120)
+    console.print(table)
