@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import yaml
 
 from envs.errors import ConfigError
+from envs.yamlio import read_yaml
 
 __all__ = [
     "DEFAULT_DOWNLINK_BPS",
@@ -152,23 +152,6 @@ class Station:
             object.__setattr__(self, field, rate)
 
 
-def _read_yaml(path: Path) -> object:
-    """Parse one YAML file with ``yaml.safe_load``; I/O and syntax errors become one line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: {where}: malformed YAML: {problem}") from None
-
-
 def _check_keys(where: str, entry: Mapping[Any, Any], allowed: Sequence[str]) -> None:
     for key in entry:
         if key not in allowed:
@@ -203,7 +186,7 @@ def load_stations(path: StrPath) -> list[Station]:
         [('Troll', 'polar', -72.0, 5.0)]
     """
     path = Path(path)
-    data = _read_yaml(path)
+    data = read_yaml(path)
     if not isinstance(data, Mapping):
         raise ConfigError(
             f"{path}: top level must be a mapping with a 'stations' list, got {_show(data)}"

@@ -28,8 +28,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-import yaml
-
 from envs.errors import ConfigError
 from envs.ground import load_networks
 from envs.orbits.shells import Shell
@@ -49,6 +47,7 @@ from envs.scenario.schema import (
     WorkloadSpec,
 )
 from envs.timeutil import parse_utc
+from envs.yamlio import read_yaml
 
 __all__ = ["PRESET_DIR", "SHORTCUTS", "STATION_DIR", "list_presets", "load_scenario"]
 
@@ -508,20 +507,6 @@ def _source(name_or_path: Any) -> Path:
     return path.resolve()
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name}: cannot read: {exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path.name}: {where}: malformed YAML: {problem}") from None
-
-
 def load_scenario(
     name_or_path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None
 ) -> Scenario:
@@ -557,7 +542,7 @@ def load_scenario(
         envs.errors.ConfigError: toy.yaml: workload.arrivals.rate_per_s: must be > 0, got -1
     """
     path = _source(name_or_path)
-    data = _read_yaml(path)
+    data = read_yaml(path, path.name)
     try:
         if not isinstance(data, dict):
             _fail("top level", "must be a mapping of scenario sections", data)
