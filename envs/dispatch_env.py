@@ -185,6 +185,11 @@ class ConstellationDispatchEnv(gym.Env):
         )
         self._day_fraction = _day_fraction(sc)
         self._buffer_of_sat = [sc.classes[c].buffer_jobs for c in self.world.sat_class_list]
+        # Satellites that can host on-board (Earth-observation) jobs: they serve a model the
+        # workload uses.
+        used = [sc.model_index(m) for m, w in sc.workload.models if w > 0] or [0]
+        serving = self.world.serves[:, used].any(axis=1)
+        self._onboard_sats = [i for i, c in enumerate(self.world.sat_class_list) if serving[c]]
         self.sim: Sim | None = None
         self.view: SimView | None = None
         self._cands: list[int] = []
@@ -206,6 +211,7 @@ class ConstellationDispatchEnv(gym.Env):
             epoch=sc.episode.epoch,
             duration_s=sc.episode.duration_s,
             rng=self.np_random,
+            onboard_satellites=self._onboard_sats,
         )
         jobs = _map_origins(jobs, self.world, self._uplink_networks())
         self.sim = Sim(self.world, jobs, check=self.check_invariants)
@@ -395,6 +401,12 @@ def _expected_output_tokens(sc: Scenario) -> float:
 
 
 def _map_origins(jobs, world: World, networks: set[str]):
-    """Re-index origins from the uplink-station list to the world's station indices."""
+    """Re-index station origins from the uplink-station list to the world's station indices.
+
+    Negative origins (jobs generated on board) are satellite codes and stay as they are.
+    """
     idx = np.array([i for i, s in enumerate(world.stations) if s.network in networks])
-    return jobs._replace(origin=idx[jobs.origin])
+    ground = jobs.origin >= 0
+    origin = jobs.origin.copy()
+    origin[ground] = idx[jobs.origin[ground]]
+    return jobs._replace(origin=origin)

@@ -39,6 +39,7 @@ __all__ = [
     "diurnal_times",
     "generate_jobs",
     "load_trace",
+    "onboard_origin",
     "poisson_times",
     "trace_times",
     "write_trace",
@@ -46,7 +47,18 @@ __all__ = [
 
 StrPath = str | os.PathLike[str]
 
-ONBOARD_ORIGIN = -1  # origin of jobs generated on board (Earth-observation data)
+ONBOARD_ORIGIN = -1  # origin of a job generated on board satellite 0; satellite s: -1 - s
+
+
+def onboard_origin(sat: int | np.ndarray) -> int | np.ndarray:
+    """Origin code of a job generated on board ``sat`` (negative; stations are >= 0).
+
+    >>> onboard_origin(0), onboard_origin(5)
+    (-1, -6)
+    """
+    return -1 - sat
+
+
 TRACE_COLUMNS: tuple[str, ...] = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
 _MAX_DIGITS = 18  # longer token counts would overflow int64
 _SHOW = 60
@@ -397,6 +409,7 @@ def generate_jobs(
     epoch: datetime,
     duration_s: float,
     rng: np.random.Generator,
+    onboard_satellites: Sequence[int] = (),
 ) -> JobBatch:
     """Draw one episode's jobs, arriving in ``[0, duration_s)``.
 
@@ -416,8 +429,10 @@ def generate_jobs(
 
     Random draws, in this order: arrivals (for diurnal, one process per origin in origin
     order); origins (poisson, trace); tokens (lognormal: all inputs, then all outputs; trace
-    resampling: one row index per job); models (none when ``workload.models`` is empty). The
-    same generator state therefore gives a bit-identical batch.
+    resampling: one row index per job); models (none when ``workload.models`` is empty);
+    then, when ``workload.onboard_fraction > 0``, which jobs are generated on board and on
+    which of ``onboard_satellites`` (their origin becomes ``onboard_origin(sat)``). The same
+    generator state therefore gives a bit-identical batch.
 
     >>> from datetime import datetime, timezone
     >>> from envs.scenario.schema import ArrivalSpec, WorkloadSpec
@@ -503,6 +518,19 @@ def generate_jobs(
         model = np.zeros(n, dtype=np.int64)
     else:
         model = rng.choice(model_p.size, size=n, p=model_p).astype(np.int64)
+    fraction = workload.onboard_fraction
+    if fraction > 0:
+        if len(onboard_satellites) == 0:
+            raise ConfigError(
+                f"workload.onboard_fraction: {fraction} needs satellites that can compute the "
+                "workload's models, got none"
+            )
+        # Drawn last, so scenarios without on-board jobs keep their exact arrivals.
+        on_board = rng.random(n) < fraction
+        sats = np.asarray(onboard_satellites, dtype=np.int64)[
+            rng.integers(0, len(onboard_satellites), size=n)
+        ]
+        origin = np.where(on_board, onboard_origin(sats), origin)
     deadline = np.full(n, np.inf)
     if workload.deadline_s is not None:
         deadline = arrival + _check("workload.deadline_s", workload.deadline_s)

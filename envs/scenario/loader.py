@@ -238,6 +238,7 @@ _WORKLOAD = {
     "overhead_bytes": _NONNEG,
     "deadline_s": _num("> 0", lambda x: x > 0, null=True),
     "load": _POS,
+    "onboard_fraction": _num("in [0, 1]", lambda x: 0 <= x <= 1),
 }
 _DISPATCH = {"candidates": _COUNT, "allow_defer": _BOOL, "defer_s": _POS}
 _REWARD = {"drop_penalty_s": _NONNEG, "scale": _POS}

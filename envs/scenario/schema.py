@@ -200,6 +200,10 @@ class WorkloadSpec:
         overhead_bytes: Fixed bytes per request and per result (headers, encryption).
         deadline_s: Relative deadline (``None`` = no deadline).
         load: Multiplier on the arrival rate (evaluation sweeps set it).
+        onboard_fraction: Share of jobs generated on board from Earth-observation data: their
+            input is already on a random satellite (of a class serving the workload's
+            models), so they skip the uplink and are computed there (no inter-satellite
+            links yet).
     """
 
     arrivals: ArrivalSpec = field(default_factory=ArrivalSpec)
@@ -211,6 +215,7 @@ class WorkloadSpec:
     overhead_bytes: float = 1024.0
     deadline_s: float | None = None
     load: float = 1.0
+    onboard_fraction: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

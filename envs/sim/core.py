@@ -163,7 +163,8 @@ class Sim:
         if end == INF:
             self._drop(job, "no_contact")
             return
-        self.busy_up[self.uplink_link(job, sat)] = end
+        if self.origin[job] >= 0:
+            self.busy_up[self.uplink_link(job, sat)] = end
         self.timeline["uplink_start"][job] = start
         self._push(end, UPLINK_DONE, job)
 
@@ -183,16 +184,28 @@ class Sim:
         self.status[job] = _IN_FLIGHT
         self._drop(job, reason)
 
-    def uplink_link(self, job: int, sat: int) -> int:
-        """Key of the FIFO uplink the job would use on ``sat``: (sat, station) or (sat, network)."""
+    def uplink_link(self, job: int, sat: int) -> int | None:
+        """Key of the FIFO uplink the job would use on ``sat``: (sat, station) or (sat, network).
+
+        ``None`` for a job generated on board (it uses no uplink).
+        """
         w = self.world
+        if self.origin[job] < 0:
+            return None
         if self.backhaul_s is None:
             return sat * w.n_stations + self.origin[job]
         return -1 - (sat * len(w.networks) + w.station_network[self.origin[job]])
 
     def uplink_plan(self, job: int, sat: int) -> tuple[float, float]:
-        """(start, end) of the job's uplink to ``sat`` if it joined the queue now."""
+        """(start, end) of the job's uplink to ``sat`` if it joined the queue now.
+
+        A job generated on board (negative origin) needs no uplink on its own satellite and
+        cannot reach any other (no inter-satellite links).
+        """
         w = self.world
+        origin = self.origin[job]
+        if origin < 0:
+            return (self.now, self.now) if sat == -1 - origin else (INF, INF)
         if self.backhaul_s is None:
             windows = w.uplink_windows(sat, self.origin[job])
             ready = self.now

@@ -126,6 +126,10 @@ class SimView:
         model = s.model[job]
         serves_row = w.serves[:, model]
         cls = w.sat_class_list
+        origin = s.origin[job]
+        if origin < 0:  # generated on board: only its own satellite (no inter-satellite links)
+            sat = -1 - origin
+            return [sat] if serves_row[cls[sat]] else []
         if s.backhaul_s is not None:
             t = s.now + s.backhaul_s
             sats = np.arange(w.n_sats)
@@ -170,7 +174,7 @@ class SimView:
         out_bytes = out_tokens * self._bytes_per_token + self._overhead
         origin = s.origin[job]
         busy_up = s.busy_up
-        if s.backhaul_s is None:
+        if s.backhaul_s is None or origin < 0:
             ready = now
             link_base, link_sign = origin, 1
             net = -1
@@ -185,14 +189,17 @@ class SimView:
         free_at, loaded = s.free_at, s.loaded
         result = []
         for sat in sats:
-            key = sat * n_links + link_base
-            if link_sign < 0:
-                key = -1 - key
-                windows = w.network_uplink_windows(sat, net)
+            if origin < 0:
+                up_s, up_e = s.uplink_plan(job, sat)
             else:
-                windows = w.uplink_windows(sat, origin)
-            busy = busy_up.get(key, 0.0)
-            up_s, up_e = walk(windows, busy if busy > ready else ready, in_bytes)
+                key = sat * n_links + link_base
+                if link_sign < 0:
+                    key = -1 - key
+                    windows = w.network_uplink_windows(sat, net)
+                else:
+                    windows = w.uplink_windows(sat, origin)
+                busy = busy_up.get(key, 0.0)
+                up_s, up_e = walk(windows, busy if busy > ready else ready, in_bytes)
             if up_e == INF:
                 result.append(Estimate(sat, up_s, INF, INF, INF, INF, INF))
                 continue

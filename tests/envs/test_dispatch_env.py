@@ -76,7 +76,10 @@ def _nan_equal(x, y):
     return all((x[k] == y[k]) or (x[k] != x[k] and y[k] != y[k]) for k in x)
 
 
-@pytest.mark.parametrize("overrides", [{}, {"workload.deadline_s": 900.0, "load": 3.0}])
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"workload.deadline_s": 900.0, "load": 3.0}, {"workload.onboard_fraction": 0.3}],
+)
 def test_episode_return_is_minus_total_time_in_system_plus_penalties(sc12_world, overrides):
     env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, **overrides)
     _, rewards, info = rollout(env, seed=1)
@@ -86,8 +89,13 @@ def test_episode_return_is_minus_total_time_in_system_plus_penalties(sc12_world,
     penalty = env.scenario.reward.drop_penalty_s * info["jobs_dropped"]
     expected = -(float((end - table["arrival_s"]).sum()) + penalty) * env.scenario.reward.scale
     assert float(rewards.sum()) == pytest.approx(expected, rel=1e-9)
-    if overrides:
+    if "load" in overrides:
         assert info["jobs_dropped"] > 0  # the penalty term is exercised
+    if "workload.onboard_fraction" in overrides:
+        on_board = table["origin"] < 0
+        assert 0.2 < on_board.mean() < 0.4
+        done = table["status"] == "completed"
+        assert np.all(table["sat"][on_board & done] == -1 - table["origin"][on_board & done])
     for key in ("jobs_arrived", "jobs_completed", "jobs_dropped", "jobs_in_flight",
                 "mean_turnaround_s", "p95_turnaround_s"):  # fmt: skip
         assert key in info and key in env.metrics()

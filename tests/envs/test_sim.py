@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from envs.contact_plan import ContactPlan, PassArrays
 from envs.ground import Station
-from envs.jobs import JobBatch
+from envs.jobs import JobBatch, onboard_origin
 from envs.orbits import Constellation, Shell, shell_tles
 from envs.scenario.schema import (
     ConstellationSpec,
@@ -213,6 +213,23 @@ def test_deadline_drops_the_job_at_its_deadline():
 def test_no_contact_in_the_horizon_is_a_drop():
     sim = run(make_world([(0, 0, 100.0, 200.0)]), make_jobs([(50, 0, 0, 100, 10, INF)]), [0])
     assert job_table(sim)["drop_reason"][0] == "no_contact"
+
+
+def test_job_generated_on_board_skips_the_uplink_and_stays_on_its_satellite():
+    world = make_world([*BASIC, (1, 1, 1500.0, 1600.0)])
+    jobs = make_jobs([(50, onboard_origin(1), 0, 1000, 50, INF)])
+    sim = Sim(world, jobs, check=True)
+    sim.advance()
+    view = SimView(sim, expected_output_tokens=50.0)
+    assert view.candidates(0, 4) == [1]
+    assert view.estimate(0, 0).delivered == INF  # no inter-satellite links
+    sim.dispatch(1)
+    sim.advance()
+    t = job_table(sim)
+    assert t["uplink_start_s"][0] == t["uplink_end_s"][0] == 50.0
+    assert t["compute_start_s"][0] == 50.0 and t["compute_end_s"][0] == 65.0
+    assert t["delivered_s"][0] == pytest.approx(1500.05)
+    assert sim.busy_up == {}
 
 
 def test_deferred_job_returns_for_a_new_decision():
