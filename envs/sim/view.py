@@ -207,12 +207,12 @@ class SimView:
             first = min(free)
             c = cls_of[sat]
             c_s = up_e if up_e > first else first
-            c_e = (
-                c_s
-                + (swap[c] if loaded[sat][free.index(first)] != model else 0.0)
+            service = (  # same association as Sim.service_s, so results are bit-identical
+                (swap[c] if loaded[sat][free.index(first)] != model else 0.0)
                 + in_tokens * pre[c][model]
                 + out_tokens * dec[c][model]
             )
+            c_e = c_s + service
             power = power_windows[sat]
             if power is not None:
                 c_s, c_e = walk(power, c_s, c_e - c_s)

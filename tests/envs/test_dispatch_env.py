@@ -177,3 +177,23 @@ def test_works_in_sb3_subproc_vec_env():
     masks = vec.env_method("action_masks")
     assert len(masks) == 2
     vec.close()
+
+
+@pytest.mark.parametrize(
+    "overrides", [{}, {"ground.backhaul_delay_s": 0.5}, {"workload.onboard_fraction": 0.5}]
+)
+def test_batched_estimates_equal_single_estimates(sc12_world, overrides):
+    env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, load=2.0, **overrides)
+    env.reset(seed=4)
+    view, rng = env.view, np.random.default_rng(0)
+    checked = 0
+    for _ in range(400):
+        job = view.head
+        sats = list(range(env.world.n_sats))
+        assert view.estimates(job, sats) == [view.estimate(job, s) for s in sats]
+        checked += 1
+        valid = np.flatnonzero(env.action_masks())
+        _, _, terminated, truncated, _ = env.step(int(rng.choice(valid)))
+        if terminated or truncated:
+            break
+    assert checked > 100
