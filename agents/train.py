@@ -1,0 +1,263 @@
+"""Training glue for SB3 / sb3-contrib agents: hyperparameters, vector envs, callbacks.
+
+Hyperparameters come from ``configs/agents/<algo>.yaml`` (RL Zoo style) with command-line
+``key=value`` overrides; the exact configuration used is written next to the model.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from envs.atomic import atomic_write
+from envs.errors import ConfigError
+from envs.yamlio import read_yaml
+
+__all__ = [
+    "AGENT_CONFIG_DIR",
+    "ALGOS",
+    "EvalAgainstECT",
+    "load_hyperparams",
+    "make_vec_env",
+    "train",
+]
+
+AGENT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "agents"
+ALGOS = ("maskable_ppo", "ppo", "dqn", "a2c")
+_META_KEYS = ("policy", "env_overrides", "eval_freq", "eval_seeds", "checkpoint_freq")
+
+
+def _algo_class(algo: str) -> Any:
+    if algo == "maskable_ppo":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
+    import stable_baselines3 as sb3
+
+    return {"ppo": sb3.PPO, "dqn": sb3.DQN, "a2c": sb3.A2C}[algo]
+
+
+def load_hyperparams(algo: str, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Hyperparameters of ``algo`` from its YAML file, with ``key=value`` overrides applied.
+
+    Values of overrides are parsed as YAML (``1e-4`` → float, ``[1, 2]`` → list); dotted keys
+    reach into mappings (``env_overrides.workload.load=2`` sets ``env_overrides['workload.load']``).
+
+    >>> load_hyperparams("maskable_ppo", ["learning_rate=1e-4"])["learning_rate"]
+    0.0001
+    """
+    if algo not in ALGOS:
+        raise ConfigError(f"--algo: unknown algorithm {algo!r}; known: {', '.join(ALGOS)}")
+    path = AGENT_CONFIG_DIR / f"{algo}.yaml"
+    params = read_yaml(path, path.name)
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path.name}: expected a mapping of hyperparameters")
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set: expected key=value, got {item!r}")
+        value = _parse_value(key, raw)
+        if key.startswith("env_overrides."):
+            params.setdefault("env_overrides", {})[key.split(".", 1)[1]] = value
+        elif key.startswith("policy_kwargs."):
+            params.setdefault("policy_kwargs", {})[key.split(".", 1)[1]] = value
+        else:
+            params[key] = value
+    return params
+
+
+def _parse_value(key: str, raw: str) -> Any:
+    """A number if it reads as one (YAML would keep ``1e-4`` a string), else YAML."""
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise ConfigError(f"--set {key}: cannot parse value {raw!r}") from None
+
+
+def make_vec_env(scenario: str, n_envs: int, seed: int, env_overrides: dict[str, Any]) -> Any:
+    """``n_envs`` monitored environments: ``SubprocVecEnv`` for several, ``DummyVecEnv`` for one."""
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    from envs.dispatch_env import ConstellationDispatchEnv
+
+    def factory(rank: int):
+        def make():
+            env = Monitor(ConstellationDispatchEnv(scenario, **env_overrides))
+            env.reset(seed=seed + rank)
+            return env
+
+        return make
+
+    fns = [factory(i) for i in range(n_envs)]
+    return SubprocVecEnv(fns, start_method="forkserver") if n_envs > 1 else DummyVecEnv(fns)
+
+
+def _callback_base() -> type:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    return BaseCallback
+
+
+class EvalAgainstECT(_callback_base()):
+    """Every ``eval_freq`` steps, play the fixed eval seeds and compare with ECT.
+
+    Logs ``eval/mean_turnaround_s``, ``eval/drop_rate``, ``eval/return_per_job_h`` and the
+    ratio of the model's mean turnaround to ECT's on the same seeds; keeps the best model (by
+    return per job, which charges drops) as ``best_model.zip`` and appends every evaluation
+    to ``evaluations.csv``.
+    """
+
+    def __init__(self, scenario: str, seeds: Sequence[int], eval_freq: int, out: Path, label: str):
+        super().__init__()
+        from agents.evaluate import run_episode
+        from envs.scenario import load_scenario
+        from envs.sim import build_world
+
+        self._run = run_episode
+        self.scenario, self.seeds, self.eval_freq = scenario, list(seeds), max(int(eval_freq), 1)
+        self.out, self.label = out, label
+        self.world = build_world(load_scenario(scenario))
+        self.ect = self._score("ect", {})
+        self.best = -np.inf
+        self._last = 0
+
+    def _score(self, spec: str, models: dict[str, Any]) -> dict[str, float]:
+        results = [
+            self._run(self.scenario, spec, 1.0, s, world=self.world, models=models)
+            for s in self.seeds
+        ]
+        turn = np.concatenate([r.turnarounds_s for r in results]) if results else np.zeros(0)
+        done = sum(r.metrics["jobs_completed"] for r in results)
+        dropped = sum(r.metrics["jobs_dropped"] for r in results)
+        arrived = max(sum(r.metrics["jobs_arrived"] for r in results), 1)
+        penalty = dropped * self.world.scenario.reward.drop_penalty_s
+        time_in_system = sum(float(np.nansum(_time_in_system(r.jobs))) for r in results)
+        return {
+            "mean_turnaround_s": float(turn.mean()) if len(turn) else float("nan"),
+            "drop_rate": dropped / max(done + dropped, 1),
+            "return_per_job_h": -(time_in_system + penalty) / arrived / 3600.0,
+        }
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps - self._last < self.eval_freq:
+            return True
+        self._last = self.num_timesteps
+        score = self._score(self.label, {self.label: self.model})
+        ratio = score["mean_turnaround_s"] / self.ect["mean_turnaround_s"]
+        for key, value in score.items():
+            self.logger.record(f"eval/{key}", value)
+        self.logger.record("eval/turnaround_vs_ect", ratio)
+        if score["return_per_job_h"] > self.best:
+            self.best = score["return_per_job_h"]
+            self.model.save(self.out / "best_model.zip")
+        path = self.out / "evaluations.csv"
+        new = not path.exists()
+        with path.open("a", newline="") as fh:
+            writer = csv.writer(fh)
+            if new:
+                writer.writerow(["timesteps", *score, "ect_mean_turnaround_s", "turnaround_vs_ect"])
+            writer.writerow(
+                [self.num_timesteps, *score.values(), self.ect["mean_turnaround_s"], ratio]
+            )
+        return True
+
+
+def _time_in_system(jobs: dict[str, np.ndarray]) -> np.ndarray:
+    end = np.where(np.isnan(jobs["delivered_s"]), jobs["dropped_at_s"], jobs["delivered_s"])
+    return end - jobs["arrival_s"]
+
+
+def train(
+    scenario: str,
+    algo: str,
+    timesteps: int,
+    seed: int,
+    n_envs: int,
+    out: str | os.PathLike[str],
+    *,
+    resume: str | os.PathLike[str] | None = None,
+    overrides: Sequence[str] = (),
+    progress: bool = True,
+) -> Any:
+    """Train ``algo`` on ``scenario``; writes model.zip, config.yaml, logs and checkpoints."""
+    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+    from stable_baselines3.common.logger import configure
+
+    if timesteps < 1 or n_envs < 1:
+        raise ConfigError(f"--timesteps and --n-envs must be >= 1, got {timesteps}, {n_envs}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    params = load_hyperparams(algo, overrides)
+    meta = {k: params.pop(k) for k in _META_KEYS if k in params}
+    env_overrides = dict(meta.get("env_overrides") or {})
+    vec = make_vec_env(scenario, n_envs, seed, env_overrides)
+    cls = _algo_class(algo)
+    policy_name = meta.get("policy", "mlp")
+    policy_kwargs = dict(params.pop("policy_kwargs", None) or {})
+    if policy_name == "candidate":
+        from agents.policy import CandidateScoringPolicy, policy_kwargs_for
+        from envs.dispatch_env import ConstellationDispatchEnv
+
+        probe = ConstellationDispatchEnv(scenario, **env_overrides)
+        policy: Any = CandidateScoringPolicy
+        policy_kwargs = {**policy_kwargs_for(probe), **policy_kwargs}
+    elif policy_name == "mlp":
+        policy = "MlpPolicy"
+    else:
+        raise ConfigError(f"policy: expected 'candidate' or 'mlp', got {policy_name!r}")
+    if resume is not None:
+        model = cls.load(resume, env=vec, device="cpu")
+    else:
+        model = cls(
+            policy, vec, seed=seed, device="cpu", policy_kwargs=policy_kwargs, verbose=0, **params
+        )
+    formats = ["csv"]
+    try:
+        import tensorboard  # noqa: F401
+
+        formats.append("tensorboard")
+    except ImportError:
+        pass
+    model.set_logger(configure(str(out / "logs"), formats))
+    callbacks = CallbackList(
+        [
+            CheckpointCallback(
+                max(int(meta.get("checkpoint_freq", 50000)) // n_envs, 1), str(out / "checkpoints")
+            ),
+            EvalAgainstECT(
+                scenario,
+                meta.get("eval_seeds", [1000]),
+                int(meta.get("eval_freq", 10000)) // n_envs,
+                out,
+                f"{algo}:in-memory",
+            ),
+        ]
+    )
+    model.learn(
+        total_timesteps=timesteps,
+        callback=callbacks,
+        progress_bar=progress,
+        reset_num_timesteps=resume is None,
+    )
+    model.save(out / "model.zip")
+    config = {
+        "scenario": scenario, "algo": algo, "timesteps": timesteps, "seed": seed, "n_envs": n_envs,
+        "resume": None if resume is None else str(resume),
+        "hyperparameters": params, "policy": policy_name, "policy_kwargs": policy_kwargs, **meta,
+    }  # fmt: skip
+    with atomic_write(out / "config.yaml") as fh:
+        yaml.safe_dump(config, fh, sort_keys=False)
+    vec.close()
+    return model
