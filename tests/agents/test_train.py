@@ -64,3 +64,19 @@ def test_train_cli_help_and_bad_algorithm():
     assert (
         bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
     )
+
+
+@pytest.mark.expensive
+def test_quickstart_trains_evaluates_and_draws(tmp_path):
+    script = str(REPO / "scripts" / "quickstart.py")
+    out = tmp_path / "qs"
+    proc = subprocess.run(
+        [sys.executable, script, "--scenario", "toy", "--timesteps", "256", "--episodes", "1",
+         "--load", "1", "--workers", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ect" in proc.stdout and "maskable_ppo" in proc.stdout
+    for name in ("summary.csv", "turnaround_cdf.png", "ground_tracks.png", "queue_length.png"):
+        assert (out / "eval" / name).is_file(), name
+    assert (out / "train" / "model.zip").is_file()
