@@ -239,7 +239,7 @@ def train(
             EvalAgainstECT(
                 scenario,
                 meta.get("eval_seeds", [1000]),
-                int(meta.get("eval_freq", 10000)) // n_envs,
+                int(meta.get("eval_freq", 10000)),
                 out,
                 f"{algo}:in-memory",
             ),
