@@ -197,6 +197,11 @@ def train(
 
     if timesteps < 1 or n_envs < 1:
         raise ConfigError(f"--timesteps and --n-envs must be >= 1, got {timesteps}, {n_envs}")
+    import torch
+
+    # These networks are tiny: one intra-op thread is faster than several (and the
+    # environment workers need the other cores).
+    torch.set_num_threads(1)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     params = load_hyperparams(algo, overrides)
