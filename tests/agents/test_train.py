@@ -17,10 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 FAST = ["n_steps=64", "batch_size=32", "n_epochs=2", "eval_freq=128", "eval_seeds=[1000]"]
 
 
-@pytest.mark.parametrize("algo", ["maskable_ppo", "ppo"])
-def test_short_training_produces_a_model_the_harness_evaluates(tmp_path, algo):
+@pytest.mark.parametrize(
+    ("algo", "policy"), [("maskable_ppo", "candidate"), ("maskable_ppo", "mlp"), ("ppo", "mlp")]
+)
+def test_short_training_produces_a_model_the_harness_evaluates(tmp_path, algo, policy):
     out = tmp_path / algo
-    train("toy", algo, 256, 0, 1, out, overrides=[*FAST, "policy=mlp"], progress=False)
+    train("toy", algo, 256, 0, 1, out, overrides=[*FAST, f"policy={policy}"], progress=False)
     for name in ("model.zip", "best_model.zip", "config.yaml", "evaluations.csv"):
         assert (out / name).is_file(), name
     config = yaml.safe_load((out / "config.yaml").read_text())
