@@ -155,6 +155,14 @@ def load_model(spec: AgentSpec, env: ConstellationDispatchEnv) -> Any:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ConfigError(f"{spec.kind}: cannot load model file {path}: {first}") from None
     want, got = env.observation_space.shape, getattr(model.observation_space, "shape", None)
+    from agents.policy import CandidateScoringPolicy, adapt_to_env
+
+    if isinstance(getattr(model, "policy", None), CandidateScoringPolicy) and got != want:
+        # The candidate-scoring policy is size-independent: it runs at any K.
+        try:
+            return adapt_to_env(model, env)
+        except ValueError as exc:
+            raise ConfigError(f"{spec.kind}: model file {path}: {exc}") from None
     if got != want or getattr(model.action_space, "n", None) != env.action_space.n:
         raise ConfigError(
             f"{spec.kind}: model file {path} was trained for observations {got} and "

@@ -257,7 +257,7 @@ class DispatchSpec:
 class RewardSpec:
     """Reward: −(job-seconds since the previous decision) − drop_penalty_s per drop, × scale."""
 
-    drop_penalty_s: float = 3600.0
+    drop_penalty_s: float = 86400.0
     scale: float = 1.0
 
 

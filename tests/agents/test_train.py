@@ -82,3 +82,14 @@ def test_quickstart_trains_evaluates_and_draws(tmp_path):
     for name in ("summary.csv", "turnaround_cdf.png", "ground_tracks.png", "queue_length.png"):
         assert (out / "eval" / name).is_file(), name
     assert (out / "train" / "model.zip").is_file()
+
+
+def test_candidate_policy_trained_at_one_k_evaluates_at_another(tmp_path):
+    out = tmp_path / "k2"
+    train("toy", "maskable_ppo", 128, 0, 1, out, overrides=[*FAST, "policy=candidate"],
+          progress=False)  # fmt: skip
+    wider = tmp_path / "toy_k3.yaml"
+    wider.write_text((REPO / "configs/scenarios/toy.yaml").read_text().replace(
+        "candidates: 2", "candidates: 3"))  # fmt: skip
+    result = run_episode(str(wider), f"maskable_ppo:{out / 'model.zip'}", 1.0, seed=0)
+    assert result.metrics["jobs_arrived"] > 0
