@@ -213,11 +213,9 @@ def train(
     policy_kwargs = dict(params.pop("policy_kwargs", None) or {})
     if policy_name == "candidate":
         from agents.policy import CandidateScoringPolicy, policy_kwargs_for
-        from envs.dispatch_env import ConstellationDispatchEnv
 
-        probe = ConstellationDispatchEnv(scenario, **env_overrides)
         policy: Any = CandidateScoringPolicy
-        policy_kwargs = {**policy_kwargs_for(probe), **policy_kwargs}
+        policy_kwargs = {**policy_kwargs_for(vec), **policy_kwargs}
     elif policy_name == "mlp":
         policy = "MlpPolicy"
     else:

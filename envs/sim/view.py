@@ -153,20 +153,19 @@ class SimView:
     # ---------------------------------------------------------------- what-if
     def estimate(self, job: int, sat: int) -> Estimate:
         """Stage times if ``job`` went to ``sat`` now, with the expected output length."""
-        return self._estimate(job, sat, self.expected_output_tokens)
+        return self._estimates(job, [sat], self.expected_output_tokens)[0]
 
     def oracle_estimate(self, job: int, sat: int) -> Estimate:
         """Like ``estimate`` but with the job's true (hidden) output length: Oracle only."""
-        return self._estimate(job, sat, self._sim.out_tokens[job])
+        return self._estimates(job, [sat], float(self._sim.out_tokens[job]))[0]
 
     def estimates(self, job: int, sats: list[int]) -> list[Estimate]:
-        """``estimate`` for several satellites: the environment's per-decision hot path.
+        """``estimate`` for several satellites (the environment's per-decision hot path)."""
+        return self._estimates(job, sats, self.expected_output_tokens)
 
-        The same arithmetic as ``_estimate``, with the per-job lookups hoisted out of the
-        loop over candidates.
-        """
+    def _estimates(self, job: int, sats: list[int], out_tokens: float) -> list[Estimate]:
+        """The one implementation of the what-if estimates; per-job lookups are hoisted."""
         s, w = self._sim, self._world
-        out_tokens = self.expected_output_tokens
         now = s.now
         model = s.model[job]
         in_tokens = s.in_tokens[job]
@@ -223,26 +222,3 @@ class SimView:
             d_s, d_e = walk(w.downlink_windows(sat), c_e if c_e > busy else busy, out_bytes)
             result.append(Estimate(sat, up_s, up_e, c_s, c_e, d_s, d_e))
         return result
-
-    def _estimate(self, job: int, sat: int, out_tokens: float) -> Estimate:
-        s, w = self._sim, self._world
-        up_s, up_e = s.uplink_plan(job, sat)
-        if up_e == INF:
-            return Estimate(sat, up_s, INF, INF, INF, INF, INF)
-        free = s.free_at[sat]
-        first = min(free)
-        server = free.index(first)
-        c_s = up_e if up_e > first else first
-        c_e = c_s + s.service_s(job, sat, out_tokens, server)
-        power = w.compute_windows[sat]
-        if power is not None:
-            c_s, c_e = walk(power, c_s, c_e - c_s)
-            if c_e == INF:
-                return Estimate(sat, up_s, up_e, c_s, INF, INF, INF)
-        busy = s.busy_down[sat]
-        d_s, d_e = walk(
-            w.downlink_windows(sat),
-            c_e if c_e > busy else busy,
-            out_tokens * self._bytes_per_token + self._overhead,
-        )
-        return Estimate(sat, up_s, up_e, c_s, c_e, d_s, d_e)
