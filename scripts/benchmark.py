@@ -211,7 +211,26 @@ def _env_rate(make, decisions: int, seed: int) -> dict:
             "per_s": done_steps / seconds}  # fmt: skip
 
 
-def _env_child(queue: mp.Queue, scenario: str, decisions: int) -> None:
+def _full_episode(env) -> dict:
+    """One whole episode (seed 0), always dispatching to the first valid candidate."""
+    import numpy as np
+
+    env.reset(seed=0)
+    jobs = env.sim.n_jobs
+    steps, began = 0, time.perf_counter()
+    while True:
+        _, _, terminated, truncated, _ = env.step(int(np.flatnonzero(env.action_masks())[0]))
+        steps += 1
+        if terminated or truncated:
+            break
+    seconds = time.perf_counter() - began
+    return {"decisions": steps, "jobs": jobs, "episodes": 1, "seconds": seconds,
+            "per_s": steps / seconds}  # fmt: skip
+
+
+def _env_child(
+    queue: mp.Queue, scenario: str, decisions: int, overrides: dict, full_episode: bool
+) -> None:
     """One scenario in a fresh process: build (contact plan cached), then time decisions."""
     from envs.contact_plan import default_cache_dir
     from envs.dispatch_env import ConstellationDispatchEnv
@@ -219,11 +238,33 @@ def _env_child(queue: mp.Queue, scenario: str, decisions: int) -> None:
     from envs.sim import build_world
 
     began = time.perf_counter()
-    world = build_world(load_scenario(scenario), cache_dir=default_cache_dir(), progress=True)
+    world = build_world(
+        load_scenario(scenario, overrides or None), cache_dir=default_cache_dir(), progress=True
+    )
     build_s = time.perf_counter() - began
-    rate = _env_rate(lambda: ConstellationDispatchEnv(scenario, world=world), decisions, 0)
+
+    def make():
+        return ConstellationDispatchEnv(scenario, world=world, **overrides)
+
+    rate = _full_episode(make()) if full_episode else _env_rate(make, decisions, 0)
     rate.update(scenario=scenario, build_s=build_s, peak_rss_mb=_peak_rss_mb())
     queue.put(rate)
+
+
+def _overrides(items: Sequence[str]) -> dict:
+    """``KEY=VALUE`` scenario overrides; values that read as numbers become numbers."""
+    from envs.errors import ConfigError
+
+    out: dict = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set: expected KEY=VALUE, got {item!r}")
+        try:
+            out[key] = float(raw)
+        except ValueError:
+            out[key] = raw
+    return out
 
 
 def bench_env(args: argparse.Namespace) -> dict:
@@ -235,7 +276,10 @@ def bench_env(args: argparse.Namespace) -> dict:
     ctx = mp.get_context("spawn")
     for scenario in args.scenarios.split(","):
         queue: mp.Queue = ctx.Queue()
-        proc = ctx.Process(target=_env_child, args=(queue, scenario, args.decisions))
+        proc = ctx.Process(
+            target=_env_child,
+            args=(queue, scenario, args.decisions, _overrides(args.set), args.full_episode),
+        )
         proc.start()
         res = queue.get()
         proc.join()
@@ -243,7 +287,8 @@ def bench_env(args: argparse.Namespace) -> dict:
         out["scenarios"].append(res)
         print(
             f"{scenario}: {res['per_s']:,.0f} decisions/s ({res['ratio_vs_cartpole']:.3f}× "
-            f"CartPole), {res['episodes']} episodes, world built in {res['build_s']:.1f} s, "
+            f"CartPole), {res['decisions']:,} decisions, {res['episodes']} episodes, world "
+            f"built in {res['build_s']:.1f} s, "
             f"peak RSS {res['peak_rss_mb']:.0f} MB"
         )
     return out
@@ -274,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--scenarios", default="star_compute_12,star_compute_2800",
                     help="comma-separated presets")  # fmt: skip
     ev.add_argument("--decisions", type=int, default=20000, help="decisions timed per scenario")
+    ev.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="scenario override, e.g. episode.duration_s=86400")  # fmt: skip
+    ev.add_argument("--full-episode", action="store_true",
+                    help="time one whole episode (seed 0, first valid candidate)")  # fmt: skip
     ev.add_argument("--out", type=Path, default=Path("benchmark_env.json"), help="JSON output")
     return parser
 
