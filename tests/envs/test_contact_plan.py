@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-from skyfield.api import EarthSatellite, wgs84
 
 from envs.contact_plan import ContactPlan, compute_contact_plan, find_passes, plan_key
 from envs.contact_plan.search import MAX_STEP_S
+from envs.contact_plan.validate import REFERENCE_STATIONS, compare_with_skyfield
 from envs.ground import Station, station_arrays
 from envs.orbits.propagate import Constellation
 from envs.orbits.shells import Shell, shells_tles
@@ -19,14 +19,7 @@ from envs.timeutil import builtin_timescale
 EPOCH = datetime(2026, 1, 3, 12, 0, tzinfo=timezone.utc)
 DAY_S = 86400.0
 
-# A spread of latitudes and masks (coordinates from configs/ground_stations).
-STATIONS = [
-    Station("Svalbard", 78.23, 15.41, 450.0, min_elevation_deg=5.0, network="ksat"),
-    Station("Punta Arenas", -52.94, -70.85, 20.0, min_elevation_deg=10.0, network="ksat"),
-    Station("Singapore", 1.40, 103.83, 20.0, min_elevation_deg=10.0, network="aws"),
-    Station("Kashgar", 39.50, 75.93, 1300.0, min_elevation_deg=15.0, network="china"),
-    Station("Hartebeesthoek", -25.89, 27.69, 1400.0, min_elevation_deg=0.0, network="ksat"),
-]
+STATIONS = list(REFERENCE_STATIONS)
 
 
 @pytest.fixture(scope="module")
@@ -34,64 +27,24 @@ def ts():
     return builtin_timescale()
 
 
-def skyfield_passes(tle, station: Station, ts, epoch: datetime, horizon_s: float):
-    """Complete passes (rise, culmination, set) from skyfield, plus its max elevation."""
-    sat = EarthSatellite(tle.line1, tle.line2, tle.name, ts)
-    topos = wgs84.latlon(station.lat_deg, station.lon_deg, elevation_m=station.alt_m)
-    t0 = ts.from_datetime(epoch)
-    t1 = ts.from_datetime(epoch + timedelta(seconds=horizon_s))
-    times, events = sat.find_events(topos, t0, t1, altitude_degrees=station.min_elevation_deg)
-    alt_at = lambda t: (sat - topos).at(t).altaz()[0].degrees  # noqa: E731
-    out, rise, peak = [], None, -90.0
-    for t, ev in zip(times, events, strict=True):
-        if ev == 0:
-            rise, peak = t, -90.0
-        elif ev == 1 and rise is not None:
-            peak = max(peak, float(alt_at(t)))
-        elif ev == 2 and rise is not None:
-            out.append(((rise - t0) * DAY_S, (t - t0) * DAY_S, peak))
-            rise = None
-    return out, sat, topos
-
-
 def assert_matches_skyfield(tles, stations, ts, horizon_s=DAY_S, step_s=None):
     cons = Constellation.from_tles(tles)
     kwargs = {} if step_s is None else {"step_s": step_s}  # None: the library default
     plan = compute_contact_plan(cons, stations, EPOCH, horizon_s, ts=ts, **kwargs)
-    p = plan.passes
-    n_compared = 0
-    worst_t = worst_el = worst_alt = worst_peak = 0.0
-    for i, tle in enumerate(tles):
-        for m, station in enumerate(stations):
-            ref, sat, topos = skyfield_passes(tle, station, ts, EPOCH, horizon_s)
-            mine = (p.sat == i) & (p.station == m) & ~p.rise_clipped & ~p.set_clipped
-            rise, set_, el = p.rise_s[mine], p.set_s[mine], p.max_elevation_deg[mine]
-            where = f"{tle.name} over {station.name}"
-            assert len(rise) == len(ref), f"{where}: {len(rise)} passes, skyfield {len(ref)}"
-            if not ref:
-                continue
-            ref_rise, ref_set, ref_el = (np.array(c) for c in zip(*ref, strict=True))
-            worst_t = max(worst_t, np.abs(rise - ref_rise).max(), np.abs(set_ - ref_set).max())
-            worst_el = max(worst_el, np.abs(el - ref_el).max())
-            # Our rise/set instants, checked on skyfield's own geometry: altitude == mask.
-            t_events = ts.from_datetime(EPOCH) + np.concatenate([rise, set_]) / DAY_S
-            alt = (sat - topos).at(t_events).altaz()[0].degrees
-            worst_alt = max(worst_alt, np.abs(alt - station.min_elevation_deg).max())
-            # Our culmination, on skyfield's geometry: the altitude there is our maximum, and
-            # it is never below skyfield's own (coarser, ±0.5 s) culmination altitude.
-            t_max = ts.from_datetime(EPOCH) + p.tmax_s[mine] / DAY_S
-            alt_max = (sat - topos).at(t_max).altaz()[0].degrees
-            worst_peak = max(worst_peak, np.abs(alt_max - el).max())
-            assert np.all(el >= ref_el - 1e-4), f"{where}: a maximum below skyfield's"
-            n_compared += len(ref)
-    assert n_compared > 0
-    assert worst_t <= 1.0, f"rise/set differ from skyfield by {worst_t:.3f} s"
-    assert worst_el <= 0.1, f"max elevation differs from skyfield by {worst_el:.4f} deg"
-    # skyfield's own search stops at ~0.5 s; ours is exact to its refinement tolerance.
-    assert worst_alt <= 1e-4, (
-        f"skyfield altitude at our rise/set is {worst_alt:.4f} deg off the mask"
+    c = compare_with_skyfield(plan, tles, stations, ts)
+    assert not c.count_mismatches, c.count_mismatches[:5]
+    assert c.passes > 0
+    assert c.worst_time_s <= 1.0, f"rise/set differ from skyfield by {c.worst_time_s:.3f} s"
+    assert c.worst_max_el_deg <= 0.1, f"max elevation differs by {c.worst_max_el_deg:.4f} deg"
+    # skyfield's own search stops at ~0.5 s; ours is exact to its refinement tolerance:
+    # on skyfield's geometry our rise/set sit on the mask and our culmination is our maximum,
+    # never below skyfield's own (coarser) culmination altitude.
+    assert c.worst_alt_at_event_deg <= 1e-4, (
+        f"skyfield altitude at our rise/set is {c.worst_alt_at_event_deg:.4f} deg off the mask"
     )
-    return plan, n_compared
+    assert c.worst_alt_at_peak_deg <= 1e-4, f"culmination differs by {c.worst_alt_at_peak_deg}"
+    assert c.min_peak_margin_deg >= -1e-4, "a maximum below skyfield's"
+    return plan, c.passes
 
 
 def test_iridium_passes_match_skyfield_find_events(iridium_tle_path, ts):
