@@ -119,7 +119,15 @@ class EvalAgainstECT(_callback_base()):
     to ``evaluations.csv``.
     """
 
-    def __init__(self, scenario: str, seeds: Sequence[int], eval_freq: int, out: Path, label: str):
+    def __init__(
+        self,
+        scenario: str,
+        seeds: Sequence[int],
+        eval_freq: int,
+        out: Path,
+        label: str,
+        env_overrides: dict[str, Any] | None = None,
+    ):
         super().__init__()
         from agents.evaluate import run_episode
         from envs.scenario import load_scenario
@@ -129,6 +137,9 @@ class EvalAgainstECT(_callback_base()):
         self.scenario, self.seeds, self.eval_freq = scenario, list(seeds), max(int(eval_freq), 1)
         self.out, self.label = out, label
         self.world = build_world(load_scenario(scenario))
+        # Score with the drop penalty the agent is trained on (the overrides can change it).
+        trained = load_scenario(scenario, env_overrides or None)
+        self.drop_penalty_s = trained.reward.drop_penalty_s
         self.ect = self._score("ect", {})
         self.best = -np.inf
         self._last = 0
@@ -142,7 +153,7 @@ class EvalAgainstECT(_callback_base()):
         done = sum(r.metrics["jobs_completed"] for r in results)
         dropped = sum(r.metrics["jobs_dropped"] for r in results)
         arrived = max(sum(r.metrics["jobs_arrived"] for r in results), 1)
-        penalty = dropped * self.world.scenario.reward.drop_penalty_s
+        penalty = dropped * self.drop_penalty_s
         time_in_system = sum(float(np.nansum(_time_in_system(r.jobs))) for r in results)
         return {
             "mean_turnaround_s": float(turn.mean()) if len(turn) else float("nan"),
@@ -245,6 +256,7 @@ def train(
                 int(meta.get("eval_freq", 10000)),
                 out,
                 f"{algo}:in-memory",
+                env_overrides,
             ),
         ]
     )

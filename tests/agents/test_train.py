@@ -93,3 +93,11 @@ def test_candidate_policy_trained_at_one_k_evaluates_at_another(tmp_path):
         "candidates: 2", "candidates: 3"))  # fmt: skip
     result = run_episode(str(wider), f"maskable_ppo:{out / 'model.zip'}", 1.0, seed=0)
     assert result.metrics["jobs_arrived"] > 0
+
+
+def test_evaluation_scores_with_the_penalty_the_agent_trains_on(tmp_path):
+    from agents.train import EvalAgainstECT
+
+    cb = EvalAgainstECT("toy", [1000], 1, tmp_path, "x", {"reward.drop_penalty_s": 7.0})
+    assert cb.drop_penalty_s == 7.0
+    assert EvalAgainstECT("toy", [1000], 1, tmp_path, "x").drop_penalty_s == 86400.0
