@@ -8,6 +8,14 @@
 8
 """
 
+from envs.scenario.faults import (
+    FaultsSpec,
+    LinkDegradation,
+    RandomSatelliteFailures,
+    RandomStationOutages,
+    SatelliteFailure,
+    StationOutage,
+)
 from envs.scenario.loader import PRESET_DIR, list_presets, load_scenario
 from envs.scenario.schema import (
     ArrivalSpec,
@@ -30,12 +38,18 @@ __all__ = [
     "ConstellationSpec",
     "DispatchSpec",
     "EpisodeSpec",
+    "FaultsSpec",
     "GroundSpec",
+    "LinkDegradation",
     "ModelSpec",
+    "RandomSatelliteFailures",
+    "RandomStationOutages",
     "RewardSpec",
     "SatelliteClass",
+    "SatelliteFailure",
     "Scenario",
     "ShellSpec",
+    "StationOutage",
     "TokenSpec",
     "WorkloadSpec",
     "list_presets",

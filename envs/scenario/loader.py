@@ -32,6 +32,7 @@ from envs.errors import ConfigError
 from envs.ground import load_networks
 from envs.orbits.shells import Shell
 from envs.orbits.tle import load_tles
+from envs.scenario.faults import FAULTS_TREE, parse_faults
 from envs.scenario.schema import (
     ArrivalSpec,
     ConstellationSpec,
@@ -254,6 +255,7 @@ _TREE: dict[str, Any] = {
     "workload": {**_WORKLOAD, "arrivals": _ARRIVALS, "tokens": _TOKENS, "models": {"*": 0}},
     "dispatch": _DISPATCH,
     "reward": _REWARD,
+    "faults": FAULTS_TREE,
 }
 
 
@@ -478,7 +480,7 @@ def _build(data: dict, base: Path, source: Path) -> Scenario:
     if sc.workload.models and sum(share for _, share in sc.workload.models) <= 0:
         _fail("workload.models", "shares must have a positive sum", dict(sc.workload.models))
     _cross_check(sc)
-    return sc
+    return dataclasses.replace(sc, faults=parse_faults(data.get("faults"), sc))
 
 
 # --- public API ----------------------------------------------------------------------------

@@ -11,12 +11,14 @@ from datetime import datetime
 from pathlib import Path
 
 from envs.orbits.shells import Shell
+from envs.scenario.faults import FaultsSpec
 
 __all__ = [
     "ArrivalSpec",
     "ConstellationSpec",
     "DispatchSpec",
     "EpisodeSpec",
+    "FaultsSpec",
     "GroundSpec",
     "ModelSpec",
     "RewardSpec",
@@ -263,7 +265,7 @@ class RewardSpec:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A complete, validated scenario."""
+    """A complete, validated scenario (``faults``: see ``envs.scenario.faults``)."""
 
     name: str
     episode: EpisodeSpec
@@ -274,6 +276,7 @@ class Scenario:
     workload: WorkloadSpec
     dispatch: DispatchSpec = field(default_factory=DispatchSpec)
     reward: RewardSpec = field(default_factory=RewardSpec)
+    faults: FaultsSpec = field(default_factory=FaultsSpec)
     description: str = ""
     source: Path | None = None
 
