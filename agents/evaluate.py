@@ -30,7 +30,7 @@ import json
 import math
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib import metadata
@@ -203,6 +203,7 @@ def run_episode(
     *,
     world: World | None = None,
     models: dict[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> EpisodeResult:
     """Play one episode of ``scenario`` at ``load`` with jobs drawn from ``seed``.
 
@@ -213,13 +214,15 @@ def run_episode(
         seed: The reset seed (arrivals); a heuristic's own seed is ``agent_seed(seed)``.
         world: A prebuilt ``World`` of the scenario, shared across episodes.
         models: Cache of loaded models by label (filled on first use).
+        overrides: Scenario overrides (dotted paths or shortcuts, as ``load_scenario``),
+            applied under ``load``; ``world`` must be built with the same overrides.
 
     >>> r = run_episode("toy", "ect", 1.0, seed=0)
     >>> r.metrics["jobs_completed"] + r.metrics["jobs_dropped"] == len(r.jobs["job"])
     True
     """
     spec = AgentSpec.parse(agent_spec)
-    env = ConstellationDispatchEnv(scenario, world=world, load=load)
+    env = ConstellationDispatchEnv(scenario, world=world, **_with_load(overrides, load))
     if spec.path is None:
         agent = make_heuristic(spec.kind, env, seed=agent_seed(seed))
     else:
@@ -244,28 +247,43 @@ def run_episode(
     )  # fmt: skip
 
 
+def _with_load(overrides: Mapping[str, Any] | None, load: float) -> dict[str, Any]:
+    """Scenario overrides plus the load (which only ``load``/``loads`` may set)."""
+    overrides = dict(overrides or {})
+    for key in ("load", "workload.load"):
+        if key in overrides:
+            raise ConfigError(f"overrides: {key!r} is set by the load argument, not an override")
+    return {**overrides, "load": load}
+
+
 class _Runner:
     """Worlds (one per scenario and load) and loaded models, shared by a run of episodes."""
 
-    def __init__(self) -> None:
+    def __init__(self, overrides: Mapping[str, Any] | None = None) -> None:
         self.worlds: dict[tuple[str, float], World] = {}
         self.models: dict[str, Any] = {}
+        self.overrides = dict(overrides or {})
 
     def __call__(self, scenario: str, load: float, item: tuple[int, AgentSpec, int]):
         key = (scenario, load)
         if key not in self.worlds:
-            sc = load_scenario(scenario, {"load": load})
+            sc = load_scenario(scenario, _with_load(self.overrides, load))
             self.worlds[key] = build_world(sc, cache_dir=default_cache_dir())
         i, spec, seed = item
         world = self.worlds[key]
-        return i, run_episode(scenario, spec, load, seed, world=world, models=self.models)
+        return i, run_episode(
+            scenario, spec, load, seed, world=world, models=self.models, overrides=self.overrides
+        )
 
 
 def _run_chunk(
-    scenario: str, load: float, items: Sequence[tuple[int, AgentSpec, int]]
+    scenario: str,
+    load: float,
+    items: Sequence[tuple[int, AgentSpec, int]],
+    overrides: Mapping[str, Any] | None = None,
 ) -> list[tuple[int, EpisodeResult]]:
     """Worker task: build the World once for ``(scenario, load)``, play ``items`` in order."""
-    runner = _Runner()
+    runner = _Runner(overrides)
     return [runner(scenario, load, item) for item in items]
 
 
@@ -302,6 +320,7 @@ def evaluate(
     workers: int = 1,
     backend: str = "process",
     progress: bool = True,
+    overrides: Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
     """Run every agent on ``episodes`` paired seeds (``seed, seed + 1, …``) at every load.
 
@@ -318,6 +337,8 @@ def evaluate(
         backend: ``"process"`` (a forkserver, else spawn, ``ProcessPoolExecutor``) or
             ``"ray"`` (the same tasks as ``ray.remote`` functions; ``pip install -e .[ray]``).
         progress: Show a progress bar over episodes (on stderr).
+        overrides: Scenario overrides for every episode (dotted paths or shortcuts such as
+            ``{"networks": ["china", "ksat"]}``, as ``load_scenario``); not the load.
 
     Returns:
         The episodes and the summary (see the module docstring for the statistics).
@@ -336,13 +357,14 @@ def evaluate(
         raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "ray":
         _import_ray()
-    sc = load_scenario(scenario, {"load": loads[0]})
+    overrides = dict(overrides or {})
+    sc = load_scenario(scenario, _with_load(overrides, loads[0]))
     for load in loads[1:]:
-        load_scenario(scenario, {"load": load})
+        load_scenario(scenario, _with_load(overrides, load))
     # A preset name stays a name; a path is made absolute so workers in any folder find it.
     where = scenario if str(sc.source.stem) == str(scenario) else str(sc.source)
     if any(s.path is not None for s in specs):  # fail fast on bad model files
-        env = ConstellationDispatchEnv(where, load=loads[0])
+        env = ConstellationDispatchEnv(where, **_with_load(overrides, loads[0]))
         for s in specs:
             if s.path is not None:
                 load_model(s, env)
@@ -352,7 +374,7 @@ def evaluate(
     for load in loads:
         items = [(i, spec, sd) for i, (ld, sd, spec) in enumerate(order) if ld == load]
         n = 1 if workers == 1 else min(workers, len(items))
-        chunks += [(where, load, items[j::n]) for j in range(n)]
+        chunks += [(where, load, items[j::n], overrides) for j in range(n)]
     done: dict[int, EpisodeResult] = {}
     with tqdm(total=len(order), disable=not progress, desc=sc.name, unit="ep", leave=False) as bar:
 
@@ -363,8 +385,8 @@ def evaluate(
         if backend == "ray":
             _run_ray(chunks, workers, collect)
         elif workers == 1:
-            runner = _Runner()
-            for where_, load, items in chunks:
+            runner = _Runner(overrides)
+            for where_, load, items, _ in chunks:
                 for item in items:  # one at a time, so the bar moves per episode
                     collect([runner(where_, load, item)])
         else:
@@ -372,6 +394,7 @@ def evaluate(
     config = {
         "scenario": sc.name, "scenario_file": str(sc.source), "agents": [s.label for s in specs],
         "loads": loads, "episodes": episodes, "seed": seed, "seeds": seeds,
+        "overrides": overrides,
         "package_version": metadata.version("constellation-dispatch"),
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
                       "confidence": 0.95, "over": "episodes", "statistic": "pooled mean"},
