@@ -15,6 +15,7 @@ from __future__ import annotations
 import calendar
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,6 +28,9 @@ from envs.errors import TLEError
 
 __all__ = [
     "TLE",
+    "TLE_MAX_AGE_DAYS",
+    "TLEEpochWarning",
+    "check_epoch_age",
     "format_tles",
     "load_tles",
     "parse_tles",
@@ -36,6 +40,10 @@ __all__ = [
 ]
 
 TLE_LINE_LENGTH = 69
+#: Element sets used further than this from their epoch trigger a `TLEEpochWarning`. SGP4
+#: errors grow by roughly a kilometre or more per day away from the epoch; two weeks is the
+#: usual rule of thumb for when a TLE should be refreshed.
+TLE_MAX_AGE_DAYS = 14.0
 _ALPHA5_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # Alpha-5 skips I and O.
 _DIGITS = "0123456789"
 # Byte -> checksum contribution: digits count their value, "-" counts 1, everything else 0.
@@ -104,6 +112,58 @@ class TLE:
     def epoch(self) -> datetime:
         """Epoch as a tz-aware UTC datetime (two-digit years 57-99 are 19xx, else 20xx)."""
         return _epoch(self.line1[18:20], self.line1[20:32])
+
+
+class TLEEpochWarning(UserWarning):
+    """Element sets are used far from their epoch, where SGP4 positions are unreliable."""
+
+
+def check_epoch_age(
+    tles: Sequence[TLE],
+    start: datetime,
+    source: str = "<TLEs>",
+    *,
+    max_age_days: float = TLE_MAX_AGE_DAYS,
+) -> float:
+    """Warn once if any epoch is more than ``max_age_days`` from ``start``; return the largest.
+
+    The single `TLEEpochWarning` names ``source``, the satellite furthest from ``start``, its
+    age in days (positive: the epoch is before ``start``) and how many satellites are affected.
+
+    Args:
+        tles: The element sets.
+        start: When they are used (a tz-aware UTC datetime, e.g. the scenario start).
+        source: How the message names the file.
+        max_age_days: The threshold (default `TLE_MAX_AGE_DAYS`).
+
+    Returns:
+        The largest ``|start - epoch|`` in days (0 for no element sets).
+
+    >>> tle = TLE(
+    ...     "SAT-01-01",
+    ...     "1 90001U          25152.00000000  .00000000  00000-0  00000+0 0    07",
+    ...     "2 90001  53.0000   0.0000 0000000   0.0000   0.0000 15.05491974    05",
+    ... )
+    >>> check_epoch_age([tle], datetime(2025, 6, 3, tzinfo=timezone.utc))
+    2.0
+    """
+    ages = [(start - t.epoch).total_seconds() / 86400.0 for t in tles]
+    if not ages:
+        return 0.0
+    worst = max(range(len(ages)), key=lambda i: abs(ages[i]))
+    stale = sum(abs(a) > max_age_days for a in ages)
+    if stale:
+        tle, age = tles[worst], ages[worst]
+        warnings.warn(
+            f"{source}: TLE {tle.name!r} (catalogue number {tle.catnr}): epoch "
+            f"{tle.epoch:%Y-%m-%dT%H:%M:%SZ} is {abs(age):.1f} days "
+            f"{'before' if age > 0 else 'after'} the start {start:%Y-%m-%dT%H:%M:%SZ} "
+            f"({stale} of {len(ages)} satellites more than {max_age_days:g} days away; SGP4 "
+            "positions degrade away from the epoch: use element sets from near the start)",
+            TLEEpochWarning,
+            stacklevel=2,
+        )
+    return abs(ages[worst])
 
 
 def tle_checksum(line: str) -> int:

@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 from envs.errors import ConfigError
 from envs.ground import load_networks
 from envs.orbits.shells import Shell
-from envs.orbits.tle import load_tles
+from envs.orbits.tle import check_epoch_age, load_tles
 from envs.scenario.faults import FAULTS_TREE, parse_faults
 from envs.scenario.schema import (
     ArrivalSpec,
@@ -370,16 +370,22 @@ def _shells(field: str, raw: Any) -> tuple[ShellSpec, ...]:
     return tuple(specs)
 
 
-def _constellation(raw: Any) -> ConstellationSpec:
-    """The constellation: a TLE file and/or shells with disjoint catalogue numbers."""
+def _constellation(raw: Any, epoch: datetime, label: str) -> ConstellationSpec:
+    """The constellation: a TLE file and/or shells with disjoint catalogue numbers.
+
+    TLEs far from the episode ``epoch`` are allowed but warned about (``TLEEpochWarning``
+    naming ``label``, the file, the satellite and its age in days).
+    """
     table = {"tle_file": _FILE, "tle_class": _TEXT, "shells": _shells}
     spec = ConstellationSpec(**_section("constellation", raw, table))
     catnrs: list[int] = []
     if spec.tle_file is not None:
         try:
-            catnrs = sorted({t.catnr for t in load_tles(spec.tle_file)})
+            tles = load_tles(spec.tle_file)
         except ConfigError as exc:
             raise ConfigError(f"constellation.tle_file: {exc}") from None
+        catnrs = sorted({t.catnr for t in tles})
+        check_epoch_age(tles, epoch, f"{label}: constellation.tle_file: {spec.tle_file.name}")
     if not catnrs and not spec.shells:
         _fail("constellation", "no satellites: give a non-empty tle_file and/or shells", raw)
     seen = [(c, c + 1, "tle_file") for c in catnrs]
@@ -456,13 +462,15 @@ def _build(data: dict, base: Path, source: Path) -> Scenario:
         if key not in data:
             raise ConfigError(f"{key}: required key missing")
     _resolve_files(data, base)
+    name = _TEXT("name", data["name"])
+    episode = EpisodeSpec(**_section("episode", data["episode"], _EPISODE, ("epoch",)))
     sc = Scenario(
-        name=_TEXT("name", data["name"]),
+        name=name,
         description=_is("must be a string", lambda v: isinstance(v, str))(
             "description", data.get("description", "")
         ),
-        episode=EpisodeSpec(**_section("episode", data["episode"], _EPISODE, ("epoch",))),
-        constellation=_constellation(data["constellation"]),
+        episode=episode,
+        constellation=_constellation(data["constellation"], episode.epoch, source.name),
         classes=tuple(
             SatelliteClass(name, **_section(f"classes.{name}", raw, _CLASS, ("models",)))
             for name, raw in _named("classes", data["classes"])
