@@ -1,24 +1,54 @@
-"""Shared command-line plumbing: one-line errors and non-zero exit codes, no tracebacks."""
+"""Shared command-line plumbing: one-line errors and non-zero exit codes, no tracebacks.
+
+Bad input (any :class:`~envs.errors.ConstellationDispatchError`, or a file that cannot be
+opened or written) prints ``error: ...`` on one line of stderr and exits with status 2. The
+project's own warnings (e.g. ``TLEEpochWarning``) print as one ``warning: ...`` line; other
+libraries' warnings keep Python's usual format.
+"""
 
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from envs.errors import ConstellationDispatchError
 
 EXIT_BAD_INPUT = 2
+_FILE_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+
+
+def _one_line_for_ours(show: Callable[..., None]) -> Callable[..., None]:
+    """Wrap ``warnings.showwarning``: the project's warnings print as one ``warning:`` line."""
+
+    def showwarning(message, category, filename, lineno, file=None, line=None) -> None:
+        if category.__module__.split(".")[0] in ("envs", "agents"):
+            print(f"warning: {message}", file=sys.stderr if file is None else file)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Run ``main``; turn bad-input errors into ``error: ...`` on stderr and exit code 2."""
     try:
-        return main(argv)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_for_ours(warnings.showwarning)
+            return main(argv)
     except ConstellationDispatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+    except _FILE_ERRORS as exc:
+        # os.replace (atomic writes) reports the temporary file first: name the target.
+        name = exc.filename2 if exc.filename2 is not None else exc.filename
+        print(f"error: {exc.strerror}: {name}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
