@@ -231,7 +231,38 @@ def _full_episode(env) -> dict:
 def _env_child(
     queue: mp.Queue, scenario: str, decisions: int, overrides: dict, full_episode: bool
 ) -> None:
-    """One scenario in a fresh process: build (contact plan cached), then time decisions."""
+    """Run `_env_measure` in a fresh process; bad input comes back as ``{"error": message}``."""
+    from envs.errors import ConstellationDispatchError
+
+    try:
+        queue.put(_env_measure(scenario, decisions, overrides, full_episode))
+    except ConstellationDispatchError as exc:
+        queue.put({"error": str(exc)})
+
+
+def _env_result(queue: mp.Queue, proc: mp.Process, scenario: str) -> dict:
+    """The child's result; its bad-input error is raised here. Never waits on a dead child."""
+    import queue as queues
+
+    from envs.errors import ConfigError
+
+    while True:
+        try:
+            res = queue.get(timeout=1.0)
+            break
+        except queues.Empty:
+            if not proc.is_alive():
+                raise RuntimeError(
+                    f"{scenario}: benchmark process exited with code {proc.exitcode}"
+                ) from None
+    proc.join()
+    if "error" in res:
+        raise ConfigError(res["error"])
+    return res
+
+
+def _env_measure(scenario: str, decisions: int, overrides: dict, full_episode: bool) -> dict:
+    """One scenario: build (contact plan cached), then time decisions."""
     from envs.contact_plan import default_cache_dir
     from envs.dispatch_env import ConstellationDispatchEnv
     from envs.scenario import load_scenario
@@ -248,7 +279,7 @@ def _env_child(
 
     rate = _full_episode(make()) if full_episode else _env_rate(make, decisions, 0)
     rate.update(scenario=scenario, build_s=build_s, peak_rss_mb=_peak_rss_mb())
-    queue.put(rate)
+    return rate
 
 
 def _overrides(items: Sequence[str]) -> dict:
@@ -270,6 +301,13 @@ def _overrides(items: Sequence[str]) -> dict:
 def bench_env(args: argparse.Namespace) -> dict:
     import gymnasium as gym
 
+    from envs.errors import ConfigError
+    from envs.scenario import load_scenario
+
+    if args.decisions < 1:
+        raise ConfigError(f"--decisions: must be >= 1, got {args.decisions}")
+    for scenario in args.scenarios.split(","):  # bad names and overrides fail here, in one line
+        load_scenario(scenario, _overrides(args.set) or None)
     cartpole = _env_rate(lambda: gym.make("CartPole-v1"), args.decisions, 0)
     print(f"CartPole-v1: {cartpole['per_s']:,.0f} steps/s")
     out = {"cartpole": cartpole, "scenarios": []}
@@ -281,8 +319,7 @@ def bench_env(args: argparse.Namespace) -> dict:
             args=(queue, scenario, args.decisions, _overrides(args.set), args.full_episode),
         )
         proc.start()
-        res = queue.get()
-        proc.join()
+        res = _env_result(queue, proc, scenario)
         res["ratio_vs_cartpole"] = res["per_s"] / cartpole["per_s"]
         out["scenarios"].append(res)
         print(
