@@ -9,6 +9,10 @@ seeds). Heuristics get their own generator seed derived from the episode seed
 Summary statistics per (agent, load) pool the completed jobs of all episodes:
 ``mean_turnaround_s`` is the mean over all completed jobs, ``p50/p95/p99`` are percentiles
 of the pooled turnarounds, ``drop_rate = dropped / (completed + dropped)``.
+``cost_per_job_s`` is the environment's objective per arrived job (time in system of every
+job plus ``drop_penalty_s`` per drop: minus the return), the number that charges a policy
+for the jobs it drops. After each load's agents comes a ``bound`` row (a reference bound):
+every job's contention-free earliest delivery (``envs.sim.bounds``), which no policy beats.
 ``mean_ci_low_s``/``mean_ci_high_s`` are a 95 % percentile bootstrap over *episodes*:
 :data:`BOOTSTRAP_RESAMPLES` resamples of the episodes with replacement, statistic = pooled
 mean turnaround of the resample (total turnaround / completed jobs), interval = the 2.5th and
@@ -18,7 +22,7 @@ interval collapses to the mean.
 
 >>> res = evaluate("toy", ["random", "ect"], loads=[1.0], episodes=2, seed=0, progress=False)
 >>> [(r["agent"], r["episodes"]) for r in res.summary]
-[('random', 2), ('ect', 2)]
+[('random', 2), ('ect', 2), ('bound', 2)]
 >>> len(paired_differences(res, "ect", "random"))
 2
 """
@@ -47,11 +51,13 @@ from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError
 from envs.scenario import load_scenario
 from envs.sim import World, build_world, job_table
+from envs.sim.bounds import contention_free_delivery_s
 
 __all__ = [
     "BACKENDS",
     "BOOTSTRAP_RESAMPLES",
     "BOOTSTRAP_SEED",
+    "BOUND_LABEL",
     "MODEL_KINDS",
     "SUMMARY_COLUMNS",
     "AgentSpec",
@@ -81,8 +87,10 @@ BOOTSTRAP_SEED = 20250601
 SUMMARY_COLUMNS = (
     "agent", "scenario", "load", "episodes", "mean_turnaround_s", "p50_turnaround_s",
     "p95_turnaround_s", "p99_turnaround_s", "completed", "dropped", "drop_rate",
-    "mean_ci_low_s", "mean_ci_high_s", "in_flight", "reference_bound",
+    "mean_ci_low_s", "mean_ci_high_s", "in_flight", "cost_per_job_s", "reference_bound",
 )  # fmt: skip
+#: Label of the contention-free lower bound rows (``envs.sim.bounds``) in the summary.
+BOUND_LABEL = "bound"
 BACKENDS = ("process", "ray")
 
 
@@ -235,15 +243,22 @@ def run_episode(
         agent.reset()
     masked = spec.path is None or spec.kind == "maskable_ppo"  # plain SB3 takes no mask
     decisions, invalid, terminated, truncated = 0, 0, env.sim.done, False
+    total_reward = 0.0
     while not (terminated or truncated):
         masks = env.action_masks()
         extra = {"action_masks": masks} if masked else {}
         action = agent.predict(obs, deterministic=True, **extra)[0] if masks.any() else 0
-        obs, _, terminated, truncated, info = env.step(int(np.asarray(action).item()))
+        obs, reward, terminated, truncated, info = env.step(int(np.asarray(action).item()))
         decisions, invalid = decisions + 1, invalid + info["invalid_action"]
+        total_reward += reward
+    jobs = job_table(env.sim)
+    jobs["bound_turnaround_s"] = contention_free_delivery_s(env.sim) - jobs["arrival_s"]
+    # The environment's objective: time in system of every job plus the drop penalties
+    # (minus the undiscounted return, in seconds).
+    metrics = {**env.metrics(), "cost_s": -total_reward / env.scenario.reward.scale}
     return EpisodeResult(
-        spec.label, env.scenario.name, float(load), int(seed), env.metrics(),
-        job_table(env.sim), decisions, bool(truncated), invalid,
+        spec.label, env.scenario.name, float(load), int(seed), metrics,
+        jobs, decisions, bool(truncated), invalid,
     )  # fmt: skip
 
 
@@ -457,30 +472,60 @@ def _bootstrap_ci(sums: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
 
 
 def summarize(config: dict[str, Any], episodes: Sequence[EpisodeResult]) -> list[dict[str, Any]]:
-    """One row per (agent, load) with :data:`SUMMARY_COLUMNS` (see the module docstring)."""
+    """One row per (agent, load) with :data:`SUMMARY_COLUMNS` (see the module docstring).
+
+    Each load ends with a :data:`BOUND_LABEL` row: the contention-free lower bound of every
+    job's turnaround (``envs.sim.bounds``) over the load's jobs (the same for every agent,
+    the seeds being paired), marked as a reference bound.
+    """
     rows = []
     for load in config["loads"]:
         for spec in parse_agents(config["agents"]):
             eps = [e for e in episodes if e.agent == spec.label and e.load == load]
-            turn = [e.turnarounds_s for e in eps]
-            pooled = np.concatenate(turn) if turn else np.zeros(0)
-            completed = sum(e.metrics["jobs_completed"] for e in eps)
-            dropped = sum(e.metrics["jobs_dropped"] for e in eps)
-            if len(pooled):
-                mean = float(pooled.mean())
-                p50, p95, p99 = (float(x) for x in np.percentile(pooled, [50, 95, 99]))
-            else:
-                mean = p50 = p95 = p99 = math.nan
-            sums = np.array([t.sum() for t in turn])
-            low, high = _bootstrap_ci(sums, np.array([len(t) for t in turn]))
-            values = (
-                spec.label, config["scenario"], load, len(eps), mean, p50, p95, p99,
-                completed, dropped, dropped / (completed + dropped) if completed + dropped
-                else math.nan, low, high, sum(e.metrics["jobs_in_flight"] for e in eps),
-                spec.reference_bound,
-            )  # fmt: skip
-            rows.append(dict(zip(SUMMARY_COLUMNS, values, strict=True)))
+            rows.append(_summary_row(config, spec.label, load, eps, spec.reference_bound))
+        first = parse_agents(config["agents"])[0].label
+        eps = [e for e in episodes if e.agent == first and e.load == load]
+        if eps:
+            rows.append(_summary_row(config, BOUND_LABEL, load, eps, True, bound=True))
     return rows
+
+
+def _summary_row(
+    config: dict[str, Any],
+    label: str,
+    load: float,
+    eps: Sequence[EpisodeResult],
+    reference: bool,
+    *,
+    bound: bool = False,
+) -> dict[str, Any]:
+    if bound:  # every job, at its bound (nothing is dropped or left in flight)
+        turn = [
+            e.jobs["bound_turnaround_s"][np.isfinite(e.jobs["bound_turnaround_s"])] for e in eps
+        ]
+        completed, dropped, in_flight = sum(len(t) for t in turn), 0, 0
+        cost = sum(float(t.sum()) for t in turn)
+    else:
+        turn = [e.turnarounds_s for e in eps]
+        completed = sum(e.metrics["jobs_completed"] for e in eps)
+        dropped = sum(e.metrics["jobs_dropped"] for e in eps)
+        in_flight = sum(e.metrics["jobs_in_flight"] for e in eps)
+        cost = sum(e.metrics.get("cost_s", math.nan) for e in eps)
+    pooled = np.concatenate(turn) if turn else np.zeros(0)
+    if len(pooled):
+        mean = float(pooled.mean())
+        p50, p95, p99 = (float(x) for x in np.percentile(pooled, [50, 95, 99]))
+    else:
+        mean = p50 = p95 = p99 = math.nan
+    sums = np.array([t.sum() for t in turn])
+    low, high = _bootstrap_ci(sums, np.array([len(t) for t in turn]))
+    arrived = sum(e.metrics["jobs_arrived"] for e in eps)
+    values = (
+        label, config["scenario"], load, len(eps), mean, p50, p95, p99,
+        completed, dropped, dropped / (completed + dropped) if completed + dropped
+        else math.nan, low, high, in_flight, cost / arrived if arrived else math.nan, reference,
+    )  # fmt: skip
+    return dict(zip(SUMMARY_COLUMNS, values, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -570,10 +615,15 @@ def print_table(summary: Sequence[dict[str, Any]], *, console: Any = None) -> No
     first = summary[0] if summary else {"scenario": "", "episodes": 0}
     table = Table(
         title=f"{first['scenario']}: turnaround in hours, {first['episodes']} episodes per row",
-        caption="CI: 95 % bootstrap over episodes; * reference bound (sees true output lengths)",
+        caption=(
+            "CI: 95 % bootstrap over episodes; cost/job: time in system plus drop penalties per "
+            "job; * reference bound (oracle: true output lengths; bound: no other job in the way)"
+        ),
         box=box.SIMPLE_HEAD,
     )
-    for name in ("agent", "load", "mean", "95 % CI", "p50", "p95", "p99", "done", "drop", "drop%"):
+    names = ("agent", "load", "mean", "95 % CI", "p50", "p95", "p99", "done", "drop", "drop%",
+             "cost/job")  # fmt: skip
+    for name in names:
         table.add_column(name, justify="left" if name == "agent" else "right", no_wrap=True)
     for r in summary:
         table.add_row(
@@ -582,6 +632,7 @@ def print_table(summary: Sequence[dict[str, Any]], *, console: Any = None) -> No
             h(r["p50_turnaround_s"]), h(r["p95_turnaround_s"]), h(r["p99_turnaround_s"]),
             str(r["completed"]), str(r["dropped"]),
             "-" if math.isnan(r["drop_rate"]) else f"{100 * r['drop_rate']:.1f}",
+            h(r["cost_per_job_s"]),
         )  # fmt: skip
     console = console or Console()
     if not console.is_terminal:  # logs and pipes: do not squeeze to the default 80 columns

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from agents.evaluate import (
+    BOUND_LABEL,
     SUMMARY_COLUMNS,
     AgentSpec,
     evaluate,
@@ -58,8 +59,11 @@ def test_harness_writes_sane_tables_and_plots(toy_eval):
     rows = read_csv(out / "summary.csv")
     assert list(rows[0]) == list(SUMMARY_COLUMNS)
     assert [(r["agent"], float(r["load"])) for r in rows] == [
-        (a, load) for load in LOADS for a in ("random", "ect")
+        (a, load) for load in LOADS for a in ("random", "ect", BOUND_LABEL)
     ]
+    bounds = [r for r in rows if r["agent"] == BOUND_LABEL]
+    rows = [r for r in rows if r["agent"] != BOUND_LABEL]
+    assert all(r["reference_bound"] == "True" for r in bounds)
     jobs = read_csv(out / "jobs.csv")
     per_key = defaultdict(int)
     for j in jobs:
@@ -87,7 +91,7 @@ def test_harness_writes_sane_tables_and_plots(toy_eval):
     assert summary["config"]["loads"] == LOADS
     assert (summary["config"]["episodes"], summary["config"]["seed"]) == (2, 0)
     assert summary["config"]["package_version"]
-    assert len(summary["summary"]) == len(rows)
+    assert len(summary["summary"]) == len(rows) + len(bounds)
     for name in ("turnaround_cdf.png", "turnaround_vs_load.png"):
         assert (out / name).read_bytes()[:8] == PNG
 
