@@ -86,6 +86,7 @@ SHARE_COLUMNS = (
     "share",
     "share_ci_low",
     "share_ci_high",
+    "bound_share",
     "in_pass_share",
     "one_contact_share",
     "median_turnaround_s",
@@ -259,18 +260,21 @@ def share_table(
 
     Args:
         table: Jobs: ``arrival_s``, ``status``, ``turnaround_s`` at least; ``agent``/``load``/
-            ``seed`` name the episodes (absent: one episode); ``pass_timing`` and
-            ``one_contact`` (from :func:`classify`) fill ``in_pass_share`` and
-            ``one_contact_share`` (NaN without them).
+            ``seed`` name the episodes (absent: one episode); ``bound_turnaround_s`` (the
+            contention-free bound of ``envs.sim.bounds``, which ``agents.evaluate`` adds),
+            ``pass_timing`` and ``one_contact`` (from :func:`classify`) fill
+            ``bound_share``, ``in_pass_share`` and ``one_contact_share`` (NaN without them).
         by: Grouping columns (``[]``: one row for all jobs).
         threshold_s: The turnaround threshold.
 
     Returns:
         Rows with the ``by`` keys and :data:`SHARE_COLUMNS`: counts of jobs (all that
         arrived), completed, dropped and under the threshold; ``share = under / jobs`` with a
-        95 % bootstrap interval over episodes; the shares of jobs that arrived during a pass
-        over their origin and whose stages fit in one contact; the median turnaround of the
-        completed jobs.
+        95 % bootstrap interval over episodes; the share whose contention-free bound is
+        under the threshold (the most any policy could reach: geometry and the job's own
+        compute time allow it); the shares of jobs that arrived during a pass over their
+        origin and whose stages fit in one contact; the median turnaround of the completed
+        jobs.
     """
     keys, group = _groups(table, by)
     status = np.asarray(table["status"])
@@ -290,6 +294,8 @@ def share_table(
         else None
     )
     one = np.asarray(table["one_contact"], bool) if "one_contact" in table else None
+    bound = table.get("bound_turnaround_s")
+    bound_under = np.asarray(bound, dtype=np.float64) < threshold_s if bound is not None else None
     rows = []
     for g, (key, rows_g) in enumerate(zip(keys, _members(group, len(keys)), strict=True)):
         n, k = len(rows_g), int(under[rows_g].sum())
@@ -304,6 +310,7 @@ def share_table(
             k / n,
             low,
             high,
+            float(bound_under[rows_g].mean()) if bound_under is not None else math.nan,
             float(in_pass[rows_g].mean()) if in_pass is not None else math.nan,
             float(one[rows_g].mean()) if one is not None else math.nan,
             float(np.median(done)) if len(done) else math.nan,

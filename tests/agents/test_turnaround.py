@@ -153,6 +153,8 @@ def test_classify_threshold_is_strict(plan):
 def episodes_table(plan):
     """Two agents × two seeds over the same six jobs; 'b' is slower on seed 1."""
     base = {**JOBS, **classify(JOBS, plan)}
+    # contention-free bounds: jobs 1 and 3 could have made it, the dropped one could not
+    base["bound_turnaround_s"] = np.array([10.0, 60.0, 10.0, 110.0, 19500.0, 15.0])
     parts = []
     for agent, seed, slow in (("b", 0, False), ("b", 1, True), ("a", 0, False), ("a", 1, False)):
         part = {k: v.copy() for k, v in base.items()}
@@ -172,6 +174,7 @@ def test_share_counts_every_arrival_and_bootstraps_over_episodes(plan):
     # a: 3 of 6 under 120 s in each episode (the dropped job counts against it)
     assert (a["jobs"], a["completed"], a["dropped"], a["under"]) == (12, 10, 2, 6)
     assert a["share"] == a["share_ci_low"] == a["share_ci_high"] == 0.5
+    assert a["bound_share"] == b["bound_share"] == pytest.approx(5 / 6)
     assert a["in_pass_share"] == pytest.approx(2 / 6)
     assert a["one_contact_share"] == pytest.approx(3 / 6)
     # b: 3 of 6, then 0 of 6: pooled 0.25, the bootstrap spans the two episodes
@@ -201,7 +204,9 @@ def test_share_groups_follow_the_timing_bin_order(plan):
 def test_share_without_classification_columns_reports_nan():
     rows = share_table({k: JOBS[k] for k in ("arrival_s", "status", "turnaround_s")}, [])
     assert rows[0]["jobs"] == 6 and rows[0]["under"] == 3
-    assert math.isnan(rows[0]["in_pass_share"]) and math.isnan(rows[0]["one_contact_share"])
+    assert all(
+        math.isnan(rows[0][k]) for k in ("bound_share", "in_pass_share", "one_contact_share")
+    )
 
 
 def test_stage_table_takes_medians_over_completed_jobs(plan):

@@ -69,6 +69,7 @@ def test_study_writes_every_table_and_figure(study):
         for r in rows:
             low, share, high = (float(r[k]) for k in ("share_ci_low", "share", "share_ci_high"))
             assert 0.0 <= low <= share <= high <= 1.0
+            assert share <= float(r["bound_share"])  # no policy beats the contention-free bound
             assert int(r["under"]) <= int(r["completed"]) <= int(r["jobs"])
     stages = read_csv(study / "stages.csv")
     assert list(stages[0]) == [
