@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import PolyCollection
 
+from envs.atomic import atomic_write
 from envs.contact_plan import ContactPlan
 
 __all__ = ["plot_contact_gantt"]
@@ -81,7 +83,9 @@ def plot_contact_gantt(
         sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, n_sat - 1))
         fig.colorbar(sm, ax=ax, label="satellite index")
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    buf = io.BytesIO()  # render in memory, then write atomically (format from the suffix)
+    fig.savefig(buf, format=out.suffix.lstrip(".").lower() or None, dpi=120)
     plt.close(fig)
+    with atomic_write(out, "wb") as fh:
+        fh.write(buf.getvalue())
     return out
