@@ -14,7 +14,7 @@ from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
 from envs.jobs import generate_jobs, load_trace
 from envs.scenario import Scenario, load_scenario
-from envs.sim import Sim, SimView, World, build_world, metrics
+from envs.sim import FaultedWorld, Sim, SimView, World, build_world, metrics, sample_fault_plan
 from envs.sim.links import INF
 
 __all__ = ["CANDIDATE_FEATURES", "GLOBAL_FEATURES", "ConstellationDispatchEnv"]
@@ -72,6 +72,7 @@ class ConstellationDispatchEnv(gym.Env):
     ``action_masks()`` marks valid actions (padding and unreachable candidates are invalid;
     deferral is valid only when some candidate is). A job that no candidate can deliver
     within the horizon is dropped (``no_contact``) without asking the agent.
+    A failed satellite (scenario ``faults``) is never a candidate.
     A masked action falls back to the first valid candidate when
     ``invalid_action="fallback"`` (default; ``info["invalid_action"]`` is set) and raises
     ``ValueError`` when ``invalid_action="raise"``. An action outside the space always raises.
@@ -109,7 +110,9 @@ class ConstellationDispatchEnv(gym.Env):
 
     ## Starting State
     Jobs are drawn for the episode from ``reset(seed=...)`` (arrivals, origins, models,
-    token lengths); the simulator runs to the first arrival.
+    token lengths); with scenario ``faults``, random outages and failures are drawn from a
+    separate stream of the same seed (``envs.sim.faults``). The simulator runs to the first
+    arrival.
 
     ## Episode End
     Termination: every job has arrived and been completed or dropped (the last step's reward
@@ -123,8 +126,8 @@ class ConstellationDispatchEnv(gym.Env):
     ## Information
     Every step: ``jobs_arrived``, ``jobs_completed``, ``jobs_dropped``, ``jobs_in_flight``,
     ``time_s``, ``invalid_action``. On the last step also ``mean_turnaround_s``,
-    ``p50/p95/p99_turnaround_s`` and ``dropped_<reason>``; ``metrics()`` returns them any
-    time.
+    ``p50/p95/p99_turnaround_s``, ``dropped_<reason>``, ``jobs_redispatched`` and
+    ``satellites_failed``; ``metrics()`` returns them any time.
 
     ## Arguments
     | Argument | Default | Meaning |
@@ -196,6 +199,7 @@ class ConstellationDispatchEnv(gym.Env):
         self._mask = np.zeros(self.action_space.n, dtype=bool)
         self._decisions = 0
         self._over = True
+        self._fault_seeds: np.random.SeedSequence | None = None
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -214,7 +218,7 @@ class ConstellationDispatchEnv(gym.Env):
             onboard_satellites=self._onboard_sats,
         )
         jobs = _map_origins(jobs, self.world, self._uplink_networks())
-        self.sim = Sim(self.world, jobs, check=self.check_invariants)
+        self.sim = Sim(self._episode_world(seed), jobs, check=self.check_invariants)
         self.view = SimView(self.sim, self._expected_out)
         self._decisions = 0
         self._over = False
@@ -285,6 +289,22 @@ class ConstellationDispatchEnv(gym.Env):
         )
 
     # ------------------------------------------------------------------ internals
+    def _episode_world(self, seed: int | None) -> World:
+        """The shared world, or this episode's ``FaultedWorld`` when the scenario has faults.
+
+        Random faults come from their own stream: children of ``SeedSequence(seed)`` spawned
+        one per episode (the arrivals use the root stream), so turning faults on leaves a
+        seed's arrivals unchanged and a seeded sequence of resets repeats its faults.
+        """
+        faults = self.scenario.faults
+        if not faults.enabled:
+            return self.world
+        if seed is not None or self._fault_seeds is None:
+            root = self.np_random_seed  # the entropy Gymnasium drew when ``seed`` is None
+            self._fault_seeds = np.random.SeedSequence(root if root >= 0 else None)
+        rng = np.random.default_rng(self._fault_seeds.spawn(1)[0])
+        return FaultedWorld(self.world, sample_fault_plan(faults, self.world, rng))
+
     def _uplink_networks(self) -> set[str]:
         nets = self.scenario.ground.uplink_networks
         return set(self.world.networks) if nets is None else set(nets)
@@ -315,7 +335,7 @@ class ConstellationDispatchEnv(gym.Env):
                 return obs
             # No satellite can deliver the job within the horizon; waiting cannot help (queues
             # only grow and windows only pass), so it is dropped instead of asking the agent.
-            sim.reject("no_contact")
+            sim.reject(sim.unserved_reason(job))
 
     def _observe(self, job: int) -> np.ndarray:
         sim, view, k = self.sim, self.view, self.k

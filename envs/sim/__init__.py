@@ -1,6 +1,7 @@
-"""The discrete-event simulator (no gymnasium here): world, event core, view and metrics."""
+"""The discrete-event simulator (no gymnasium here): world, faults, event core, view, metrics."""
 
 from envs.sim.core import DROP_REASONS, STATUS, Sim
+from envs.sim.faults import FaultedWorld, FaultPlan, sample_fault_plan
 from envs.sim.links import INF, merge_max_rate, walk
 from envs.sim.metrics import METRIC_KEYS, job_table, metrics
 from envs.sim.view import Estimate, SimView
@@ -12,6 +13,8 @@ __all__ = [
     "METRIC_KEYS",
     "STATUS",
     "Estimate",
+    "FaultPlan",
+    "FaultedWorld",
     "Sim",
     "SimView",
     "World",
@@ -19,5 +22,6 @@ __all__ = [
     "job_table",
     "merge_max_rate",
     "metrics",
+    "sample_fault_plan",
     "walk",
 ]

@@ -25,7 +25,9 @@ Link and server time is reserved when a stage starts (FIFO makes the schedule kn
 a job dropped later (deadline) does not give its reservation back.
 
 Drops: ``deadline_missed`` (the deadline passes before delivery), ``no_contact`` (no window
-left in the horizon to finish a stage), ``buffer_full``. Invariant at every event:
+left in the horizon to finish a stage), ``buffer_full``, ``satellite_failure`` (the job's
+satellite failed; see ``envs.sim.faults``, whose ``FaultedWorld`` also cuts the windows for
+station outages and degraded links). Invariant at every event:
 ``arrived == completed + dropped + in_flight`` (``check_invariants``).
 """
 
@@ -43,11 +45,12 @@ from envs.sim.world import World
 
 __all__ = ["DROP_REASONS", "STATUS", "Sim"]
 
-DROP_REASONS = ("deadline_missed", "no_contact", "buffer_full")
+DROP_REASONS = ("deadline_missed", "no_contact", "buffer_full", "satellite_failure")
 STATUS = ("future", "pending", "in_flight", "completed", "dropped")
 _FUTURE, _PENDING, _IN_FLIGHT, _COMPLETED, _DROPPED = range(5)
 # Event kinds double as tie-break priorities: completions before new work at equal times.
-DOWNLINK_DONE, COMPUTE_DONE, UPLINK_DONE, DEFER_RETURN, DEADLINE = range(5)
+# A satellite failure comes last: work finishing at the failure instant is not lost.
+DOWNLINK_DONE, COMPUTE_DONE, UPLINK_DONE, DEFER_RETURN, DEADLINE, SAT_FAILURE = range(6)
 _TIMELINE = ("dispatch", "uplink_start", "uplink_end", "compute_start", "compute_end",
              "downlink_start", "delivered", "dropped_at")  # fmt: skip
 
@@ -93,6 +96,10 @@ class Sim:
         self.arrived = self.completed = self.dropped = 0
         self.job_seconds = 0.0  # accrued since the last ``take_accrued()``
         self.drops_since = 0
+        self.redispatched = 0  # jobs sent back to the pending queue by a satellite failure
+        for time, sat in world.failures:  # none without faults (``envs.sim.faults``)
+            if time <= self.horizon_s:
+                self._push(time, SAT_FAILURE, sat)
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -161,7 +168,7 @@ class Sim:
         self.timeline["dispatch"][job] = self.now
         start, end = self.uplink_plan(job, sat)
         if end == INF:
-            self._drop(job, "no_contact")
+            self._drop(job, "satellite_failure" if sat in self.world.failed else "no_contact")
             return
         if self.origin[job] >= 0:
             self.busy_up[self.uplink_link(job, sat)] = end
@@ -184,6 +191,11 @@ class Sim:
         self.status[job] = _IN_FLIGHT
         self._drop(job, reason)
 
+    def unserved_reason(self, job: int) -> str:
+        """Why a job no satellite can serve is dropped: its own satellite failed, or no contact."""
+        sat = -1 - self.origin[job]
+        return "satellite_failure" if sat >= 0 and sat in self.world.failed else "no_contact"
+
     def uplink_link(self, job: int, sat: int) -> int | None:
         """Key of the FIFO uplink the job would use on ``sat``: (sat, station) or (sat, network).
 
@@ -205,7 +217,8 @@ class Sim:
         w = self.world
         origin = self.origin[job]
         if origin < 0:
-            return (self.now, self.now) if sat == -1 - origin else (INF, INF)
+            ok = sat == -1 - origin and sat not in w.failed
+            return (self.now, self.now) if ok else (INF, INF)
         if self.backhaul_s is None:
             windows = w.uplink_windows(sat, self.origin[job])
             ready = self.now
@@ -240,6 +253,9 @@ class Sim:
                 self.check_invariants()
 
     def _handle(self, kind: int, job: int) -> None:
+        if kind == SAT_FAILURE:  # ``job`` is the satellite here
+            self.world.fail_satellite(self, job)
+            return
         if self.status[job] == _DROPPED:
             return  # a reservation outliving its job (dropped at its deadline)
         if kind == UPLINK_DONE:

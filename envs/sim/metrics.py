@@ -23,7 +23,11 @@ METRIC_KEYS = (
 
 
 def metrics(sim: Sim) -> dict[str, Any]:
-    """Counts, turnaround statistics of completed jobs (NaN when none) and drops by reason."""
+    """Counts, turnaround statistics of completed jobs (NaN when none) and drops by reason.
+
+    Also ``jobs_redispatched`` (sent back to the pending queue by a satellite failure; a job
+    can count more than once) and ``satellites_failed`` (both 0 without faults).
+    """
     delivered = np.frombuffer(sim.timeline["delivered"], dtype=np.float64)
     arrival = np.frombuffer(sim.arrival, dtype=np.float64)
     done = ~np.isnan(delivered)
@@ -45,6 +49,8 @@ def metrics(sim: Sim) -> dict[str, Any]:
     }
     for code, reason in enumerate(DROP_REASONS, start=1):
         out[f"dropped_{reason}"] = sim.drop_code.count(code)
+    out["jobs_redispatched"] = sim.redispatched
+    out["satellites_failed"] = len(sim.world.failed)
     return out
 
 

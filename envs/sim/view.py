@@ -109,6 +109,11 @@ class SimView:
         i = bisect_right(ends, self._sim.now)
         return i < len(starts) and starts[i] <= self._sim.now
 
+    @property
+    def failed(self) -> frozenset[int]:
+        """Satellites that have failed this episode (never candidates; none without faults)."""
+        return frozenset(self._world.failed)
+
     def serves(self, sat: int, model: int) -> bool:
         """Whether the satellite's class can run the model."""
         return bool(self._world.serves[self._world.sat_class_list[sat], model])
@@ -120,7 +125,9 @@ class SimView:
         Without backhaul the order is that of the next pass over the job's origin station
         (passes in progress first); the search walks the station's sorted pass list, so
         its cost does not grow with the constellation. With backhaul every satellite's next
-        contact with the origin's network is ranked (one vectorised query).
+        contact with the origin's network is ranked (one vectorised query). A failed
+        satellite is never a candidate; under station outages the pass lists are those of
+        the cut windows (``envs.sim.faults``).
         """
         s, w = self._sim, self._world
         model = s.model[job]
@@ -129,12 +136,14 @@ class SimView:
         origin = s.origin[job]
         if origin < 0:  # generated on board: only its own satellite (no inter-satellite links)
             sat = -1 - origin
-            return [sat] if serves_row[cls[sat]] else []
+            return [sat] if serves_row[cls[sat]] and sat not in w.failed else []
         if s.backhaul_s is not None:
             t = s.now + s.backhaul_s
             sats = np.arange(w.n_sats)
             start, _ = w.plan.next_window(sats, w.station_network[s.origin[job]], t)
             start = np.where(serves_row[w.sat_class], start, np.inf)
+            if w.failed:
+                start[list(w.failed)] = np.inf
             order = np.lexsort((sats, start))[:k]
             return [int(i) for i in order if np.isfinite(start[i])]
         rises, sets, pass_sats = w.station_pass_lists(s.origin[job])

@@ -63,7 +63,16 @@ def scenario_stations(scenario: Scenario) -> list[Station]:
 
 
 class World:
-    """Everything about a scenario that does not change within or between episodes."""
+    """Everything about a scenario that does not change within or between episodes.
+
+    Faults change per episode: ``envs.sim.faults.FaultedWorld`` is one episode's view of a
+    ``World`` with its windows cut by outages and scaled by degradations.
+    """
+
+    #: Satellite failures the simulator schedules, ``(time_s, sat)`` (none without faults).
+    failures: tuple[tuple[float, int], ...] = ()
+    #: Satellites that have failed (never any without faults).
+    failed: frozenset[int] | set[int] = frozenset()
 
     def __init__(
         self,
@@ -136,9 +145,8 @@ class World:
         key = (sat, station)
         w = self._pair_windows.get(key)
         if w is None:
-            idx = self.plan.pair_passes(sat, station)
-            p = self.plan.passes
-            w = (p.rise_s[idx].tolist(), p.set_s[idx].tolist(), self._up_rate[idx].tolist())
+            rise, set_, rate, _ = self._pieces(self.plan.pair_passes(sat, station), uplink=True)
+            w = (rise.tolist(), set_.tolist(), rate.tolist())
             self._pair_windows[key] = w
         return w
 
@@ -149,9 +157,7 @@ class World:
         if w is None:
             idx = self.plan.sat_passes(sat)
             nets = np.asarray(self.station_network)[self.plan.passes.station[idx]]
-            idx = idx[nets == network]
-            p = self.plan.passes
-            w = merge_max_rate(p.rise_s[idx], p.set_s[idx], self._up_rate[idx])
+            w = merge_max_rate(*self._pieces(idx[nets == network], uplink=True)[:3])
             self._net_up_windows[key] = w
         return w
 
@@ -161,9 +167,7 @@ class World:
         if w is None:
             idx = self.plan.sat_passes(sat)
             allowed = np.asarray(self.downlink_station)[self.plan.passes.station[idx]]
-            idx = idx[allowed]
-            p = self.plan.passes
-            w = merge_max_rate(p.rise_s[idx], p.set_s[idx], self._down_rate[idx])
+            w = merge_max_rate(*self._pieces(idx[allowed], uplink=False)[:3])
             self._down_windows[sat] = w
         return w
 
@@ -171,11 +175,21 @@ class World:
         """``(rises, sets, sats)`` of every pass over ``station``, sorted by rise."""
         lists = self._station_lists.get(station)
         if lists is None:
-            idx = self.plan.station_passes(station)
-            p = self.plan.passes
-            lists = (p.rise_s[idx].tolist(), p.set_s[idx].tolist(), p.sat[idx].tolist())
+            rise, set_, _, sats = self._pieces(self.plan.station_passes(station), uplink=True)
+            lists = (rise.tolist(), set_.tolist(), sats.tolist())
             self._station_lists[station] = lists
         return lists
+
+    def _pieces(
+        self, idx: np.ndarray, *, uplink: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(starts, ends, rates, sats)`` of the passes ``idx`` (by rise), in bytes/s.
+
+        The one place windows come from: ``FaultedWorld`` overrides it to cut and scale.
+        """
+        p = self.plan.passes
+        rates = self._up_rate if uplink else self._down_rate
+        return p.rise_s[idx], p.set_s[idx], rates[idx], p.sat[idx]
 
 
 def _with_eclipse_budget(sunlit: Windows, budget_s: float) -> Windows:
