@@ -452,6 +452,9 @@ def plot_shares(
 ) -> Any:
     """Grouped bars of :func:`share_table` rows (per ``agent``) with their 95 % intervals.
 
+    A dotted black line over each category marks its ``bound_share`` (the contention-free
+    bound, the same for every agent) when the rows have one.
+
     Args:
         panels: ``(title, key column, rows)`` per panel, stacked vertically; categories in
             the rows' order.
@@ -465,7 +468,7 @@ def plot_shares(
     fig, axes = plt.subplots(
         len(panels),
         1,
-        figsize=(11.0, 3.4 * len(panels) + 0.4),
+        figsize=(12.0, 3.4 * len(panels) + 0.4),
         squeeze=False,
         constrained_layout=True,
     )
@@ -490,9 +493,15 @@ def plot_shares(
                 color=colors[agent],
                 label=agent,
             )
+        bounds = {r[key]: r.get("bound_share", math.nan) for r in rows}
+        for c, cat in enumerate(cats):
+            if np.isfinite(bounds[cat]):
+                ax.hlines(100 * bounds[cat], c - 0.45, c + 0.45, color="black", ls=":", lw=1.5,
+                          label="contention-free bound" if c == 0 else None)  # fmt: skip
         ax.set_xticks(range(len(cats)), [str(c) for c in cats], fontsize=8)
         ax.set_ylabel(f"% of jobs under {threshold_s:g} s")
         ax.set_title(title, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].legend(fontsize=7, ncols=min(len(agents), 6), loc="upper right")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="outside right upper")
     return _save(fig, path)
