@@ -7,6 +7,7 @@ Hyperparameters come from ``configs/agents/<algo>.yaml`` (RL Zoo style) with com
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +31,15 @@ __all__ = [
 
 AGENT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "agents"
 ALGOS = ("maskable_ppo", "ppo", "dqn", "a2c")
-_META_KEYS = ("policy", "env_overrides", "eval_freq", "eval_seeds", "checkpoint_freq")
+_META_KEYS = (
+    "policy", "env_overrides", "eval_freq", "eval_seeds", "eval_load", "checkpoint_freq",
+    "train_loads", "normalize_reward", "bc",
+)  # fmt: skip
+#: Behaviour-cloning settings (``bc:`` in the agent YAML) and their defaults.
+BC_DEFAULTS = {
+    "teacher": "ect", "loads": [0.5, 1.0, 1.5, 2.0], "seeds": [0], "epochs": 4,
+    "batch_size": 512, "learning_rate": 1e-3,
+}  # fmt: skip
 
 
 def _algo_class(algo: str) -> Any:
@@ -85,8 +94,22 @@ def _parse_value(key: str, raw: str) -> Any:
         raise ConfigError(f"--set {key}: cannot parse value {raw!r}") from None
 
 
-def make_vec_env(scenario: str, n_envs: int, seed: int, env_overrides: dict[str, Any]) -> Any:
-    """``n_envs`` monitored environments: ``SubprocVecEnv`` for several, ``DummyVecEnv`` for one."""
+def make_vec_env(
+    scenario: str,
+    n_envs: int,
+    seed: int,
+    env_overrides: dict[str, Any],
+    loads: Sequence[float] | None = None,
+) -> Any:
+    """``n_envs`` monitored environments: ``SubprocVecEnv`` for several, ``DummyVecEnv`` for one.
+
+    With ``loads``, worker ``i`` plays at ``loads[i % len(loads)]`` (a mix of loads in every
+    rollout, so one policy learns the light and the heavy regime).
+    """
+    if loads is not None:
+        bad = [x for x in loads if not isinstance(x, int | float) or x <= 0]
+        if not loads or bad:
+            raise ConfigError(f"train_loads: expected positive numbers, got {list(loads)!r}")
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
@@ -94,7 +117,8 @@ def make_vec_env(scenario: str, n_envs: int, seed: int, env_overrides: dict[str,
 
     def factory(rank: int):
         def make():
-            env = Monitor(ConstellationDispatchEnv(scenario, **env_overrides))
+            extra = {} if loads is None else {"load": float(loads[rank % len(loads)])}
+            env = Monitor(ConstellationDispatchEnv(scenario, **env_overrides, **extra))
             env.reset(seed=seed + rank)
             return env
 
@@ -111,7 +135,7 @@ def _callback_base() -> type:
 
 
 class EvalAgainstECT(_callback_base()):
-    """Every ``eval_freq`` steps, play the fixed eval seeds and compare with ECT.
+    """Every ``eval_freq`` steps, play the fixed eval seeds (at every eval load) against ECT.
 
     Logs ``eval/mean_turnaround_s``, ``eval/drop_rate``, ``eval/return_per_job_h`` and the
     ratio of the model's mean turnaround to ECT's on the same seeds; keeps the best model (by
@@ -127,8 +151,10 @@ class EvalAgainstECT(_callback_base()):
         out: Path,
         label: str,
         env_overrides: dict[str, Any] | None = None,
+        loads: Sequence[float] = (1.0,),
     ):
         super().__init__()
+        self.loads = [float(x) for x in loads]
         from agents.evaluate import run_episode
         from envs.scenario import load_scenario
         from envs.sim import build_world
@@ -146,7 +172,8 @@ class EvalAgainstECT(_callback_base()):
 
     def _score(self, spec: str, models: dict[str, Any]) -> dict[str, float]:
         results = [
-            self._run(self.scenario, spec, 1.0, s, world=self.world, models=models)
+            self._run(self.scenario, spec, load, s, world=self.world, models=models)
+            for load in self.loads
             for s in self.seeds
         ]
         turn = np.concatenate([r.turnarounds_s for r in results]) if results else np.zeros(0)
@@ -185,6 +212,53 @@ class EvalAgainstECT(_callback_base()):
         return True
 
 
+def _eval_loads(value: Any) -> list[float]:
+    loads = value if isinstance(value, list) else [value]
+    if not loads or any(not isinstance(x, int | float) or x <= 0 for x in loads):
+        raise ConfigError(f"eval_load: expected a positive number or a list of them, got {value!r}")
+    return [float(x) for x in loads]
+
+
+def _warm_start(
+    model: Any,
+    scenario: str,
+    meta: dict[str, Any],
+    env_overrides: dict[str, Any],
+    out: Path,
+    progress: bool,
+) -> None:
+    """Behaviour-clone the heuristic teacher of ``meta["bc"]`` into ``model`` (``agents.bc``)."""
+    from agents.bc import behaviour_clone, collect_demonstrations
+
+    settings = meta["bc"] if isinstance(meta["bc"], dict) else {}
+    unknown = sorted(set(settings) - set(BC_DEFAULTS))
+    if unknown:
+        raise ConfigError(f"bc: unknown key(s) {unknown}; known: {sorted(BC_DEFAULTS)}")
+    cfg = {**BC_DEFAULTS, **settings}
+    if not hasattr(model.policy, "evaluate_actions") or not hasattr(model, "gamma"):
+        raise ConfigError("bc: behaviour cloning needs an actor-critic algorithm (ppo, a2c)")
+    demos = collect_demonstrations(
+        scenario, teacher=cfg["teacher"], loads=cfg["loads"], seeds=cfg["seeds"],
+        overrides=env_overrides,
+    )  # fmt: skip
+    scale = 1.0
+    vec = model.get_env()
+    if hasattr(vec, "ret_rms"):  # VecNormalize: seed its return statistics from the teacher
+        running = demos.running_returns(float(model.gamma))
+        vec.ret_rms.mean, vec.ret_rms.var = float(running.mean()), float(running.var())
+        vec.ret_rms.count = float(len(running))
+        scale = float(np.sqrt(vec.ret_rms.var + vec.epsilon))
+    stats = behaviour_clone(
+        model, demos, epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]),
+        learning_rate=float(cfg["learning_rate"]), return_scale=scale, progress=progress,
+    )  # fmt: skip
+    stats["return_scale"] = scale
+    stats["decisions"] = len(demos)
+    meta["bc"] = {**cfg, "result": stats}
+    with atomic_write(out / "bc.json") as fh:
+        json.dump(meta["bc"], fh, indent=2)
+
+
 def _time_in_system(jobs: dict[str, np.ndarray]) -> np.ndarray:
     end = np.where(np.isnan(jobs["delivered_s"]), jobs["dropped_at_s"], jobs["delivered_s"])
     return end - jobs["arrival_s"]
@@ -218,7 +292,14 @@ def train(
     params = load_hyperparams(algo, overrides)
     meta = {k: params.pop(k) for k in _META_KEYS if k in params}
     env_overrides = dict(meta.get("env_overrides") or {})
-    vec = make_vec_env(scenario, n_envs, seed, env_overrides)
+    vec = make_vec_env(scenario, n_envs, seed, env_overrides, meta.get("train_loads"))
+    if meta.get("normalize_reward"):
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        # Returns span hours to days of job-seconds; a running scale keeps the critic's
+        # targets near unit size. Observations are already in [0, 2] and stay raw, so the
+        # saved model needs no statistics at evaluation time.
+        vec = VecNormalize(vec, norm_obs=False, norm_reward=True, gamma=params.get("gamma", 0.99))
     cls = _algo_class(algo)
     policy_name = meta.get("policy", "mlp")
     policy_kwargs = dict(params.pop("policy_kwargs", None) or {})
@@ -237,6 +318,8 @@ def train(
         model = cls(
             policy, vec, seed=seed, device="cpu", policy_kwargs=policy_kwargs, verbose=0, **params
         )
+        if meta.get("bc"):
+            _warm_start(model, scenario, meta, env_overrides, out, progress)
     formats = ["csv"]
     try:
         import tensorboard  # noqa: F401
@@ -257,6 +340,7 @@ def train(
                 out,
                 f"{algo}:in-memory",
                 env_overrides,
+                _eval_loads(meta.get("eval_load", 1.0)),
             ),
         ]
     )

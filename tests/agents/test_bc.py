@@ -1,0 +1,81 @@
+"""Behaviour cloning from a heuristic teacher (agents.bc) and its use as a training warm start."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch as th
+from sb3_contrib import MaskablePPO
+
+from agents.bc import Demonstrations, behaviour_clone, collect_demonstrations
+from agents.policy import CandidateScoringPolicy, policy_kwargs_for
+from agents.train import train
+from envs.dispatch_env import ConstellationDispatchEnv
+from envs.errors import ConfigError
+
+
+def _demos(rewards, ends):
+    n = len(rewards)
+    return Demonstrations(
+        np.zeros((n, 1), np.float32), np.ones((n, 2), bool), np.zeros(n, np.int64),
+        np.asarray(rewards, float), np.asarray(ends, bool),
+    )  # fmt: skip
+
+
+def test_returns_restart_at_every_episode_end():
+    d = _demos([1.0, 2.0, 4.0, 8.0, 16.0], [False, False, True, False, True])
+    np.testing.assert_allclose(d.returns(0.5), [1 + 1 + 1, 2 + 2, 4, 8 + 8, 16])
+    np.testing.assert_allclose(d.running_returns(0.5), [1, 2.5, 5.25, 8, 20])
+
+
+def test_demonstrations_record_only_valid_teacher_actions():
+    d = collect_demonstrations("toy", loads=[1.0, 2.0], seeds=[0, 1])
+    assert len(d) > 20 and d.obs.shape == (len(d), d.obs.shape[1])
+    assert d.masks[np.arange(len(d)), d.actions].all()
+    assert d.episode_ends.sum() == 4 and d.episode_ends[-1]
+
+
+def test_cloned_policy_imitates_ect_on_held_out_episodes():
+    th.manual_seed(0)
+    env = ConstellationDispatchEnv("toy", cache_dir=None, load=2.0)
+    demos = collect_demonstrations("toy", loads=[1.0, 2.0, 3.0], seeds=[0, 1, 2, 3])
+    model = MaskablePPO(CandidateScoringPolicy, env, policy_kwargs=policy_kwargs_for(env), seed=0)
+    untrained = collect_demonstrations("toy", loads=[2.0], seeds=[50, 51])
+    before = _agreement(model, untrained)
+    stats = behaviour_clone(model, demos, epochs=30, batch_size=64, progress=False)
+    assert stats["accuracy"] >= 0.9
+    after = _agreement(model, untrained)  # seeds the teacher was never cloned on
+    assert after >= 0.85 and after > before
+
+
+def _agreement(model, demos) -> float:
+    picks = [
+        int(model.predict(o, action_masks=m, deterministic=True)[0])
+        for o, m in zip(demos.obs, demos.masks, strict=True)
+    ]
+    return float(np.mean(np.asarray(picks) == demos.actions))
+
+
+def test_training_with_a_warm_start_writes_its_cloning_result(tmp_path):
+    fast = ["n_steps=64", "batch_size=32", "n_epochs=1", "eval_freq=128", "eval_seeds=[1000]"]
+    bc = "bc={teacher: ect, loads: [1.0], seeds: [0], epochs: 2}"
+    train("toy", "maskable_ppo", 128, 0, 1, tmp_path, overrides=[*fast, bc], progress=False)
+    result = json.loads((tmp_path / "bc.json").read_text())
+    assert result["teacher"] == "ect" and result["result"]["decisions"] > 0
+    assert 0.0 <= result["result"]["accuracy"] <= 1.0
+    assert result["result"]["return_scale"] > 0  # VecNormalize statistics seeded from the teacher
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("bc={teacher: ect, epoch: 2}", "bc: unknown key"),
+        ("train_loads=[1.0, -2]", "train_loads: expected positive numbers"),
+        ("eval_load=0", "eval_load: expected a positive number"),
+    ],
+)
+def test_bad_training_settings_name_the_key(tmp_path, override, match):
+    with pytest.raises(ConfigError, match=match):
+        train("toy", "maskable_ppo", 64, 0, 1, tmp_path, overrides=[override], progress=False)
