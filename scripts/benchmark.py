@@ -6,6 +6,9 @@ Subcommands:
     contact-plan  This project's contact plan vs skyfield ``EarthSatellite.find_events`` on
                   the same satellites and stations, plus the full-scale run (2,800 generated
                   satellites × every shipped station × 24 h: time and peak memory).
+    soak          10^6 decisions over many short episodes with resets (random faults on by
+                  default), resident memory after a warm-up and at the end: growth must stay
+                  within 5 %.
 
 Results are printed and written as JSON (``--out``). Wall-clock figures vary between
 machines and runs; ratios measured in one run are the comparable numbers.
@@ -361,6 +364,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--full-episode", action="store_true",
                     help="time one whole episode (seed 0, first valid candidate)")  # fmt: skip
     ev.add_argument("--out", type=Path, default=Path("benchmark_env.json"), help="JSON output")
+    so = sub.add_parser("soak", help="10^6 decisions with resets: speed and memory growth")
+    so.add_argument("--scenario", default="star_compute_12", help="preset")
+    so.add_argument("--decisions", type=int, default=1_000_000, help="decisions in all")
+    so.add_argument("--warmup", type=int, default=100_000,
+                    help="decisions before the reference memory sample")  # fmt: skip
+    so.add_argument("--duration-s", type=float, default=3600.0,
+                    help="episode.duration_s (arrival window) of each episode")  # fmt: skip
+    so.add_argument("--policy", choices=("random", "ect"), default="random",
+                    help="random valid action, or the ECT heuristic")  # fmt: skip
+    so.add_argument("--no-faults", action="store_true", help="run without random faults")
+    so.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="scenario override, e.g. workload.load=2")  # fmt: skip
+    so.add_argument("--out", type=Path, default=Path("benchmark_soak.json"), help="JSON output")
     return parser
 
 
@@ -378,6 +394,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         result.update(bench_contact_plan(args))
     elif args.command == "env":
         result.update(bench_env(args))
+    elif args.command == "soak":
+        if not 0 < args.warmup < args.decisions:
+            from envs.errors import ConfigError
+
+            raise ConfigError(f"--warmup: must be in (0, --decisions), got {args.warmup}")
+        from _soak import print_soak, soak
+
+        result.update(
+            soak(
+                args.scenario,
+                decisions=args.decisions,
+                warmup=args.warmup,
+                duration_s=args.duration_s,
+                policy=args.policy,
+                faults=not args.no_faults,
+                overrides=_overrides(args.set),
+            )
+        )
+        print_soak(result)
     from envs.atomic import atomic_write
 
     with atomic_write(args.out) as fh:

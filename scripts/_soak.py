@@ -1,0 +1,166 @@
+"""The soak run of ``benchmark.py soak``: many decisions over many episodes, memory sampled.
+
+One environment plays ``decisions`` decisions over short episodes, resetting after each
+(seeds 0, 1, 2, ...), with the random valid policy or the ECT heuristic and, by default,
+random faults. Resident memory is sampled (after a garbage collection) once the warm-up
+decisions are done, every 2 % of the run and at the end; the run passes when the end
+sample is within ``GROWTH_TARGET_PCT`` of the warm-up one.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import time
+from typing import Any
+
+#: Faults of the soak run (``--no-faults`` turns them off): weather-like station outages,
+#: satellites failing with their ground-side jobs re-dispatched, and a degraded downlink.
+SOAK_FAULTS = {
+    "random_station_outages": {"rate_per_day": 2.0, "mean_duration_s": 1800.0},
+    "random_satellite_failures": {"rate_per_day": 0.5},
+    "on_satellite_failure": "redispatch",
+    "link_degradation": [
+        {"network": "china", "start_s": 0.0, "end_s": 1.0e6, "factor": 0.8,
+         "direction": "downlink"}
+    ],
+}  # fmt: skip
+GROWTH_TARGET_PCT = 5.0
+
+
+def rss_mb() -> tuple[float, str]:
+    """Current resident memory (MB) and how it was read: psutil, else ``/proc/self/statm``."""
+    try:
+        import psutil
+    except ImportError:
+        pass
+    else:
+        return psutil.Process().memory_info().rss / 2**20, "psutil"
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20, "/proc/self/statm"
+    except (OSError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        return peak, "getrusage ru_maxrss (peak, not current)"
+
+
+def soak(
+    scenario: str,
+    *,
+    decisions: int,
+    warmup: int,
+    duration_s: float,
+    policy: str,
+    faults: bool,
+    overrides: dict[str, Any],
+) -> dict[str, Any]:
+    """Run the soak and return its figures (see the module docstring)."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from agents.heuristics import make_heuristic
+    from envs.contact_plan import default_cache_dir
+    from envs.dispatch_env import ConstellationDispatchEnv
+    from envs.scenario import load_scenario
+    from envs.sim import build_world
+
+    overrides = {"episode.duration_s": duration_s, **overrides}
+    if faults:
+        overrides["faults"] = SOAK_FAULTS
+    world = build_world(load_scenario(scenario, overrides), cache_dir=default_cache_dir())
+    env = ConstellationDispatchEnv(scenario, world=world, **overrides)
+    agent = make_heuristic("ect", env) if policy == "ect" else None
+    rng = np.random.default_rng(0)
+    totals: dict[str, float] = {}
+    samples: list[tuple[int, float]] = []
+    source = ""
+
+    def sample(done: int) -> float:
+        nonlocal source
+        gc.collect()  # live memory, not garbage awaiting a cycle collection
+        mb, source = rss_mb()
+        samples.append((done, round(mb, 2)))
+        return mb
+
+    obs, _ = env.reset(seed=0)
+    resets, episodes = 1, 0
+    every = max(1, decisions // 50)
+    rss_warm, warm_at = 0.0, 0.0
+    began = time.perf_counter()
+    with tqdm(total=decisions, unit="dec", unit_scale=True, mininterval=1.0) as bar:
+        for done in range(1, decisions + 1):
+            mask = env.action_masks()
+            if agent is None:  # the random valid policy of ``benchmark.py env``
+                action = int(rng.choice(np.flatnonzero(mask)))
+            else:
+                action = int(agent.predict(obs, action_masks=mask)[0])
+            obs, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                episodes += 1
+                for key, value in info.items():
+                    if key.startswith(("jobs_", "dropped_", "satellites_")):
+                        totals[key] = totals.get(key, 0) + value
+                obs, _ = env.reset(seed=episodes)
+                resets += 1
+                if agent is not None:
+                    agent.reset()
+            if done == warmup:
+                rss_warm, warm_at = sample(done), time.perf_counter()
+            elif done % every == 0:
+                sample(done)
+            if done % 1000 == 0:
+                bar.update(1000)
+                bar.set_postfix(episodes=episodes, rss_mb=f"{samples[-1][1] if samples else 0:.0f}")
+    ended = time.perf_counter()
+    rss_end = sample(decisions)
+    growth = 100.0 * (rss_end - rss_warm) / rss_warm
+    return {
+        "scenario": scenario,
+        "overrides": overrides,
+        "policy": policy,
+        "faults": faults,
+        "decisions": decisions,
+        "warmup_decisions": warmup,
+        "episodes": episodes,
+        "resets": resets,
+        "seconds": ended - began,
+        "decisions_per_s": decisions / (ended - began),
+        "decisions_per_s_after_warmup": (decisions - warmup) / (ended - warm_at),
+        "rss_source": source,
+        "rss_after_warmup_mb": rss_warm,
+        "rss_end_mb": rss_end,
+        "rss_growth_pct": growth,
+        "rss_growth_target_pct": GROWTH_TARGET_PCT,
+        "rss_growth_met": growth <= GROWTH_TARGET_PCT,
+        "rss_samples": samples,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "episode_totals": totals,
+    }
+
+
+def print_soak(res: dict[str, Any]) -> None:
+    """Print the soak figures in three lines."""
+    met = "met" if res["rss_growth_met"] else "MISSED"
+    t = res["episode_totals"]
+    faults = "on" if res["faults"] else "off"
+    print(
+        f"{res['scenario']} soak ({res['policy']} policy, faults {faults}): "
+        f"{res['decisions']:,} decisions in {res['seconds']:.0f} s = "
+        f"{res['decisions_per_s']:,.0f} decisions/s; {res['episodes']:,} episodes, "
+        f"{res['resets']:,} resets"
+    )
+    print(
+        f"  RSS after {res['warmup_decisions']:,} warm-up decisions "
+        f"{res['rss_after_warmup_mb']:.1f} MB, at the end {res['rss_end_mb']:.1f} MB: "
+        f"growth {res['rss_growth_pct']:+.2f} % (target <= {GROWTH_TARGET_PCT:g} %: {met}; "
+        f"{res['rss_source']})"
+    )
+    print(
+        f"  jobs: {t.get('jobs_arrived', 0):,.0f} arrived, {t.get('jobs_completed', 0):,.0f} "
+        f"completed, {t.get('jobs_dropped', 0):,.0f} dropped "
+        f"({t.get('dropped_satellite_failure', 0):,.0f} for satellite failures), "
+        f"{t.get('jobs_redispatched', 0):,.0f} re-dispatched; "
+        f"{t.get('satellites_failed', 0):,.0f} satellite failures"
+    )
