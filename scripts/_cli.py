@@ -8,9 +8,11 @@ libraries' warnings keep Python's usual format.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from envs.errors import ConstellationDispatchError
 
@@ -53,3 +55,22 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def add_cache_options(parser: argparse.ArgumentParser) -> None:
+    """``--cache-dir`` and ``--no-cache`` for scripts that compute contact plans."""
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="Contact-plan cache folder (default: $CONSTELLATION_DISPATCH_CACHE or "
+        "~/.cache/constellation-dispatch).",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="Neither read nor write the cache.")
+
+
+def cache_dir_of(args: argparse.Namespace) -> Path | None:
+    """The cache folder ``add_cache_options`` selected (``None``: no cache)."""
+    from envs.contact_plan import default_cache_dir
+
+    return None if args.no_cache else (args.cache_dir or default_cache_dir())

@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import run_cli
+from _cli import add_cache_options, cache_dir_of, run_cli
 
 from envs.atomic import atomic_write
-from envs.contact_plan import CSV_COLUMNS, compute_contact_plan, default_cache_dir
+from envs.contact_plan import CSV_COLUMNS, compute_contact_plan
 from envs.errors import ConfigError
 from envs.ground import load_networks
 from envs.orbits import Constellation, load_tles
@@ -77,14 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Coarse search grid step in seconds (results do not depend on it; "
         "short passes between grid points are still found).",
     )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help="Cache folder for computed plans (default: $CONSTELLATION_DISPATCH_CACHE "
-        "or ~/.cache/constellation-dispatch).",
-    )
-    parser.add_argument("--no-cache", action="store_true", help="Neither read nor write the cache.")
+    add_cache_options(parser)
     parser.add_argument("--quiet", action="store_true", help="No progress bar or summary.")
     return parser
 
@@ -115,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         start,
         args.hours * 3600.0,
         step_s=args.step,
-        cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
+        cache_dir=cache_dir_of(args),
         progress=not args.quiet,
     )
     write_csv(args.out, plan.rows())

@@ -19,12 +19,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import run_cli
+from _cli import add_cache_options, cache_dir_of, run_cli
 from tqdm import tqdm
 
 from envs.atomic import atomic_write
 from envs.capacity import RATE_MODELS, SUMMARY_COLUMNS, network_capacity, pass_rates_bytes_per_s
-from envs.contact_plan import compute_contact_plan, default_cache_dir
+from envs.contact_plan import compute_contact_plan
 from envs.errors import ConfigError
 from envs.ground import Station
 from envs.orbits import Constellation
@@ -90,14 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Elevation mask in degrees for every station (default: the scenario's).",
     )
     parser.add_argument("--out", type=Path, default=Path("out/ground_network"), help="DIR.")
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help="Contact-plan cache (default: $CONSTELLATION_DISPATCH_CACHE or "
-        "~/.cache/constellation-dispatch).",
-    )
-    parser.add_argument("--no-cache", action="store_true", help="Neither read nor write the cache.")
+    add_cache_options(parser)
     parser.add_argument("--quiet", action="store_true", help="No progress bars and no table.")
     return parser
 
@@ -174,7 +167,7 @@ def study_scenario(
         scenario.episode.epoch,
         args.hours * 3600.0,
         step_s=scenario.episode.contact_step_s,
-        cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
+        cache_dir=cache_dir_of(args),
     )
     g = scenario.ground
     rates = pass_rates_bytes_per_s(
