@@ -188,10 +188,19 @@ class EvalAgainstECT(_callback_base()):
             "return_per_job_h": -(time_in_system + penalty) / arrived / 3600.0,
         }
 
+    def _on_training_start(self) -> None:
+        # Score the starting point too (e.g. the policy cloned from ECT), so best_model.zip
+        # is never worse than where training began.
+        self._evaluate()
+
     def _on_step(self) -> bool:
         if self.num_timesteps - self._last < self.eval_freq:
             return True
         self._last = self.num_timesteps
+        self._evaluate()
+        return True
+
+    def _evaluate(self) -> None:
         score = self._score(self.label, {self.label: self.model})
         ratio = score["mean_turnaround_s"] / self.ect["mean_turnaround_s"]
         for key, value in score.items():
@@ -205,11 +214,14 @@ class EvalAgainstECT(_callback_base()):
         with path.open("a", newline="") as fh:
             writer = csv.writer(fh)
             if new:
-                writer.writerow(["timesteps", *score, "ect_mean_turnaround_s", "turnaround_vs_ect"])
+                writer.writerow(
+                ["timesteps", *score, "ect_mean_turnaround_s", "ect_return_per_job_h",
+                 "turnaround_vs_ect"]
+            )  # fmt: skip
             writer.writerow(
-                [self.num_timesteps, *score.values(), self.ect["mean_turnaround_s"], ratio]
-            )
-        return True
+                [self.num_timesteps, *score.values(), self.ect["mean_turnaround_s"],
+                 self.ect["return_per_job_h"], ratio]
+            )  # fmt: skip
 
 
 def _eval_loads(value: Any) -> list[float]:
