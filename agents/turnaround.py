@@ -424,14 +424,17 @@ def plot_turnaround_vs_submission(
             np.median(y[mine][which == b]) if (which == b).any() else np.nan
             for b in range(1, len(edges))
         ]
-        ax.step(edges[:-1], med, where="post", color="black", lw=1.2)
+        if med:
+            ax.step(edges, [*med, med[-1]], where="post", color="black", lw=1.2)
         ax.axhline(threshold_s / HOUR_S, color="tab:red", ls="--", lw=1)
         share = fast[codes == i].mean() if (codes == i).any() else math.nan
         ax.set_title(f"{agents[i]}: {100 * share:.1f} % under {threshold_s:g} s", fontsize=9)
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(_duration))
         ax.grid(alpha=0.3)
-    for ax in axes[-1]:
+    for col in range(ncols):  # the lowest panel of each column carries the time axis
+        ax = axes[(len(agents) - 1 - col) // ncols, col]
+        ax.xaxis.set_tick_params(labelbottom=True)
         ax.set_xlabel("submission time (h after 00:00 UTC)")
     for ax in axes[:, 0]:
         ax.set_ylabel("turnaround (log)")
