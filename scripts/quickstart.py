@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timesteps", type=int, default=20_000, help="PPO steps after the ECT warm start."
     )
-    parser.add_argument("--episodes", type=int, default=5, help="Evaluation episodes per load.")
+    parser.add_argument("--episodes", type=int, default=4, help="Evaluation episodes per load.")
     parser.add_argument("--load", default="1,2", help="Comma-separated evaluation loads.")
     parser.add_argument("--seed", type=int, default=0, help="Training seed.")
     parser.add_argument("--eval-seed", type=int, default=100, help="First evaluation seed.")
