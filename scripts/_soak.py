@@ -108,7 +108,7 @@ def soak(
                     agent.reset()
             if done == warmup:
                 rss_warm, warm_at = sample(done), time.perf_counter()
-            elif done % every == 0:
+            elif done % every == 0 and done < decisions:
                 sample(done)
             if done % 1000 == 0:
                 bar.update(1000)
@@ -135,7 +135,6 @@ def soak(
         "rss_growth_target_pct": GROWTH_TARGET_PCT,
         "rss_growth_met": growth <= GROWTH_TARGET_PCT,
         "rss_samples": samples,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "episode_totals": totals,
     }
 

@@ -518,3 +518,11 @@ def test_jobs_are_conserved_and_durations_non_negative_through_random_faults(cas
     reasons = set(t["drop_reason"][t["status"] == "dropped"])
     assert reasons <= {"deadline_missed", "no_contact", "buffer_full", "satellite_failure"}
     assert all(x == 0 for x in sim.onboard) and all(x == 0 for x in sim.committed)
+
+
+def test_env_with_faults_passes_gymnasium_check_env():
+    from gymnasium.utils.env_checker import check_env
+
+    faults = {"random_station_outages": {"rate_per_day": 6.0, "mean_duration_s": 900.0},
+              "satellite_failures": [{"satellite": 1, "time_s": 900}]}  # fmt: skip
+    check_env(ConstellationDispatchEnv("toy", faults=faults), skip_render_check=True)
