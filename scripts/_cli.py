@@ -74,3 +74,14 @@ def cache_dir_of(args: argparse.Namespace) -> Path | None:
     from envs.contact_plan import default_cache_dir
 
     return None if args.no_cache else (args.cache_dir or default_cache_dir())
+
+
+def check_run_options(args: argparse.Namespace) -> None:
+    """``--episodes`` and ``--workers`` at least 1, ``--seed`` not negative (one-line errors)."""
+    from envs.errors import ConfigError
+
+    for name in ("episodes", "workers"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name}: must be >= 1, got {getattr(args, name)}")
+    if args.seed < 0:
+        raise ConfigError(f"--seed: must be >= 0, got {args.seed}")

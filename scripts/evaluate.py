@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import run_cli
+from _cli import check_run_options, run_cli
 
 from agents.evaluate import (
     BACKENDS,
@@ -107,11 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     loads = parse_loads(args.load)
     specs = parse_agents(args.agents)
-    for name in ("episodes", "workers"):
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name}: must be >= 1, got {getattr(args, name)}")
-    if args.seed < 0:
-        raise ConfigError(f"--seed: must be >= 0, got {args.seed}")
+    check_run_options(args)
     began = time.perf_counter()
     result = evaluate(
         args.scenario,

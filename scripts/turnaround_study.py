@@ -28,7 +28,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import run_cli
+from _cli import check_run_options, run_cli
 
 from agents.evaluate import evaluate, parse_agents, write_results
 from agents.turnaround import (
@@ -197,11 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = parse_overrides(args.set)
     specs = parse_agents(args.agents)
-    for name in ("episodes", "workers"):
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name}: must be >= 1, got {getattr(args, name)}")
-    if args.seed < 0:
-        raise ConfigError(f"--seed: must be >= 0, got {args.seed}")
+    check_run_options(args)
     if not 0 < args.load < math.inf:
         raise ConfigError(f"--load: must be a positive number, got {args.load}")
     if not 0 < args.threshold_s < math.inf:
