@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from typing import Any, ClassVar
@@ -170,6 +171,8 @@ class ConstellationDispatchEnv(gym.Env):
         else:
             self.scenario = load_scenario(scenario, overrides or None)
         cache = default_cache_dir() if cache_dir == "default" else cache_dir
+        if world is not None:
+            _check_world(world, self.scenario)
         self.world = world if world is not None else build_world(self.scenario, cache_dir=cache)
         self.render_mode = render_mode
         self.invalid_action = invalid_action
@@ -218,7 +221,7 @@ class ConstellationDispatchEnv(gym.Env):
             onboard_satellites=self._onboard_sats,
         )
         jobs = _map_origins(jobs, self.world, self._uplink_networks())
-        self.sim = Sim(self._episode_world(seed), jobs, check=self.check_invariants)
+        self.sim = Sim(self._episode_world(seed), jobs, check=self.check_invariants, scenario=sc)
         self.view = SimView(self.sim, self._expected_out)
         self._decisions = 0
         self._over = False
@@ -406,6 +409,31 @@ class ConstellationDispatchEnv(gym.Env):
 def _day_fraction(sc: Scenario) -> float:
     e = sc.episode.epoch
     return (e.hour * 3600 + e.minute * 60 + e.second) / 86400.0
+
+
+def _static_part(sc: Scenario) -> tuple[Any, ...]:
+    """What a ``World`` is built from.
+
+    That is everything but the workload, dispatch, reward and faults settings and the
+    backhaul delay, which take effect per episode.
+    """
+    ep = sc.episode
+    ground = dataclasses.replace(sc.ground, backhaul_delay_s=None)
+    return (sc.constellation, sc.classes, sc.models, ground, ep.epoch, ep.duration_s, ep.drain_s,
+            ep.contact_step_s)  # fmt: skip
+
+
+def _check_world(world: World, scenario: Scenario) -> None:
+    """A prebuilt world must come from the same static scenario as the environment's."""
+    if _static_part(world.scenario) != _static_part(scenario):
+        names = ("constellation", "classes", "models", "ground", "episode.epoch",
+                 "episode.duration_s", "episode.drain_s", "episode.contact_step_s")  # fmt: skip
+        diff = [n for n, a, b in zip(names, _static_part(world.scenario), _static_part(scenario),
+                                     strict=True) if a != b]  # fmt: skip
+        raise ConfigError(
+            f"world: built for scenario {world.scenario.name!r} with different {', '.join(diff)}; "
+            "build it from the same scenario and overrides as the environment"
+        )
 
 
 def _expected_output_tokens(sc: Scenario) -> float:

@@ -40,6 +40,7 @@ from collections import deque
 import numpy as np
 
 from envs.jobs import JobBatch
+from envs.scenario.schema import Scenario
 from envs.sim.links import INF, walk
 from envs.sim.world import World
 
@@ -58,10 +59,17 @@ _TIMELINE = ("dispatch", "uplink_start", "uplink_end", "compute_start", "compute
 class Sim:
     """One episode of the simulator. Drive it with ``advance()`` and ``dispatch()``."""
 
-    def __init__(self, world: World, jobs: JobBatch, *, check: bool = False):
+    def __init__(
+        self, world: World, jobs: JobBatch, *, check: bool = False, scenario: Scenario | None = None
+    ):
+        """Start an episode of ``jobs`` in ``world``.
+
+        ``scenario`` supplies the per-episode settings (backhaul delay, defer time, payload
+        sizes); it defaults to the world's own and must share its static part.
+        """
         self.world = world
         self.check = check
-        sc = world.scenario
+        self.scenario = sc = world.scenario if scenario is None else scenario
         self.backhaul_s = sc.ground.backhaul_delay_s
         self.defer_s = sc.dispatch.defer_s
         self.horizon_s = world.horizon_s
@@ -280,8 +288,7 @@ class Sim:
     def _uplink_done(self, job: int) -> None:
         sat = self.sat[job]
         self.timeline["uplink_end"][job] = self.now
-        cls = self.world.scenario.classes[self.world.sat_class_list[sat]]
-        if self.onboard[sat] >= cls.buffer_jobs:
+        if self.onboard[sat] >= self.world.buffer_jobs[self.world.sat_class_list[sat]]:
             self._drop(job, "buffer_full")
             return
         free = self.free_at[sat]

@@ -41,7 +41,7 @@ class SimView:
         self._sim = sim
         self._world = sim.world
         self.expected_output_tokens = float(expected_output_tokens)
-        sc = sim.world.scenario
+        sc = sim.scenario
         self._bytes_per_token = sc.workload.bytes_per_token
         self._overhead = sc.workload.overhead_bytes
         self.n_sats = sim.world.n_sats

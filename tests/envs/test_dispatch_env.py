@@ -9,8 +9,10 @@ from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401  (registers ConstellationDispatch-v0)
 from envs.dispatch_env import ConstellationDispatchEnv
+from envs.errors import ConfigError
 from envs.scenario import load_scenario
 from envs.sim import build_world, job_table
+from envs.sim.core import DEFER_RETURN
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +199,23 @@ def test_batched_estimates_equal_single_estimates(sc12_world, overrides):
         if terminated or truncated:
             break
     assert checked > 100
+
+
+def test_episode_settings_come_from_the_env_scenario_not_the_shared_world(toy_world):
+    overrides = {"dispatch.defer_s": 300.0, "ground.backhaul_delay_s": 5.0}
+    env = ConstellationDispatchEnv("toy", world=toy_world, **overrides)
+    assert toy_world.scenario.dispatch.defer_s != 300.0
+    assert toy_world.scenario.ground.backhaul_delay_s != 5.0
+    env.reset(seed=0)
+    assert (env.sim.defer_s, env.sim.backhaul_s) == (300.0, 5.0)
+    job, now = env.view.head, env.view.now
+    env.step(env.k)  # defer the head job
+    returns = [t for t, kind, _, _, j in env.sim.heap if kind == DEFER_RETURN and j == job]
+    assert returns == [pytest.approx(now + 300.0)]
+
+
+def test_a_world_built_from_another_scenario_is_refused(toy_world):
+    with pytest.raises(ConfigError, match=r"world: .*constellation"):
+        ConstellationDispatchEnv("star_compute_12", world=toy_world)
+    with pytest.raises(ConfigError, match=r"world: .*ground"):
+        ConstellationDispatchEnv("toy", world=toy_world, **{"ground.min_elevation_deg": 20.0})
