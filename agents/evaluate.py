@@ -48,7 +48,7 @@ from agents.heuristics import HEURISTICS, make_heuristic
 from envs.atomic import atomic_write
 from envs.contact_plan import default_cache_dir
 from envs.dispatch_env import ConstellationDispatchEnv
-from envs.errors import ConfigError
+from envs.errors import ConfigError, first_line
 from envs.scenario import load_scenario
 from envs.sim import World, build_world, job_table
 from envs.sim.bounds import contention_free_delivery_s
@@ -160,8 +160,9 @@ def load_model(spec: AgentSpec, env: ConstellationDispatchEnv) -> Any:
     try:
         model = cls.load(path, device="cpu")
     except Exception as exc:  # corrupt zip, wrong class, pickle errors: all one line
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"{spec.kind}: cannot load model file {path}: {first}") from None
+        raise ConfigError(
+            f"{spec.kind}: cannot load model file {path}: {first_line(exc)}"
+        ) from None
     want, got = env.observation_space.shape, getattr(model.observation_space, "shape", None)
     from agents.policy import CandidateScoringPolicy, adapt_to_env
 

@@ -17,7 +17,7 @@ import numpy as np
 import yaml
 
 from envs.atomic import atomic_write
-from envs.errors import ConfigError
+from envs.errors import ConfigError, first_line
 from envs.yamlio import read_yaml
 
 __all__ = [
@@ -35,6 +35,11 @@ _META_KEYS = (
     "policy", "env_overrides", "eval_freq", "eval_seeds", "eval_load", "checkpoint_freq",
     "train_loads", "normalize_reward", "bc",
 )  # fmt: skip
+# Keyword arguments of ConstellationDispatchEnv that are not scenario overrides.
+_ENV_ARGS = ("render_mode", "invalid_action", "cache_dir", "check_invariants")
+# Constructor arguments that train() sets itself.
+_SET_BY_TRAIN = ("self", "policy", "env", "seed", "device", "policy_kwargs", "verbose",
+                 "_init_setup_model", "tensorboard_log")  # fmt: skip
 #: Behaviour-cloning settings (``bc:`` in the agent YAML) and their defaults.
 BC_DEFAULTS = {
     "teacher": "ect", "loads": [0.5, 1.0, 1.5, 2.0], "seeds": [0], "epochs": 4,
@@ -114,6 +119,12 @@ def make_vec_env(
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     from envs.dispatch_env import ConstellationDispatchEnv
+    from envs.scenario import load_scenario
+
+    # Check the scenario and its overrides here: an error inside a SubprocVecEnv worker only
+    # reaches the parent as a broken pipe.
+    scenario_overrides = {k: v for k, v in env_overrides.items() if k not in _ENV_ARGS}
+    load_scenario(scenario, scenario_overrides or None)
 
     def factory(rank: int):
         def make():
@@ -132,6 +143,52 @@ def _callback_base() -> type:
     from stable_baselines3.common.callbacks import BaseCallback
 
     return BaseCallback
+
+
+def save_model(model: Any, path: Path) -> None:
+    """``model.save`` to a temporary file renamed over ``path``: never a half-written zip."""
+    with atomic_write(path, "wb") as fh:
+        model.save(fh)
+
+
+class Checkpoints(_callback_base()):
+    """Save ``DIR/rl_model_<steps>_steps.zip`` every ``every`` calls (atomically)."""
+
+    def __init__(self, every: int, folder: Path):
+        super().__init__()
+        self.every, self.folder = max(int(every), 1), Path(folder)
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.every == 0:
+            save_model(self.model, self.folder / f"rl_model_{self.num_timesteps}_steps.zip")
+        return True
+
+
+def check_hyperparams(cls: type, algo: str, params: dict[str, Any]) -> None:
+    """Refuse hyperparameters ``cls`` does not take, or of the wrong type.
+
+    The ``ConfigError`` names the key and the value; types are checked against the
+    constructor's defaults.
+    """
+    import inspect
+
+    signature = inspect.signature(cls.__init__).parameters
+    known = sorted(set(signature) - set(_SET_BY_TRAIN))
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ConfigError(f"{algo}: unknown hyperparameter(s) {unknown}; known: {known}")
+    for key, value in params.items():
+        default = signature[key].default
+        if isinstance(default, bool):
+            ok, want = isinstance(value, bool), "true or false"
+        elif isinstance(default, int):
+            ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
+        elif isinstance(default, float):
+            ok, want = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+        else:
+            continue
+        if not ok:
+            raise ConfigError(f"{algo}: hyperparameter {key}: expected {want}, got {value!r}")
 
 
 class EvalAgainstECT(_callback_base()):
@@ -162,17 +219,27 @@ class EvalAgainstECT(_callback_base()):
         self._run = run_episode
         self.scenario, self.seeds, self.eval_freq = scenario, list(seeds), max(int(eval_freq), 1)
         self.out, self.label = out, label
-        self.world = build_world(load_scenario(scenario))
-        # Score with the drop penalty the agent is trained on (the overrides can change it).
-        trained = load_scenario(scenario, env_overrides or None)
+        # Evaluate in the scenario the agent is trained in (overrides included).
+        self.overrides = {k: v for k, v in (env_overrides or {}).items() if k not in _ENV_ARGS}
+        trained = load_scenario(scenario, self.overrides or None)
+        self.world = build_world(trained)
         self.drop_penalty_s = trained.reward.drop_penalty_s
         self.ect = self._score("ect", {})
         self.best = -np.inf
         self._last = 0
+        self._rows: list[list[Any]] = []
 
     def _score(self, spec: str, models: dict[str, Any]) -> dict[str, float]:
         results = [
-            self._run(self.scenario, spec, load, s, world=self.world, models=models)
+            self._run(
+                self.scenario,
+                spec,
+                load,
+                s,
+                world=self.world,
+                models=models,
+                overrides=self.overrides,
+            )
             for load in self.loads
             for s in self.seeds
         ]
@@ -208,20 +275,21 @@ class EvalAgainstECT(_callback_base()):
         self.logger.record("eval/turnaround_vs_ect", ratio)
         if score["return_per_job_h"] > self.best:
             self.best = score["return_per_job_h"]
-            self.model.save(self.out / "best_model.zip")
+            save_model(self.model, self.out / "best_model.zip")
         path = self.out / "evaluations.csv"
-        new = not path.exists()
-        with path.open("a", newline="") as fh:
-            writer = csv.writer(fh)
-            if new:
-                writer.writerow(
+        if not self._rows:
+            # Resuming into the same folder keeps the earlier evaluations.
+            old = path.read_text().splitlines() if path.exists() else []
+            self._rows = [row.split(",") for row in old] or [
                 ["timesteps", *score, "ect_mean_turnaround_s", "ect_return_per_job_h",
                  "turnaround_vs_ect"]
-            )  # fmt: skip
-            writer.writerow(
-                [self.num_timesteps, *score.values(), self.ect["mean_turnaround_s"],
-                 self.ect["return_per_job_h"], ratio]
-            )  # fmt: skip
+            ]  # fmt: skip
+        self._rows.append(
+            [self.num_timesteps, *score.values(), self.ect["mean_turnaround_s"],
+             self.ect["return_per_job_h"], ratio]
+        )  # fmt: skip
+        with atomic_write(path, newline="") as fh:  # rewritten whole: never half a row
+            csv.writer(fh).writerows(self._rows)
 
 
 def _eval_loads(value: Any) -> list[float]:
@@ -271,6 +339,17 @@ def _warm_start(
         json.dump(meta["bc"], fh, indent=2)
 
 
+def _load_checkpoint(cls: type, algo: str, path: Path, vec: Any) -> Any:
+    """Load a checkpoint to resume; ``ConfigError`` naming the file if it is missing or bad."""
+    if not path.is_file():
+        raise ConfigError(f"--resume: checkpoint not found: {path}")
+    try:
+        return cls.load(path, env=vec, device="cpu")
+    except Exception as exc:  # corrupt zip, wrong algorithm, other spaces: all one line
+        why = first_line(exc)
+        raise ConfigError(f"--resume: cannot load {algo} checkpoint {path}: {why}") from None
+
+
 def _time_in_system(jobs: dict[str, np.ndarray]) -> np.ndarray:
     end = np.where(np.isnan(jobs["delivered_s"]), jobs["dropped_at_s"], jobs["delivered_s"])
     return end - jobs["arrival_s"]
@@ -289,7 +368,7 @@ def train(
     progress: bool = True,
 ) -> Any:
     """Train ``algo`` on ``scenario``; writes model.zip, config.yaml, logs and checkpoints."""
-    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+    from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.logger import configure
 
     if timesteps < 1 or n_envs < 1:
@@ -325,11 +404,16 @@ def train(
     else:
         raise ConfigError(f"policy: expected 'candidate' or 'mlp', got {policy_name!r}")
     if resume is not None:
-        model = cls.load(resume, env=vec, device="cpu")
+        model = _load_checkpoint(cls, algo, Path(resume), vec)
     else:
-        model = cls(
-            policy, vec, seed=seed, device="cpu", policy_kwargs=policy_kwargs, verbose=0, **params
-        )
+        check_hyperparams(cls, algo, params)
+        try:
+            model = cls(
+                policy, vec, seed=seed, device="cpu", policy_kwargs=policy_kwargs, verbose=0,
+                **params,
+            )  # fmt: skip
+        except (TypeError, ValueError, AssertionError) as exc:
+            raise ConfigError(f"{algo}: bad hyperparameters {params}: {first_line(exc)}") from None
         if meta.get("bc"):
             _warm_start(model, scenario, meta, env_overrides, out, progress)
     formats = ["csv"]
@@ -342,9 +426,7 @@ def train(
     model.set_logger(configure(str(out / "logs"), formats))
     callbacks = CallbackList(
         [
-            CheckpointCallback(
-                max(int(meta.get("checkpoint_freq", 50000)) // n_envs, 1), str(out / "checkpoints")
-            ),
+            Checkpoints(int(meta.get("checkpoint_freq", 50000)) // n_envs, out / "checkpoints"),
             EvalAgainstECT(
                 scenario,
                 meta.get("eval_seeds", [1000]),
@@ -362,7 +444,7 @@ def train(
         progress_bar=progress,
         reset_num_timesteps=resume is None,
     )
-    model.save(out / "model.zip")
+    save_model(model, out / "model.zip")
     config = {
         "scenario": scenario, "algo": algo, "timesteps": timesteps, "seed": seed, "n_envs": n_envs,
         "resume": None if resume is None else str(resume),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "ConstellationDispatchError", "TLEError"]
+__all__ = ["ConfigError", "ConstellationDispatchError", "TLEError", "first_line"]
 
 
 class ConstellationDispatchError(Exception):
@@ -19,3 +19,11 @@ class ConfigError(ConstellationDispatchError, ValueError):
 
 class TLEError(ConfigError):
     """A two-line element set is malformed; the message names the file and line number."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none).
+
+    For one-line errors that wrap a third-party failure.
+    """
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

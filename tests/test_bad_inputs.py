@@ -5,9 +5,6 @@ field path or the file and line, and the bad value. The script cases run each sc
 ``main()`` through ``scripts/_cli.run_cli`` (and once per script as a real subprocess) and pin
 the exit status 2, a single ``error: ...`` line on stderr, and no traceback. The ids are meant to
 be read: ``pytest tests/test_bad_inputs.py -v`` lists what is covered.
-
-Cases marked ``xfail(strict=True)`` are known gaps (they fail today with a traceback); fixing
-one turns its case into an error, which is the signal to remove the mark.
 """
 
 from __future__ import annotations
@@ -463,6 +460,25 @@ SCRIPT_CASES = {
     "train-bad-env-override": (
         "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
         "--set env_overrides.workload.load=-1", ["toy.yaml: workload.load: must be > 0, got -1"]),
+    "train-unknown-preset-with-worker-processes": (
+        "train", "--scenario toyy --n-envs 2 --timesteps 10 --out {tmp}/r --no-progress",
+        ["scenario: unknown preset", "'toyy'"]),
+    "train-corrupt-resume-checkpoint": (
+        "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
+        "--resume {model}", ["--resume: cannot load maskable_ppo checkpoint {model}"]),
+    "train-missing-resume-checkpoint": (
+        "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
+        "--resume {tmp}/nope.zip", ["--resume: checkpoint not found: {tmp}/nope.zip"]),
+    "train-unknown-hyperparameter": (
+        "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
+        "--set lerning_rate=0.001", ["unknown hyperparameter(s) ['lerning_rate']"]),
+    "train-hyperparameter-of-the-wrong-type": (
+        "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
+        "--set learning_rate=fast",
+        ["hyperparameter learning_rate: expected a number, got 'fast'"]),
+    "train-integer-hyperparameter-given-a-fraction": (
+        "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
+        "--set n_steps=64.5", ["hyperparameter n_steps: expected an integer, got 64.5"]),
     "benchmark-unknown-scenario": (
         "benchmark", "env --scenarios toyy --out {tmp}/b.json",
         ["scenario: unknown preset", "'toyy'"]),
@@ -492,42 +508,6 @@ def test_script_exits_2_with_one_error_line(tmp_path, capsys, case):
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     for fragment in fragments:
         assert fragment.format(**files) in lines[0], err
-
-
-KNOWN_GAPS = {
-    "train-unknown-preset-with-worker-processes": (
-        "--scenario toyy --n-envs 2 --timesteps 10 --out {tmp}/r --no-progress",
-        "the scenario is first loaded in SubprocVecEnv workers, which die: the parent gets a "
-        "ConnectionResetError/EOFError traceback (agents/train.py should load it before "
-        "make_vec_env)",
-    ),
-    "train-corrupt-resume-checkpoint": (
-        "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress --resume {model}",
-        "SB3's ValueError escapes (agents/train.py should wrap cls.load like evaluate.load_model)",
-    ),
-    "train-unknown-hyperparameter": (
-        "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
-        "--set lerning_rate=0.001",
-        "TypeError from the algorithm's constructor (agents/train.py should check the keys "
-        "against its signature)",
-    ),
-    "train-hyperparameter-of-the-wrong-type": (
-        "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
-        "--set learning_rate=fast",
-        "SB3's AssertionError escapes (agents/train.py should turn it into a ConfigError)",
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    "case",
-    [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=r)) for c, (_, r) in
-     KNOWN_GAPS.items()],
-    ids=list(KNOWN_GAPS),
-)  # fmt: skip
-def test_known_gap_train_script_bad_input(tmp_path, capsys, case):
-    code, err = run_main("train", _argv(KNOWN_GAPS[case][0], _files(tmp_path)), capsys)
-    assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("error: ")
 
 
 def test_stale_tle_is_one_warning_line_and_the_script_carries_on(tmp_path, capsys):

@@ -37,12 +37,6 @@ WRITERS = {
     ("envs/atomic.py", "tempfile.mkstemp"): "atomic_write's own temporary file",
     ("envs/contact_plan/build.py", "plan.save"): "ContactPlan.save uses atomic_write",
 }
-# Writers that are not atomic yet (SB3 writes model zips in place; CheckpointCallback too).
-NOT_ATOMIC_YET = {
-    ("agents/train.py", "model.save"): "model.zip",
-    ("agents/train.py", "self.model.save"): "best_model.zip",
-    ("agents/train.py", "path.open"): "evaluations.csv, appended in place",
-}
 _WRITE_FUNCTIONS = {"write_text", "write_bytes", "savefig", "save", "savez", "savez_compressed",
                     "tofile", "to_csv", "mkstemp", "NamedTemporaryFile", "dump_model"}  # fmt: skip
 
@@ -164,17 +158,8 @@ def test_the_writer_scan_tells_atomic_writes_from_others():
 
 
 def test_every_file_writer_is_atomic_or_reviewed():
-    unreviewed = file_writers() - WRITERS.keys() - NOT_ATOMIC_YET.keys()
+    unreviewed = file_writers() - WRITERS.keys()
     assert not unreviewed, f"write outputs with envs.atomic.atomic_write: {unreviewed}"
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="agents/train.py saves model.zip / best_model.zip with SB3's in-place save and appends "
-    "evaluations.csv (training code is being changed elsewhere); remove this mark once fixed",
-)
-def test_training_outputs_are_written_atomically():
-    assert not file_writers() & NOT_ATOMIC_YET.keys()
 
 
 # --- no network at run time (the session fixture in conftest.py) --------------------------

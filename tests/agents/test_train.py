@@ -101,3 +101,31 @@ def test_evaluation_scores_with_the_penalty_the_agent_trains_on(tmp_path):
     cb = EvalAgainstECT("toy", [1000], 1, tmp_path, "x", {"reward.drop_penalty_s": 7.0})
     assert cb.drop_penalty_s == 7.0
     assert EvalAgainstECT("toy", [1000], 1, tmp_path, "x").drop_penalty_s == 86400.0
+
+
+def test_checkpoints_load_and_resuming_in_place_keeps_the_evaluations(tmp_path):
+    from sb3_contrib import MaskablePPO
+
+    out = tmp_path / "run"
+    fast = [*FAST, "policy=mlp", "checkpoint_freq=64"]
+    train("toy", "maskable_ppo", 128, 0, 1, out, overrides=fast, progress=False)
+    checkpoints = sorted((out / "checkpoints").glob("rl_model_*_steps.zip"))
+    assert [p.name for p in checkpoints] == ["rl_model_128_steps.zip", "rl_model_64_steps.zip"]
+    assert MaskablePPO.load(checkpoints[0], device="cpu").num_timesteps == 128
+    before = (out / "evaluations.csv").read_text().splitlines()
+    train("toy", "maskable_ppo", 128, 0, 1, out, overrides=fast, progress=False,
+          resume=checkpoints[0])  # fmt: skip
+    after = (out / "evaluations.csv").read_text().splitlines()
+    assert after[: len(before)] == before and len(after) > len(before)
+    assert sum(line.startswith("timesteps") for line in after) == 1
+    assert not list(out.glob(".*.tmp")), "no temporary files are left behind"
+
+
+def test_evaluation_runs_in_the_overridden_scenario(tmp_path):
+    from agents.train import EvalAgainstECT
+
+    overrides = {"ground.min_elevation_deg": 30.0, "dispatch.defer_s": 120.0}
+    cb = EvalAgainstECT("toy", [1000], 1, tmp_path, "x", overrides)
+    assert cb.world.scenario.ground.min_elevation_deg == 30.0
+    plain = EvalAgainstECT("toy", [1000], 1, tmp_path, "x")
+    assert cb.ect["mean_turnaround_s"] != plain.ect["mean_turnaround_s"]
