@@ -58,6 +58,7 @@ __all__ = [
     "BOOTSTRAP_RESAMPLES",
     "BOOTSTRAP_SEED",
     "BOUND_LABEL",
+    "COMPARISON_COLUMNS",
     "MODEL_KINDS",
     "SUMMARY_COLUMNS",
     "AgentSpec",
@@ -65,10 +66,12 @@ __all__ = [
     "EvaluationResult",
     "PairedDifference",
     "agent_seed",
+    "compare_with",
     "evaluate",
     "load_model",
     "paired_differences",
     "parse_agents",
+    "print_comparison",
     "print_table",
     "run_episode",
     "summarize",
@@ -558,6 +561,123 @@ def paired_differences(result: EvaluationResult, a: str, b: str) -> list[PairedD
     return out
 
 
+#: Columns of :func:`compare_with` (``comparison.csv``): ratios agent / reference.
+COMPARISON_COLUMNS = (
+    "agent", "reference", "load", "episodes", "mean_ratio", "mean_ratio_low", "mean_ratio_high",
+    "p95_ratio", "p95_ratio_low", "p95_ratio_high", "cost_ratio", "cost_ratio_low",
+    "cost_ratio_high", "drop_rate", "reference_drop_rate",
+)  # fmt: skip
+
+
+def _weighted_p95(values: np.ndarray, episode: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """95th percentile (inverted CDF) of pooled ``values`` for each row of episode ``weights``.
+
+    ``values`` is sorted and ``episode[i]`` is the episode of ``values[i]``; a resample that
+    takes an episode ``w`` times counts each of its jobs ``w`` times.
+    """
+    out = np.full(len(weights), math.nan)
+    for row, w in enumerate(weights):
+        cum = np.cumsum(w[episode])
+        if len(cum) and cum[-1] > 0:
+            out[row] = values[np.searchsorted(cum, 0.95 * cum[-1])]
+    return out
+
+
+def compare_with(
+    result: EvaluationResult, reference: str = "ect", *, resamples: int = BOOTSTRAP_RESAMPLES
+) -> list[dict[str, Any]]:
+    """Every other agent against ``reference`` on the same episodes, one row per agent and load.
+
+    ``mean_ratio`` and ``p95_ratio`` are the agent's pooled mean and 95th-percentile
+    turnaround (completed jobs) over the reference's; ``cost_ratio`` is the same for the
+    objective (time in system plus drop penalties, summed over the episodes). The intervals
+    are a 95 % *paired* bootstrap: resample the seeds with replacement and recompute both
+    agents' statistics on the same resampled episodes, so the workload's variation cancels.
+    Ratios below 1 favour the agent; an interval that excludes 1 is a difference the seeds
+    support. The p95 here is the inverted-CDF percentile (the summary's interpolates).
+    """
+    labels = [label for label in result.config["agents"] if label != reference]
+    if reference not in result.config["agents"]:
+        raise ConfigError(
+            f"reference: {reference!r} was not evaluated (agents: "
+            f"{', '.join(result.config['agents'])})"
+        )
+    rows = []
+    for load in result.config["loads"]:
+        ref = result.episodes_of(reference, load)
+        n = len(ref)
+        if n == 0:
+            continue
+        rng = np.random.default_rng(BOOTSTRAP_SEED)
+        weights = np.vstack([np.ones(n, dtype=np.int64)] + [
+            np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(resamples)
+        ])  # fmt: skip
+        stats = {}
+        for label in [reference, *labels]:
+            eps = result.episodes_of(label, load)
+            if [e.seed for e in eps] != [e.seed for e in ref]:
+                raise ConfigError(f"agent {label!r}: episodes are not paired with {reference!r}")
+            turn = [e.turnarounds_s for e in eps]
+            sums = weights @ np.array([t.sum() for t in turn])
+            counts = weights @ np.array([len(t) for t in turn])
+            pooled = np.concatenate(turn) if turn else np.zeros(0)
+            episode = np.repeat(np.arange(n), [len(t) for t in turn])
+            order = np.argsort(pooled, kind="stable")
+            cost = weights @ np.array([e.metrics.get("cost_s", math.nan) for e in eps])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = sums / counts
+            done = sum(e.metrics["jobs_completed"] for e in eps)
+            dropped = sum(e.metrics["jobs_dropped"] for e in eps)
+            stats[label] = {
+                "mean": mean, "p95": _weighted_p95(pooled[order], episode[order], weights),
+                "cost": cost, "drop_rate": dropped / max(done + dropped, 1),
+            }  # fmt: skip
+        for label in labels:
+            row = {"agent": label, "reference": reference, "load": load, "episodes": n}
+            for key in ("mean", "p95", "cost"):
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ratio = stats[label][key] / stats[reference][key]
+                finite = ratio[1:][np.isfinite(ratio[1:])]
+                low, high = np.percentile(finite, [2.5, 97.5]) if len(finite) else (math.nan,) * 2
+                row |= {f"{key}_ratio": float(ratio[0]), f"{key}_ratio_low": float(low),
+                        f"{key}_ratio_high": float(high)}  # fmt: skip
+            row["drop_rate"] = stats[label]["drop_rate"]
+            row["reference_drop_rate"] = stats[reference]["drop_rate"]
+            rows.append(row)
+    return rows
+
+
+def print_comparison(rows: Sequence[dict[str, Any]], *, console: Any = None) -> None:
+    """Print :func:`compare_with` rows: each ratio with its paired 95 % interval."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    if not rows:
+        return
+    table = Table(
+        title=f"paired against {rows[0]['reference']} ({rows[0]['episodes']} seeds per load): "
+        "agent / reference",
+        caption="[low-high]: 95 % paired bootstrap over seeds; below 1 favours the agent",
+        box=box.SIMPLE_HEAD,
+    )
+    for name in ("agent", "load", "mean", "p95", "cost/job", "drop%", "ref drop%"):
+        table.add_column(name, justify="left" if name == "agent" else "right", no_wrap=True)
+
+    def ratio(r: dict[str, Any], key: str) -> str:
+        return f"{r[key + '_ratio']:.3f} [{r[key + '_ratio_low']:.3f}-{r[key + '_ratio_high']:.3f}]"
+
+    for r in rows:
+        table.add_row(
+            r["agent"], f"{r['load']:g}", ratio(r, "mean"), ratio(r, "p95"), ratio(r, "cost"),
+            f"{100 * r['drop_rate']:.1f}", f"{100 * r['reference_drop_rate']:.1f}",
+        )  # fmt: skip
+    console = console or Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 120)
+    console.print(table)
+
+
 # ------------------------------------------------------------------------------ outputs
 def _cells(values: Any) -> list[Any]:
     """CSV cells of a column: shortest round-tripping text for floats, empty for NaN."""
@@ -568,9 +688,16 @@ def _cells(values: Any) -> list[Any]:
 
 
 def write_results(
-    result: EvaluationResult, out_dir: str | os.PathLike[str], *, plots: bool = True
+    result: EvaluationResult,
+    out_dir: str | os.PathLike[str],
+    *,
+    plots: bool = True,
+    reference: str = "ect",
 ) -> list[Path]:
     """Write ``summary.csv``, ``jobs.csv``, ``summary.json`` and (``plots``) the two figures.
+
+    When ``reference`` was evaluated with other agents, ``comparison.csv`` holds
+    :func:`compare_with` against it.
 
     ``jobs.csv`` has one row per job of every episode: ``agent, load, seed`` followed by the
     ``envs.sim.job_table`` columns (times in seconds since the scenario epoch, empty where a
@@ -591,6 +718,14 @@ def write_results(
         for e in result.episodes:
             cols = [_cells(e.jobs[c]) for c in columns]
             writer.writerows((e.agent, e.load, e.seed, *row) for row in zip(*cols, strict=True))
+    if reference in result.config["agents"] and len(result.config["agents"]) > 1:
+        comparison = compare_with(result, reference)
+        paths.append(out / "comparison.csv")
+        with atomic_write(paths[-1], "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(COMPARISON_COLUMNS)
+            cols = [_cells([r[c] for r in comparison]) for c in COMPARISON_COLUMNS]
+            writer.writerows(zip(*cols, strict=True))
     rows = [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
             for r in result.summary]  # fmt: skip
     with atomic_write(paths[2]) as fh:

@@ -23,8 +23,10 @@ from agents.evaluate import (
     BACKENDS,
     BOOTSTRAP_RESAMPLES,
     MODEL_KINDS,
+    compare_with,
     evaluate,
     parse_agents,
+    print_comparison,
     print_table,
     write_results,
 )
@@ -41,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         f"a 95%% bootstrap CI of the mean over episodes, {BOOTSTRAP_RESAMPLES} resamples), "
         "DIR/jobs.csv (one row per job and episode: agent, load, seed, then the simulator's job "
         "table; times in seconds since the scenario epoch), DIR/summary.json (the table and "
-        "the exact configuration), DIR/turnaround_cdf.png and DIR/turnaround_vs_load.png. "
+        "the exact configuration), DIR/comparison.csv (with ect among several agents: each agent "
+        "/ ect for mean, p95 and cost per job, with 95%% paired-bootstrap intervals over "
+        "seeds), DIR/turnaround_cdf.png and DIR/turnaround_vs_load.png. "
         "Bad input exits with status 2 and a one-line error.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -133,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths += plot_episode(episode, world, args.out)
     if not args.quiet:
         print_table(result.summary)
+        if "ect" in result.config["agents"] and len(specs) > 1:
+            print_comparison(compare_with(result, "ect"))
         print(
             f"{len(result.episodes)} episodes in {time.perf_counter() - began:.1f} s -> "
             + ", ".join(str(p) for p in paths)

@@ -40,7 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from agents.evaluate import evaluate, print_table, run_episode, write_results
+    from agents.evaluate import (
+        compare_with,
+        evaluate,
+        print_comparison,
+        print_table,
+        run_episode,
+        write_results,
+    )
     from agents.plots import plot_episode
     from agents.train import train
     from envs.contact_plan import default_cache_dir
@@ -64,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     write_results(result, args.out / "eval")
     print_table(result.summary)
+    print_comparison(compare_with(result, "ect"))
     print("[3/3] drawing one episode (contact Gantt chart, ground tracks, queue lengths)")
     world = build_world(load_scenario(args.scenario), cache_dir=default_cache_dir())
     episode = run_episode(args.scenario, model, loads[0], args.eval_seed, world=world)

@@ -16,8 +16,12 @@ import pytest
 
 from agents.evaluate import (
     BOUND_LABEL,
+    COMPARISON_COLUMNS,
     SUMMARY_COLUMNS,
     AgentSpec,
+    EpisodeResult,
+    EvaluationResult,
+    compare_with,
     evaluate,
     paired_differences,
     run_episode,
@@ -202,7 +206,8 @@ def test_cli_end_to_end_with_episode_plots(tmp_path):
                "--load", "1,2", "--seed", "3", "--out", out, "--plots")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "ect" in proc.stdout and "random" in proc.stdout
-    names = ("summary.csv", "jobs.csv", "summary.json", "turnaround_cdf.png",
+    assert "paired against ect" in proc.stdout
+    names = ("summary.csv", "jobs.csv", "summary.json", "comparison.csv", "turnaround_cdf.png",
              "turnaround_vs_load.png", "contact_gantt.png", "ground_tracks.png",
              "queue_length.png")  # fmt: skip
     for name in names:
@@ -217,3 +222,50 @@ def test_plot_episode_writes_three_pngs(tmp_path):
     for name in ("contact_gantt.png", "ground_tracks.png", "queue_length.png"):
         data = (tmp_path / name).read_bytes()
         assert data[:8] == PNG and len(data) > 10_000, name
+
+
+def test_comparison_with_ect_matches_the_summary_and_is_written(toy_eval):
+    result, out = toy_eval
+    rows = compare_with(result, "ect")
+    assert [(r["agent"], r["load"]) for r in rows] == [("random", x) for x in LOADS]
+    summary = {(r["agent"], r["load"]): r for r in result.summary}
+    for r in rows:
+        mine, ect = summary["random", r["load"]], summary["ect", r["load"]]
+        mean = mine["mean_turnaround_s"] / ect["mean_turnaround_s"]
+        assert r["mean_ratio"] == pytest.approx(mean)
+        assert r["cost_ratio"] == pytest.approx(mine["cost_per_job_s"] / ect["cost_per_job_s"])
+        turn = [np.concatenate([e.turnarounds_s for e in result.episodes_of(a, r["load"])])
+                for a in ("random", "ect")]  # fmt: skip
+        p95 = [np.percentile(t, 95, method="inverted_cdf") for t in turn]
+        assert r["p95_ratio"] == pytest.approx(p95[0] / p95[1])
+        for key in ("mean", "p95", "cost"):
+            assert r[f"{key}_ratio_low"] <= r[f"{key}_ratio"] <= r[f"{key}_ratio_high"]
+    written = read_csv(out / "comparison.csv")
+    assert list(written[0]) == list(COMPARISON_COLUMNS) and len(written) == len(rows)
+    with pytest.raises(ConfigError, match="'oracle' was not evaluated"):
+        compare_with(result, "oracle")
+
+
+def _episode(agent: str, seed: int, turnarounds: np.ndarray) -> EpisodeResult:
+    jobs = {"turnaround_s": turnarounds, "status": np.array(["completed"] * len(turnarounds))}
+    metrics = {"jobs_completed": len(turnarounds), "jobs_dropped": 0,
+               "cost_s": float(turnarounds.sum())}  # fmt: skip
+    return EpisodeResult(agent, "x", 1.0, seed, metrics, jobs, len(turnarounds), False, 0)
+
+
+def test_the_comparison_interval_is_paired_over_seeds():
+    # Episodes differ tenfold in workload, but b is exactly 0.8 x a in every one of them:
+    # a paired interval is the point itself; an unpaired one would be wide.
+    rng = np.random.default_rng(0)
+    base = [rng.exponential(scale, 50) for scale in (100.0, 1000.0, 3000.0, 300.0, 30.0)]
+    episodes = [_episode(a, s, t * f) for s, t in enumerate(base)
+                for a, f in (("a", 1.0), ("b", 0.8))]  # fmt: skip
+    result = EvaluationResult({"agents": ["a", "b"], "loads": [1.0]}, episodes, [])
+    (row,) = compare_with(result, "a", resamples=500)
+    for key in ("mean", "p95", "cost"):
+        assert row[f"{key}_ratio"] == pytest.approx(0.8)
+        assert row[f"{key}_ratio_low"] == pytest.approx(0.8)
+        assert row[f"{key}_ratio_high"] == pytest.approx(0.8)
+    other_seeds = [_episode(e.agent, e.seed + (e.agent == "b"), e.turnarounds_s) for e in episodes]
+    with pytest.raises(ConfigError, match="not paired"):
+        compare_with(EvaluationResult({"agents": ["a", "b"], "loads": [1.0]}, other_seeds, []), "a")
