@@ -66,6 +66,7 @@ __all__ = [
     "EvaluationResult",
     "PairedDifference",
     "agent_seed",
+    "bootstrap_ci",
     "compare_with",
     "evaluate",
     "load_model",
@@ -463,7 +464,7 @@ def _run_ray(chunks: list, workers: int, collect: Callable[[list], None]) -> Non
 
 
 # ------------------------------------------------------------------------------ statistics
-def _bootstrap_ci(sums: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
+def bootstrap_ci(sums: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
     """95 % percentile bootstrap over episodes of the pooled mean (sum / count)."""
     if counts.sum() == 0:
         return math.nan, math.nan
@@ -522,7 +523,7 @@ def _summary_row(
     else:
         mean = p50 = p95 = p99 = math.nan
     sums = np.array([t.sum() for t in turn])
-    low, high = _bootstrap_ci(sums, np.array([len(t) for t in turn]))
+    low, high = bootstrap_ci(sums, np.array([len(t) for t in turn]))
     arrived = sum(e.metrics["jobs_arrived"] for e in eps)
     values = (
         label, config["scenario"], load, len(eps), mean, p50, p95, p99,

@@ -32,13 +32,17 @@ if TYPE_CHECKING:
     from envs.sim import World
 
 __all__ = [
+    "HOUR_S",
+    "agent_colors",
     "ecef_to_lat_lon",
+    "format_duration",
     "onboard_counts",
     "plot_episode",
     "plot_ground_tracks",
     "plot_queue_length",
     "plot_turnaround_cdf",
     "plot_turnaround_vs_load",
+    "save_figure",
 ]
 
 HOUR_S = 3600.0
@@ -48,7 +52,7 @@ _WGS84_A_KM = 6378.137
 _WGS84_F = 1.0 / 298.257223563
 
 
-def _save(fig: plt.Figure, path: str | os.PathLike[str]) -> Path:
+def save_figure(fig: plt.Figure, path: str | os.PathLike[str]) -> Path:
     """Render ``fig`` as PNG in memory, then write it atomically; close the figure."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
@@ -59,7 +63,8 @@ def _save(fig: plt.Figure, path: str | os.PathLike[str]) -> Path:
     return out
 
 
-def _colors(labels: list[str]) -> dict[str, tuple]:
+def agent_colors(labels: list[str]) -> dict[str, tuple]:
+    """One colour per label, the same label order giving the same colours in every figure."""
     return dict(zip(labels, _palette(len(labels)), strict=True))
 
 
@@ -71,7 +76,7 @@ def _palette(n: int) -> list[tuple]:
     return [plt.get_cmap("turbo")(i / (n - 1)) for i in range(n)]
 
 
-def _duration(hours: float, _pos: int = 0) -> str:
+def format_duration(hours: float, _pos: int = 0) -> str:
     """Tick label for a duration given in hours: seconds, minutes or hours."""
     if hours < 1.0 / 60.0:
         return f"{hours * 3600:.3g} s"
@@ -87,7 +92,7 @@ def _time_ticks(ax: plt.Axes, lo_h: float, hi_h: float) -> None:
         ticks = [t for t in ticker.MaxNLocator(5).tick_values(lo_h, hi_h) if lo_h <= t <= hi_h]
     ax.set_xlim(lo_h, hi_h)
     ax.xaxis.set_major_locator(ticker.FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(ticker.FuncFormatter(_duration))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(format_duration))
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 
 
@@ -95,7 +100,7 @@ def _time_ticks(ax: plt.Axes, lo_h: float, hi_h: float) -> None:
 def plot_turnaround_cdf(result: EvaluationResult, path: str | os.PathLike[str]) -> Path:
     """Empirical CDF of completed jobs' turnaround per agent, one panel per load (log x)."""
     loads, agents = result.config["loads"], result.config["agents"]
-    colors = _colors(agents)
+    colors = agent_colors(agents)
     fig, axes = plt.subplots(
         1, len(loads), figsize=(max(4.2 * len(loads) + 1.0, 6.5), 3.8), squeeze=False, sharey=True,
         constrained_layout=True,
@@ -122,13 +127,13 @@ def plot_turnaround_cdf(result: EvaluationResult, path: str | os.PathLike[str]) 
     n = result.config["episodes"]
     fig.suptitle(f"{result.config['scenario']}: turnaround CDF of completed jobs "
                  f"({n} episode{'s' * (n != 1)} per panel)")  # fmt: skip
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_turnaround_vs_load(result: EvaluationResult, path: str | os.PathLike[str]) -> Path:
     """Mean turnaround with its 95 % bootstrap CI (solid) and p95 (dashed) per agent vs load."""
     agents = result.config["agents"]
-    colors = _colors(agents)
+    colors = agent_colors(agents)
     fig, ax = plt.subplots(figsize=(7.5, 4.5), constrained_layout=True)
     for agent in agents:
         rows = sorted((r for r in result.summary if r["agent"] == agent), key=lambda r: r["load"])
@@ -150,7 +155,7 @@ def plot_turnaround_vs_load(result: EvaluationResult, path: str | os.PathLike[st
     ]
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title(f"{result.config['scenario']}: mean turnaround (95 % CI over episodes) and p95")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ------------------------------------------------------------------------------ one episode
@@ -217,7 +222,7 @@ def plot_ground_tracks(
     ax.set_title(f"{world.scenario.name}: ground tracks, first {hours:g} h after "
                  f"{epoch:%Y-%m-%d %H:%M} UTC (dot = start){shown}")  # fmt: skip
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def onboard_counts(jobs: Mapping[str, np.ndarray], n_sats: int) -> tuple[np.ndarray, np.ndarray]:
@@ -294,7 +299,7 @@ def plot_queue_length(
     ax2.set_xlabel(f"hours since {world.scenario.episode.epoch:%Y-%m-%d %H:%M} UTC")
     ax2.grid(alpha=0.3)
     ax2.set_xlim(0, max(1, math.ceil(max(t_s[-1], times.max(initial=0.0)) / HOUR_S)))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_episode(

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.evaluate import _bootstrap_ci
+from agents.evaluate import bootstrap_ci
 from envs.contact_plan import ContactPlan
 
 if TYPE_CHECKING:
@@ -300,7 +300,7 @@ def share_table(
     for g, (key, rows_g) in enumerate(zip(keys, _members(group, len(keys)), strict=True)):
         n, k = len(rows_g), int(under[rows_g].sum())
         seen = jobs_ge[g] > 0
-        low, high = _bootstrap_ci(under_ge[g][seen], jobs_ge[g][seen])
+        low, high = bootstrap_ci(under_ge[g][seen], jobs_ge[g][seen])
         done = turnaround[rows_g][completed[rows_g]]
         values = (
             n,
@@ -370,7 +370,7 @@ def plot_turnaround_vs_submission(
     import matplotlib.pyplot as plt
     from matplotlib import ticker
 
-    from agents.plots import HOUR_S, _duration, _save
+    from agents.plots import HOUR_S, format_duration, save_figure
 
     agents, codes = _codes(table["agent"], None)
     day_s = _day_offset_s(plan)
@@ -430,7 +430,7 @@ def plot_turnaround_vs_submission(
         share = fast[codes == i].mean() if (codes == i).any() else math.nan
         ax.set_title(f"{agents[i]}: {100 * share:.1f} % under {threshold_s:g} s", fontsize=9)
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ticker.FuncFormatter(_duration))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(format_duration))
         ax.grid(alpha=0.3)
     for col in range(ncols):  # the lowest panel of each column carries the time axis
         ax = axes[(len(agents) - 1 - col) // ncols, col]
@@ -444,7 +444,7 @@ def plot_turnaround_vs_submission(
         "origin has a satellite in view)",
         fontsize=9,
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_shares(
@@ -466,7 +466,7 @@ def plot_shares(
     """
     import matplotlib.pyplot as plt
 
-    from agents.plots import _colors, _save
+    from agents.plots import agent_colors, save_figure
 
     fig, axes = plt.subplots(
         len(panels),
@@ -478,7 +478,7 @@ def plot_shares(
     for ax, (title, key, rows) in zip(axes[:, 0], panels, strict=True):
         cats = list(dict.fromkeys(r[key] for r in rows))
         agents = list(dict.fromkeys(r["agent"] for r in rows))
-        colors = _colors(agents)
+        colors = agent_colors(agents)
         width = 0.8 / max(len(agents), 1)
         for j, agent in enumerate(agents):
             got = {r[key]: r for r in rows if r["agent"] == agent}
@@ -507,4 +507,4 @@ def plot_shares(
         ax.grid(axis="y", alpha=0.3)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, loc="outside right upper")
-    return _save(fig, path)
+    return save_figure(fig, path)
