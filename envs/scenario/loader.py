@@ -39,6 +39,7 @@ from envs.scenario.schema import (
     DispatchSpec,
     EpisodeSpec,
     GroundSpec,
+    IslSpec,
     ModelSpec,
     RewardSpec,
     SatelliteClass,
@@ -243,6 +244,8 @@ _WORKLOAD = {
 }
 _DISPATCH = {"candidates": _COUNT, "allow_defer": _BOOL, "defer_s": _POS}
 _REWARD = {"drop_penalty_s": _NONNEG, "scale": _POS}
+_ISL = {"enabled": _BOOL, "in_plane": _BOOL, "cross_plane": _BOOL, "rate_bps": _POS,
+        "latency_s": _NONNEG, "max_hops": _COUNT}  # fmt: skip
 _REQUIRED = ("name", "episode", "constellation", "classes", "models", "ground", "workload")
 # What overrides may address: dict = mapping ("*": any name), [x] = list of x, else a leaf.
 _TREE: dict[str, Any] = {
@@ -256,6 +259,7 @@ _TREE: dict[str, Any] = {
     "dispatch": _DISPATCH,
     "reward": _REWARD,
     "faults": FAULTS_TREE,
+    "isl": _ISL,
 }
 
 
@@ -399,6 +403,14 @@ def _constellation(raw: Any, epoch: datetime, label: str) -> ConstellationSpec:
     return spec
 
 
+def _isl(raw: Any) -> IslSpec:
+    """The ``isl`` section (absent or null: links off); enabled links need a link kind."""
+    spec = IslSpec(**_section("isl", raw if raw is not None else {}, _ISL))
+    if spec.enabled and not (spec.in_plane or spec.cross_plane):
+        _fail("isl.enabled", "needs isl.in_plane or isl.cross_plane (both are false)", True)
+    return spec
+
+
 def _cross_check(sc: Scenario) -> None:
     """References between sections: classes, models, networks, origin stations, traces."""
     models = {m.name: m for m in sc.models}
@@ -483,6 +495,7 @@ def _build(data: dict, base: Path, source: Path) -> Scenario:
         workload=WorkloadSpec(**_section("workload", data["workload"], _WORKLOAD)),
         dispatch=DispatchSpec(**_section("dispatch", data.get("dispatch") or {}, _DISPATCH)),
         reward=RewardSpec(**_section("reward", data.get("reward") or {}, _REWARD)),
+        isl=_isl(data.get("isl")),
         source=source,
     )
     if sc.workload.models and sum(share for _, share in sc.workload.models) <= 0:

@@ -20,6 +20,7 @@ __all__ = [
     "EpisodeSpec",
     "FaultsSpec",
     "GroundSpec",
+    "IslSpec",
     "ModelSpec",
     "RewardSpec",
     "SatelliteClass",
@@ -204,8 +205,8 @@ class WorkloadSpec:
         load: Multiplier on the arrival rate (evaluation sweeps set it).
         onboard_fraction: Share of jobs generated on board from Earth-observation data: their
             input is already on a random satellite (of a class serving the workload's
-            models), so they skip the uplink and are computed there (no inter-satellite
-            links yet).
+            models), so they skip the uplink and are computed there (inter-satellite links,
+            ``isl``, relay results only).
     """
 
     arrivals: ArrivalSpec = field(default_factory=ArrivalSpec)
@@ -264,8 +265,49 @@ class RewardSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class IslSpec:
+    """Inter-satellite laser links that relay a finished result towards a station.
+
+    Off by default. When enabled, a result computed on satellite ``s`` may be forwarded over
+    up to ``max_hops`` links to a satellite ``r`` of its neighbourhood (``r = s`` included)
+    and joins ``r``'s downlink queue; the simulator picks the ``r`` that delivers earliest
+    (``envs.sim.isl``). Links: ``in_plane`` to the satellites ahead and behind in the same
+    orbital plane, ``cross_plane`` to the nearest satellite of each adjacent plane of the
+    same shell. Only results travel over the links (job inputs stay where they are uplinked
+    or generated), and link contention is not modelled: a result is kilobytes, a laser
+    link carries gigabits per second.
+
+    Attributes:
+        enabled: Whether results may be relayed.
+        in_plane: Links to the neighbours ahead and behind in the plane.
+        cross_plane: Links to the nearest satellite in each adjacent plane.
+        rate_bps: Data rate of every link (bit/s).
+        latency_s: Fixed delay per hop (light time over the link, pointing and switching).
+            A result of ``b`` bytes crosses ``h`` hops in ``h × (latency_s + 8 b / rate_bps)``.
+        max_hops: Longest relay path, in links.
+
+    Example YAML (``isl.enabled=true`` as an override turns it on in any preset):
+
+    .. code-block:: yaml
+
+        isl: {enabled: true, in_plane: true, cross_plane: true,
+              rate_bps: 1.0e+10, latency_s: 0.05, max_hops: 3}
+    """
+
+    enabled: bool = False
+    in_plane: bool = True
+    cross_plane: bool = True
+    rate_bps: float = 1.0e10
+    latency_s: float = 0.05
+    max_hops: int = 3
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
-    """A complete, validated scenario (``faults``: see ``envs.scenario.faults``)."""
+    """A complete, validated scenario.
+
+    ``faults``: see ``envs.scenario.faults``; ``isl``: :class:`IslSpec` (off by default).
+    """
 
     name: str
     episode: EpisodeSpec
@@ -277,6 +319,7 @@ class Scenario:
     dispatch: DispatchSpec = field(default_factory=DispatchSpec)
     reward: RewardSpec = field(default_factory=RewardSpec)
     faults: FaultsSpec = field(default_factory=FaultsSpec)
+    isl: IslSpec = field(default_factory=IslSpec)
     description: str = ""
     source: Path | None = None
 
