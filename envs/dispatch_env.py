@@ -415,19 +415,20 @@ def _static_part(sc: Scenario) -> tuple[Any, ...]:
     """What a ``World`` is built from.
 
     That is everything but the workload, dispatch, reward and faults settings and the
-    backhaul delay, which take effect per episode.
+    backhaul delay, which take effect per episode (the inter-satellite links are the world's).
     """
     ep = sc.episode
     ground = dataclasses.replace(sc.ground, backhaul_delay_s=None)
     return (sc.constellation, sc.classes, sc.models, ground, ep.epoch, ep.duration_s, ep.drain_s,
-            ep.contact_step_s)  # fmt: skip
+            ep.contact_step_s, sc.isl)  # fmt: skip
 
 
 def _check_world(world: World, scenario: Scenario) -> None:
     """A prebuilt world must come from the same static scenario as the environment's."""
     if _static_part(world.scenario) != _static_part(scenario):
         names = ("constellation", "classes", "models", "ground", "episode.epoch",
-                 "episode.duration_s", "episode.drain_s", "episode.contact_step_s")  # fmt: skip
+                 "episode.duration_s", "episode.drain_s", "episode.contact_step_s",
+                 "isl")  # fmt: skip
         diff = [n for n, a, b in zip(names, _static_part(world.scenario), _static_part(scenario),
                                      strict=True) if a != b]  # fmt: skip
         raise ConfigError(

@@ -5,8 +5,9 @@ as if the job had the whole constellation to itself: its uplink starts at the fi
 of the satellite with its origin (or the origin's network, with backhaul) after it arrives,
 compute starts when the uplink ends and takes the job's *true* prefill + decode time with
 the model already loaded (no swap), and the result goes down in the first downlink contact
-after that. Queues, buffers and other jobs can only delay a job, never speed it up, so no
-dispatch policy — learned, heuristic or clairvoyant — delivers a job earlier than this.
+after that (with inter-satellite links, the first contact of any satellite it can be relayed
+to, after the relay time). Queues, buffers and other jobs can only delay a job, never speed
+it up, so no dispatch policy — learned, heuristic or clairvoyant — delivers a job earlier than this.
 
 It answers "how much is there to gain?": the gap between a policy's turnaround and the
 bound's is the most any better dispatcher could remove. On ``star_compute_12`` most of a
@@ -95,4 +96,6 @@ def _deliver(sim: Sim, job: int, sat: int, uplink_end: float) -> float:
         compute_end = walk(power, uplink_end, service)[1]
         if compute_end == INF:
             return INF
+    if w.isl is not None:  # relayed to the neighbour that delivers first, all links idle
+        return w.isl.best_relay(w, sat, compute_end, sim.out_bytes[job], None)[1]
     return walk(w.downlink_windows(sat), compute_end, sim.out_bytes[job])[1]

@@ -19,7 +19,14 @@ Stages, per satellite:
   (``World.compute_windows``). A job arriving at a full on-board buffer
   is dropped (``buffer_full``).
 * **Downlink**: one transmitter, FIFO in order of completion, during contacts with any
-  downlink-permitted station at the best rate available at each instant.
+  downlink-permitted station at the best rate available at each instant. With
+  inter-satellite links (``isl.enabled``, ``envs.sim.isl``) a finished result may first be
+  relayed over up to ``max_hops`` links to the neighbour that delivers it earliest; it then
+  joins that satellite's queue (``relay``, ``isl_hops``). A relayed result frees its buffer
+  slot on the computing satellite and takes none on the relay: the buffer bounds jobs
+  awaiting compute or downlink on their own satellite, and a relayed result is a few
+  kilobytes in the relay's mass memory (counting it against the relay's buffer would make
+  dispatchers shun exactly the satellites over a station).
 
 Link and server time is reserved when a stage starts (FIFO makes the schedule known then);
 a job dropped later (deadline) does not give its reservation back.
@@ -96,6 +103,11 @@ class Sim:
         self.loaded = [[-1] * classes[c].servers for c in world.sat_class_list]
         self.onboard = [0] * n_sat
         self.committed = [0] * n_sat  # dispatched to the satellite, not yet delivered/dropped
+        self.isl = world.isl  # None: no inter-satellite links, and no per-job relay columns
+        if self.isl is not None:
+            self.relay = _ints(np.full(n, -1))  # satellite that downlinks the result
+            self.isl_hops = _ints(np.zeros(n, np.int64))
+            self.relay_arrival = _doubles(np.full(n, np.nan))  # when it reached ``relay``
         self.heap: list[tuple[float, int, int, int, int]] = []
         self.seq = 0
         self.pending: deque[int] = deque()
@@ -150,12 +162,23 @@ class Sim:
         self.job_seconds += (self.arrived - self.completed - self.dropped) * (t - self.now)
         self.now = t
 
+    def holder(self, job: int) -> int:
+        """The satellite holding the job: its relay once relayed, else the one it was sent to."""
+        if self.isl is not None and self.relay[job] >= 0:
+            return self.relay[job]
+        return self.sat[job]
+
+    def _relayed_away(self, job: int) -> bool:
+        """Whether the job's result left its satellite over a link (its slot is freed)."""
+        return self.isl is not None and self.relay[job] >= 0 and self.relay[job] != self.sat[job]
+
     def _drop(self, job: int, reason: str) -> None:
         tl = self.timeline
-        if not _isnan(tl["compute_start"][job]) and _isnan(tl["delivered"][job]):
-            self.onboard[self.sat[job]] -= 1  # it was holding a buffer slot
-        if self.sat[job] >= 0:
-            self.committed[self.sat[job]] -= 1
+        sat = -1 if self._relayed_away(job) else self.sat[job]
+        if sat >= 0 and not _isnan(tl["compute_start"][job]) and _isnan(tl["delivered"][job]):
+            self.onboard[sat] -= 1  # it was holding a buffer slot
+        if sat >= 0:
+            self.committed[sat] -= 1
         self.status[job] = _DROPPED
         self.drop_code[job] = 1 + DROP_REASONS.index(reason)
         tl["dropped_at"][job] = self.now
@@ -220,7 +243,7 @@ class Sim:
         """(start, end) of the job's uplink to ``sat`` if it joined the queue now.
 
         A job generated on board (negative origin) needs no uplink on its own satellite and
-        cannot reach any other (no inter-satellite links).
+        cannot reach any other (inter-satellite links carry results only).
         """
         w = self.world
         origin = self.origin[job]
@@ -273,8 +296,9 @@ class Sim:
         elif kind == DOWNLINK_DONE:
             self.timeline["delivered"][job] = self.now
             self.status[job] = _COMPLETED
-            self.onboard[self.sat[job]] -= 1
-            self.committed[self.sat[job]] -= 1
+            if not self._relayed_away(job):
+                self.onboard[self.sat[job]] -= 1
+                self.committed[self.sat[job]] -= 1
             self.completed += 1
         elif kind == DEFER_RETURN:
             self.status[job] = _PENDING
@@ -323,14 +347,26 @@ class Sim:
     def _compute_done(self, job: int) -> None:
         sat = self.sat[job]
         self.timeline["compute_end"][job] = self.now
-        start, end = walk(
-            self.world.downlink_windows(sat),
-            max(self.now, self.busy_down[sat]),
-            self.out_bytes[job],
-        )
+        if self.isl is None:
+            start, end = walk(
+                self.world.downlink_windows(sat),
+                max(self.now, self.busy_down[sat]),
+                self.out_bytes[job],
+            )
+        else:
+            start, end, relay, hops = self.isl.best_relay(
+                self.world, sat, self.now, self.out_bytes[job], self.busy_down
+            )
         if end == INF:
             self._drop(job, "no_contact")
             return
+        if self.isl is not None:
+            self.relay[job], self.isl_hops[job] = relay, hops
+            self.relay_arrival[job] = self.now + hops * self.isl.hop_s(self.out_bytes[job])
+            if relay != sat:  # the result leaves: its buffer slot is free (see the docstring)
+                self.onboard[sat] -= 1
+                self.committed[sat] -= 1
+            sat = relay
         self.busy_down[sat] = end
         self.timeline["downlink_start"][job] = start
         self._push(end, DOWNLINK_DONE, job)

@@ -15,8 +15,10 @@ generator. :class:`FaultedWorld` is the episode's view of the shared ``World``:
   and not yet delivered is dropped (``satellite_failure``) — or, with
   ``on_satellite_failure: redispatch``, returns to the pending queue if its input is still
   on the ground (uplink not finished; a partial upload is lost). A job whose input is on
-  board (uplinked, computing, or awaiting downlink) cannot be re-dispatched: there are no
-  inter-satellite links.
+  board (uplinked, computing, or awaiting downlink) cannot be re-dispatched (inter-satellite
+  links carry results only). A result already relayed to another satellite
+  (``envs.sim.isl``) belongs to that satellite: it is lost if the relay fails, not if the
+  satellite that computed it does; a failed satellite is never chosen as a relay or path.
 """
 
 from __future__ import annotations
@@ -294,7 +296,11 @@ class FaultedWorld(World):
         heap, hit, keep = sim.heap, [], []
         for event in heap:
             kind, job = event[3], event[4]
-            if kind in _STAGES and sim.sat[job] == sat:
+            on_sat = (
+                kind in _STAGES
+                and (sim.holder(job) if kind == DOWNLINK_DONE else sim.sat[job]) == sat
+            )
+            if on_sat:
                 if sim.status[job] == _IN_FLIGHT:
                     hit.append((job, kind))
             else:

@@ -57,7 +57,9 @@ def metrics(sim: Sim) -> dict[str, Any]:
 def job_table(sim: Sim) -> dict[str, np.ndarray]:
     """One row per job: attributes, satellite, status, drop reason and the stage timeline.
 
-    Times are seconds since the epoch; NaN where a stage did not happen.
+    Times are seconds since the epoch; NaN where a stage did not happen. With
+    inter-satellite links also ``relay_sat`` (the satellite that downlinks the result, -1
+    before compute ends), ``isl_hops`` and ``relay_arrival_s`` (when the result reached it).
     """
     table: dict[str, np.ndarray] = {
         "job": np.arange(sim.n_jobs),
@@ -74,5 +76,9 @@ def job_table(sim: Sim) -> dict[str, np.ndarray]:
     }
     for name, values in sim.timeline.items():
         table[f"{name}_s"] = np.array(values)
+    if sim.isl is not None:  # only with inter-satellite links, so tables without are unchanged
+        table["relay_sat"] = np.array(sim.relay)
+        table["isl_hops"] = np.array(sim.isl_hops)
+        table["relay_arrival_s"] = np.array(sim.relay_arrival)
     table["turnaround_s"] = table["delivered_s"] - table["arrival_s"]
     return table

@@ -22,7 +22,9 @@ __all__ = ["Estimate", "SimView"]
 class Estimate(NamedTuple):
     """What would happen to a job sent to ``sat`` now (times in seconds since the epoch).
 
-    Every field is ``inf`` from the first stage that cannot finish within the horizon.
+    Every field is ``inf`` from the first stage that cannot finish within the horizon. With
+    inter-satellite links the downlink is that of the relay the simulator would pick if the
+    result were ready at ``compute_end`` with the transmitters' queues as they are now.
     """
 
     sat: int
@@ -134,7 +136,7 @@ class SimView:
         serves_row = w.serves[:, model]
         cls = w.sat_class_list
         origin = s.origin[job]
-        if origin < 0:  # generated on board: only its own satellite (no inter-satellite links)
+        if origin < 0:  # generated on board: only its own satellite (links carry results only)
             sat = -1 - origin
             return [sat] if serves_row[cls[sat]] and sat not in w.failed else []
         if s.backhaul_s is not None:
@@ -195,6 +197,7 @@ class SimView:
         pre, dec = w.prefill_s_per_token, w.decode_s_per_token
         power_windows, busy_down = w.compute_windows, s.busy_down
         free_at, loaded = s.free_at, s.loaded
+        isl = w.isl
         result = []
         for sat in sats:
             if origin < 0:
@@ -227,7 +230,10 @@ class SimView:
                 if c_e == INF:
                     result.append(Estimate(sat, up_s, up_e, c_s, INF, INF, INF))
                     continue
-            busy = busy_down[sat]
-            d_s, d_e = walk(w.downlink_windows(sat), c_e if c_e > busy else busy, out_bytes)
+            if isl is None:
+                busy = busy_down[sat]
+                d_s, d_e = walk(w.downlink_windows(sat), c_e if c_e > busy else busy, out_bytes)
+            else:  # the relay the simulator would choose now (neighbourhood-sized)
+                d_s, d_e, _, _ = isl.best_relay(w, sat, c_e, out_bytes, busy_down)
             result.append(Estimate(sat, up_s, up_e, c_s, c_e, d_s, d_e))
         return result

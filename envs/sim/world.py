@@ -27,6 +27,7 @@ from envs.orbits import (
 )
 from envs.orbits.tle import TLE
 from envs.scenario.schema import Scenario
+from envs.sim.isl import IslGraph
 from envs.sim.links import Windows, merge_max_rate
 
 __all__ = ["SUNLIT_STEP_S", "World", "build_world"]
@@ -134,6 +135,8 @@ class World:
                 if sunlit_windows is None:
                     raise ValueError("World: a power-limited class needs sunlit windows")
                 self.compute_windows[sat] = _with_eclipse_budget(sunlit_windows[sat], budget)
+        # Inter-satellite links (``envs.sim.isl``): None when the scenario has them off.
+        self.isl = IslGraph.build(scenario, constellation) if scenario.isl.enabled else None
         self._pair_windows: dict[tuple[int, int], Windows] = {}
         self._down_windows: dict[int, Windows] = {}
         self._net_up_windows: dict[tuple[int, int], Windows] = {}
