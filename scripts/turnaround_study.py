@@ -118,7 +118,8 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
+def write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
+    """Write dict rows as CSV atomically (NaN as an empty cell); return ``path``."""
     with atomic_write(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else [])
         writer.writeheader()
@@ -232,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, by in TABLES.items()
     }
     tables["stages"] = stage_table(table, ["agent", "pass_timing", "under_threshold"])
-    paths += [_write_rows(args.out / f"{name}.csv", rows) for name, rows in tables.items()]
+    paths += [write_rows(args.out / f"{name}.csv", rows) for name, rows in tables.items()]
     origins = np.unique(table["origin"][table["origin"] >= 0])
     clean = {
         name: [
