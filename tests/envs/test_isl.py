@@ -250,6 +250,24 @@ def test_star_compute_12_tle_file_is_one_ring_of_twelve(repo_root: Path):
     assert ((g.relay >= 0).sum(axis=1) == 12).all() and g.hops.max() == 6
 
 
+def test_iridium_next_tles_group_into_six_planes_of_eleven_with_a_seam(iridium_tle_path):
+    from collections import Counter
+    from datetime import datetime, timezone
+
+    sc = load_scenario("walker_100")
+    sc = dataclasses.replace(
+        sc,
+        constellation=ConstellationSpec(),
+        episode=dataclasses.replace(sc.episode, epoch=datetime(2026, 1, 3, tzinfo=timezone.utc)),
+    )
+    cons = Constellation.from_tles(load_tles(iridium_tle_path))
+    planes = plane_structure(sc, cons)
+    assert sorted(Counter(planes.plane.tolist()).values()) == [11] * 6
+    assert len(planes.shells) == 1 and planes.shells[0][1] is False  # a Walker star: seam
+    degree = (_graph(sc, cons, max_hops=1).neighbours >= 0).sum(axis=1)
+    assert Counter(degree.tolist()) == {4: 44, 3: 22}  # the two seam planes: one side only
+
+
 # ---------------------------------------------------------------- configuration
 @pytest.mark.parametrize(
     ("key", "value", "message"),
