@@ -411,29 +411,39 @@ def _day_fraction(sc: Scenario) -> float:
     return (e.hour * 3600 + e.minute * 60 + e.second) / 86400.0
 
 
+_STATIC_NAMES = ("constellation", "classes", "models", "ground", "episode.epoch",
+                 "episode.contact_step_s", "isl")  # fmt: skip
+
+
 def _static_part(sc: Scenario) -> tuple[Any, ...]:
-    """What a ``World`` is built from.
+    """What a ``World`` is built from (in the order of ``_STATIC_NAMES``).
 
     That is everything but the workload, dispatch, reward and faults settings and the
     backhaul delay, which take effect per episode (the inter-satellite links are the world's).
+    The episode's length is checked separately: the world must cover its arrivals.
     """
-    ep = sc.episode
     ground = dataclasses.replace(sc.ground, backhaul_delay_s=None)
-    return (sc.constellation, sc.classes, sc.models, ground, ep.epoch, ep.duration_s, ep.drain_s,
-            ep.contact_step_s, sc.isl)  # fmt: skip
+    return (sc.constellation, sc.classes, sc.models, ground, sc.episode.epoch,
+            sc.episode.contact_step_s, sc.isl)  # fmt: skip
 
 
 def _check_world(world: World, scenario: Scenario) -> None:
-    """A prebuilt world must come from the same static scenario as the environment's."""
-    if _static_part(world.scenario) != _static_part(scenario):
-        names = ("constellation", "classes", "models", "ground", "episode.epoch",
-                 "episode.duration_s", "episode.drain_s", "episode.contact_step_s",
-                 "isl")  # fmt: skip
-        diff = [n for n, a, b in zip(names, _static_part(world.scenario), _static_part(scenario),
-                                     strict=True) if a != b]  # fmt: skip
+    """A prebuilt world must come from the same static scenario as the environment's.
+
+    A shorter arrival window than the world was built for is allowed (the episode then runs
+    to the world's horizon); one that ends after the world's horizon is not.
+    """
+    mine, theirs = _static_part(scenario), _static_part(world.scenario)
+    diff = [n for n, a, b in zip(_STATIC_NAMES, mine, theirs, strict=True) if a != b]
+    if diff:
         raise ConfigError(
             f"world: built for scenario {world.scenario.name!r} with different {', '.join(diff)}; "
             "build it from the same scenario and overrides as the environment"
+        )
+    if scenario.episode.duration_s > world.horizon_s:
+        raise ConfigError(
+            f"episode.duration_s: {scenario.episode.duration_s:g} s of arrivals, but the world's "
+            f"contact plan ends at {world.horizon_s:g} s; build the world from this scenario"
         )
 
 

@@ -219,3 +219,8 @@ def test_a_world_built_from_another_scenario_is_refused(toy_world):
         ConstellationDispatchEnv("star_compute_12", world=toy_world)
     with pytest.raises(ConfigError, match=r"world: .*ground"):
         ConstellationDispatchEnv("toy", world=toy_world, **{"ground.min_elevation_deg": 20.0})
+    with pytest.raises(ConfigError, match=r"episode\.duration_s: 90000 s of arrivals"):
+        ConstellationDispatchEnv("toy", world=toy_world, **{"episode.duration_s": 90000.0})
+    shorter = ConstellationDispatchEnv("toy", world=toy_world, **{"episode.duration_s": 600.0})
+    shorter.reset(seed=0)
+    assert shorter.sim.horizon_s == toy_world.horizon_s
