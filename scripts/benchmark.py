@@ -1,8 +1,9 @@
 """Benchmarks that report ratios against a reference measured in the same run.
 
 Subcommands:
-    env           Environment decisions per second with a random valid policy (contact plan
-                  cached), against gymnasium ``CartPole-v1`` steps per second in the same run.
+    env           Environment decisions per second with a random valid policy or a heuristic
+                  (``--policy ect``; contact plan cached), against gymnasium ``CartPole-v1``
+                  steps per second in the same run.
     contact-plan  This project's contact plan vs skyfield ``EarthSatellite.find_events`` on
                   the same satellites and stations, plus the full-scale run (2,800 generated
                   satellites × every shipped station × 24 h: time and peak memory).
@@ -187,28 +188,40 @@ def bench_contact_plan(args: argparse.Namespace) -> dict:
     return result
 
 
-def _env_rate(make, decisions: int, seed: int) -> dict:
-    """Decisions per second of a random valid policy (resets included), after warm-up."""
+def _env_rate(make, decisions: int, seed: int, policy: str = "random") -> dict:
+    """Decisions per second of ``policy`` (resets included), after warm-up.
+
+    ``policy`` is ``random`` (a random valid action) or a heuristic of ``agents.heuristics``,
+    whose choices are part of the time.
+    """
     import numpy as np
 
     env = make()
     rng = np.random.default_rng(seed)
-    env.reset(seed=seed)
+    agent = None
+    if policy != "random":
+        from agents.heuristics import make_heuristic
+
+        agent = make_heuristic(policy, env, seed=seed)
+    obs, _ = env.reset(seed=seed)
     done_steps = 0
     episodes = 0
     began = time.perf_counter()
     while done_steps < decisions:
         mask = env.unwrapped.action_masks() if hasattr(env.unwrapped, "action_masks") else None
-        action = (
-            int(rng.choice(np.flatnonzero(mask)))
-            if mask is not None
-            else int(rng.integers(env.action_space.n))
-        )
-        _, _, terminated, truncated, _ = env.step(action)
+        if agent is not None:
+            action = int(agent.predict(obs, action_masks=mask)[0])
+        elif mask is not None:
+            action = int(rng.choice(np.flatnonzero(mask)))
+        else:
+            action = int(rng.integers(env.action_space.n))
+        obs, _, terminated, truncated, _ = env.step(action)
         done_steps += 1
         if terminated or truncated:
             episodes += 1
-            env.reset(seed=seed + episodes)
+            obs, _ = env.reset(seed=seed + episodes)
+            if agent is not None:
+                agent.reset()
     seconds = time.perf_counter() - began
     return {"decisions": done_steps, "episodes": episodes, "seconds": seconds,
             "per_s": done_steps / seconds}  # fmt: skip
@@ -232,13 +245,18 @@ def _full_episode(env) -> dict:
 
 
 def _env_child(
-    queue: mp.Queue, scenario: str, decisions: int, overrides: dict, full_episode: bool
+    queue: mp.Queue,
+    scenario: str,
+    decisions: int,
+    overrides: dict,
+    full_episode: bool,
+    policy: str = "random",
 ) -> None:
     """Run `_env_measure` in a fresh process; bad input comes back as ``{"error": message}``."""
     from envs.errors import ConstellationDispatchError
 
     try:
-        queue.put(_env_measure(scenario, decisions, overrides, full_episode))
+        queue.put(_env_measure(scenario, decisions, overrides, full_episode, policy))
     except ConstellationDispatchError as exc:
         queue.put({"error": str(exc)})
 
@@ -264,7 +282,9 @@ def _env_result(queue: mp.Queue, proc: mp.Process, scenario: str) -> dict:
     return res
 
 
-def _env_measure(scenario: str, decisions: int, overrides: dict, full_episode: bool) -> dict:
+def _env_measure(
+    scenario: str, decisions: int, overrides: dict, full_episode: bool, policy: str = "random"
+) -> dict:
     """One scenario: build (contact plan cached), then time decisions."""
     from envs.contact_plan import default_cache_dir
     from envs.dispatch_env import ConstellationDispatchEnv
@@ -280,8 +300,8 @@ def _env_measure(scenario: str, decisions: int, overrides: dict, full_episode: b
     def make():
         return ConstellationDispatchEnv(scenario, world=world, **overrides)
 
-    rate = _full_episode(make()) if full_episode else _env_rate(make, decisions, 0)
-    rate.update(scenario=scenario, build_s=build_s, peak_rss_mb=_peak_rss_mb())
+    rate = _full_episode(make()) if full_episode else _env_rate(make, decisions, 0, policy)
+    rate.update(scenario=scenario, policy=policy, build_s=build_s, peak_rss_mb=_peak_rss_mb())
     return rate
 
 
@@ -319,14 +339,16 @@ def bench_env(args: argparse.Namespace) -> dict:
         queue: mp.Queue = ctx.Queue()
         proc = ctx.Process(
             target=_env_child,
-            args=(queue, scenario, args.decisions, _overrides(args.set), args.full_episode),
+            args=(queue, scenario, args.decisions, _overrides(args.set), args.full_episode,
+                  args.policy),
         )
         proc.start()
         res = _env_result(queue, proc, scenario)
         res["ratio_vs_cartpole"] = res["per_s"] / cartpole["per_s"]
         out["scenarios"].append(res)
         print(
-            f"{scenario}: {res['per_s']:,.0f} decisions/s ({res['ratio_vs_cartpole']:.3f}× "
+            f"{scenario} ({args.policy}): {res['per_s']:,.0f} decisions/s "
+            f"({res['ratio_vs_cartpole']:.3f}× "
             f"CartPole), {res['decisions']:,} decisions, {res['episodes']} episodes, world "
             f"built in {res['build_s']:.1f} s, "
             f"peak RSS {res['peak_rss_mb']:.0f} MB"
@@ -361,6 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--decisions", type=int, default=20000, help="decisions timed per scenario")
     ev.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="scenario override, e.g. episode.duration_s=86400")  # fmt: skip
+    from agents.heuristics import HEURISTICS
+
+    ev.add_argument("--policy", choices=tuple(HEURISTICS), default="random",
+                    help="random valid action, or a heuristic (its choices are timed)")  # fmt: skip
     ev.add_argument("--full-episode", action="store_true",
                     help="time one whole episode (seed 0, first valid candidate)")  # fmt: skip
     ev.add_argument("--out", type=Path, default=Path("benchmark_env.json"), help="JSON output")

@@ -1,0 +1,55 @@
+"""scripts/benchmark.py env: the environment's rate under a random policy or a heuristic."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("benchmark", REPO / "scripts" / "benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("policy", ["random", "ect"])
+def test_env_benchmark_times_the_chosen_policy(tmp_path, policy):
+    out = tmp_path / "b.json"
+    argv = ["env", "--scenarios", "toy", "--decisions", "300", "--policy", policy, "--out", out]
+    script = str(REPO / "scripts" / "benchmark.py")
+    proc = subprocess.run([sys.executable, script, *map(str, argv)], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert f"toy ({policy})" in proc.stdout
+    result = json.loads(out.read_text())
+    (row,) = result["scenarios"]
+    assert row["scenario"] == "toy" and row["policy"] == policy
+    assert row["decisions"] == 300 and row["episodes"] >= 1
+    assert row["per_s"] > 0 and row["ratio_vs_cartpole"] == pytest.approx(
+        row["per_s"] / result["cartpole"]["per_s"]
+    )
+
+
+def test_the_heuristic_drives_the_episode(monkeypatch):
+    bench = load_script()
+    from agents import heuristics
+    from envs.dispatch_env import ConstellationDispatchEnv
+
+    chosen = []
+    real = heuristics.ECTAgent.choose
+
+    def spy(self, valid):
+        chosen.append(real(self, valid))
+        return chosen[-1]
+
+    monkeypatch.setattr(heuristics.ECTAgent, "choose", spy)
+    rate = bench._env_rate(lambda: ConstellationDispatchEnv("toy"), 50, 0, "ect")
+    assert rate["decisions"] == 50 and len(chosen) == 50
