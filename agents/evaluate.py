@@ -161,6 +161,11 @@ def load_model(spec: AgentSpec, env: ConstellationDispatchEnv) -> Any:
         raise ConfigError(f"{spec.kind}: model file not found: {path}")
     module, name = MODEL_KINDS[spec.kind]
     cls = getattr(__import__(module, fromlist=[name]), name)
+    import torch
+
+    # One decision is one tiny forward pass: intra-op threads only add synchronisation, and
+    # on a busy machine they spin against the simulator (tens of ms a decision, not 0.2 ms).
+    torch.set_num_threads(1)
     try:
         model = cls.load(path, device="cpu")
     except Exception as exc:  # corrupt zip, wrong class, pickle errors: all one line
