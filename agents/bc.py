@@ -85,7 +85,7 @@ class Demonstrations:
 def collect_demonstrations(
     scenario: str,
     *,
-    teacher: str = "ect",
+    teacher: str | Mapping[float, str] = "ect",
     loads: Sequence[float] = (1.0,),
     seeds: Sequence[int] = (0,),
     overrides: Mapping[str, Any] | None = None,
@@ -94,18 +94,29 @@ def collect_demonstrations(
 
     Args:
         scenario: Preset name or YAML path.
-        teacher: A heuristic name (``agents.heuristics.HEURISTICS``).
+        teacher: A heuristic name (``agents.heuristics.HEURISTICS``), or a mapping from load
+            to heuristic name (a teacher per load, e.g. ECT when the system is light and
+            ``least_loaded`` when it is congested); the mapping's loads replace ``loads``.
         loads: Workload multipliers; every seed is played at every load.
         seeds: Reset seeds (use seeds disjoint from the evaluation seeds).
         overrides: Scenario overrides (e.g. the reward scale the student is trained with).
     """
-    if not loads or not seeds:
+    if isinstance(teacher, Mapping):
+        bad = [x for x in teacher if isinstance(x, bool) or not isinstance(x, int | float)]
+        if not teacher or bad or any(x <= 0 for x in teacher if x not in bad):
+            raise ConfigError(
+                f"bc.teacher: expected a heuristic or positive loads -> heuristics, got {teacher!r}"
+            )
+        plan = [(float(x), str(name)) for x, name in teacher.items()]
+    else:
+        plan = [(float(x), str(teacher)) for x in loads]
+    if not plan or not seeds:
         raise ConfigError(f"bc: loads and seeds must not be empty, got {loads!r} and {seeds!r}")
     obs, masks, actions, rewards, ends = [], [], [], [], []
-    for load in loads:
+    for load, name in plan:
         env = ConstellationDispatchEnv(scenario, **{**dict(overrides or {}), "load": load})
         for seed in seeds:
-            agent = make_heuristic(teacher, env, seed=seed)
+            agent = make_heuristic(name, env, seed=seed)
             o, _ = env.reset(seed=int(seed))
             agent.reset()
             done = env.sim.done

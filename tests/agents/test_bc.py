@@ -79,3 +79,15 @@ def test_training_with_a_warm_start_writes_its_cloning_result(tmp_path):
 def test_bad_training_settings_name_the_key(tmp_path, override, match):
     with pytest.raises(ConfigError, match=match):
         train("toy", "maskable_ppo", 64, 0, 1, tmp_path, overrides=[override], progress=False)
+
+
+def test_a_teacher_per_load_records_each_load_with_its_own_teacher():
+    mixed = collect_demonstrations("toy", teacher={1.0: "ect", 2.0: "random"}, seeds=[0])
+    ect = collect_demonstrations("toy", teacher="ect", loads=[1.0], seeds=[0])
+    rand = collect_demonstrations("toy", teacher="random", loads=[2.0], seeds=[0])
+    assert len(mixed) == len(ect) + len(rand)
+    np.testing.assert_array_equal(mixed.actions, np.concatenate([ect.actions, rand.actions]))
+    np.testing.assert_array_equal(mixed.obs, np.concatenate([ect.obs, rand.obs]))
+    for bad in ({}, {0: "ect"}, {"high": "ect"}):
+        with pytest.raises(ConfigError, match="bc.teacher"):
+            collect_demonstrations("toy", teacher=bad, seeds=[0])
