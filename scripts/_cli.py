@@ -13,6 +13,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from envs.errors import ConstellationDispatchError
 
@@ -85,3 +86,45 @@ def check_run_options(args: argparse.Namespace) -> None:
             raise ConfigError(f"--{name}: must be >= 1, got {getattr(args, name)}")
     if args.seed < 0:
         raise ConfigError(f"--seed: must be >= 0, got {args.seed}")
+
+
+def add_set_option(parser: argparse.ArgumentParser, example: str) -> None:
+    """``--set KEY=VALUE`` (repeatable) scenario overrides; see :func:`parse_overrides`."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"Scenario override (repeatable; numbers stay numbers, other values are YAML), "
+        f"e.g. {example}.",
+    )
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``["episode.duration_s=600", "networks=[china,ksat]"]`` → a dict of overrides.
+
+    A value that reads as a number is one (YAML would keep ``1e10`` a string); anything
+    else is parsed as YAML. A malformed item is a one-line ``ConfigError``.
+    """
+    import yaml
+
+    from envs.errors import ConfigError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set: expected KEY=VALUE, got {item!r}")
+        for kind in (int, float):
+            try:
+                out[key] = kind(raw)
+                break
+            except ValueError:
+                pass
+        else:
+            try:
+                out[key] = yaml.safe_load(raw)
+            except yaml.YAMLError:
+                raise ConfigError(f"--set {key}: cannot parse value {raw!r}") from None
+    return out

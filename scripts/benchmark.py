@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import run_cli
+from _cli import parse_overrides, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 STATION_FILES = [
@@ -305,22 +305,6 @@ def _env_measure(
     return rate
 
 
-def _overrides(items: Sequence[str]) -> dict:
-    """``KEY=VALUE`` scenario overrides; values that read as numbers become numbers."""
-    from envs.errors import ConfigError
-
-    out: dict = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set: expected KEY=VALUE, got {item!r}")
-        try:
-            out[key] = float(raw)
-        except ValueError:
-            out[key] = raw
-    return out
-
-
 def bench_env(args: argparse.Namespace) -> dict:
     import gymnasium as gym
 
@@ -330,7 +314,7 @@ def bench_env(args: argparse.Namespace) -> dict:
     if args.decisions < 1:
         raise ConfigError(f"--decisions: must be >= 1, got {args.decisions}")
     for scenario in args.scenarios.split(","):  # bad names and overrides fail here, in one line
-        load_scenario(scenario, _overrides(args.set) or None)
+        load_scenario(scenario, parse_overrides(args.set) or None)
     cartpole = _env_rate(lambda: gym.make("CartPole-v1"), args.decisions, 0)
     print(f"CartPole-v1: {cartpole['per_s']:,.0f} steps/s")
     out = {"cartpole": cartpole, "scenarios": []}
@@ -339,8 +323,8 @@ def bench_env(args: argparse.Namespace) -> dict:
         queue: mp.Queue = ctx.Queue()
         proc = ctx.Process(
             target=_env_child,
-            args=(queue, scenario, args.decisions, _overrides(args.set), args.full_episode,
-                  args.policy),
+            args=(queue, scenario, args.decisions, parse_overrides(args.set),
+                  args.full_episode, args.policy),
         )
         proc.start()
         res = _env_result(queue, proc, scenario)
@@ -435,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 duration_s=args.duration_s,
                 policy=args.policy,
                 faults=not args.no_faults,
-                overrides=_overrides(args.set),
+                overrides=parse_overrides(args.set),
             )
         )
         print_soak(result)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import check_run_options, run_cli
+from _cli import add_set_option, check_run_options, parse_overrides, run_cli
 
 from agents.evaluate import (
     BACKENDS,
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Also draw one episode (first seed, first load, first non-random agent): "
         "DIR/contact_gantt.png, DIR/ground_tracks.png and DIR/queue_length.png.",
     )
+    add_set_option(parser, "--set episode.duration_s=3600 --set isl.enabled=true")
     parser.add_argument("--quiet", action="store_true", help="No progress bar and no table.")
     return parser
 
@@ -122,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         backend=args.backend,
         progress=not args.quiet,
+        overrides=parse_overrides(args.set),
     )
     paths = write_results(result, args.out)
     if args.plots:
@@ -132,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         chosen = next((s for s in specs if s.kind != "random"), specs[0])
         episode = result.episodes_of(chosen.label, loads[0])[0]
-        scenario = load_scenario(args.scenario, {"load": loads[0]})
+        scenario = load_scenario(args.scenario, {**parse_overrides(args.set), "load": loads[0]})
         world = build_world(scenario, cache_dir=default_cache_dir())
         paths += plot_episode(episode, world, args.out)
     if not args.quiet:

@@ -28,8 +28,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import check_run_options, run_cli
-from turnaround_study import parse_overrides, write_rows
+from _cli import add_set_option, check_run_options, parse_overrides, run_cli
+from turnaround_study import write_rows
 
 from agents.evaluate import parse_agents, run_episode
 from envs.atomic import atomic_write
@@ -68,14 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threshold-s", type=float, default=THRESHOLD_S, help="Turnaround threshold in seconds."
     )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="Scenario override for every variant (repeatable; the value is YAML), e.g. "
-        "--set episode.duration_s=600 --set isl.latency_s=0.1.",
-    )
+    add_set_option(parser, "--set episode.duration_s=600 --set isl.latency_s=0.1 (every variant)")
     parser.add_argument("--out", required=True, type=Path, help="Output folder DIR.")
     parser.add_argument("--quiet", action="store_true", help="No progress bar and no table.")
     return parser

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import check_run_options, run_cli
+from _cli import add_set_option, check_run_options, parse_overrides, run_cli
 
 from agents.evaluate import evaluate, parse_agents, write_results
 from agents.turnaround import (
@@ -90,32 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threshold-s", type=float, default=THRESHOLD_S, help="Turnaround threshold in seconds."
     )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="Scenario override (repeatable; the value is YAML), e.g. --set duration_s=86400 "
-        "--set networks=[china,ksat,aws] --set ground.backhaul_delay_s=0.05.",
+    add_set_option(
+        parser, "--set duration_s=86400 --set networks=[china,ksat,aws] "
+        "--set ground.backhaul_delay_s=0.05"
     )
     parser.add_argument("--out", required=True, type=Path, help="Output folder DIR.")
     parser.add_argument("--workers", type=int, default=1, help="Worker processes.")
     parser.add_argument("--quiet", action="store_true", help="No progress bar and no tables.")
     return parser
-
-
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    """``["networks=[china,ksat]"]`` → ``{"networks": ["china", "ksat"]}`` (values as YAML)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set: expected KEY=VALUE, got {item!r}")
-        try:
-            out[key.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise ConfigError(f"--set {key}: cannot parse value {raw!r}") from None
-    return out
 
 
 def write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> Path:

@@ -446,6 +446,12 @@ SCRIPT_CASES = {
     "evaluate-zero-episodes": (
         "evaluate", "--scenario toy --agents ect --episodes 0 --out {tmp}/o",
         ["--episodes: must be >= 1, got 0"]),
+    "evaluate-bad-override": (
+        "evaluate", "--scenario toy --agents ect --episodes 1 --set episode.duration_s=-1 "
+        "--out {tmp}/o", ["toy.yaml: episode.duration_s: must be > 0, got -1"]),
+    "evaluate-override-without-value": (
+        "evaluate", "--scenario toy --agents ect --episodes 1 --set episode --out {tmp}/o",
+        ["--set: expected KEY=VALUE, got 'episode'"]),
     "evaluate-output-is-a-file": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --quiet --out {a_file}",
         ["File exists: {a_file}"]),
@@ -487,7 +493,7 @@ SCRIPT_CASES = {
         ["--decisions: must be >= 1, got 0"]),
     "benchmark-bad-override": (
         "benchmark", "env --scenarios toy --set workload.load=-1 --out {tmp}/b.json",
-        ["toy.yaml: workload.load: must be > 0, got -1.0"]),
+        ["toy.yaml: workload.load: must be > 0, got -1"]),
     "benchmark-bad-tle-file": (
         "benchmark", "contact-plan --tle {bad_tle} --skip-full --out {tmp}/b.json",
         ["bad.tle line 2: checksum mismatch"]),

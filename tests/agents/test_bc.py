@@ -89,5 +89,5 @@ def test_a_teacher_per_load_records_each_load_with_its_own_teacher():
     np.testing.assert_array_equal(mixed.actions, np.concatenate([ect.actions, rand.actions]))
     np.testing.assert_array_equal(mixed.obs, np.concatenate([ect.obs, rand.obs]))
     for bad in ({}, {0: "ect"}, {"high": "ect"}):
-        with pytest.raises(ConfigError, match="bc.teacher"):
+        with pytest.raises(ConfigError, match=r"bc\.teacher"):
             collect_demonstrations("toy", teacher=bad, seeds=[0])

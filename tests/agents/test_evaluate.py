@@ -269,3 +269,14 @@ def test_the_comparison_interval_is_paired_over_seeds():
     other_seeds = [_episode(e.agent, e.seed + (e.agent == "b"), e.turnarounds_s) for e in episodes]
     with pytest.raises(ConfigError, match="not paired"):
         compare_with(EvaluationResult({"agents": ["a", "b"], "loads": [1.0]}, other_seeds, []), "a")
+
+
+def test_cli_scenario_overrides_reach_every_episode(tmp_path):
+    out = tmp_path / "out"
+    proc = run(EVALUATE, "--scenario", "toy", "--agents", "ect", "--episodes", "2", "--seed",
+               "0", "--set", "episode.duration_s=600", "--out", out, "--quiet")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    arrivals = [float(r["arrival_s"]) for r in read_csv(out / "jobs.csv")]
+    assert arrivals and max(arrivals) < 600.0
+    config = json.loads((out / "summary.json").read_text())["config"]
+    assert config["overrides"] == {"episode.duration_s": 600}
