@@ -280,3 +280,22 @@ def test_cli_scenario_overrides_reach_every_episode(tmp_path):
     assert arrivals and max(arrivals) < 600.0
     config = json.loads((out / "summary.json").read_text())["config"]
     assert config["overrides"] == {"episode.duration_s": 600}
+
+
+def test_printed_tables_name_models_by_file_and_keep_every_column(toy_eval):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from agents.evaluate import print_comparison, print_table
+
+    result, _ = toy_eval
+    long = "maskable_ppo:/a/very/long/folder/name/that/would/squeeze/the/table/best_model.zip"
+    rows = [dict(r, agent=long if r["agent"] == "random" else r["agent"]) for r in result.summary]
+    buffer = StringIO()
+    console = Console(file=buffer, width=80)  # not a terminal: the tables widen themselves
+    print_table(rows, console=console)
+    print_comparison([dict(r, agent=long) for r in compare_with(result, "ect")], console=console)
+    text = buffer.getvalue()
+    assert "maskable_ppo:best_model.zip" in text and "/a/very" not in text
+    assert "cost/job" in text and "…" not in text
