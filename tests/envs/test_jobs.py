@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +21,7 @@ from envs.jobs import (
     write_trace,
 )
 from envs.scenario.schema import ArrivalSpec, TokenSpec, WorkloadSpec
+from tests.scripts_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "configs" / "traces" / "sample_conv.csv"
@@ -226,11 +226,7 @@ def test_shipped_sample_trace_loads_and_looks_like_the_conversation_trace():
 
 
 def test_shipped_sample_is_reproduced_by_its_script(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "make_sample_trace", REPO / "scripts" / "make_sample_trace.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("make_sample_trace")
     out = tmp_path / "sample.csv"
     assert module.main(["--rows", "2000", "--seed", "7", "--out", str(out)]) == 0
     assert out.read_bytes() == SAMPLE.read_bytes()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
 import shutil
-import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +27,7 @@ from envs.scenario import (
     list_presets,
     load_scenario,
 )
+from tests.scripts_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 TOY = PRESET_DIR / "toy.yaml"
@@ -96,13 +95,7 @@ def test_star_compute_12_shell_generates_exactly_the_shipped_tle_file():
 
 
 def test_star_compute_2800_shells_are_the_benchmark_full_scale_shells():
-    spec = importlib.util.spec_from_file_location("_bench", REPO / "scripts" / "benchmark.py")
-    bench = importlib.util.module_from_spec(spec)
-    saved = list(sys.path)
-    try:
-        spec.loader.exec_module(bench)
-    finally:
-        sys.path[:] = saved
+    bench = load_script("benchmark", "_bench")
     sc = load_scenario("star_compute_2800")
     assert [s.shell for s in sc.constellation.shells] == bench.full_scale_shells()
     per_class = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 import subprocess
@@ -11,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests import scripts_loader
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / "scripts" / "ground_network_study.py"
@@ -116,14 +117,7 @@ def test_help_documents_every_option():
 
 def load_cli_module():
     """The script as a module, to call ``main`` in this process (no interpreter start-up)."""
-    spec = importlib.util.spec_from_file_location("ground_network_study", CLI)
-    module = importlib.util.module_from_spec(spec)
-    saved = list(sys.path)
-    try:
-        spec.loader.exec_module(module)  # it puts scripts/ on sys.path for its _cli import
-    finally:
-        sys.path[:] = saved
-    return module
+    return scripts_loader.load_script(CLI.stem)
 
 
 @pytest.mark.parametrize(

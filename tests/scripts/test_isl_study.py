@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
 
+from tests import scripts_loader
+
 REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("isl_study", REPO / "scripts" / "isl_study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scripts_loader.load_script("isl_study")
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
 from agents.turnaround import SHARE_COLUMNS, STAGES, TIMING_BINS
+from tests import scripts_loader
 
 REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -20,12 +20,7 @@ SHORT = ["--set", "duration_s=1800", "--set", "episode.drain_s=5400"]
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location(
-        "turnaround_study", REPO / "scripts" / "turnaround_study.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scripts_loader.load_script("turnaround_study")
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -1,0 +1,23 @@
+"""Import a file of ``scripts/`` as a module, to call its ``main`` or helpers in-process."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def load_script(name: str, module_name: str | None = None) -> ModuleType:
+    """``scripts/<name>.py`` as a fresh module; ``sys.path`` is restored afterwards (the
+    scripts put their own folder on it for ``_cli``)."""
+    spec = importlib.util.spec_from_file_location(module_name or name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    saved = list(sys.path)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = saved
+    return module
