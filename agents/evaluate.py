@@ -75,6 +75,7 @@ __all__ = [
     "print_comparison",
     "print_table",
     "run_episode",
+    "short_label",
     "summarize",
     "write_results",
 ]
@@ -653,7 +654,7 @@ def compare_with(
     return rows
 
 
-def _short(label: str) -> str:
+def short_label(label: str) -> str:
     """A saved model's label as ``kind:file name`` (the full path stays in the CSV files)."""
     kind, sep, path = label.partition(":")
     return f"{kind}:{Path(path).name}" if sep and kind in MODEL_KINDS else label
@@ -681,7 +682,7 @@ def print_comparison(rows: Sequence[dict[str, Any]], *, console: Any = None) -> 
 
     for r in rows:
         table.add_row(
-            _short(r["agent"]), f"{r['load']:g}", ratio(r, "mean"), ratio(r, "p95"),
+            short_label(r["agent"]), f"{r['load']:g}", ratio(r, "mean"), ratio(r, "p95"),
             ratio(r, "cost"),
             f"{100 * r['drop_rate']:.1f}", f"{100 * r['reference_drop_rate']:.1f}",
         )  # fmt: skip
@@ -776,7 +777,7 @@ def print_table(summary: Sequence[dict[str, Any]], *, console: Any = None) -> No
         table.add_column(name, justify="left" if name == "agent" else "right", no_wrap=True)
     for r in summary:
         table.add_row(
-            _short(r["agent"]) + (" *" if r["reference_bound"] else ""), f"{r['load']:g}",
+            short_label(r["agent"]) + (" *" if r["reference_bound"] else ""), f"{r['load']:g}",
             h(r["mean_turnaround_s"]), f"{h(r['mean_ci_low_s'])}-{h(r['mean_ci_high_s'])}",
             h(r["p50_turnaround_s"]), h(r["p95_turnaround_s"]), h(r["p99_turnaround_s"]),
             str(r["completed"]), str(r["dropped"]),

@@ -122,8 +122,11 @@ def plot_turnaround_cdf(result: EvaluationResult, path: str | os.PathLike[str]) 
         ax.set_xlabel("turnaround (log scale)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("fraction of completed jobs")
+    from agents.evaluate import short_label
+
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, loc="outside right upper")
+    # Centred on the right, so a long legend never runs into the title.
+    fig.legend(handles, [short_label(x) for x in labels], fontsize=7, loc="outside right center")
     n = result.config["episodes"]
     fig.suptitle(f"{result.config['scenario']}: turnaround CDF of completed jobs "
                  f"({n} episode{'s' * (n != 1)} per panel)")  # fmt: skip
@@ -149,7 +152,11 @@ def plot_turnaround_vs_load(result: EvaluationResult, path: str | os.PathLike[st
     ax.set_ylabel("turnaround (h)")
     ax.set_xticks(result.config["loads"])
     ax.grid(alpha=0.3)
-    handles = [Line2D([], [], color=colors[a], marker="o", label=a) for a in agents] + [
+    from agents.evaluate import short_label
+
+    handles = [
+        Line2D([], [], color=colors[a], marker="o", label=short_label(a)) for a in agents
+    ] + [
         Line2D([], [], color="grey", marker="o", label="mean, 95 % CI"),
         Line2D([], [], color="grey", marker="x", ls="--", label="p95"),
     ]
