@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from envs.contact_plan import ContactPlan
 from envs.errors import ConfigError
-from envs.sim.links import merge_max_rate
+from envs.sim.links import RATE_MODELS, merge_max_rate, pass_rates_bytes_per_s
 
 __all__ = [
     "RATE_MODELS",
@@ -35,8 +35,6 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: Link-rate models, as in the scenario's ``ground.rate_model``.
-RATE_MODELS = ("fixed", "range")
 #: Keys of ``NetworkCapacity.summary()``, in order.
 SUMMARY_COLUMNS = (
     "networks",
@@ -53,52 +51,6 @@ SUMMARY_COLUMNS = (
     "capacity_gb_per_sat_day",
 )
 _DAY_S = 86400.0
-
-
-def pass_rates_bytes_per_s(
-    plan: ContactPlan,
-    link_bps: ArrayLike,
-    *,
-    rate_model: str = "fixed",
-    reference_range_km: float = 1000.0,
-) -> FloatArray:
-    """Data rate of every pass of a plan, bytes/s, as the simulator computes it.
-
-    Args:
-        plan: The contact plan.
-        link_bps: Rate of each station of the plan, bit/s (e.g. its ``downlink_bps``).
-        rate_model: ``fixed``: the station's rate for the whole pass; ``range``: scaled by
-            ``(reference_range_km / range at maximum elevation) ** 2``, capped at 1.
-        reference_range_km: Range at which the ``range`` model gives the full rate.
-
-    Returns:
-        One rate per pass of ``plan.passes``.
-
-    >>> from datetime import datetime, timezone
-    >>> from envs.contact_plan import ContactPlan, PassArrays
-    >>> one = np.ones(1)
-    >>> passes = PassArrays(np.array([1]), np.array([0]), 0 * one, 600 * one, 300 * one,
-    ...                     45 * one, 800 * one, one < 0, one < 0)  # range 800 km
-    >>> plan = ContactPlan(datetime(2025, 6, 1, tzinfo=timezone.utc), 3600.0, ("S0", "S1"),
-    ...                    ("Svalbard",), np.array([0]), ("ksat",), passes)
-    >>> pass_rates_bytes_per_s(plan, [8e6]).tolist()
-    [1000000.0]
-    >>> pass_rates_bytes_per_s(plan, [8e6], rate_model="range", reference_range_km=400.0).tolist()
-    [250000.0]
-    """
-    station_bytes_per_s = np.asarray(link_bps, dtype=float) / 8.0
-    if station_bytes_per_s.shape != (len(plan.station_names),):
-        raise ConfigError(
-            f"link_bps: need one rate per station ({len(plan.station_names)}), "
-            f"got shape {station_bytes_per_s.shape}"
-        )
-    p = plan.passes
-    if rate_model == "fixed":
-        return station_bytes_per_s[p.station]
-    if rate_model == "range":
-        scale = np.minimum(1.0, (reference_range_km / np.maximum(p.range_at_max_km, 1e-3)) ** 2)
-        return station_bytes_per_s[p.station] * scale
-    raise ConfigError(f"rate_model: must be one of {', '.join(RATE_MODELS)}, got {rate_model!r}")
 
 
 @dataclass(frozen=True, slots=True, eq=False)

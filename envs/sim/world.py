@@ -28,7 +28,7 @@ from envs.orbits import (
 from envs.orbits.tle import TLE
 from envs.scenario.schema import Scenario
 from envs.sim.isl import IslGraph
-from envs.sim.links import Windows, merge_max_rate
+from envs.sim.links import Windows, merge_max_rate, pass_rates_bytes_per_s
 
 __all__ = ["SUNLIT_STEP_S", "World", "build_world"]
 
@@ -117,15 +117,10 @@ class World:
         down_nets = scenario.ground.downlink_networks
         self.uplink_station = [up_nets is None or s.network in up_nets for s in stations]
         self.downlink_station = [down_nets is None or s.network in down_nets for s in stations]
-        p = plan.passes
-        scale = np.ones(len(p.sat))
-        if scenario.ground.rate_model == "range":
-            ref = scenario.ground.reference_range_km
-            scale = np.minimum(1.0, (ref / np.maximum(p.range_at_max_km, 1e-3)) ** 2)
-        up_bps = np.array([s.uplink_bps for s in stations])
-        down_bps = np.array([s.downlink_bps for s in stations])
-        self._up_rate = (up_bps[p.station] / 8.0 * scale) if len(p.sat) else np.zeros(0)
-        self._down_rate = (down_bps[p.station] / 8.0 * scale) if len(p.sat) else np.zeros(0)
+        g = scenario.ground
+        model = {"rate_model": g.rate_model, "reference_range_km": g.reference_range_km}
+        self._up_rate = pass_rates_bytes_per_s(plan, [s.uplink_bps for s in stations], **model)
+        self._down_rate = pass_rates_bytes_per_s(plan, [s.downlink_bps for s in stations], **model)
         self.sunlit_windows = sunlit_windows
         # Per satellite: when its payload may compute (None = any time).
         self.compute_windows: list[Windows | None] = [None] * self.n_sats
