@@ -18,7 +18,7 @@ from agents.turnaround import (
     stage_table,
 )
 from envs.contact_plan import ContactPlan
-from envs.contact_plan.search import PassArrays
+from tests.hand_made import hand_plan
 
 EPOCH = datetime(2025, 6, 1, 0, 0, tzinfo=timezone.utc)
 NAN = math.nan
@@ -36,27 +36,10 @@ PASSES = [
 
 @pytest.fixture(scope="module")
 def plan() -> ContactPlan:
-    arr = np.array(sorted(PASSES, key=lambda p: p[2]))
-    n = len(arr)
-    return ContactPlan(
-        epoch=EPOCH,
-        horizon_s=30000.0,
-        satellite_names=("S0", "S1"),
-        station_names=("A", "B", "C"),
-        station_network=np.array([0, 0, 1]),
-        network_names=("near", "far"),
-        passes=PassArrays(
-            arr[:, 0].astype(np.int64),
-            arr[:, 1].astype(np.int64),
-            arr[:, 2],
-            arr[:, 3],
-            0.5 * (arr[:, 2] + arr[:, 3]),
-            np.full(n, 45.0),
-            np.full(n, 700.0),
-            np.zeros(n, bool),
-            np.zeros(n, bool),
-        ),
-    )
+    return hand_plan(
+        PASSES, satellite_names=("S0", "S1"), station_names=("A", "B", "C"),
+        station_networks=("near", "near", "far"), horizon_s=30000.0,
+    )  # fmt: skip
 
 
 def test_pass_timing_counts_to_the_last_satellite_in_view_and_to_the_next_rise(plan):

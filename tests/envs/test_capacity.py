@@ -14,13 +14,14 @@ from envs.capacity import (
     network_capacity,
     pass_rates_bytes_per_s,
 )
-from envs.contact_plan import ContactPlan, PassArrays, compute_contact_plan
+from envs.contact_plan import ContactPlan, compute_contact_plan
 from envs.errors import ConfigError
 from envs.ground import load_networks
 from envs.orbits import Constellation
 from envs.orbits.shells import Shell, shell_tles
 from envs.scenario import load_scenario
 from envs.sim import build_world
+from tests.hand_made import hand_plan
 
 EPOCH = datetime(2025, 6, 1, tzinfo=timezone.utc)
 MB = 1e6  # bytes
@@ -35,27 +36,11 @@ def make_plan(
     range_km: float = 800.0,
 ) -> ContactPlan:
     """A plan from ``(satellite, station, rise_s, set_s)``; station i is in ``networks[i]``."""
-    arr = np.array(sorted(passes, key=lambda p: p[2]), dtype=float).reshape(-1, 4)
-    n = len(arr)
-    return ContactPlan(
-        epoch=EPOCH,
-        horizon_s=horizon_s,
-        satellite_names=tuple(f"S{i}" for i in range(n_sats)),
-        station_names=tuple(f"G{i}" for i in range(len(networks))),
-        station_network=np.array([list(dict.fromkeys(networks)).index(x) for x in networks]),
-        network_names=tuple(dict.fromkeys(networks)),
-        passes=PassArrays(
-            arr[:, 0].astype(np.int64),
-            arr[:, 1].astype(np.int64),
-            arr[:, 2],
-            arr[:, 3],
-            0.5 * (arr[:, 2] + arr[:, 3]),
-            np.full(n, 45.0),
-            np.full(n, range_km),
-            np.zeros(n, bool),
-            np.zeros(n, bool),
-        ),
-    )
+    return hand_plan(
+        passes, satellite_names=[f"S{i}" for i in range(n_sats)],
+        station_names=[f"G{i}" for i in range(len(networks))], station_networks=networks,
+        horizon_s=horizon_s, range_km=range_km,
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------ hand-computed cases

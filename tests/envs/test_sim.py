@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envs.contact_plan import ContactPlan, PassArrays
 from envs.ground import Station
 from envs.jobs import JobBatch, onboard_origin
 from envs.orbits import Constellation, Shell, shell_tles
@@ -29,6 +28,7 @@ from envs.scenario.schema import (
     WorkloadSpec,
 )
 from envs.sim import Sim, SimView, World, job_table, merge_max_rate, metrics, walk
+from tests.hand_made import hand_plan
 
 EPOCH = datetime(2025, 6, 1, tzinfo=timezone.utc)
 HORIZON = 5000.0
@@ -72,27 +72,10 @@ def make_world(passes, *, servers=1, buffer_jobs=8, n_sats=2, swap_s=0.0, power=
             "down", 10.0, 0.0, 0.0, network="downnet", uplink_bps=up_bps, downlink_bps=down_bps
         ),
     ]
-    arr = np.array(sorted(passes, key=lambda p: p[2]), dtype=float).reshape(-1, 4)
-    n = len(arr)
-    plan = ContactPlan(
-        epoch=EPOCH,
-        horizon_s=HORIZON,
-        satellite_names=cons.names,
-        station_names=("up", "down"),
-        station_network=np.array([0, 1]),
-        network_names=("upnet", "downnet"),
-        passes=PassArrays(
-            arr[:, 0].astype(np.int64),
-            arr[:, 1].astype(np.int64),
-            arr[:, 2],
-            arr[:, 3],
-            0.5 * (arr[:, 2] + arr[:, 3]),
-            np.full(n, 45.0),
-            np.full(n, 700.0),
-            np.zeros(n, bool),
-            np.zeros(n, bool),
-        ),
-    )
+    plan = hand_plan(
+        passes, satellite_names=cons.names, station_names=("up", "down"),
+        station_networks=("upnet", "downnet"), horizon_s=HORIZON,
+    )  # fmt: skip
     return World(scenario, cons, ["inf"] * n_sats, stations, plan, sunlit)
 
 
