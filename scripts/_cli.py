@@ -88,6 +88,16 @@ def check_run_options(args: argparse.Namespace) -> None:
         raise ConfigError(f"--seed: must be >= 0, got {args.seed}")
 
 
+def check_plan_options(args: argparse.Namespace) -> None:
+    """``--hours`` in (0, 720] and ``--min-elevation`` (if given) in [0, 90) degrees."""
+    from envs.errors import ConfigError
+
+    if not 0 < args.hours <= 24 * 30:
+        raise ConfigError(f"--hours: must be in (0, 720], got {args.hours}")
+    if args.min_elevation is not None and not 0 <= args.min_elevation < 90:
+        raise ConfigError(f"--min-elevation: must be in [0, 90) degrees, got {args.min_elevation}")
+
+
 def add_set_option(parser: argparse.ArgumentParser, example: str) -> None:
     """``--set KEY=VALUE`` (repeatable) scenario overrides; see :func:`parse_overrides`."""
     parser.add_argument(

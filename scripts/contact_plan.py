@@ -18,11 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import add_cache_options, cache_dir_of, run_cli
+from _cli import add_cache_options, cache_dir_of, check_plan_options, run_cli
 
 from envs.atomic import atomic_write
 from envs.contact_plan import CSV_COLUMNS, compute_contact_plan
-from envs.errors import ConfigError
 from envs.ground import load_networks
 from envs.orbits import Constellation, load_tles
 from envs.timeutil import parse_utc
@@ -92,10 +91,7 @@ def write_csv(path: Path, rows: Sequence[tuple]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not 0 < args.hours <= 24 * 30:
-        raise ConfigError(f"--hours: must be in (0, 720], got {args.hours}")
-    if args.min_elevation is not None and not 0 <= args.min_elevation < 90:
-        raise ConfigError(f"--min-elevation: must be in [0, 90) degrees, got {args.min_elevation}")
+    check_plan_options(args)
     start = parse_utc(args.start, "--start")
     constellation = Constellation.from_tles(load_tles(args.tle))
     stations = load_networks(args.stations)

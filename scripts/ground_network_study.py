@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import add_cache_options, cache_dir_of, run_cli
+from _cli import add_cache_options, cache_dir_of, check_plan_options, run_cli
 from tqdm import tqdm
 
 from envs.atomic import atomic_write
@@ -318,10 +318,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not 0 < args.hours <= 24 * 30:
-        raise ConfigError(f"--hours: must be in (0, 720], got {args.hours}")
-    if args.min_elevation is not None and not 0 <= args.min_elevation < 90:
-        raise ConfigError(f"--min-elevation: must be in [0, 90) degrees, got {args.min_elevation}")
+    check_plan_options(args)
     scenarios = parse_list("--scenarios", args.scenarios)
     labels = parse_list("--networks", args.networks)
     antennas = parse_antennas(args.antennas)
