@@ -47,6 +47,11 @@ BC_DEFAULTS = {
 }  # fmt: skip
 
 
+def _scenario_overrides(env_overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """The scenario overrides among ``env_overrides`` (without the env's own arguments)."""
+    return {k: v for k, v in (env_overrides or {}).items() if k not in _ENV_ARGS}
+
+
 def _algo_class(algo: str) -> Any:
     if algo == "maskable_ppo":
         from sb3_contrib import MaskablePPO
@@ -123,8 +128,7 @@ def make_vec_env(
 
     # Check the scenario and its overrides here: an error inside a SubprocVecEnv worker only
     # reaches the parent as a broken pipe.
-    scenario_overrides = {k: v for k, v in env_overrides.items() if k not in _ENV_ARGS}
-    load_scenario(scenario, scenario_overrides or None)
+    load_scenario(scenario, _scenario_overrides(env_overrides) or None)
 
     def factory(rank: int):
         def make():
@@ -220,7 +224,7 @@ class EvalAgainstECT(_callback_base()):
         self.scenario, self.seeds, self.eval_freq = scenario, list(seeds), max(int(eval_freq), 1)
         self.out, self.label = out, label
         # Evaluate in the scenario the agent is trained in (overrides included).
-        self.overrides = {k: v for k, v in (env_overrides or {}).items() if k not in _ENV_ARGS}
+        self.overrides = _scenario_overrides(env_overrides)
         trained = load_scenario(scenario, self.overrides or None)
         self.world = build_world(trained)
         self.drop_penalty_s = trained.reward.drop_penalty_s
