@@ -19,8 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _cli import run_cli
 
-HEURISTICS = ["random", "round_robin", "earliest_uplink", "least_loaded", "ect", "oracle"]
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -48,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_episode,
         write_results,
     )
+    from agents.heuristics import HEURISTICS
     from agents.plots import plot_episode
     from agents.train import train
     from envs.contact_plan import default_cache_dir
