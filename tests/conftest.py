@@ -57,6 +57,24 @@ def iridium_tle_path(shared_data: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def toy_world():
+    """The ``toy`` preset's world, built once for the session (read-only in tests)."""
+    from envs.scenario import load_scenario
+    from envs.sim import build_world
+
+    return build_world(load_scenario("toy"))
+
+
+@pytest.fixture(scope="session")
+def sc12_world():
+    """The ``star_compute_12`` preset's world, built once for the session (read-only)."""
+    from envs.scenario import load_scenario
+    from envs.sim import build_world
+
+    return build_world(load_scenario("star_compute_12"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory):
     """Contact plans computed by tests are cached in a temporary folder, not ~/.cache."""

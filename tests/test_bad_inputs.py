@@ -28,7 +28,6 @@ from envs.errors import ConfigError, TLEError
 from envs.jobs import load_trace
 from envs.orbits.tle import TLEEpochWarning, load_tles, tle_checksum
 from envs.scenario import PRESET_DIR, load_scenario
-from envs.sim import build_world
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "scripts"
@@ -284,11 +283,6 @@ def test_bad_trace_file(tmp_path, case):
 
 
 # --- the environment -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def toy_world():
-    return build_world(load_scenario("toy"))
 
 
 def test_scenario_with_a_bad_trace_fails_when_the_env_is_built(tmp_path, toy_world):

@@ -14,23 +14,11 @@ from agents.heuristics import (
 )
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError
-from envs.scenario import load_scenario
-from envs.sim import build_world
 
 # Measured on star_compute_12 at load 2 (seeds 0-5): mean turnaround of completed jobs
 # ECT 2.85-2.93 h, Random 5.37-5.50 h, RoundRobin 5.30-5.39 h, Oracle within 0.3 % of ECT;
 # seed-to-seed spread ~0.05 h, so four paired seeds leave no room for noise.
 CLAIM_SEEDS = range(4)
-
-
-@pytest.fixture(scope="module")
-def toy_world():
-    return build_world(load_scenario("toy"))
-
-
-@pytest.fixture(scope="module")
-def sc12_world():
-    return build_world(load_scenario("star_compute_12"))
 
 
 @pytest.fixture(scope="module")

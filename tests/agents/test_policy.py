@@ -10,8 +10,6 @@ from stable_baselines3 import PPO
 
 from agents.policy import CandidateScoringPolicy, adapt_to_env, policy_kwargs_for
 from envs.dispatch_env import ConstellationDispatchEnv
-from envs.scenario import load_scenario
-from envs.sim import build_world
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -21,16 +19,6 @@ def _one_torch_thread():
     th.set_num_threads(1)
     yield
     th.set_num_threads(previous)
-
-
-@pytest.fixture(scope="module")
-def toy_world():
-    return build_world(load_scenario("toy"))
-
-
-@pytest.fixture(scope="module")
-def sc12_world():
-    return build_world(load_scenario("star_compute_12"))
 
 
 def make_policy(env, **kwargs) -> CandidateScoringPolicy:

@@ -10,19 +10,8 @@ from gymnasium.utils.env_checker import check_env
 import envs  # noqa: F401  (registers ConstellationDispatch-v0)
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError
-from envs.scenario import load_scenario
-from envs.sim import build_world, job_table
+from envs.sim import job_table
 from envs.sim.core import DEFER_RETURN
-
-
-@pytest.fixture(scope="module")
-def toy_world():
-    return build_world(load_scenario("toy"))
-
-
-@pytest.fixture(scope="module")
-def sc12_world():
-    return build_world(load_scenario("star_compute_12"))
 
 
 def rollout(env, seed, policy_seed=0, max_steps=200_000, defer_p=0.05):

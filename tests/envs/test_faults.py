@@ -316,11 +316,6 @@ def test_bad_fault_config_is_one_line_naming_the_path_and_value(override, path, 
 
 
 # ---------------------------------------------------------------- environment
-@pytest.fixture(scope="module")
-def sc12_world():
-    return build_world(load_scenario("star_compute_12"))
-
-
 def faulty_env(world, faults=RANDOM_FAULTS, **kw):
     return ConstellationDispatchEnv("star_compute_12", world=world, **SHORT, faults=faults, **kw)
 
