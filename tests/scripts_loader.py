@@ -1,7 +1,8 @@
-"""Import a file of ``scripts/`` as a module, to call its ``main`` or helpers in-process."""
+"""Import a file of ``scripts/`` as a module (to call its ``main`` in-process); read its CSVs."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import sys
 from pathlib import Path
@@ -21,3 +22,9 @@ def load_script(name: str, module_name: str | None = None) -> ModuleType:
     finally:
         sys.path[:] = saved
     return module
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file the scripts or the harness wrote, as dicts of strings."""
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import json
 import math
@@ -28,6 +27,7 @@ from agents.evaluate import (
     write_results,
 )
 from envs.errors import ConfigError
+from tests.scripts_loader import read_csv
 
 REPO = Path(__file__).resolve().parents[2]
 EVALUATE = REPO / "scripts" / "evaluate.py"
@@ -43,11 +43,6 @@ def run(script: Path, *args: object) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
     )
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 @pytest.fixture(scope="module")

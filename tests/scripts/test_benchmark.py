@@ -14,10 +14,6 @@ from tests import scripts_loader
 REPO = Path(__file__).resolve().parents[2]
 
 
-def load_script():
-    return scripts_loader.load_script("benchmark")
-
-
 @pytest.mark.parametrize("policy", ["random", "ect"])
 def test_env_benchmark_times_the_chosen_policy(tmp_path, policy):
     out = tmp_path / "b.json"
@@ -37,7 +33,7 @@ def test_env_benchmark_times_the_chosen_policy(tmp_path, policy):
 
 
 def test_the_heuristic_drives_the_episode(monkeypatch):
-    bench = load_script()
+    bench = scripts_loader.load_script("benchmark")
     from agents import heuristics
     from envs.dispatch_env import ConstellationDispatchEnv
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from pathlib import Path
@@ -15,29 +14,20 @@ REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def load_script():
-    return scripts_loader.load_script("isl_study")
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("isl")
     argv = ["--scenario", "toy", "--agents", "earliest_uplink,ect", "--episodes", "2",
             "--seed", "3", "--max-hops", "1,2", "--out", str(out), "--quiet"]  # fmt: skip
-    assert load_script().main(argv) == 0
+    assert scripts_loader.load_script("isl_study").main(argv) == 0
     return out
 
 
 def test_study_writes_one_row_per_variant_agent_and_seed(study):
-    episodes = read_csv(study / "episodes.csv")
+    episodes = scripts_loader.read_csv(study / "episodes.csv")
     assert len(episodes) == 3 * 2 * 2  # off, 1 hop, 2 hops x two agents x two seeds
     assert {r["variant"] for r in episodes} == {"off", "isl_1hop", "isl_2hop"}
-    summary = read_csv(study / "summary.csv")
+    summary = scripts_loader.read_csv(study / "summary.csv")
     assert [(r["variant"], r["agent"]) for r in summary] == [
         (v, a) for v in ("off", "isl_1hop", "isl_2hop") for a in ("earliest_uplink", "ect")
     ]
@@ -68,7 +58,7 @@ def test_study_json_and_plot(study):
 def test_bad_options_are_one_line_errors(tmp_path, capsys, argv, message):
     from _cli import run_cli
 
-    module = load_script()
+    module = scripts_loader.load_script("isl_study")
     code = run_cli(module.main, ["--scenario", "toy", "--out", str(tmp_path), *argv])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(f"error: {message}") and err.count("\n") == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -17,15 +16,6 @@ AGENTS = ["earliest_uplink", "random"]
 # 30 min of arrivals from 00:00 UTC, when the first satellites pass over CLTC Jiamusi and
 # RSGS Miyun; 90 min of drain keeps the contact plan short.
 SHORT = ["--set", "duration_s=1800", "--set", "episode.drain_s=5400"]
-
-
-def load_script():
-    return scripts_loader.load_script("turnaround_study")
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +33,7 @@ def study(tmp_path_factory):
         "--quiet",
         *SHORT,
     ]
-    assert load_script().main(argv) == 0
+    assert scripts_loader.load_script("turnaround_study").main(argv) == 0
     return out
 
 
@@ -59,14 +49,14 @@ def test_study_writes_every_table_and_figure(study):
         "share_by_hour": ["submit_hour"],
     }
     for name, by in keys.items():
-        rows = read_csv(study / f"{name}.csv")
+        rows = scripts_loader.read_csv(study / f"{name}.csv")
         assert rows and list(rows[0]) == ["agent", *by, *SHARE_COLUMNS]
         for r in rows:
             low, share, high = (float(r[k]) for k in ("share_ci_low", "share", "share_ci_high"))
             assert 0.0 <= low <= share <= high <= 1.0
             assert share <= float(r["bound_share"])  # no policy beats the contention-free bound
             assert int(r["under"]) <= int(r["completed"]) <= int(r["jobs"])
-    stages = read_csv(study / "stages.csv")
+    stages = scripts_loader.read_csv(study / "stages.csv")
     assert list(stages[0]) == [
         "agent",
         "pass_timing",
@@ -77,13 +67,13 @@ def test_study_writes_every_table_and_figure(study):
 
 
 def test_tables_partition_the_same_jobs_for_every_agent(study):
-    policy = {r["agent"]: r for r in read_csv(study / "share_by_policy.csv")}
+    policy = {r["agent"]: r for r in scripts_loader.read_csv(study / "share_by_policy.csv")}
     assert list(policy) == AGENTS
     for name, key in (
         ("share_by_pass_timing", "pass_timing"),
         ("share_by_origin", "origin_station"),
     ):
-        rows = read_csv(study / f"{name}.csv")
+        rows = scripts_loader.read_csv(study / f"{name}.csv")
         for agent in AGENTS:
             mine = [r for r in rows if r["agent"] == agent]
             assert sum(int(r["jobs"]) for r in mine) == int(policy[agent]["jobs"])
@@ -91,22 +81,22 @@ def test_tables_partition_the_same_jobs_for_every_agent(study):
         # paired seeds: every agent sees the same submissions in every group
         jobs = {(r[key], r["agent"]): r["jobs"] for r in rows}
         assert all(jobs[cat, AGENTS[0]] == jobs[cat, AGENTS[1]] for cat, _ in jobs)
-    timing = read_csv(study / "share_by_pass_timing.csv")
+    timing = scripts_loader.read_csv(study / "share_by_pass_timing.csv")
     order = [r["pass_timing"] for r in timing if r["agent"] == AGENTS[0]]
     assert order == sorted(order, key=TIMING_BINS.index)
 
 
 def test_nothing_beats_two_minutes_without_a_pass_within_two_minutes(study):
     """Without backhaul a job goes up only over its origin: no pass soon, no fast result."""
-    rows = read_csv(study / "share_by_pass_timing.csv")
+    rows = scripts_loader.read_csv(study / "share_by_pass_timing.csv")
     later = [r for r in rows if r["pass_timing"] in TIMING_BINS[3:6]]
     assert later and all(int(r["under"]) == 0 for r in later)
-    policy = {r["agent"]: r for r in read_csv(study / "share_by_policy.csv")}
+    policy = {r["agent"]: r for r in scripts_loader.read_csv(study / "share_by_policy.csv")}
     assert int(policy["earliest_uplink"]["under"]) > 0  # in-pass jobs do come back fast
 
 
 def test_jobs_csv_carries_the_classification(study):
-    jobs = read_csv(study / "jobs.csv")
+    jobs = scripts_loader.read_csv(study / "jobs.csv")
     assert {
         "pass_timing",
         "one_contact",
@@ -137,7 +127,7 @@ def test_jobs_csv_carries_the_classification(study):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
-    module = load_script()
+    module = scripts_loader.load_script("turnaround_study")
     assert module.run_cli(module.main, [*argv, "--out", str(tmp_path), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
