@@ -13,9 +13,14 @@ permuting the candidates permutes the action logits. Actor, per decision::
 The critic has its own ``MLP_g`` and ``MLP_c`` and reads ``[ctx, pool]``. Masking is left to
 the maskable distribution (``action_masks``); with ``mask_invalid=True`` (default) candidates
 whose valid flag (feature 0) is off also get a ``-1e8`` logit, so plain ``PPO`` never picks
-them either. The network lives in ``mlp_extractor`` (``forward_actor`` returns the logits,
-``action_net`` is the identity), so SB3's own ``forward``, ``evaluate_actions``, save and load
-are used unchanged.
+them either. With ``room_feature`` set (the buffer-commitment feature; :func:`policy_kwargs_for`
+sets it), a candidate whose buffer is fully committed (feature ``>= 1``) gets a ``-1e8`` logit
+while another valid candidate has room: the job would most likely be dropped on arrival
+there, and ECT, ``earliest_uplink`` and ``least_loaded`` never choose it either. Cloned from
+ECT on ``star_compute_12``'s 64-job buffers, the rule did not carry over to ``walker_100``'s
+256-job buffers, so it is built in. The network lives in ``mlp_extractor`` (``forward_actor``
+returns the logits, ``action_net`` is the identity), so SB3's own ``forward``,
+``evaluate_actions``, save and load are used unchanged.
 
 A model trained with one ``K`` runs on an env with another: load it with
 ``custom_objects={"observation_space": env.observation_space, "action_space":
@@ -52,6 +57,8 @@ from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
+
+from envs.dispatch_env import CANDIDATE_FEATURES
 
 __all__ = ["CandidateScorer", "CandidateScoringPolicy", "adapt_to_env", "policy_kwargs_for"]
 
@@ -90,10 +97,12 @@ class CandidateScorer(nn.Module):
         hidden: int,
         activation_fn: type[nn.Module],
         mask_invalid: bool,
+        room_feature: int | None = None,
     ):
         super().__init__()
         self.n_global, self.n_features = n_global, n_features
         self.allow_defer, self.mask_invalid = allow_defer, mask_invalid
+        self.room_feature = room_feature
         self.latent_dim_vf = hidden
         h, act = hidden, activation_fn
         self.pi_global = _mlp([n_global, h, h], act, last_activation=True)
@@ -116,6 +125,23 @@ class CandidateScorer(nn.Module):
         cand = obs[:, self.n_global :].reshape(b, k, self.n_features)
         return obs[:, : self.n_global], cand, cand[..., 0] > 0.5
 
+    def blocked(self, cand: th.Tensor, valid: th.Tensor) -> th.Tensor:
+        """Candidates (B, K) the room rule rules out: full while a valid one has room."""
+        if self.room_feature is None:
+            return th.zeros_like(valid)
+        full = valid & (cand[..., self.room_feature] >= 1.0)
+        return full & (valid & ~full).any(1, keepdim=True)
+
+    def blocked_actions(self, obs: th.Tensor) -> th.Tensor:
+        """Actions (B, K [+ 1]) the built-in rules give a ``-1e8`` logit (deferral never)."""
+        _, cand, valid = self.split(obs)
+        out = self.blocked(cand, valid)
+        if self.mask_invalid:
+            out = out | ~valid
+        if self.pi_defer is not None:
+            out = th.cat([out, th.zeros_like(out[:, :1])], dim=1)
+        return out
+
     def forward_actor(self, features: th.Tensor) -> th.Tensor:
         """Action logits ``[score_0 .. score_{K-1}, defer]`` before the env's mask."""
         glob, cand, valid = self.split(features)
@@ -125,6 +151,7 @@ class CandidateScorer(nn.Module):
         scores = self.pi_score(pairs).squeeze(-1)
         if self.mask_invalid:
             scores = scores.masked_fill(~valid, _MASKED_LOGIT)
+        scores = scores.masked_fill(self.blocked(cand, valid), _MASKED_LOGIT)
         if self.pi_defer is not None:
             scores = th.cat([scores, self.pi_defer(ctx)], dim=1)
         return scores
@@ -152,6 +179,8 @@ class CandidateScoringPolicy(MaskableActorCriticPolicy):
         allow_defer: whether the last action defers the job.
         hidden: width of every hidden layer.
         mask_invalid: give candidates with valid flag 0 a ``-1e8`` logit.
+        room_feature: index of the buffer-commitment candidate feature; a fully committed
+            candidate gets a ``-1e8`` logit while a valid one has room (``None``: no rule).
         activation_fn: activation between layers.
         ortho_init: SB3's orthogonal initialisation (output layers at gain 0.01 and 1).
         optimizer_class: optimiser class.
@@ -170,6 +199,7 @@ class CandidateScoringPolicy(MaskableActorCriticPolicy):
         allow_defer: bool = True,
         hidden: int = 64,
         mask_invalid: bool = True,
+        room_feature: int | None = None,
         activation_fn: type[nn.Module] = nn.Tanh,
         ortho_init: bool = True,
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
@@ -186,6 +216,12 @@ class CandidateScoringPolicy(MaskableActorCriticPolicy):
         self.n_global, self.n_features = int(n_global), int(n_features)
         self.allow_defer, self.hidden = bool(allow_defer), int(hidden)
         self.mask_invalid = bool(mask_invalid)
+        if room_feature is not None and not 0 < int(room_feature) < self.n_features:
+            raise ValueError(
+                f"policy_kwargs: room_feature must index a candidate feature in 1..."
+                f"{self.n_features - 1}, got {room_feature}"
+            )
+        self.room_feature = None if room_feature is None else int(room_feature)
         self.check_spaces(observation_space, action_space)
         super().__init__(
             observation_space,
@@ -226,6 +262,7 @@ class CandidateScoringPolicy(MaskableActorCriticPolicy):
             hidden=self.hidden,
             activation_fn=self.activation_fn,
             mask_invalid=self.mask_invalid,
+            room_feature=self.room_feature,
         )
 
     def _build(self, lr_schedule: Schedule) -> None:
@@ -265,6 +302,7 @@ class CandidateScoringPolicy(MaskableActorCriticPolicy):
             allow_defer=self.allow_defer,
             hidden=self.hidden,
             mask_invalid=self.mask_invalid,
+            room_feature=self.room_feature,
             activation_fn=self.activation_fn,
             ortho_init=self.ortho_init,
             optimizer_class=self.optimizer_class,
@@ -275,9 +313,12 @@ class CandidateScoringPolicy(MaskableActorCriticPolicy):
 def policy_kwargs_for(env: gym.Env | VecEnv, **extra: Any) -> dict[str, Any]:
     """``policy_kwargs`` for :class:`CandidateScoringPolicy` on ``env`` (plus ``extra``).
 
+    The room rule is on (``room_feature`` is the buffer-commitment feature); pass
+    ``room_feature=None`` to leave it to learning.
+
     >>> from envs.dispatch_env import ConstellationDispatchEnv
     >>> policy_kwargs_for(ConstellationDispatchEnv("toy", cache_dir=None), hidden=32)
-    {'n_global': 9, 'n_features': 12, 'allow_defer': True, 'hidden': 32}
+    {'n_global': 9, 'n_features': 14, 'allow_defer': True, 'room_feature': 11, 'hidden': 32}
     """
     if isinstance(env, VecEnv):
         n_global, n_features, k = (env.get_attr(a, [0])[0] for a in ("n_global", "n_features", "k"))
@@ -291,6 +332,7 @@ def policy_kwargs_for(env: gym.Env | VecEnv, **extra: Any) -> dict[str, Any]:
         "n_global": int(n_global),
         "n_features": int(n_features),
         "allow_defer": n == k + 1,
+        "room_feature": CANDIDATE_FEATURES.index("buffer_used"),
         **extra,
     }
 

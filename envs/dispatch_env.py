@@ -34,6 +34,8 @@ CANDIDATE_FEATURES = (
     "est_turnaround",
     "can_compute",
     "buffer_used",
+    "delivery_vs_best",
+    "queued_compute",
 )
 GLOBAL_FEATURES = (
     "time_of_day_sin",
@@ -79,8 +81,8 @@ class ConstellationDispatchEnv(gym.Env):
     ``ValueError`` when ``invalid_action="raise"``. An action outside the space always raises.
 
     ## Observation Space
-    ``Box(0, 2, (8 + n_models + 12 K,), float32)``: global and job features, the job's model
-    one-hot, then 12 features per candidate. Durations are squashed as
+    ``Box(0, 2, (8 + n_models + 14 K,), float32)``: global and job features, the job's model
+    one-hot, then 14 features per candidate. Durations are squashed as
     ``min(log1p(seconds) / log1p(86400), 2)``.
 
     | Num | Field | Min | Max | Units |
@@ -93,13 +95,17 @@ class ConstellationDispatchEnv(gym.Env):
     | 6 | time the job has waited | 0 | 2 | squashed s |
     | 7 | deadline slack (2 without deadline) | 0 | 2 | squashed s |
     | 8 … 7+n_models | model one-hot | 0 | 1 | — |
-    | 8+n_models+12i+j | candidate i, feature j (below) | 0 | 2 | see below |
+    | 8+n_models+14i+j | candidate i, feature j (below) | 0 | 2 | see below |
 
     Candidate features ``j``: 0 valid, 1 uplink wait, 2 uplink duration, 3 uplink backlog,
     4 compute wait, 5 compute duration, 6 downlink wait, 7 downlink duration, 8 downlink
     backlog, 9 estimated turnaround (all squashed seconds), 10 power allows compute now (0/1),
     11 buffer commitment (jobs dispatched to the satellite and not finished / buffer size)
-    (fraction). Invalid candidates are all zeros.
+    (fraction; 1 or more means a full buffer, which ECT avoids), 12 estimated delivery minus
+    the earliest over the valid candidates (squashed s; 0 for the ECT choice), 13 compute
+    the jobs still in uplink to the satellite will take ahead of this one (their count times
+    this job's estimated compute time, squashed s: the estimates' compute wait counts only
+    jobs already on board). Invalid candidates are all zeros.
 
     Estimates use the expected output length (the true one is hidden until completion).
 
@@ -352,18 +358,22 @@ class ConstellationDispatchEnv(gym.Env):
         log1p, inv = math.log1p, 1.0 / _LOG_DAY
         feats: list[float] = []
         valid: list[int] = []
-        for i, e in enumerate(view.estimates(job, cands)):
+        onboard = sim.onboard
+        estimates = view.estimates(job, cands)
+        best = min(e.delivered for e in estimates) if estimates else INF
+        for i, e in enumerate(estimates):
             delivered = e.delivered
             if delivered == INF:
                 continue
             valid.append(i)
             sat = e.sat
+            service = e.compute_end - e.compute_start
             raw = (
                 e.uplink_start - now,
                 e.uplink_end - e.uplink_start,
                 busy_up.get(link(job, sat), 0.0) - now,
                 e.compute_start - e.uplink_end,
-                e.compute_end - e.compute_start,
+                service,
                 e.downlink_start - e.compute_end,
                 delivered - e.downlink_start,
                 busy_down[sat] - now,
@@ -374,6 +384,7 @@ class ConstellationDispatchEnv(gym.Env):
                 row.append(0.0 if x <= 0.0 else min(log1p(x) * inv, 2.0))
             row.append(1.0 if view.can_compute_now(sat) else 0.0)
             row.append(min(committed[sat] / buffers[sat], 2.0))
+            row += (_t(delivered - best), _t((committed[sat] - onboard[sat]) * service))
             feats.append((i, row))
         sc = self.scenario
         mask = self._mask

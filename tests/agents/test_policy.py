@@ -202,7 +202,12 @@ def test_plain_ppo_trains_and_never_picks_a_padding_candidate(toy_world):
 def test_spaces_that_do_not_fit_the_kwargs_are_rejected(toy_world):
     env = ConstellationDispatchEnv("toy", world=toy_world, candidates=4)
     kwargs = policy_kwargs_for(env)
-    assert kwargs == {"n_global": env.n_global, "n_features": 12, "allow_defer": True}
+    assert kwargs == {
+        "n_global": env.n_global,
+        "n_features": 14,
+        "allow_defer": True,
+        "room_feature": 11,
+    }
     obs_space, act_space = env.observation_space, env.action_space
     with pytest.raises(ValueError, match="observation_space"):
         CandidateScoringPolicy(obs_space, act_space, lambda _: 1e-3, **{**kwargs, "n_global": 10})
@@ -210,6 +215,8 @@ def test_spaces_that_do_not_fit_the_kwargs_are_rejected(toy_world):
         CandidateScoringPolicy(
             obs_space, act_space, lambda _: 1e-3, **{**kwargs, "allow_defer": False}
         )
+    with pytest.raises(ValueError, match="room_feature"):
+        CandidateScoringPolicy(obs_space, act_space, lambda _: 1e-3, **kwargs | {"room_feature": 0})
     with pytest.raises(ValueError, match="use_sde"):
         CandidateScoringPolicy(obs_space, act_space, lambda _: 1e-3, use_sde=True, **kwargs)
     other = ConstellationDispatchEnv("toy", world=toy_world, **{"dispatch.allow_defer": False})
@@ -217,3 +224,32 @@ def test_spaces_that_do_not_fit_the_kwargs_are_rejected(toy_world):
     model = MaskablePPO(CandidateScoringPolicy, env, policy_kwargs=kwargs, n_steps=64)
     with pytest.raises(ValueError, match="action_space"):
         adapt_to_env(model, other)
+
+
+def test_room_rule_rules_out_full_candidates_only_while_one_has_room(sc12_world):
+    """A fully committed candidate gets zero probability unless every valid one is full."""
+    env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, candidates=8, load=2.0)
+    obs, masks = collect(env, 64, seed=3)
+    room = policy_kwargs_for(env)["room_feature"]
+    k, f, g = env.k, env.n_features, env.n_global
+    blocks = obs[:, g:].reshape(len(obs), k, f)
+    valid = blocks[..., 0] > 0.5
+    rng = np.random.default_rng(0)
+    blocks[..., room] = np.where(valid, rng.choice([0.5, 1.0, 1.5], size=valid.shape), 0.0)
+    every_full = valid.sum(1) >= 2
+    blocks[every_full.nonzero()[0][:8], :, room] = np.where(valid[every_full][:8], 1.0, 0.0)
+    obs = np.concatenate([obs[:, :g], blocks.reshape(len(obs), -1)], axis=1).astype(np.float32)
+    full = valid & (blocks[..., room] >= 1.0)
+    some_room = (valid & ~full).any(1)
+    for rule in (True, False):
+        policy = make_policy(env, **({} if rule else {"room_feature": None}))
+        with th.no_grad():
+            dist = policy.get_distribution(th.as_tensor(obs), action_masks=masks)
+            probs = dist.distribution.probs.numpy()
+        ruled_out = full & some_room[:, None]
+        assert ruled_out.any() and (full & ~some_room[:, None]).any()
+        if rule:
+            assert (probs[:, :k][ruled_out] == 0).all()
+            assert (probs[:, :k][valid & ~ruled_out] > 0).all()  # all-full rows keep their choice
+        else:
+            assert (probs[:, :k][ruled_out] > 0).all()

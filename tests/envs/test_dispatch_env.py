@@ -213,3 +213,41 @@ def test_a_world_built_from_another_scenario_is_refused(toy_world):
     shorter = ConstellationDispatchEnv("toy", world=toy_world, **{"episode.duration_s": 600.0})
     shorter.reset(seed=0)
     assert shorter.sim.horizon_s == toy_world.horizon_s
+
+
+def test_candidate_features_match_the_view_they_summarise(sc12_world):
+    """Buffer commitment, gap to the earliest delivery and queued compute, by hand."""
+    from envs.dispatch_env import CANDIDATE_FEATURES, _t
+
+    env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, load=2.0)
+    obs, _ = env.reset(seed=7)
+    col = {name: j for j, name in enumerate(CANDIDATE_FEATURES)}
+    rng = np.random.default_rng(0)
+    seen_queue = seen_gap = 0
+    for _ in range(400):
+        u = env.unwrapped
+        sim, view = u.sim, u.view
+        job = view.head
+        ests = view.estimates(job, u.candidates)
+        rows = obs[u.n_global :].reshape(u.k, u.n_features)
+        best = min(e.delivered for e in ests)
+        for i, e in enumerate(ests):
+            if e.delivered == np.inf:  # an invalid candidate: its row is all zeros
+                continue
+            sat = e.sat
+            queued = (view.committed(sat) - view.onboard(sat)) * (e.compute_end - e.compute_start)
+            want = (
+                view.committed(sat) / view.buffer_jobs(sat),
+                _t(e.delivered - best),
+                _t(queued),
+            )
+            got = rows[i, [col["buffer_used"], col["delivery_vs_best"], col["queued_compute"]]]
+            np.testing.assert_allclose(got, np.minimum(want, 2.0), rtol=1e-6, atol=1e-7)
+            seen_queue += queued > 0
+            seen_gap += e.delivered > best
+        assert sim.now == view.now
+        action = int(rng.choice(np.flatnonzero(env.action_masks())))
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            break
+    assert seen_queue and seen_gap  # the features were exercised, not just zero
