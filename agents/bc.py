@@ -1,11 +1,25 @@
-"""Behaviour cloning: warm-start a policy from a heuristic teacher before reinforcement learning.
+"""Warm starts before reinforcement learning: behaviour cloning and outcome fitting.
 
 The teacher (ECT by default) plays episodes of the scenario; every decision it makes is
-recorded as ``(observation, action mask, action, reward)``. The student policy is then trained
-by supervised learning on those decisions: cross-entropy of the teacher's action under the
-masked action distribution, plus a regression of the value head on the teacher's discounted
-returns (so the first PPO updates start from a critic that already knows the scale of the
-returns, instead of pulling a cloned actor off course with noisy advantages).
+recorded as ``(observation, action mask, action, reward, job, job cost)``, the job cost being
+what the decided job finally cost (its time in system, plus the drop penalty if it was
+dropped). With ``explore > 0`` a share of the decisions is replaced by a uniformly random
+action the policy may take, so the record also shows what the teacher's alternatives cost.
+
+Two ways to use the record (``bc.target`` in the training config):
+
+- ``imitate`` (:func:`behaviour_clone`): cross-entropy of the teacher's action under the
+  masked action distribution. The student becomes the teacher.
+- ``outcome`` (:func:`fit_outcomes`): each action's logit is regressed on minus the cost of
+  the job it decided, over a temperature: the candidate-scoring network learns, per
+  candidate, what a job sent there ends up costing, and its greedy choice is the candidate
+  with the lowest predicted cost. The teacher only supplies the states; the student can be
+  better than it where the teacher's own estimates are wrong (ECT's estimate counts only
+  the jobs already on board, not those still in uplink ahead of the job).
+
+Both also regress the value head on the discounted returns (so the first PPO updates start
+from a critic that already knows the scale of the returns, instead of pulling the warm-started
+actor off course with noisy advantages).
 
 >>> from sb3_contrib import MaskablePPO
 >>> from agents.policy import CandidateScoringPolicy, policy_kwargs_for
@@ -28,10 +42,13 @@ from typing import Any
 import numpy as np
 
 from agents.heuristics import make_heuristic
-from envs.dispatch_env import ConstellationDispatchEnv
+from envs.dispatch_env import CANDIDATE_FEATURES, ConstellationDispatchEnv
 from envs.errors import ConfigError
+from envs.sim import job_table
 
-__all__ = ["Demonstrations", "behaviour_clone", "collect_demonstrations"]
+__all__ = ["Demonstrations", "behaviour_clone", "collect_demonstrations", "fit_outcomes"]
+
+_ROOM = CANDIDATE_FEATURES.index("buffer_used")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +61,9 @@ class Demonstrations:
         actions: The teacher's actions, shape ``(n,)``.
         rewards: Rewards received after each decision (scaled as the env scales them).
         episode_ends: Whether each decision was the last of its episode.
+        job_costs_s: What the decided job finally cost, in seconds: arrival to delivery, or
+            arrival to drop plus the scenario's drop penalty, or arrival to the end of the
+            episode if it was still in flight (``None`` when not recorded).
     """
 
     obs: np.ndarray
@@ -51,6 +71,7 @@ class Demonstrations:
     actions: np.ndarray
     rewards: np.ndarray
     episode_ends: np.ndarray
+    job_costs_s: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -89,6 +110,7 @@ def collect_demonstrations(
     loads: Sequence[float] = (1.0,),
     seeds: Sequence[int] = (0,),
     overrides: Mapping[str, Any] | None = None,
+    explore: float = 0.0,
 ) -> Demonstrations:
     """Record every decision the ``teacher`` heuristic makes on ``scenario``.
 
@@ -100,7 +122,13 @@ def collect_demonstrations(
         loads: Workload multipliers; every seed is played at every load.
         seeds: Reset seeds (use seeds disjoint from the evaluation seeds).
         overrides: Scenario overrides (e.g. the reward scale the student is trained with).
+        explore: Share of decisions replaced by a uniformly random valid candidate (a fully
+            committed satellite only when no candidate has room, as the policy's room rule
+            allows; never deferral). The teacher still sees every state; the exploring
+            draws come from their own stream of each seed.
     """
+    if isinstance(explore, bool) or not isinstance(explore, int | float) or not 0 <= explore < 1:
+        raise ConfigError(f"bc.explore: expected a share in [0, 1), got {explore!r}")
     if isinstance(teacher, Mapping):
         bad = [x for x in teacher if isinstance(x, bool) or not isinstance(x, int | float)]
         if not teacher or bad or any(x <= 0 for x in teacher if x not in bad):
@@ -112,14 +140,16 @@ def collect_demonstrations(
         plan = [(float(x), str(teacher)) for x in loads]
     if not plan or not seeds:
         raise ConfigError(f"bc: loads and seeds must not be empty, got {loads!r} and {seeds!r}")
-    obs, masks, actions, rewards, ends = [], [], [], [], []
+    obs, masks, actions, rewards, ends, costs = [], [], [], [], [], []
     for load, name in plan:
         env = ConstellationDispatchEnv(scenario, **{**dict(overrides or {}), "load": load})
         for seed in seeds:
             agent = make_heuristic(name, env, seed=seed)
+            rng = np.random.default_rng([int(seed), 0xE7])
             o, _ = env.reset(seed=int(seed))
             agent.reset()
             done = env.sim.done
+            jobs = []
             while not done:
                 m = env.action_masks()
                 if not m.any():  # nothing to decide (the episode is draining)
@@ -127,22 +157,51 @@ def collect_demonstrations(
                     done = term or trunc
                     continue
                 a = int(agent.predict(o, action_masks=m)[0])
+                if explore and rng.random() < explore:
+                    allowed = _explorable(o, m, env)
+                    a = int(rng.choice(allowed)) if len(allowed) else a
                 obs.append(o)
                 masks.append(m)
                 actions.append(a)
+                jobs.append(env.sim.head())
                 o, r, term, trunc, _ = env.step(a)
                 done = term or trunc
                 rewards.append(r)
                 ends.append(done)
             if ends:
                 ends[-1] = True
+            costs.append(_job_costs_s(env)[np.asarray(jobs, dtype=np.int64)])
     return Demonstrations(
         np.asarray(obs, dtype=np.float32),
         np.asarray(masks, dtype=bool),
         np.asarray(actions, dtype=np.int64),
         np.asarray(rewards, dtype=np.float64),
         np.asarray(ends, dtype=bool),
+        np.concatenate(costs) if costs else np.zeros(0),
     )
+
+
+def _explorable(obs: np.ndarray, mask: np.ndarray, env: ConstellationDispatchEnv) -> np.ndarray:
+    """Valid dispatch actions the room rule allows (full candidates only when all are full).
+
+    Deferral is not explored: its cost differs from dispatching a minute later by less than
+    the noise of the costs, and a policy fitted to that noise can defer the same job forever.
+    """
+    u = env.unwrapped
+    rows = obs[u.n_global :].reshape(u.k, u.n_features)
+    valid = mask[: u.k] & (rows[:, 0] > 0.5)
+    full = valid & (rows[:, _ROOM] >= 1.0)
+    return np.flatnonzero(valid & ~full) if (valid & ~full).any() else np.flatnonzero(valid)
+
+
+def _job_costs_s(env: ConstellationDispatchEnv) -> np.ndarray:
+    """Every job's final cost in seconds (time in system, plus the penalty if dropped)."""
+    sim = env.unwrapped.sim
+    table = job_table(sim)
+    end = np.where(np.isnan(table["delivered_s"]), table["dropped_at_s"], table["delivered_s"])
+    end = np.where(np.isnan(end), sim.now, end)  # still in flight when the episode stopped
+    penalty = env.unwrapped.scenario.reward.drop_penalty_s
+    return end - table["arrival_s"] + np.where(table["status"] == "dropped", penalty, 0.0)
 
 
 def behaviour_clone(
@@ -176,39 +235,33 @@ def behaviour_clone(
         (accuracy: share of decisions where the policy's most likely action is the teacher's).
     """
     import torch as th
-    from tqdm.auto import tqdm
 
-    if len(demos) == 0:
-        raise ConfigError("bc: the teacher made no decisions (no jobs in the episodes?)")
-    if epochs < 1 or batch_size < 1:
-        raise ConfigError(f"bc: epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
+    _check_fit(demos, epochs, batch_size)
     policy = model.policy
-    policy.set_training_mode(True)
     obs = th.as_tensor(demos.obs)
     masks = th.as_tensor(demos.masks)
     actions = th.as_tensor(demos.actions)
     returns = th.as_tensor(demos.returns(float(model.gamma)) / return_scale, dtype=th.float32)
+    rules = getattr(policy.mlp_extractor, "blocked_actions", None)
+    if rules is not None:  # a teacher action the policy's built-in rules forbid cannot be cloned
+        with th.no_grad():
+            hit = rules(obs).gather(1, actions.unsqueeze(1)).squeeze(1)
+        if bool(hit.any()):
+            raise ConfigError(
+                f"bc: the teacher chose {int(hit.sum())} of {len(demos)} actions the policy "
+                "rules out (a fully committed satellite while another had room); use a teacher "
+                "that avoids full buffers or set policy_kwargs room_feature: null"
+            )
     # Maskable policies take the masks; plain SB3 policies rely on the mask feature.
     masked = "action_masks" in inspect.signature(policy.evaluate_actions).parameters
     kw = (lambda idx: {"action_masks": masks[idx]}) if masked else (lambda idx: {})
-    optimiser = th.optim.Adam(policy.parameters(), lr=learning_rate)
-    gen = th.Generator().manual_seed(int(seed))
-    n = len(demos)
-    steps = epochs * ((n + batch_size - 1) // batch_size)
-    bar = tqdm(total=steps, desc="behaviour cloning", disable=not progress)
-    for _ in range(epochs):
-        order = th.randperm(n, generator=gen)
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            values, log_prob, _ = policy.evaluate_actions(obs[idx], actions[idx], **kw(idx))
-            loss = -log_prob.mean() + value_coef * ((values.flatten() - returns[idx]) ** 2).mean()
-            optimiser.zero_grad()
-            loss.backward()
-            th.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-            optimiser.step()
-            bar.update()
-    bar.close()
-    policy.set_training_mode(False)
+
+    def loss_of(idx: th.Tensor) -> th.Tensor:
+        values, log_prob, _ = policy.evaluate_actions(obs[idx], actions[idx], **kw(idx))
+        return -log_prob.mean() + value_coef * ((values.flatten() - returns[idx]) ** 2).mean()
+
+    _fit(policy, len(demos), loss_of, epochs, batch_size, learning_rate, seed,
+         "behaviour cloning", progress)  # fmt: skip
     with th.no_grad():
         every = slice(None)
         values, log_prob, _ = policy.evaluate_actions(obs, actions, **kw(every))
@@ -219,3 +272,146 @@ def behaviour_clone(
         "cross_entropy": float(-log_prob.mean()),
         "value_mse": float(((values.flatten() - returns) ** 2).mean()),
     }
+
+
+def fit_outcomes(
+    model: Any,
+    demos: Demonstrations,
+    *,
+    temperature_s: float = 1800.0,
+    epochs: int = 5,
+    batch_size: int = 512,
+    learning_rate: float = 1e-3,
+    value_coef: float = 0.5,
+    return_scale: float = 1.0,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Fit each action's logit to minus the cost of the job it decided, in place.
+
+    The logit of the recorded action is regressed (Huber loss) on ``-(job_cost_s - earliest_s) /
+    temperature_s``, where ``earliest_s`` is the earliest estimated turnaround over the decision's
+    candidates: the same for every action of a decision, so it leaves the policy unchanged (softmax
+    is shift-invariant) while removing most of the variance of the costs (when the next passes
+    come), which the candidates cannot change. The network is shared over candidates, so what it
+    learns from the recorded choices scores every candidate, and the greedy action is the one
+    predicted to cost least. Deferral, which the teacher and the exploration never choose, is taught
+    to cost one temperature more than the recorded action. The temperature sets how peaked the
+    policy is for the PPO that follows: a candidate predicted to cost ``temperature_s`` more is
+    ``e`` times less likely.
+
+    Args:
+        model: A model whose policy is :class:`agents.policy.CandidateScoringPolicy`.
+        demos: From :func:`collect_demonstrations` (with ``job_costs_s``; use ``explore > 0``
+            so alternatives to the teacher's choices are seen too).
+        temperature_s: Seconds of predicted cost per unit of logit (> 0).
+        epochs: Passes over the demonstrations.
+        batch_size: Decisions per gradient step.
+        learning_rate: Adam step size (the model's own optimiser is untouched).
+        value_coef: Weight of the value regression on the discounted returns.
+        return_scale: The returns are divided by this before the regression.
+        seed: Shuffling seed.
+        progress: Show a progress bar.
+
+    Returns:
+        ``{"accuracy", "cost_mae_s", "value_mse"}``: the share of decisions where the greedy
+        action is the recorded one, the mean absolute error of the predicted cost of the
+        recorded actions, and the value regression's error.
+    """
+    import torch as th
+
+    from agents.policy import CandidateScoringPolicy
+
+    _check_fit(demos, epochs, batch_size)
+    policy = model.policy
+    if not isinstance(policy, CandidateScoringPolicy):
+        raise ConfigError(
+            "bc: target outcome scores candidates with the candidate policy (policy: candidate), "
+            f"got {type(policy).__name__}"
+        )
+    if demos.job_costs_s is None or len(demos.job_costs_s) != len(demos):
+        raise ConfigError("bc: target outcome needs the decided jobs' costs (job_costs_s)")
+    if isinstance(temperature_s, bool) or not isinstance(temperature_s, int | float) or (
+        not temperature_s > 0
+    ):
+        raise ConfigError(f"bc.temperature_s: expected seconds > 0, got {temperature_s!r}")
+    obs = th.as_tensor(demos.obs)
+    masks = th.as_tensor(demos.masks)
+    actions = th.as_tensor(demos.actions).unsqueeze(1)
+    relative = demos.job_costs_s - _earliest_estimate_s(demos.obs, model)
+    target = th.as_tensor(-relative / float(temperature_s), dtype=th.float32)
+    returns = th.as_tensor(demos.returns(float(model.gamma)) / return_scale, dtype=th.float32)
+
+    defer = policy.allow_defer and not bool((actions == masks.shape[1] - 1).any())
+
+    def loss_of(idx: th.Tensor) -> th.Tensor:
+        logits = policy.action_logits(obs[idx])
+        logit = logits.gather(1, actions[idx]).squeeze(1)
+        values = policy.predict_values(obs[idx]).flatten()
+        fit = th.nn.functional.smooth_l1_loss(logit, target[idx])
+        if defer:  # never recorded: taught to look one temperature worse than what was done
+            fit = fit + th.nn.functional.smooth_l1_loss(logits[:, -1], target[idx] - 1.0)
+        return fit + value_coef * ((values - returns[idx]) ** 2).mean()
+
+    _fit(policy, len(demos), loss_of, epochs, batch_size, learning_rate, seed,
+         "fitting job costs", progress)  # fmt: skip
+    with th.no_grad():
+        logits = policy.action_logits(obs)
+        chosen = logits.gather(1, actions).squeeze(1)
+        best = logits.masked_fill(~masks, -th.inf).argmax(dim=1)
+        values = policy.predict_values(obs).flatten()
+    return {
+        "accuracy": float((best == actions.squeeze(1)).float().mean()),
+        "cost_mae_s": float((chosen - target).abs().mean()) * float(temperature_s),
+        "value_mse": float(((values - returns) ** 2).mean()),
+    }
+
+
+def _earliest_estimate_s(obs: np.ndarray, model: Any) -> np.ndarray:
+    """Earliest estimated turnaround over each decision's valid candidates, in seconds."""
+    policy = model.policy
+    g, f = policy.n_global, policy.n_features
+    rows = obs[:, g:].reshape(len(obs), -1, f)
+    col = CANDIDATE_FEATURES.index("est_turnaround")
+    squashed = np.where(rows[..., 0] > 0.5, rows[..., col], np.inf).min(axis=1)
+    squashed = np.where(np.isfinite(squashed), squashed, 0.0)
+    return np.expm1(squashed.astype(np.float64) * np.log1p(86400.0))
+
+
+def _check_fit(demos: Demonstrations, epochs: int, batch_size: int) -> None:
+    if len(demos) == 0:
+        raise ConfigError("bc: the teacher made no decisions (no jobs in the episodes?)")
+    if epochs < 1 or batch_size < 1:
+        raise ConfigError(f"bc: epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
+
+
+def _fit(
+    policy: Any,
+    n: int,
+    loss_of: Any,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    desc: str,
+    progress: bool,
+) -> None:
+    """Minimise ``loss_of(batch indices)`` over shuffled mini-batches with its own Adam."""
+    import torch as th
+    from tqdm.auto import tqdm
+
+    policy.set_training_mode(True)
+    optimiser = th.optim.Adam(policy.parameters(), lr=learning_rate)
+    gen = th.Generator().manual_seed(int(seed))
+    steps = epochs * ((n + batch_size - 1) // batch_size)
+    with tqdm(total=steps, desc=desc, disable=not progress) as bar:
+        for _ in range(epochs):
+            order = th.randperm(n, generator=gen)
+            for start in range(0, n, batch_size):
+                loss = loss_of(order[start : start + batch_size])
+                optimiser.zero_grad()
+                loss.backward()
+                th.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+                optimiser.step()
+                bar.update()
+    policy.set_training_mode(False)

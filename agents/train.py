@@ -43,7 +43,8 @@ _SET_BY_TRAIN = ("self", "policy", "env", "seed", "device", "policy_kwargs", "ve
 #: Behaviour-cloning settings (``bc:`` in the agent YAML) and their defaults.
 BC_DEFAULTS = {
     "teacher": "ect", "loads": [0.5, 1.0, 1.5, 2.0], "seeds": [0], "epochs": 4,
-    "batch_size": 512, "learning_rate": 1e-3,
+    "batch_size": 512, "learning_rate": 1e-3, "target": "imitate", "explore": 0.0,
+    "temperature_s": 1800.0,
 }  # fmt: skip
 
 
@@ -311,8 +312,12 @@ def _warm_start(
     out: Path,
     progress: bool,
 ) -> None:
-    """Behaviour-clone the heuristic teacher of ``meta["bc"]`` into ``model`` (``agents.bc``)."""
-    from agents.bc import behaviour_clone, collect_demonstrations
+    """Warm-start ``model`` from the heuristic teacher of ``meta["bc"]`` (``agents.bc``).
+
+    ``target: imitate`` clones the teacher's actions; ``target: outcome`` fits every action's
+    logit to the cost of the job it decided (``explore`` > 0 shows it the alternatives).
+    """
+    from agents.bc import behaviour_clone, collect_demonstrations, fit_outcomes
 
     settings = meta["bc"] if isinstance(meta["bc"], dict) else {}
     unknown = sorted(set(settings) - set(BC_DEFAULTS))
@@ -321,9 +326,11 @@ def _warm_start(
     cfg = {**BC_DEFAULTS, **settings}
     if not hasattr(model.policy, "evaluate_actions") or not hasattr(model, "gamma"):
         raise ConfigError("bc: behaviour cloning needs an actor-critic algorithm (ppo, a2c)")
+    if cfg["target"] not in ("imitate", "outcome"):
+        raise ConfigError(f"bc.target: expected imitate or outcome, got {cfg['target']!r}")
     demos = collect_demonstrations(
         scenario, teacher=cfg["teacher"], loads=cfg["loads"], seeds=cfg["seeds"],
-        overrides=env_overrides,
+        overrides=env_overrides, explore=cfg["explore"],
     )  # fmt: skip
     scale = 1.0
     vec = model.get_env()
@@ -332,10 +339,14 @@ def _warm_start(
         vec.ret_rms.mean, vec.ret_rms.var = float(running.mean()), float(running.var())
         vec.ret_rms.count = float(len(running))
         scale = float(np.sqrt(vec.ret_rms.var + vec.epsilon))
-    stats = behaviour_clone(
-        model, demos, epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]),
+    common = dict(
+        epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]),
         learning_rate=float(cfg["learning_rate"]), return_scale=scale, progress=progress,
     )  # fmt: skip
+    if cfg["target"] == "outcome":
+        stats = fit_outcomes(model, demos, temperature_s=cfg["temperature_s"], **common)
+    else:
+        stats = behaviour_clone(model, demos, **common)
     stats["return_scale"] = scale
     stats["decisions"] = len(demos)
     meta["bc"] = {**cfg, "result": stats}

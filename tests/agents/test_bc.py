@@ -9,7 +9,7 @@ import pytest
 import torch as th
 from sb3_contrib import MaskablePPO
 
-from agents.bc import Demonstrations, behaviour_clone, collect_demonstrations
+from agents.bc import Demonstrations, behaviour_clone, collect_demonstrations, fit_outcomes
 from agents.policy import CandidateScoringPolicy, policy_kwargs_for
 from agents.train import train
 from envs.dispatch_env import ConstellationDispatchEnv
@@ -91,3 +91,77 @@ def test_a_teacher_per_load_records_each_load_with_its_own_teacher():
     for bad in ({}, {0: "ect"}, {"high": "ect"}):
         with pytest.raises(ConfigError, match=r"bc\.teacher"):
             collect_demonstrations("toy", teacher=bad, seeds=[0])
+
+
+def test_a_teacher_that_fills_buffers_is_refused_under_the_room_rule():
+    """Cloning a choice the policy's room rule forbids would chase an unreachable target."""
+    env = ConstellationDispatchEnv("toy", cache_dir=None)
+    demos = collect_demonstrations("toy", loads=[1.0], seeds=[0])
+    room = policy_kwargs_for(env)["room_feature"]
+    obs = demos.obs.copy()
+    blocks = obs[:, env.n_global :].reshape(len(obs), env.k, env.n_features)
+    two = np.flatnonzero(blocks[..., 0].sum(1) >= 2)
+    assert len(two), "toy should offer two valid candidates at some decision"
+    i = int(two[0])
+    a = int(demos.actions[i])
+    other = int(np.flatnonzero(blocks[i, :, 0] > 0.5)[0 if a != 0 else 1])
+    blocks[i, :, room] = 0.0
+    blocks[i, a, room] = 1.0  # the teacher's pick is full, ``other`` has room
+    assert other != a
+    bad = Demonstrations(obs, demos.masks, demos.actions, demos.rewards, demos.episode_ends)
+    model = MaskablePPO(CandidateScoringPolicy, env, policy_kwargs=policy_kwargs_for(env), seed=0)
+    with pytest.raises(ConfigError, match=r"1 of \d+ actions .* room_feature"):
+        behaviour_clone(model, bad, epochs=1, progress=False)
+    free = policy_kwargs_for(env, room_feature=None)
+    model = MaskablePPO(CandidateScoringPolicy, env, policy_kwargs=free, seed=0)
+    assert behaviour_clone(model, bad, epochs=1, progress=False)["cross_entropy"] < 10
+
+
+def test_job_costs_add_up_to_minus_the_episode_return():
+    """Without deferrals every job is decided once: its cost is its share of the return."""
+    for load in (1.0, 3.0):
+        demos = collect_demonstrations("toy", loads=[load], seeds=[0])
+        assert len(demos.job_costs_s) == len(demos) and (demos.job_costs_s > 0).all()
+        np.testing.assert_allclose(demos.job_costs_s.sum(), -demos.rewards.sum(), rtol=1e-9)
+
+
+def test_exploring_replaces_some_teacher_actions_with_allowed_ones():
+    plain = collect_demonstrations("toy", loads=[2.0], seeds=[3])
+    mixed = collect_demonstrations("toy", loads=[2.0], seeds=[3], explore=0.5)
+    assert mixed.masks[np.arange(len(mixed)), mixed.actions].all()
+    n = min(len(plain), len(mixed))
+    assert (plain.actions[:n] != mixed.actions[:n]).any()
+    again = collect_demonstrations("toy", loads=[2.0], seeds=[3], explore=0.5)
+    np.testing.assert_array_equal(again.actions, mixed.actions)  # its own seeded stream
+    for bad in (-0.1, 1.0, "some", True):
+        with pytest.raises(ConfigError, match=r"bc\.explore"):
+            collect_demonstrations("toy", seeds=[0], explore=bad)
+
+
+def test_fitted_logits_predict_job_costs_better_than_their_mean():
+    th.manual_seed(0)
+    env = ConstellationDispatchEnv("toy", cache_dir=None)
+    demos = collect_demonstrations("toy", loads=[1.0, 2.0], seeds=[0, 1], explore=0.3)
+    model = MaskablePPO(CandidateScoringPolicy, env, policy_kwargs=policy_kwargs_for(env), seed=0)
+    fit = dict(temperature_s=600.0, epochs=40, batch_size=64, value_coef=0.0, progress=False)
+    stats = fit_outcomes(model, demos, **fit)
+    constant = np.abs(demos.job_costs_s - np.median(demos.job_costs_s)).mean()
+    assert stats["cost_mae_s"] < 0.8 * constant
+    with th.no_grad():
+        logits = model.policy.action_logits(th.as_tensor(demos.obs)).numpy()
+    chosen = logits[np.arange(len(demos)), demos.actions] * -600.0
+    assert np.corrcoef(chosen, demos.job_costs_s)[0, 1] > 0.5
+
+
+def test_fitting_outcomes_names_what_it_needs():
+    env = ConstellationDispatchEnv("toy", cache_dir=None)
+    demos = collect_demonstrations("toy", loads=[1.0], seeds=[0])
+    mlp = MaskablePPO("MlpPolicy", env, seed=0)
+    with pytest.raises(ConfigError, match="policy: candidate"):
+        fit_outcomes(mlp, demos, progress=False)
+    model = MaskablePPO(CandidateScoringPolicy, env, policy_kwargs=policy_kwargs_for(env), seed=0)
+    with pytest.raises(ConfigError, match=r"bc\.temperature_s"):
+        fit_outcomes(model, demos, temperature_s=0, progress=False)
+    bare = Demonstrations(demos.obs, demos.masks, demos.actions, demos.rewards, demos.episode_ends)
+    with pytest.raises(ConfigError, match="job_costs_s"):
+        fit_outcomes(model, bare, progress=False)
