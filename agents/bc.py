@@ -296,7 +296,8 @@ def fit_outcomes(
     come), which the candidates cannot change. The network is shared over candidates, so what it
     learns from the recorded choices scores every candidate, and the greedy action is the one
     predicted to cost least. Deferral, which the teacher and the exploration never choose, is taught
-    to cost one temperature more than the recorded action. The temperature sets how peaked the
+    to cost one temperature more than the best candidate (as no heuristic defers while it can
+    dispatch). The temperature sets how peaked the
     policy is for the PPO that follows: a candidate predicted to cost ``temperature_s`` more is
     ``e`` times less likely.
 
@@ -349,8 +350,9 @@ def fit_outcomes(
         logit = logits.gather(1, actions[idx]).squeeze(1)
         values = policy.predict_values(obs[idx]).flatten()
         fit = th.nn.functional.smooth_l1_loss(logit, target[idx])
-        if defer:  # never recorded: taught to look one temperature worse than what was done
-            fit = fit + th.nn.functional.smooth_l1_loss(logits[:, -1], target[idx] - 1.0)
+        if defer:  # never recorded: one temperature below the best candidate's logit
+            best = logits[:, :-1].masked_fill(~masks[idx, :-1], -th.inf).amax(1).detach()
+            fit = fit + th.nn.functional.smooth_l1_loss(logits[:, -1], best - 1.0)
         return fit + value_coef * ((values - returns[idx]) ** 2).mean()
 
     _fit(policy, len(demos), loss_of, epochs, batch_size, learning_rate, seed,

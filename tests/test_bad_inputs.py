@@ -479,6 +479,12 @@ SCRIPT_CASES = {
     "train-integer-hyperparameter-given-a-fraction": (
         "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
         "--set n_steps=64.5", ["hyperparameter n_steps: expected an integer, got 64.5"]),
+    "train-unknown-warm-start-target": (
+        "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
+        '--set bc={{"target":"best"}}', ["bc.target: expected imitate or outcome, got 'best'"]),
+    "train-exploration-share-of-one": (
+        "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
+        '--set bc={{"explore":1}}', ["bc.explore: expected a share in [0, 1), got 1"]),
     "benchmark-unknown-scenario": (
         "benchmark", "env --scenarios toyy --out {tmp}/b.json",
         ["scenario: unknown preset", "'toyy'"]),
