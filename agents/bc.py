@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from agents.heuristics import make_heuristic
-from envs.dispatch_env import CANDIDATE_FEATURES, ConstellationDispatchEnv
+from envs.dispatch_env import CANDIDATE_FEATURES, ConstellationDispatchEnv, unsquash_s
 from envs.errors import ConfigError
 from envs.sim import job_table
 
@@ -376,8 +376,7 @@ def _earliest_estimate_s(obs: np.ndarray, model: Any) -> np.ndarray:
     rows = obs[:, g:].reshape(len(obs), -1, f)
     col = CANDIDATE_FEATURES.index("est_turnaround")
     squashed = np.where(rows[..., 0] > 0.5, rows[..., col], np.inf).min(axis=1)
-    squashed = np.where(np.isfinite(squashed), squashed, 0.0)
-    return np.expm1(squashed.astype(np.float64) * np.log1p(86400.0))
+    return unsquash_s(np.where(np.isfinite(squashed), squashed, 0.0))
 
 
 def _check_fit(demos: Demonstrations, epochs: int, batch_size: int) -> None:

@@ -18,7 +18,7 @@ from envs.scenario import Scenario, load_scenario
 from envs.sim import FaultedWorld, Sim, SimView, World, build_world, metrics, sample_fault_plan
 from envs.sim.links import INF
 
-__all__ = ["CANDIDATE_FEATURES", "GLOBAL_FEATURES", "ConstellationDispatchEnv"]
+__all__ = ["CANDIDATE_FEATURES", "GLOBAL_FEATURES", "ConstellationDispatchEnv", "unsquash_s"]
 
 _LOG_DAY = math.log1p(86400.0)
 CANDIDATE_FEATURES = (
@@ -56,6 +56,15 @@ def _t(seconds: float) -> float:
     if seconds == INF:
         return 2.0
     return min(math.log1p(seconds) / _LOG_DAY, 2.0)
+
+
+def unsquash_s(features: np.ndarray) -> np.ndarray:
+    """Seconds back from squashed duration features (the inverse of the squash below 2).
+
+    >>> float(unsquash_s(np.array([_t(3600.0)]))[0])  # doctest: +ELLIPSIS
+    3600.0...
+    """
+    return np.expm1(np.asarray(features, dtype=np.float64) * _LOG_DAY)
 
 
 class ConstellationDispatchEnv(gym.Env):
