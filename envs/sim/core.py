@@ -121,6 +121,42 @@ class Sim:
             if time <= self.horizon_s:
                 self._push(time, SAT_FAILURE, sat)
 
+    # ------------------------------------------------------------------ forking
+    #: Per-job inputs no event changes: a fork shares them instead of copying.
+    SHARED = frozenset({"world", "check", "scenario", "backhaul_s", "defer_s", "horizon_s",
+                        "arrival", "origin", "model", "in_tokens", "out_tokens", "in_bytes",
+                        "out_bytes", "deadline", "n_jobs", "isl"})  # fmt: skip
+
+    def fork(self) -> Sim:
+        """An independent copy that evolves bit for bit like this one under the same actions.
+
+        The future arrivals are part of the state (the whole job table is drawn at reset) and
+        the fault plan is the world's, so a fork sees the same arrivals and the same fault
+        events. Per-job inputs and the static world are shared; everything an event changes
+        (statuses, timelines, queues, reservations, the heap, counters) is copied, and a
+        ``FaultedWorld`` copies its set of failed satellites and its window caches. Cost:
+        linear in the number of jobs (typed-array copies), no Python loop over jobs.
+        """
+        new = Sim.__new__(Sim)
+        state = new.__dict__
+        for name, value in vars(self).items():
+            if name in self.SHARED:
+                state[name] = value
+            elif isinstance(value, (array, bytearray, deque)):
+                state[name] = value.__copy__() if isinstance(value, array) else type(value)(value)
+            elif isinstance(value, dict):  # busy_up (floats) or timeline (arrays)
+                state[name] = {
+                    k: v.__copy__() if isinstance(v, array) else v for k, v in value.items()
+                }
+            elif isinstance(value, list):  # heap (tuples), busy_down, onboard, free_at, ...
+                state[name] = [v.copy() if isinstance(v, list) else v for v in value]
+            elif isinstance(value, (int, float)):
+                state[name] = value
+            else:  # a new kind of state must say how it forks
+                raise TypeError(f"Sim.fork: no copy rule for attribute {name!r} ({type(value)})")
+        new.world = self.world.fork()
+        return new
+
     # ------------------------------------------------------------------ bookkeeping
     @property
     def in_flight(self) -> int:

@@ -23,6 +23,7 @@ generator. :class:`FaultedWorld` is the episode's view of the shared ``World``:
 
 from __future__ import annotations
 
+import copy
 import heapq
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -262,6 +263,18 @@ class FaultedWorld(World):
         self._station_lists = {
             k: v for k, v in base._station_lists.items() if k not in self._up_profiles
         }
+
+    def fork(self) -> FaultedWorld:
+        """A copy for a forked episode: its own failed set and window caches.
+
+        The cached windows themselves are never changed in place (a failure replaces or drops
+        entries), so the copies share them.
+        """
+        new = copy.copy(self)
+        new.failed = set(self.failed)
+        for name in ("_pair_windows", "_down_windows", "_net_up_windows", "_station_lists"):
+            setattr(new, name, dict(getattr(self, name)))
+        return new
 
     def _pieces(
         self, idx: np.ndarray, *, uplink: bool

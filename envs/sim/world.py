@@ -137,6 +137,13 @@ class World:
         self._net_up_windows: dict[tuple[int, int], Windows] = {}
         self._station_lists: dict[int, tuple[list[float], list[float], list[int]]] = {}
 
+    def fork(self) -> World:
+        """The world a forked episode uses: the same object (nothing here changes per episode).
+
+        ``FaultedWorld`` overrides it: failures change its windows during an episode.
+        """
+        return self
+
     # ------------------------------------------------------------ lazily built windows
     def uplink_windows(self, sat: int, station: int) -> Windows:
         """Passes of ``sat`` over ``station`` with the station's uplink rate (bytes/s)."""
