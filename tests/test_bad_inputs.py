@@ -26,6 +26,7 @@ import yaml
 
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError, TLEError
+from envs.ground import load_stations
 from envs.jobs import load_trace
 from envs.orbits import load_elements
 from envs.orbits.tle import TLEEpochWarning, load_tles, tle_checksum
@@ -177,6 +178,17 @@ SCENARIOS = {
     "tle-truncated-line": (
         tle_scenario(NAME, LINE1, LINE2[:60]),
         ["sats.tle line 3: line 2 has 60 characters, expected 69 (truncated)"],
+    ),
+    "csv-station-file-with-a-bad-latitude": (
+        scenario({"ground.station_files": ["st.csv"], "ground.networks": None,
+                  "ground.uplink_networks": None, "ground.downlink_networks": None,
+                  "workload.origins": None},
+                 files={"st.csv": "name,lat_deg,lon_deg\nX,95,80\n"}),
+        ["ground.station_files", "st.csv line 2: lat_deg: must be in [-90, 90], got 95.0"],
+    ),
+    "unknown-station-file-format": (
+        scenario({"ground.station_files": ["st.kml"]}, files={"st.kml": "<kml/>"}),
+        ["ground.station_files", "st.kml: unknown station file format; accepted: YAML"],
     ),
     "omm-record-without-mean-motion": (
         scenario({"constellation": {"tle_file": "o.json", "tle_class": "inference"}},
@@ -384,6 +396,140 @@ def test_bad_omm_file(tmp_path, case):
     message(info, expected)
 
 
+# --- station files: GeoJSON and CSV --------------------------------------------------------
+
+
+def feature(name: Any = "X", coordinates: Any = (80, 10), **properties: Any) -> dict:
+    """A GeoJSON Point feature (``coordinates`` in GeoJSON order: lon, lat[, alt])."""
+    coords = list(coordinates) if isinstance(coordinates, tuple) else coordinates
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": coords},
+            "properties": {"name": name, **properties}}  # fmt: skip
+
+
+def geojson(*features: Any, **top: Any) -> Callable[[Path], Path]:
+    """A case: ``s.geojson``, a FeatureCollection of ``features`` (``top`` replaces keys)."""
+    data = {"type": "FeatureCollection", "features": list(features), **top}
+    return text_file("s.geojson", json.dumps(data))
+
+
+STATION_FILES = {
+    "geojson-malformed": (
+        text_file("s.geojson", '{"type": "FeatureCollection",\n  features: []}'),
+        "s.geojson: line 2, column 3: malformed JSON: Expecting property name",
+    ),
+    "geojson-not-a-feature-collection": (
+        text_file("s.json", json.dumps(feature())),
+        "s.json: type: expected a GeoJSON 'FeatureCollection' of Point features, got 'Feature'",
+    ),
+    "geojson-no-features": (geojson(), "s.geojson: features: must be a non-empty list, got []"),
+    "geojson-polygon-feature": (
+        geojson({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": []}}),
+        "s.geojson: features[0].geometry: must be a Point, got 'Polygon'",
+    ),
+    "geojson-one-coordinate": (
+        geojson(feature(coordinates=[80])),
+        "s.geojson: features[0].geometry.coordinates: must be [lon, lat] or [lon, lat, alt_m], "
+        "got [80]",
+    ),
+    "geojson-latitude-out-of-range": (
+        geojson(feature(), feature("Y", (80, 95))),
+        "s.geojson: features[1].geometry.coordinates[1] (lat_deg): must be in [-90, 90], got 95",
+    ),
+    "geojson-latitude-as-text": (
+        geojson(feature(coordinates=[80, "10"])),
+        "s.geojson: features[0].geometry.coordinates[1] (lat_deg): must be a number, got '10'",
+    ),
+    "geojson-height-out-of-range": (
+        geojson(feature(coordinates=[80, 10, 12000])),
+        "s.geojson: features[0].geometry.coordinates[2] (alt_m): must be in [-500, 9000], "
+        "got 12000",
+    ),
+    "geojson-heights-disagree": (
+        geojson(feature(coordinates=[80, 10, 100], alt_m=200)),
+        "s.geojson: features[0].properties.alt_m: 200 contradicts geometry.coordinates[2] 100",
+    ),
+    "geojson-name-missing": (
+        geojson({"type": "Feature", "geometry": {"type": "Point", "coordinates": [80, 10]},
+                 "properties": {"title": "X"}}),
+        "s.geojson: features[0].properties.name: required key missing",
+    ),
+    "geojson-properties-null": (
+        geojson({"type": "Feature", "geometry": {"type": "Point", "coordinates": [80, 10]},
+                 "properties": None}),
+        "s.geojson: features[0].properties: must be a mapping, got None",
+    ),
+    "geojson-elevation-mask-90": (
+        geojson(feature(min_elevation_deg=90)),
+        "s.geojson: features[0].properties.min_elevation_deg: must be in [0, 90), got 90",
+    ),
+    "geojson-empty-network": (
+        geojson(feature(network="")),
+        "s.geojson: features[0].properties.network: must be a non-empty string, got ''",
+    ),
+    "geojson-duplicate-name": (
+        geojson(feature(), feature("Y"), feature(coordinates=(81, 11))),
+        "s.geojson: features[2].properties.name: duplicate station name 'X' (first at features[0])",
+    ),
+    "csv-missing-column": (
+        text_file("s.csv", "name,lat_deg\nX,10\n"),
+        "s.csv line 1: missing column(s) lon_deg (header 'name,lat_deg')",
+    ),
+    "csv-unknown-column": (
+        text_file("s.csv", "name,lat_deg,lon_deg,elevation\nX,10,80,5\n"),
+        "s.csv line 1: unknown column 'elevation' (allowed: name, lat_deg, lon_deg, alt_m,",
+    ),
+    "csv-column-twice": (
+        text_file("s.csv", "name,lat_deg,lon_deg,lat_deg\nX,10,80,5\n"),
+        "s.csv line 1: column 'lat_deg' appears twice",
+    ),
+    "csv-header-only": (
+        text_file("s.csv", "name,lat_deg,lon_deg\n"), "s.csv: no stations below the header"
+    ),
+    "csv-text-for-a-number": (
+        text_file("s.csv", "name,lat_deg,lon_deg\nX,10,80\nY,north,80\n"),
+        "s.csv line 3: lat_deg: must be a number, got 'north'",
+    ),
+    "csv-latitude-out-of-range": (
+        text_file("s.csv", "name,lat_deg,lon_deg\nX,95,80\n"),
+        "s.csv line 2: lat_deg: must be in [-90, 90], got 95.0",
+    ),
+    "csv-negative-rate": (
+        text_file("s.csv", "name,lat_deg,lon_deg,uplink_bps\nX,10,80,-5\n"),
+        "s.csv line 2: uplink_bps: must be finite and > 0, got -5.0",
+    ),
+    "csv-short-row": (
+        text_file("s.csv", "name,lat_deg,lon_deg\nX,10\n"),
+        "s.csv line 2: 2 cells for a header of 3",
+    ),
+    "csv-name-missing": (
+        text_file("s.csv", "name,lat_deg,lon_deg\n,10,80\n"),
+        "s.csv line 2: name: required value missing",
+    ),
+    "csv-duplicate-name": (
+        text_file("s.csv", "name,lat_deg,lon_deg\nX,10,80\n# comment\nX,11,81\n"),
+        "s.csv line 4: name: duplicate station name 'X' (first at line 2)",
+    ),
+    "unknown-format": (
+        text_file("sites.kml", "<kml><Placemark/></kml>"),
+        "sites.kml: unknown station file format; accepted: YAML (.yaml/.yml, configs/"
+        "ground_stations format), GeoJSON FeatureCollection of Points (.geojson/.json), "
+        "CSV with columns name,lat_deg,lon_deg[,alt_m,...] (.csv)",
+    ),
+    "binary-file": (
+        text_file("s.xlsx", "PK\x03\x04\x00"),
+        "s.xlsx: unknown station file format; accepted: YAML",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", STATION_FILES, ids=list(STATION_FILES))
+def test_bad_station_file(tmp_path, case):
+    write, expected = STATION_FILES[case]
+    with pytest.raises(ConfigError) as info:
+        load_stations(write(tmp_path))
+    message(info, expected)
+
+
 # --- request traces ------------------------------------------------------------------------
 
 TRACES = {
@@ -545,9 +691,13 @@ def _files(tmp: Path) -> dict[str, Path]:
     model = _model_file(tmp, "not-a-zip")
     (tmp / "bad_omm.json").write_text(_OMM_NO_MEAN_MOTION)
     (tmp / "sats.kml").write_text("placemarks\n")
+    (tmp / "sites.kml").write_text("<kml/>")
+    (tmp / "st.geojson").write_text(json.dumps(
+        {"type": "FeatureCollection", "features": [feature(coordinates=[80, 95])]}))  # fmt: skip
     return {"bad_tle": bad_tle, "good_tle": good_tle, "empty": empty, "folder": tmp / "folder",
             "a_file": tmp / "a_file", "model": model, "tmp": tmp,
-            "bad_omm": tmp / "bad_omm.json", "kml": tmp / "sats.kml"}  # fmt: skip
+            "bad_omm": tmp / "bad_omm.json", "kml": tmp / "sats.kml",
+            "sites_kml": tmp / "sites.kml", "bad_geojson": tmp / "st.geojson"}  # fmt: skip
 
 
 START = "2025-06-01T00:00:00Z"
@@ -561,6 +711,12 @@ SCRIPT_CASES = {
     "contact_plan-unknown-constellation-format": (
         "contact_plan", "--tle {kml} --stations " + str(CHINA) + f" --start {START}",
         ["sats.kml: unknown element-set format; accepted: TLE", "OMM XML (.xml)"]),
+    "contact_plan-unknown-station-format": (
+        "contact_plan", f"--tle {{good_tle}} --stations {{sites_kml}} --start {START}",
+        ["sites.kml: unknown station file format; accepted: YAML", "GeoJSON", "CSV"]),
+    "contact_plan-geojson-latitude-out-of-range": (
+        "contact_plan", f"--tle {{good_tle}} --stations {{bad_geojson}} --start {START}",
+        ["st.geojson: features[0].geometry.coordinates[1] (lat_deg): must be in [-90, 90]"]),
     "contact_plan-empty-station-list": (
         "contact_plan", f"--tle {{good_tle}} --stations {{empty}} --start {START}",
         ["empty.yaml: stations: must be a non-empty list of mappings, got []"]),
