@@ -264,8 +264,10 @@ def load_networks(paths: Sequence[StrPath]) -> list[Station]:
         path = Path(raw)
         for i, station in enumerate(load_stations(path)):
             if station.name in origin:
+                from envs.ground_formats import name_field  # imports this module
+
                 raise ConfigError(
-                    f"{path}: stations[{i}].name: station name {station.name!r} "
+                    f"{path}: {name_field(path, i)}: station name {station.name!r} "
                     f"is already defined in {origin[station.name]}"
                 )
             origin[station.name] = path

@@ -39,6 +39,7 @@ __all__ = [
     "load_csv_stations",
     "load_geojson_stations",
     "load_other_stations",
+    "name_field",
     "station_file_format",
 ]
 
@@ -142,6 +143,18 @@ def load_other_stations(path: Path) -> list[Station] | None:
     if text is None:
         raise ConfigError(f"{path}: not UTF-8 text; expected {STATION_FORMATS[kind]}")
     return (load_geojson_stations if kind == "geojson" else load_csv_stations)(path, text)
+
+
+def name_field(path: Path, index: int) -> str:
+    """Where the name of station ``index`` of a station file is, for error messages.
+
+    >>> name_field(Path("sites.csv"), 2), name_field(Path("aws.yaml"), 2)
+    ('row 3 name', 'stations[2].name')
+    """
+    kind = station_file_format(_read_text(path) if path.is_file() else None, path.suffix)
+    if kind == "geojson":
+        return f"features[{index}].properties.name"
+    return f"row {index + 1} name" if kind == "csv" else f"stations[{index}].name"
 
 
 def _station(where: str, fields: dict[str, Any], locate: Mapping[str, str]) -> Station:

@@ -162,3 +162,16 @@ def test_loaders_take_text_already_read(tmp_path):
     assert load_csv_stations(path, "name,lat_deg,lon_deg\nA,1,2\n")[0].name == "A"
     text = json.dumps({"type": "FeatureCollection", "features": [_feature("B", [1, 2])]})
     assert load_geojson_stations(tmp_path / "x.json", text)[0].lat_deg == 2.0
+
+
+def test_a_name_in_two_files_is_refused_naming_the_feature_or_row(tmp_path):
+    geo = _geojson(tmp_path / "geo.json", _feature("A", [10, 20]), _feature("B", [1, 2]))
+    table = _csv(tmp_path / "t.csv", [Station("C", 1, 2, 0), Station("B", 3, 4, 0)])
+    with pytest.raises(ConfigError) as info:
+        load_networks([table, geo])
+    assert str(info.value) == (
+        f"{geo}: features[1].properties.name: station name 'B' is already defined in {table}"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_networks([geo, table])
+    assert str(info.value).startswith(f"{table}: row 2 name: station name 'B' is already")

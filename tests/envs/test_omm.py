@@ -171,3 +171,23 @@ def test_parsers_name_the_source_in_errors():
     with pytest.raises(TLEError, match=r"^s\.csv line 1: OMM CSV header lacks"):
         parse_omm_csv("OBJECT_NAME,EPOCH\nX,2025-01-01T00:00:00\n", "s.csv")
     assert omm_xml([]).endswith("</ndm>\n")
+
+
+def test_scenario_constellation_file_may_be_omm_and_its_age_is_checked(tmp_path):
+    import yaml
+
+    from envs.orbits.tle import TLEEpochWarning
+    from envs.scenario import PRESET_DIR, load_scenario
+    from envs.sim.world import scenario_tles
+
+    write_omm(tmp_path / "sats.csv", omm_records(load_tles(STAR_TLE)), "csv")
+    data = yaml.safe_load((PRESET_DIR / "toy.yaml").read_text())
+    data["constellation"] = {"tle_file": "sats.csv", "tle_class": "inference"}
+    path = tmp_path / "omm.yaml"
+    path.write_text(yaml.safe_dump(data))
+    scenario = load_scenario(path, {"episode.epoch": "2025-06-01T00:00:00Z"})
+    tles, classes = scenario_tles(scenario)
+    assert [_elements(t) for t in tles] == [_elements(t) for t in load_tles(STAR_TLE)]
+    assert classes == ["inference"] * 12
+    with pytest.warns(TLEEpochWarning, match="sats.csv: TLE 'STAR-01-01'.*20.0 days before"):
+        load_scenario(path, {"episode.epoch": "2025-06-21T00:00:00Z"})
