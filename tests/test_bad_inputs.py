@@ -355,6 +355,9 @@ OMMS = {
         omm("json", OBJECT_NAME="1 STAR"),
         "o.json record 1 ('1 STAR'): OBJECT_NAME: name must not start with '0 ', '1 ' or '2 '",
     ),
+    "json-name-that-is-a-number": (
+        omm("json", OBJECT_NAME=106), "o.json record 1: OBJECT_NAME: must be text, got 106"
+    ),
     "json-malformed": (
         text_file("o.json", '[{"OBJECT_NAME": "X",\n'),
         "o.json: line 2, column 1: malformed JSON: Expecting property name",

@@ -248,7 +248,9 @@ def omm_to_tle(record: Mapping[str, Any], where: str = "<OMM>") -> TLE:
     if not isinstance(record, Mapping):
         raise TLEError(f"{where}: must be a mapping of OMM fields, got {_show(record)}")
     name = _value(record, "OBJECT_NAME")
-    label = f"{where} ({name!r})" if isinstance(name, str) else where
+    if name is not None and not isinstance(name, str):
+        raise TLEError(f"{where}: OBJECT_NAME: must be text, got {_show(name)}")
+    label = f"{where} ({name!r})" if name is not None else where
     try:
         catnr, line1, line2 = _lines(record)
     except ValueError as exc:
