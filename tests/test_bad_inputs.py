@@ -366,6 +366,11 @@ OMMS = {
         text_file("o.json", '"IRIDIUM"'),
         "o.json: OMM JSON must be a list of records, got 'IRIDIUM'",
     ),
+    "json-geojson-given-as-a-constellation": (
+        text_file("o.json", '{"type": "FeatureCollection", "features": []}'),
+        "o.json: OMM JSON must be a list of records, got a GeoJSON 'FeatureCollection' "
+        "(a station file?",
+    ),
     "json-record-not-a-mapping": (
         text_file("o.json", "[1]"), "o.json record 1: must be a mapping of OMM fields, got 1"
     ),

@@ -287,6 +287,11 @@ def parse_omm_json(text: str, source: str = "<string>") -> list[TLE]:
         raise TLEError(
             f"{source}: line {exc.lineno}, column {exc.colno}: malformed JSON: {exc.msg}"
         ) from None
+    if isinstance(data, dict) and "type" in data and "NORAD_CAT_ID" not in data:
+        raise TLEError(
+            f"{source}: OMM JSON must be a list of records, got a GeoJSON {_show(data['type'])} "
+            "(a station file? those go to --stations / ground.station_files)"
+        )
     records = [data] if isinstance(data, dict) else data
     if not isinstance(records, list):
         raise TLEError(f"{source}: OMM JSON must be a list of records, got {_show(data)}")
