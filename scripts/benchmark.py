@@ -111,13 +111,13 @@ def bench_contact_plan(args: argparse.Namespace) -> dict:
 
     from envs.contact_plan import compute_contact_plan
     from envs.ground import load_networks
-    from envs.orbits import Constellation, Shell, load_tles, shells_tles
+    from envs.orbits import Constellation, Shell, load_elements, shells_tles
     from envs.timeutil import builtin_timescale
 
     ts = builtin_timescale()
     stations = load_networks(STATION_FILES)[: args.stations]
     if args.tle:
-        tles = load_tles(args.tle)[: args.satellites]
+        tles = load_elements(args.tle)[: args.satellites]
         source = str(args.tle)
     else:
         tles = shells_tles(
@@ -392,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tle",
         type=Path,
         default=None,
-        help="TLE file (default: a generated 100-satellite Walker shell)",
+        help="TLE or OMM file (default: a generated 100-satellite Walker shell)",
     )
     cp.add_argument(
         "--satellites", type=int, default=100, help="satellites for the skyfield comparison"

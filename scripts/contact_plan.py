@@ -23,7 +23,8 @@ from _cli import add_cache_options, cache_dir_of, check_plan_options, run_cli
 from envs.atomic import atomic_write
 from envs.contact_plan import CSV_COLUMNS, compute_contact_plan
 from envs.ground import load_networks
-from envs.orbits import Constellation, load_tles
+from envs.orbits import Constellation, load_elements
+from envs.orbits.tle import check_epoch_age
 from envs.timeutil import parse_utc
 
 
@@ -39,15 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--tle",
         required=True,
         type=Path,
-        help="TLE file, CelesTrak 2-line or 3-line format. Satellites are named by "
-        "the name line, or by catalogue number for 2-line files.",
+        help="Element-set file: TLE (CelesTrak 2-line or 3-line format) or CelesTrak OMM as "
+        "JSON, CSV or XML (detected from the content, else the extension). Satellites are "
+        "named by the name line or OBJECT_NAME, else by catalogue number.",
     )
     parser.add_argument(
         "--stations",
         required=True,
         type=Path,
         nargs="+",
-        help="Ground-station YAML file(s) (configs/ground_stations/*.yaml format).",
+        help="Ground-station file(s): YAML (configs/ground_stations/*.yaml format), GeoJSON "
+        "(a FeatureCollection of Points, [lon, lat(, alt_m)], properties.name) or CSV "
+        "(columns name,lat_deg,lon_deg and optionally alt_m,min_elevation_deg,network,"
+        "uplink_bps,downlink_bps).",
     )
     parser.add_argument(
         "--start",
@@ -93,7 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_plan_options(args)
     start = parse_utc(args.start, "--start")
-    constellation = Constellation.from_tles(load_tles(args.tle))
+    tles = load_elements(args.tle)
+    check_epoch_age(tles, start, f"--tle {args.tle}")
+    constellation = Constellation.from_tles(tles)
     stations = load_networks(args.stations)
     if args.min_elevation is not None:
         stations = [dataclasses.replace(s, min_elevation_deg=args.min_elevation) for s in stations]

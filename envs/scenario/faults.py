@@ -27,8 +27,8 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from envs.ground import load_networks
+from envs.orbits.elements import load_elements
 from envs.orbits.shells import shells_tles
-from envs.orbits.tle import load_tles
 
 if TYPE_CHECKING:
     from envs.scenario.schema import Scenario
@@ -272,7 +272,7 @@ def _ground(scenario: Scenario) -> tuple[list[str], list[str]]:
 def _satellites(scenario: Scenario) -> tuple[int, Callable[[], set[str]]]:
     """Number of satellites and a function returning their names (generated once, on demand)."""
     spec = scenario.constellation
-    tles = load_tles(spec.tle_file) if spec.tle_file is not None else []
+    tles = load_elements(spec.tle_file) if spec.tle_file is not None else []
     n = len(tles) + sum(s.shell.size for s in spec.shells)
     found: list[set[str]] = []
 
