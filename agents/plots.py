@@ -230,9 +230,11 @@ def turnaround_cdf_figure(result: EvaluationResult) -> Figure:
         ax.legend(fontsize=7, loc="upper left", framealpha=0.9)
     axes[0].set_ylabel("share of arrived jobs delivered within t")
     n = result.config["episodes"]
-    fig.suptitle(f"{result.config['scenario']}: turnaround CDF over all arrived jobs "
-                 f"({n} episode{'s' * (n != 1)} per panel); a curve ends at the completed "
-                 "share, the gap above it is dropped jobs")  # fmt: skip
+    fig.suptitle(
+        f"{result.config['scenario']}: turnaround CDF over all arrived jobs "
+        f"({n} episode{'s' * (n != 1)} per panel)\na curve ends at the agent's completed share; "
+        "the gap above it is the jobs it dropped"
+    )
     return fig
 
 
