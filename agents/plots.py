@@ -430,6 +430,8 @@ def place_station_labels(
                 name, (lon, lat), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
                 ha=ha, va="bottom",
                 arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey"} if k >= _NEAR else None,
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
+                zorder=5,
             )  # fmt: skip
             text.update_positions(renderer)
             box = Text.get_window_extent(text, renderer).padded(0.5 * scale)  # text, no leader
