@@ -1,6 +1,6 @@
 """Compare the contact plan with skyfield ``find_events`` and print the worst differences.
 
-Examples (the figures quoted in the README):
+Examples (the figures quoted in docs/concepts.md, "Contact plan"):
     python scripts/validate_contact_plan.py --tle ../shared/data/tle/iridium_next_20260103.tle
     python scripts/validate_contact_plan.py --step 300
 """

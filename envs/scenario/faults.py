@@ -47,7 +47,13 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class StationOutage:
-    """A scheduled outage: ``station`` neither uplinks nor downlinks in ``[start_s, end_s)``."""
+    """A scheduled outage: ``station`` neither uplinks nor downlinks in ``[start_s, end_s)``.
+
+    Attributes:
+        station: Name of a station the scenario uses.
+        start_s: Start of the outage, seconds since the episode epoch.
+        end_s: End of the outage (exclusive), seconds since the episode epoch.
+    """
 
     station: str
     start_s: float
@@ -69,7 +75,13 @@ class RandomStationOutages:
 
 @dataclass(frozen=True, slots=True)
 class SatelliteFailure:
-    """A satellite (index in the scenario's satellite order, or name) failing at ``time_s``."""
+    """A satellite (index in the scenario's satellite order, or name) failing at ``time_s``.
+
+    Attributes:
+        satellite: Index in the scenario's satellite order (TLE file first, then shells) or
+            the satellite's name.
+        time_s: Time of the failure, seconds since the episode epoch.
+    """
 
     satellite: int | str
     time_s: float

@@ -259,7 +259,13 @@ class DispatchSpec:
 
 @dataclass(frozen=True, slots=True)
 class RewardSpec:
-    """Reward: −(job-seconds since the previous decision) − drop_penalty_s per drop, × scale."""
+    """Reward: −(job-seconds since the previous decision) − drop_penalty_s per drop, × scale.
+
+    Attributes:
+        drop_penalty_s: Job-seconds charged for each dropped job (86,400: a dropped job costs
+            as much as one that waited a day), so that dropping never pays.
+        scale: Multiplies every reward (e.g. 1/3600 for rewards in hours).
+    """
 
     drop_penalty_s: float = 86400.0
     scale: float = 1.0
