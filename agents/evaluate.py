@@ -44,7 +44,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from agents.heuristics import HEURISTICS, make_heuristic
+from agents.heuristics import HEURISTICS
+from agents.planning import ROLLOUT_PREFIX, make_agent, parse_rollout_name
 from envs.atomic import atomic_write
 from envs.contact_plan import default_cache_dir
 from envs.dispatch_env import ConstellationDispatchEnv
@@ -124,7 +125,12 @@ class AgentSpec:
             return cls(kind, path.strip())
         if not sep and kind in HEURISTICS:
             return cls(kind)
-        known = ", ".join([*HEURISTICS, *(f"{k}:PATH" for k in MODEL_KINDS)])
+        if sep and kind == ROLLOUT_PREFIX:
+            parse_rollout_name(text.strip())  # one-line error naming the bad part
+            return cls(text.strip())
+        known = ", ".join(
+            [*HEURISTICS, f"{ROLLOUT_PREFIX}:BASE[:H]", *(f"{k}:PATH" for k in MODEL_KINDS)]
+        )
         raise ConfigError(f"agent: unknown agent {text!r} (known: {known})")
 
     @property
@@ -135,7 +141,8 @@ class AgentSpec:
     @property
     def reference_bound(self) -> bool:
         """True for agents that use information a real dispatcher lacks (``oracle``)."""
-        return self.path is None and HEURISTICS[self.kind].reference_bound
+        cls = HEURISTICS.get(self.kind) if self.path is None else None
+        return cls is not None and cls.reference_bound
 
 
 def parse_agents(agents: Iterable[str | AgentSpec] | str) -> list[AgentSpec]:
@@ -243,7 +250,7 @@ def run_episode(
     spec = AgentSpec.parse(agent_spec)
     env = ConstellationDispatchEnv(scenario, world=world, **_with_load(overrides, load))
     if spec.path is None:
-        agent = make_heuristic(spec.kind, env, seed=agent_seed(seed))
+        agent = make_agent(spec.kind, env, seed=agent_seed(seed))
     else:
         models = {} if models is None else models
         if spec.label not in models:

@@ -16,7 +16,16 @@ from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
 from envs.jobs import generate_jobs, load_trace
 from envs.scenario import Scenario, load_scenario
-from envs.sim import FaultedWorld, Sim, SimView, World, build_world, metrics, sample_fault_plan
+from envs.sim import (
+    Estimate,
+    FaultedWorld,
+    Sim,
+    SimView,
+    World,
+    build_world,
+    metrics,
+    sample_fault_plan,
+)
 from envs.sim.links import INF
 
 __all__ = ["CANDIDATE_FEATURES", "GLOBAL_FEATURES", "ConstellationDispatchEnv", "unsquash_s"]
@@ -219,6 +228,11 @@ class ConstellationDispatchEnv(gym.Env):
         self._decisions = 0
         self._over = True
         self._fault_seeds: np.random.SeedSequence | None = None
+        self._decision_estimates: list[Estimate] = []
+        self._blank_obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        #: Build observation vectors (``False`` on planning forks, which heuristics drive:
+        #: observations are then all zeros, the mask and candidates stay exact).
+        self.observe_features = True
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -397,6 +411,9 @@ class ConstellationDispatchEnv(gym.Env):
         valid: list[int] = []
         onboard = sim.onboard
         estimates = view.estimates(job, cands)
+        self._decision_estimates = estimates
+        if not self.observe_features:  # planning branches: the mask only, heuristics decide
+            return self._masked_blank([i for i, e in enumerate(estimates) if e.delivered < INF])
         best = min(e.delivered for e in estimates) if estimates else INF
         for i, e in enumerate(estimates):
             delivered = e.delivered
@@ -424,12 +441,7 @@ class ConstellationDispatchEnv(gym.Env):
             row += (_t(delivered - best), _t((committed[sat] - onboard[sat]) * service))
             feats.append((i, row))
         sc = self.scenario
-        mask = self._mask
-        mask[:] = False
-        if valid:
-            mask[valid] = True
-            if sc.dispatch.allow_defer:
-                mask[k] = now + sc.dispatch.defer_s <= sim.horizon_s
+        self._set_mask(valid)
         hour = 2.0 * math.pi * ((now / 86400.0 + self._day_fraction) % 1.0)
         deadline = sim.deadline[job]
         values = [
@@ -452,6 +464,29 @@ class ConstellationDispatchEnv(gym.Env):
         for row in rows:
             values += row
         return np.array(values, dtype=np.float32)
+
+
+    def _set_mask(self, valid: list[int]) -> None:
+        """The action mask: the valid candidates, and deferral if it returns in the horizon."""
+        mask = self._mask
+        mask[:] = False
+        if valid:
+            mask[valid] = True
+            if self.scenario.dispatch.allow_defer:
+                mask[self.k] = self.sim.now + self.scenario.dispatch.defer_s <= self.sim.horizon_s
+
+    def _masked_blank(self, valid: list[int]) -> np.ndarray:
+        self._set_mask(valid)
+        return self._blank_obs
+
+    @property
+    def decision_estimates(self) -> list[Estimate]:
+        """``SimView.estimates`` of the current decision, one per candidate (computed once).
+
+        The observation is built from them, and heuristics read them instead of asking the
+        view again. Empty when no decision is pending.
+        """
+        return self._decision_estimates if self._cands else []
 
 
 def _day_fraction(sc: Scenario) -> float:

@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="Comma-separated agents: heuristics ("
         + ", ".join(HEURISTICS)
-        + "; oracle is a reference bound that sees the true output lengths) and/or saved "
+        + "; oracle is a reference bound that sees the true output lengths), "
+        "rollout:BASE[:H] (a planning reference: each candidate tried on a fork of the "
+        "episode, then BASE for H decisions or to the end; slow) and/or saved "
         "models as KIND:PATH with KIND one of "
         + ", ".join(MODEL_KINDS)
         + " (a Stable-Baselines3 / sb3-contrib zip, loaded on the CPU).",
