@@ -64,6 +64,30 @@ def _break_wraps(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.insert(lon, cut, np.nan), np.insert(lat, cut, np.nan)
 
 
+def _map_axes(ax):
+    """Longitude × latitude axes with their fixed limits, ticks, grid and title."""
+    ax.set_xlim(-180, 180)
+    ax.set_ylim(-90, 90)
+    ax.set_autoscale_on(False)
+    ax.set_xticks(range(-180, 181, 60))
+    ax.set_yticks(range(-90, 91, 30))
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.set_title("satellites, ground tracks (±45 min), stations and contacts", fontsize=9)
+    return ax
+
+
+def _clear(ax) -> None:
+    """Remove the data a frame drew (lines, markers, bars, texts, legend); keep the axes."""
+    for container in list(ax.containers):  # bars: their patches and the legend entry
+        container.remove()
+    for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]:
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.relim()
+
+
 def _hours(seconds: float) -> str:
     return "—" if not math.isfinite(seconds) else f"{seconds / 3600.0:.2f} h"
 
@@ -94,6 +118,23 @@ class EpisodeRenderer:
         self.width_px, self.height_px, self.dpi = int(width_px), int(height_px), int(dpi)
         self._fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
         self._canvas = FigureCanvasAgg(self._fig)
+        # The axes and their fixed parts are made once; a frame redraws only the data.
+        grid = self._fig.add_gridspec(
+            2,
+            2,
+            width_ratios=(1.9, 1.0),
+            left=0.05,
+            right=0.985,
+            bottom=0.08,
+            top=0.92,
+            wspace=0.16,
+            hspace=0.42,
+        )
+        self._axes = (
+            _map_axes(self._fig.add_subplot(grid[:, 0])),
+            self._fig.add_subplot(grid[0, 1]),
+            self._fig.add_subplot(grid[1, 1]),
+        )
         self._ts = builtin_timescale()
         self._window: Any = None  # pyplot figure of render_mode="human", opened on first show
 
@@ -106,19 +147,6 @@ class EpisodeRenderer:
         last step, or ``None``).
         """
         fig = self._fig
-        fig.clear()
-        grid = fig.add_gridspec(
-            2,
-            2,
-            width_ratios=(1.9, 1.0),
-            height_ratios=(1.0, 1.0),
-            left=0.05,
-            right=0.985,
-            bottom=0.08,
-            top=0.92,
-            wspace=0.16,
-            hspace=0.42,
-        )
         world, sim, view = env.world, env.sim, env.view
         job = view.head
         cands = env.candidates if job >= 0 else []
@@ -133,9 +161,12 @@ class EpisodeRenderer:
             f"   mean turnaround {_hours(m['mean_turnaround_s'])}",
             fontsize=10,
         )
-        self._draw_map(fig.add_subplot(grid[:, 0]), world, view, now, cands, chosen)
-        self._draw_queues(fig.add_subplot(grid[0, 1]), world, view, cands, chosen)
-        self._draw_decision(fig.add_subplot(grid[1, 1]), env, job, cands, last)
+        for ax in self._axes:
+            _clear(ax)
+        map_ax, queue_ax, decision_ax = self._axes
+        self._draw_map(map_ax, world, view, now, cands, chosen)
+        self._draw_queues(queue_ax, world, view, cands, chosen)
+        self._draw_decision(decision_ax, env, job, cands, last)
         self._canvas.draw()
         rgba = np.asarray(self._canvas.buffer_rgba())
         return np.ascontiguousarray(rgba[..., :3])
@@ -169,13 +200,6 @@ class EpisodeRenderer:
         times = np.arange(now - TRACK_HALF_S, now + TRACK_HALF_S + 1.0, TRACK_STEP_S)
         here = propagate_ecef(world.constellation, time_grid(epoch, [now], ts=self._ts))
         lat, lon = _lat_lon_deg(here.r_km[:, 0])
-        ax.set_xlim(-180, 180)
-        ax.set_ylim(-90, 90)
-        ax.set_xticks(range(-180, 181, 60))
-        ax.set_yticks(range(-90, 91, 30))
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
-        ax.set_title("satellites, ground tracks (±45 min), stations and contacts", fontsize=9)
         if focus:
             grid = time_grid(epoch, times, ts=self._ts)
             for sat in focus:

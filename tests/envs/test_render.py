@@ -48,6 +48,19 @@ def test_frames_repeat_under_one_seed_and_follow_the_episode(toy_world):
     assert not np.array_equal(first, a.render())
 
 
+@pytest.mark.parametrize("scenario", ["toy", "walker_100"])
+def test_a_reused_renderer_draws_what_a_fresh_one_draws(scenario):
+    """Frames redraw the data on persistent axes: nothing of the previous frame is left."""
+    a = ConstellationDispatchEnv(scenario, render_mode="rgb_array")
+    b = ConstellationDispatchEnv(scenario, world=a.world, render_mode="rgb_array")
+    _play(a, 1, seed=3)
+    a.render()
+    a.step(int(np.flatnonzero(a.action_masks())[0]))
+    _play(b, 1, seed=3)
+    b.step(int(np.flatnonzero(b.action_masks())[0]))
+    np.testing.assert_array_equal(a.render(), b.render())
+
+
 def test_the_last_action_is_what_the_env_did_after_fallback(toy_world):
     env = ConstellationDispatchEnv("toy", world=toy_world, candidates=3)
     env.reset(seed=0)
