@@ -118,3 +118,14 @@ def test_the_built_wheel_holds_the_configs_the_policies_and_the_metadata(tmp_pat
     assert "Version: 0.2.0" in metadata
     assert "License-Expression: Apache-2.0" in metadata
     assert f"{dist_info}/licenses/LICENSE" in names
+
+
+def test_ci_smoke_tests_the_installed_wheel_after_the_readme_test_command():
+    text = (REPO / ".ci" / "run").read_text().splitlines()
+    lines = [line for line in text if not line.lstrip().startswith("#")]
+    readme = next(i for i, line in enumerate(lines) if line.startswith("pip install torch"))
+    wheel = next(i for i, line in enumerate(lines) if "pip wheel" in line)
+    install = next(i for i, line in enumerate(lines) if "constellation_dispatch-*.whl" in line)
+    smoke = next(i for i, line in enumerate(lines) if "scripts/smoke_installed.py" in line)
+    assert readme < wheel < install < smoke
+    assert "deactivate" in lines[wheel:install]  # a second venv, not the editable one
