@@ -153,3 +153,13 @@ def test_contact_gantt_is_written_without_pyplot_state(tmp_path, toy_world):
     out = plot_contact_gantt(toy_world.plan, tmp_path / "plan.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert plt.get_fignums() == before
+
+
+def test_failed_satellites_are_marked_on_the_map():
+    faults = {"satellite_failures": [{"satellite": 1, "time_s": 1}]}
+    env = ConstellationDispatchEnv("toy", faults=faults, render_mode="rgb_array")
+    _play(env, 2)
+    assert env.view.failed == {1}
+    assert env.render().shape == (540, 960, 3)
+    map_ax = env._renderer._axes[0]
+    assert "failed" in [t.get_text() for t in map_ax.get_legend().get_texts()]
