@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 
 from agents.heuristics import HEURISTICS
 from agents.planning import ROLLOUT_PREFIX, make_agent, parse_rollout_name
+from agents.shipped import shipped_model_path
 from envs.atomic import atomic_write
 from envs.contact_plan import default_cache_dir
 from envs.dispatch_env import ConstellationDispatchEnv
@@ -163,8 +164,15 @@ def agent_seed(episode_seed: int) -> int:
 
 
 def load_model(spec: AgentSpec, env: ConstellationDispatchEnv) -> Any:
-    """Load a saved model on the CPU; ``ConfigError`` naming the file if it is missing or bad."""
+    """Load a saved model on the CPU; ``ConfigError`` naming the file if it is missing or bad.
+
+    A path that is not a file but names a shipped pretrained policy (``star_compute_12_outcome``
+    or ``agents/pretrained/star_compute_12_outcome.zip``, see ``agents.shipped``) loads that
+    policy, so the documented commands also work from an installed wheel.
+    """
     path = Path(spec.path).expanduser()
+    if not path.is_file():
+        path = shipped_model_path(spec.path) or path
     if not path.is_file():
         raise ConfigError(f"{spec.kind}: model file not found: {path}")
     module, name = MODEL_KINDS[spec.kind]

@@ -18,6 +18,7 @@ import yaml
 
 from envs.atomic import atomic_write
 from envs.errors import ConfigError, first_line
+from envs.resources import configs_dir
 from envs.yamlio import read_yaml
 
 __all__ = [
@@ -29,7 +30,8 @@ __all__ = [
     "train",
 ]
 
-AGENT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "agents"
+#: Hyperparameter files ``<algo>.yaml`` (the shipped ``configs/agents``, see ``envs.resources``).
+AGENT_CONFIG_DIR = configs_dir() / "agents"
 ALGOS = ("maskable_ppo", "ppo", "dqn", "a2c")
 _META_KEYS = (
     "policy", "env_overrides", "eval_freq", "eval_seeds", "eval_load", "checkpoint_freq",

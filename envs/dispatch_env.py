@@ -159,7 +159,7 @@ class ConstellationDispatchEnv(gym.Env):
     | Argument | Default | Meaning |
     |---|---|---|
     | ``scenario`` | ``"star_compute_12"`` | preset name, YAML path or ``Scenario`` |
-    | ``render_mode`` | ``None`` | ``"ansi"`` for a text summary |
+    | ``render_mode`` | ``None`` | ``"ansi"`` text, ``"rgb_array"`` frame, ``"human"`` window |
     | ``invalid_action`` | ``"fallback"`` | ``"fallback"`` or ``"raise"`` for masked actions |
     | ``cache_dir`` | default cache | contact-plan cache folder (``None`` disables) |
     | ``check_invariants`` | ``False`` | verify job conservation at every event |
@@ -170,7 +170,10 @@ class ConstellationDispatchEnv(gym.Env):
     * v0: initial version.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["ansi", "rgb_array", "human"],
+        "render_fps": 4,
+    }
 
     def __init__(
         self,
@@ -184,7 +187,8 @@ class ConstellationDispatchEnv(gym.Env):
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
+            modes = ", ".join(repr(m) for m in self.metadata["render_modes"])
+            raise ConfigError(f"render_mode: expected None or one of {modes}, got {render_mode!r}")
         if invalid_action not in ("fallback", "raise"):
             raise ConfigError(
                 f"invalid_action: expected 'fallback' or 'raise', got {invalid_action!r}"
@@ -233,6 +237,9 @@ class ConstellationDispatchEnv(gym.Env):
         #: Build observation vectors (``False`` on planning forks, which heuristics drive:
         #: observations are then all zeros, the mask and candidates stay exact).
         self.observe_features = True
+        #: ``(job, candidates, action)`` of the last step (the action after any fallback).
+        self.last_decision: tuple[int, list[int], int] | None = None
+        self._renderer = None  # envs.render.EpisodeRenderer, made by the first render()
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -255,6 +262,7 @@ class ConstellationDispatchEnv(gym.Env):
         self.view = SimView(self.sim, self._expected_out)
         self._decisions = 0
         self._over = False
+        self.last_decision = None
         obs = self._next_decision()
         return obs, self._info(invalid=False)
 
@@ -277,6 +285,7 @@ class ConstellationDispatchEnv(gym.Env):
                     )
                 invalid = True
                 action = int(np.flatnonzero(self._mask)[0])
+            self.last_decision = (sim.head(), self._cands, action)
             if action < self.k:
                 sim.dispatch(self._cands[action])
             else:
@@ -320,6 +329,7 @@ class ConstellationDispatchEnv(gym.Env):
         new._mask = self._mask.copy()
         new._np_random = copy.deepcopy(self._np_random)
         new._fault_seeds = copy.deepcopy(self._fault_seeds)
+        new._renderer = None  # a fork draws its own frames
         return new
 
     @property
@@ -337,16 +347,36 @@ class ConstellationDispatchEnv(gym.Env):
             raise RuntimeError("metrics() called before reset()")
         return metrics(self.sim)
 
-    def render(self) -> str | None:
-        """Text summary of the episode so far (``render_mode="ansi"``)."""
-        if self.render_mode != "ansi" or self.sim is None:
+    def render(self) -> str | np.ndarray | None:
+        """The episode so far in the ``render_mode`` (``None`` without one or before reset).
+
+        ``"ansi"``: a one-line text summary. ``"rgb_array"``: an ``H × W × 3`` ``uint8`` frame
+        (``envs.render.EpisodeRenderer``). ``"human"``: the same frame in a window.
+        """
+        if self.render_mode is None or self.sim is None:
             return None
+        if self.render_mode != "ansi":
+            if self._renderer is None:
+                from envs.render import EpisodeRenderer
+
+                self._renderer = EpisodeRenderer()
+            frame = self._renderer.frame(self)
+            if self.render_mode == "human":
+                self._renderer.show(frame, self.metadata["render_fps"])
+                return None
+            return frame
         m = self.metrics()
         return (
             f"t={self.sim.now / 3600:.2f} h  arrived={m['jobs_arrived']} "
             f"completed={m['jobs_completed']} dropped={m['jobs_dropped']} "
             f"in_flight={m['jobs_in_flight']} mean_turnaround={m['mean_turnaround_s']:.1f} s"
         )
+
+    def close(self) -> None:
+        """Close the ``render_mode="human"`` window, if one is open."""
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
 
     # ------------------------------------------------------------------ internals
     def _episode_world(self, seed: int | None) -> World:

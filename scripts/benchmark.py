@@ -33,10 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _cli import parse_overrides, run_cli
 
-REPO = Path(__file__).resolve().parents[1]
-STATION_FILES = [
-    REPO / "configs" / "ground_stations" / f"{n}.yaml" for n in ("ksat", "aws", "china")
-]
+from envs.resources import configs_dir
+
+STATION_FILES = [configs_dir() / "ground_stations" / f"{n}.yaml" for n in ("ksat", "aws", "china")]
 EPOCH = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
 

@@ -610,8 +610,8 @@ ENV_CASES = {
         {"invalid_action": "ignore"}, None, ConfigError,
         "invalid_action: expected 'fallback' or 'raise', got 'ignore'"),
     "unknown-render-mode": (
-        {"render_mode": "human"}, None, ConfigError,
-        "render_mode: expected None or 'ansi', got 'human'"),
+        {"render_mode": "video"}, None, ConfigError,
+        "render_mode: expected None or one of 'ansi', 'rgb_array', 'human', got 'video'"),
 }  # fmt: skip
 
 
