@@ -10,9 +10,13 @@ Summary statistics per (agent, load) pool the completed jobs of all episodes:
 ``mean_turnaround_s`` is the mean over all completed jobs, ``p50/p95/p99`` are percentiles
 of the pooled turnarounds, ``drop_rate = dropped / (completed + dropped)``.
 ``cost_per_job_s`` is the environment's objective per arrived job (time in system of every
-job plus ``drop_penalty_s`` per drop: minus the return), the number that charges a policy
-for the jobs it drops. After each load's agents comes a ``bound`` row (a reference bound):
-every job's contention-free earliest delivery (``envs.sim.bounds``), which no policy beats.
+job plus ``drop_penalty_s`` per drop: minus the return, ``reset_reward`` included), the
+number that charges a policy for the jobs it drops; it is computed from the job table
+(``envs.sim.job_costs_s``), so it is right also when every job is dropped before the first
+decision. After each load's agents comes a ``bound`` row (a reference bound): every job's
+contention-free earliest delivery (``envs.sim.bounds``), which no policy beats; a job it
+cannot deliver within the horizon or by its deadline counts as dropped, and its cost is
+``contention_free_cost_s`` (a lower bound of every policy's cost).
 ``mean_ci_low_s``/``mean_ci_high_s`` are a 95 % percentile bootstrap over *episodes*:
 :data:`BOOTSTRAP_RESAMPLES` resamples of the episodes with replacement, statistic = pooled
 mean turnaround of the resample (total turnaround / completed jobs), interval = the 2.5th and
@@ -50,8 +54,8 @@ from envs.contact_plan import default_cache_dir
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError, first_line
 from envs.scenario import load_scenario
-from envs.sim import World, build_world, job_table
-from envs.sim.bounds import contention_free_delivery_s
+from envs.sim import World, build_world, job_costs_s, job_table
+from envs.sim.bounds import contention_free_cost_s, contention_free_delivery_s
 
 __all__ = [
     "BACKENDS",
@@ -249,12 +253,12 @@ def run_episode(
         if spec.label not in models:
             models[spec.label] = load_model(spec, env)
         agent = models[spec.label]
-    obs, _ = env.reset(seed=seed)
+    obs, info = env.reset(seed=seed)
     if spec.path is None:
         agent.reset()
     masked = spec.path is None or spec.kind == "maskable_ppo"  # plain SB3 takes no mask
     decisions, invalid, terminated, truncated = 0, 0, env.sim.done, False
-    total_reward = 0.0
+    total_reward = info["reset_reward"]  # what accrued before the first decision
     while not (terminated or truncated):
         masks = env.action_masks()
         extra = {"action_masks": masks} if masked else {}
@@ -264,9 +268,17 @@ def run_episode(
         total_reward += reward
     jobs = job_table(env.sim)
     jobs["bound_turnaround_s"] = contention_free_delivery_s(env.sim) - jobs["arrival_s"]
-    # The environment's objective: time in system of every job plus the drop penalties
-    # (minus the undiscounted return, in seconds).
-    metrics = {**env.metrics(), "cost_s": -total_reward / env.scenario.reward.scale}
+    # The environment's objective: time in system of every job plus the drop penalties,
+    # from the job table (it equals minus the return, reset_reward included, in seconds).
+    penalty = env.scenario.reward.drop_penalty_s
+    arrived = jobs["status"] != "future"
+    bound_cost = contention_free_cost_s(jobs["bound_turnaround_s"], penalty, arrived)
+    metrics = {
+        **env.metrics(),
+        "cost_s": float(job_costs_s(jobs, env.sim.now, penalty).sum()),
+        "bound_cost_s": float(bound_cost.sum()),
+        "return": total_reward,
+    }
     return EpisodeResult(
         spec.label, env.scenario.name, float(load), int(seed), metrics,
         jobs, decisions, bool(truncated), invalid,
@@ -510,12 +522,14 @@ def _summary_row(
     *,
     bound: bool = False,
 ) -> dict[str, Any]:
-    if bound:  # every job, at its bound (nothing is dropped or left in flight)
-        turn = [
-            e.jobs["bound_turnaround_s"][np.isfinite(e.jobs["bound_turnaround_s"])] for e in eps
-        ]
-        completed, dropped, in_flight = sum(len(t) for t in turn), 0, 0
-        cost = sum(float(t.sum()) for t in turn)
+    if bound:  # every arrived job at its bound; one it cannot deliver is dropped by all
+        arrived_jobs = [e.jobs["status"] != "future" for e in eps]
+        finite = [np.isfinite(e.jobs["bound_turnaround_s"]) for e in eps]
+        pairs = zip(eps, finite, arrived_jobs, strict=True)
+        turn = [e.jobs["bound_turnaround_s"][f & a] for e, f, a in pairs]
+        completed, in_flight = sum(len(t) for t in turn), 0
+        dropped = sum(int((~f & a).sum()) for f, a in zip(finite, arrived_jobs, strict=True))
+        cost = sum(e.metrics.get("bound_cost_s", math.nan) for e in eps)
     else:
         turn = [e.turnarounds_s for e in eps]
         completed = sum(e.metrics["jobs_completed"] for e in eps)

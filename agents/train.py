@@ -252,12 +252,11 @@ class EvalAgainstECT(_callback_base()):
         done = sum(r.metrics["jobs_completed"] for r in results)
         dropped = sum(r.metrics["jobs_dropped"] for r in results)
         arrived = max(sum(r.metrics["jobs_arrived"] for r in results), 1)
-        penalty = dropped * self.drop_penalty_s
-        time_in_system = sum(float(np.nansum(_time_in_system(r.jobs))) for r in results)
+        cost = sum(r.metrics["cost_s"] for r in results)  # from the job tables, drops included
         return {
             "mean_turnaround_s": float(turn.mean()) if len(turn) else float("nan"),
             "drop_rate": dropped / max(done + dropped, 1),
-            "return_per_job_h": -(time_in_system + penalty) / arrived / 3600.0,
+            "return_per_job_h": -cost / arrived / 3600.0,
         }
 
     def _on_training_start(self) -> None:
@@ -363,11 +362,6 @@ def _load_checkpoint(cls: type, algo: str, path: Path, vec: Any) -> Any:
     except Exception as exc:  # corrupt zip, wrong algorithm, other spaces: all one line
         why = first_line(exc)
         raise ConfigError(f"--resume: cannot load {algo} checkpoint {path}: {why}") from None
-
-
-def _time_in_system(jobs: dict[str, np.ndarray]) -> np.ndarray:
-    end = np.where(np.isnan(jobs["delivered_s"]), jobs["dropped_at_s"], jobs["delivered_s"])
-    return end - jobs["arrival_s"]
 
 
 def train(
