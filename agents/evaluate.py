@@ -33,6 +33,7 @@ interval collapses to the mean.
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
@@ -396,6 +397,8 @@ def evaluate(
     if backend == "ray":
         _import_ray()
     overrides = dict(overrides or {})
+    # As given: the loader resolves file paths inside mapping values in place (Path objects).
+    given = copy.deepcopy(overrides)
     sc = load_scenario(scenario, _with_load(overrides, loads[0]))
     for load in loads[1:]:
         load_scenario(scenario, _with_load(overrides, load))
@@ -432,7 +435,7 @@ def evaluate(
     config = {
         "scenario": sc.name, "scenario_file": str(sc.source), "agents": [s.label for s in specs],
         "loads": loads, "episodes": episodes, "seed": seed, "seeds": seeds,
-        "overrides": overrides,
+        "overrides": given,
         "package_version": metadata.version("constellation-dispatch"),
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
                       "confidence": 0.95, "over": "episodes", "statistic": "pooled mean"},

@@ -13,7 +13,7 @@ from gymnasium import spaces
 
 from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
-from envs.jobs import generate_jobs, load_trace
+from envs.jobs import clip_trace_tokens, generate_jobs, load_trace
 from envs.scenario import Scenario, load_scenario
 from envs.sim import FaultedWorld, Sim, SimView, World, build_world, metrics, sample_fault_plan
 from envs.sim.links import INF
@@ -486,8 +486,11 @@ def _expected_output_tokens(sc: Scenario) -> float:
     arrivals = sc.workload.arrivals
     path = arrivals.trace_file if arrivals.process == "trace" else tok.trace_file
     if arrivals.process == "trace" or tok.source == "trace":
-        trace = load_trace(path)
-        return float(np.maximum(trace.generated_tokens, 1).mean())
+        trace = load_trace(path)  # rows above max_tokens are clipped, as the jobs' are
+        out = clip_trace_tokens(
+            trace.generated_tokens, tok.max_tokens, source=trace.source, column="GeneratedTokens"
+        )
+        return float(out.mean())
     mean = tok.output_median * math.exp(0.5 * tok.output_sigma**2)
     return float(min(mean, tok.max_tokens))
 

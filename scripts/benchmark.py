@@ -209,7 +209,9 @@ def _env_rate(make, decisions: int, seed: int, policy: str = "random") -> dict:
     began = time.perf_counter()
     while done_steps < decisions:
         mask = env.unwrapped.action_masks() if hasattr(env.unwrapped, "action_masks") else None
-        if agent is not None:
+        if mask is not None and not mask.any():  # nothing to decide: the step only ends it
+            action = 0
+        elif agent is not None:
             action = int(agent.predict(obs, action_masks=mask)[0])
         elif mask is not None:
             action = int(rng.choice(np.flatnonzero(mask)))
@@ -235,7 +237,8 @@ def _full_episode(env) -> dict:
     jobs = env.sim.n_jobs
     steps, began = 0, time.perf_counter()
     while True:
-        _, _, terminated, truncated, _ = env.step(int(np.flatnonzero(env.action_masks())[0]))
+        valid = np.flatnonzero(env.action_masks())
+        _, _, terminated, truncated, _ = env.step(int(valid[0]) if len(valid) else 0)
         steps += 1
         if terminated or truncated:
             break
@@ -383,9 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="episode.duration_s (arrival window) of each episode")  # fmt: skip
     so.add_argument("--policy", choices=("random", "ect"), default="random",
                     help="random valid action, or the ECT heuristic")  # fmt: skip
-    so.add_argument("--no-faults", action="store_true", help="run without random faults")
+    so.add_argument("--no-faults", action="store_true",
+                    help="run without the soak's random faults")  # fmt: skip
     so.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="scenario override, e.g. workload.load=2")  # fmt: skip
+                    help="scenario override, e.g. workload.load=2; faults=... replaces the "
+                    "soak's faults and faults.KEY=... edits them")  # fmt: skip
     so.add_argument("--out", type=Path, default=Path("benchmark_soak.json"), help="JSON output")
     return parser
 
