@@ -17,7 +17,7 @@ that raises (or lowers) it, read when the check runs (no global state):
   the contact-plan grid (about 100 bytes per station each) and of the sunlit grid |
 | ``max_grid_cells`` | 1,000,000,000 | ``CONSTELLATION_DISPATCH_MAX_GRID_CELLS`` | time points
   × satellites × stations searched for passes (run time) |
-| ``max_servers`` | 100,000 | ``CONSTELLATION_DISPATCH_MAX_SERVERS`` | on-board servers over
+| ``max_servers`` | 1,000,000 | ``CONSTELLATION_DISPATCH_MAX_SERVERS`` | on-board servers over
   the constellation |
 | ``max_candidates`` | 4,096 | ``CONSTELLATION_DISPATCH_MAX_CANDIDATES`` | candidates per
   decision (observation size) |
@@ -64,7 +64,7 @@ LIMITS = {
         1_000_000_000,
         "CONSTELLATION_DISPATCH_MAX_GRID_CELLS",
     ),
-    "servers": Limit("on-board servers", 100_000, "CONSTELLATION_DISPATCH_MAX_SERVERS"),
+    "servers": Limit("on-board servers", 1_000_000, "CONSTELLATION_DISPATCH_MAX_SERVERS"),
     "candidates": Limit("candidates per decision", 4096, "CONSTELLATION_DISPATCH_MAX_CANDIDATES"),
     "outages": Limit("random station outages per episode", 100_000,
                      "CONSTELLATION_DISPATCH_MAX_OUTAGES"),
