@@ -50,7 +50,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from agents.heuristics import HEURISTICS, make_heuristic
-from envs.atomic import atomic_write
+from agents.lifeline import die_with, stop_processes
+from envs.atomic import atomic_write, staged_folder
 from envs.contact_plan import default_cache_dir
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError, first_line
@@ -64,6 +65,7 @@ __all__ = [
     "BOOTSTRAP_SEED",
     "BOUND_LABEL",
     "COMPARISON_COLUMNS",
+    "EVALUATION_FILES",
     "MODEL_KINDS",
     "SUMMARY_COLUMNS",
     "AgentSpec",
@@ -99,6 +101,8 @@ SUMMARY_COLUMNS = (
     "p95_turnaround_s", "p99_turnaround_s", "completed", "dropped", "drop_rate",
     "mean_ci_low_s", "mean_ci_high_s", "in_flight", "cost_per_job_s", "reference_bound",
 )  # fmt: skip
+#: Files that mark an evaluation output folder (``write_results`` may replace it).
+EVALUATION_FILES = ("summary.csv", "summary.json", "jobs.csv")
 #: Label of the contention-free lower bound rows (``envs.sim.bounds``) in the summary.
 BOUND_LABEL = "bound"
 BACKENDS = ("process", "ray")
@@ -445,17 +449,31 @@ def evaluate(
 
 
 def _run_pool(chunks: list, workers: int, collect: Callable[[list], None]) -> None:
+    """Run the chunks on a process pool whose workers end with this process.
+
+    Workers run :func:`agents.lifeline.die_with` first, so a ``SIGKILL`` of this process
+    leaves none behind; on any interruption here (``SIGTERM`` raised as ``SystemExit`` by
+    the scripts, ``Ctrl-C``, an error) the workers are terminated instead of finishing
+    their episodes.
+    """
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=die_with, initargs=(os.getpid(),)
+    )
+    futures = []
+    try:
         futures = [pool.submit(_run_chunk, *chunk) for chunk in chunks]
-        try:
-            for future in as_completed(futures):
-                collect(future.result())
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+        for future in as_completed(futures):
+            collect(future.result())
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_processes(processes)
+        raise
+    pool.shutdown()
 
 
 def _import_ray() -> Any:
@@ -724,6 +742,7 @@ def write_results(
     *,
     plots: bool = True,
     reference: str = "ect",
+    fresh: bool = True,
 ) -> list[Path]:
     """Write ``summary.csv``, ``jobs.csv``, ``summary.json`` and (``plots``) the two figures.
 
@@ -733,8 +752,18 @@ def write_results(
     ``jobs.csv`` has one row per job of every episode: ``agent, load, seed`` followed by the
     ``envs.sim.job_table`` columns (times in seconds since the scenario epoch, empty where a
     stage did not happen). ``summary.json`` holds the configuration and the summary rows
-    (NaN as ``null``). Every file is written atomically.
+    (NaN as ``null``).
+
+    The folder is written as a set (``envs.atomic.staged_folder``): into a fresh folder that
+    then replaces ``out_dir`` whole, so an interrupted write leaves the previous run intact
+    and no file of an earlier run (a ``comparison.csv``, plots) stays beside the new ones.
+    ``out_dir`` must be missing, empty or a previous run's folder. With ``fresh=False`` the
+    files go straight into ``out_dir`` (a folder the caller stages itself).
     """
+    if fresh:
+        with staged_folder(out_dir, recognised=EVALUATION_FILES) as stage:
+            written = write_results(result, stage, plots=plots, reference=reference, fresh=False)
+        return [Path(out_dir) / p.relative_to(stage) for p in written]
     out = Path(out_dir)
     paths = [out / "summary.csv", out / "jobs.csv", out / "summary.json"]
     with atomic_write(paths[0], "w", newline="") as fh:
