@@ -81,8 +81,11 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _full_scale_child(queue: mp.Queue, hours: float) -> None:
+def _full_scale_child(queue: mp.Queue, hours: float, parent: int) -> None:
     """Run in a fresh process so peak RSS belongs to the contact plan alone."""
+    from agents.lifeline import die_with
+
+    die_with(parent)  # a killed benchmark leaves no child behind
     from envs.contact_plan import compute_contact_plan
     from envs.ground import load_networks
     from envs.orbits import Constellation, shells_tles
@@ -175,7 +178,9 @@ def bench_contact_plan(args: argparse.Namespace) -> dict:
     print(f"  constellation-dispatch: {min(ours):8.3f} s -> {speedup:.0f}x faster")
     if not args.skip_full:
         queue: mp.Queue = mp.get_context("spawn").Queue()
-        proc = mp.get_context("spawn").Process(target=_full_scale_child, args=(queue, 24.0))
+        proc = mp.get_context("spawn").Process(
+            target=_full_scale_child, args=(queue, 24.0, os.getpid()), daemon=True
+        )
         proc.start()
         full = queue.get()
         proc.join()
@@ -254,9 +259,17 @@ def _env_child(
     overrides: dict,
     full_episode: bool,
     policy: str = "random",
+    parent: int | None = None,
 ) -> None:
-    """Run `_env_measure` in a fresh process; bad input comes back as ``{"error": message}``."""
+    """Run `_env_measure` in a fresh process; bad input comes back as ``{"error": message}``.
+
+    The process ends with ``parent`` (``agents.lifeline``), also when it is killed.
+    """
+    from agents.lifeline import die_with
     from envs.errors import ConstellationDispatchError
+
+    if parent is not None:
+        die_with(parent)
 
     try:
         queue.put(_env_measure(scenario, decisions, overrides, full_episode, policy))
@@ -327,7 +340,8 @@ def bench_env(args: argparse.Namespace) -> dict:
         proc = ctx.Process(
             target=_env_child,
             args=(queue, scenario, args.decisions, parse_overrides(args.set),
-                  args.full_episode, args.policy),
+                  args.full_episode, args.policy, os.getpid()),
+            daemon=True,  # terminated, not waited for, when the benchmark is stopped
         )
         proc.start()
         res = _env_result(queue, proc, scenario)
