@@ -55,6 +55,7 @@ from envs.atomic import atomic_write, staged_folder
 from envs.contact_plan import default_cache_dir
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError, first_line
+from envs.limits import check_count
 from envs.scenario import load_scenario
 from envs.sim import World, build_world, job_costs_s, job_table
 from envs.sim.bounds import contention_free_cost_s, contention_free_delivery_s
@@ -396,6 +397,7 @@ def evaluate(
             raise ConfigError(f"{name}: must be an integer >= {low}, got {value!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: must be an integer >= 0, got {seed!r}")
+    check_count("episodes", episodes, "episodes", "")  # envs.limits: the bootstrap's memory
     if backend not in BACKENDS:
         raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "ray":

@@ -23,6 +23,10 @@ that raises (or lowers) it, read when the check runs (no global state):
   decision (observation size) |
 | ``max_outages`` | 100,000 | ``CONSTELLATION_DISPATCH_MAX_OUTAGES`` | expected random station
   outages per episode |
+| ``max_isl_paths`` | 50,000,000 | ``CONSTELLATION_DISPATCH_MAX_ISL_PATHS`` | relay-path
+  entries of the inter-satellite links (satellites × neighbours × hops, 8 bytes each) |
+| ``max_episodes`` | 20,000 | ``CONSTELLATION_DISPATCH_MAX_EPISODES`` | episodes per agent and
+  load of an evaluation (its paired bootstrap holds 2,001 weights per episode) |
 
 For comparison, ``star_compute_2800`` draws about 126,000 jobs per episode on a grid of 130
 time points × 2,800 satellites × 58 stations (21 million cells).
@@ -31,7 +35,7 @@ time points × 2,800 satellites × 58 stations (21 million cells).
 ...             environ={})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-envs.errors.ConfigError: workload.arrivals.rate_per_s: ... above the limit of 2e+06 ...
+envs.errors.ConfigError: workload.arrivals.rate_per_s: ... above the limit of 2,000,000 ...
 """
 
 from __future__ import annotations
@@ -68,6 +72,10 @@ LIMITS = {
     "candidates": Limit("candidates per decision", 4096, "CONSTELLATION_DISPATCH_MAX_CANDIDATES"),
     "outages": Limit("random station outages per episode", 100_000,
                      "CONSTELLATION_DISPATCH_MAX_OUTAGES"),
+    "isl_paths": Limit("relay-path entries (satellites × neighbours × hops)", 50_000_000,
+                       "CONSTELLATION_DISPATCH_MAX_ISL_PATHS"),
+    "episodes": Limit("episodes per agent and load", 20_000,
+                      "CONSTELLATION_DISPATCH_MAX_EPISODES"),
 }  # fmt: skip
 
 
@@ -117,7 +125,8 @@ def check_count(
         return
     extra = f"; {hint}" if hint else ""
     amount = f"{detail} is about {estimate:.3g}" if detail else f"{estimate:.4g}"
+    shown = f"{limit:,.0f}" if limit == round(limit) and limit < 1e15 else f"{limit:.4g}"
     raise ConfigError(
-        f"{field}: {amount} {spec.what}, above the limit of {limit:.4g} "
+        f"{field}: {amount} {spec.what}, above the limit of {shown} "
         f"(raise it with {spec.variable}){extra}"
     )

@@ -178,7 +178,7 @@ SCENARIOS = {
         {"episode.duration_s": 1.0e308},
         [
             "episode.duration_s: duration_s 1e+308 s + drain_s 43200 s at contact_step_s 60 s",
-            "grid time points, above the limit of 2e+05",
+            "grid time points, above the limit of 200,000",
             "CONSTELLATION_DISPATCH_MAX_GRID_STEPS",
         ],
     ),
@@ -224,7 +224,15 @@ SCENARIOS = {
     ),
     "hundred-million-candidates": (
         {"dispatch.candidates": 100_000_000},
-        ["dispatch.candidates: 1e+08 candidates per decision, above the limit of 4096"],
+        ["dispatch.candidates: 1e+08 candidates per decision, above the limit of 4,096"],
+    ),
+    "relay-paths-of-a-hundred-million-hops": (
+        {"isl": {"enabled": True, "in_plane": True, "max_hops": 100_000_000}},
+        [
+            "isl.max_hops: 100000000 hops over 2 satellites (up to 2 neighbours each)",
+            "relay-path entries",
+            "CONSTELLATION_DISPATCH_MAX_ISL_PATHS",
+        ],
     ),
     "billions-of-random-outages": (
         {"faults": {"random_station_outages": {"rate_per_day": 1.0e9, "mean_duration_s": 60}}},
@@ -572,6 +580,13 @@ SCRIPT_CASES = {
     "evaluate-episode-of-1e308-seconds": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --out {tmp}/o "
         "--set episode.duration_s=1.0e+308", ["toy.yaml: episode.duration_s: duration_s 1e+308 s"]),
+    "evaluate-a-million-episodes": (
+        "evaluate", "--scenario toy --agents ect --episodes 1000000 --out {tmp}/o",
+        ["episodes: 1e+06 episodes per agent and load, above the limit of 20,000",
+         "CONSTELLATION_DISPATCH_MAX_EPISODES"]),
+    "evaluate-output-is-a-folder-of-other-files": (
+        "evaluate", "--scenario toy --agents ect --episodes 1 --out {tmp}",
+        ["{tmp}: output folder exists and is not a previous run's (a_file, "]),
     "evaluate-output-is-a-file": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --quiet --out {a_file}",
         ["File exists: {a_file}"]),

@@ -355,7 +355,7 @@ def check_grid(
     Traceback (most recent call last):
     ...
     envs.errors.ConfigError: --step: 24 h at a step of 1e-06 s is about 8.64e+10 grid time \
-points, above the limit of 2e+05 (raise it with CONSTELLATION_DISPATCH_MAX_GRID_STEPS)
+points, above the limit of 200,000 (raise it with CONSTELLATION_DISPATCH_MAX_GRID_STEPS)
     """
     unit = {1.0: "s", 3600.0: "h"}.get(horizon_unit_s, f"× {horizon_unit_s:g} s")
     span = f"{horizon_s / horizon_unit_s:g} {unit} at a step of {step_s:g} s"

@@ -5,15 +5,15 @@ Numbers that pass the loader's range checks can still describe a run that cannot
 (arrival rate × load × arrival window; a trace's rows are counted when it is replayed, in
 ``envs.jobs``), the time points of the contact-plan grid (and of the sunlit grid when a class
 has a power model), the grid cells searched for passes, the on-board servers, the candidates
-per decision and the random station outages, and refuses a scenario over a limit in one line
-that names the field to change. Limits are raised with environment variables
-(``envs.limits``).
+per decision, the random station outages and the inter-satellite relay paths, and refuses a
+scenario over a limit in one line that names the field to change. Limits are raised with
+environment variables (``envs.limits``).
 
 >>> from envs.scenario import load_scenario
 >>> load_scenario("toy", {"workload.arrivals.rate_per_s": 1e6})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-envs.errors.ConfigError: toy.yaml: workload.arrivals.rate_per_s: ... limit of 2e+06 ...
+envs.errors.ConfigError: toy.yaml: workload.arrivals.rate_per_s: ... limit of 2,000,000 ...
 """
 
 from __future__ import annotations
@@ -78,6 +78,15 @@ def check_budget(sc: Scenario) -> None:
         f"{span} at contact_step_s {e.contact_step_s:g} s over {n_sats} satellites × "
         f"{n_stations} stations",
     )  # fmt: skip
+    isl = sc.isl
+    if isl.enabled:  # envs.sim.isl: per satellite, its neighbours within max_hops and paths
+        h = isl.max_hops
+        reach = 2 * h * h + 2 * h + 1 if isl.in_plane and isl.cross_plane else 2 * h + 1
+        entries = n_sats * min(n_sats, reach) * max(h - 1, 1)
+        check_count(
+            "isl_paths", entries, "isl.max_hops",
+            f"{h} hops over {n_sats} satellites (up to {min(n_sats, reach)} neighbours each)",
+        )  # fmt: skip
     outages = sc.faults.random_station_outages
     if outages is not None:
         count = outages.rate_per_day * horizon / 86400.0 * n_stations
