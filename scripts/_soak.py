@@ -30,9 +30,7 @@ SOAK_FAULTS = {
 GROWTH_TARGET_PCT = 5.0
 
 
-def soak_overrides(
-    duration_s: float, faults: bool, overrides: dict[str, Any]
-) -> dict[str, Any]:
+def soak_overrides(duration_s: float, faults: bool, overrides: dict[str, Any]) -> dict[str, Any]:
     """The scenario overrides of the soak: its arrival window and faults, then the user's.
 
     The user's ``--set`` wins: ``faults=...`` replaces :data:`SOAK_FAULTS` (also with
