@@ -14,7 +14,7 @@ from gymnasium import spaces
 
 from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
-from envs.jobs import generate_jobs, load_trace
+from envs.jobs import clip_trace_tokens, generate_jobs, load_trace
 from envs.scenario import Scenario, load_scenario
 from envs.sim import (
     Estimate,
@@ -132,7 +132,10 @@ class ConstellationDispatchEnv(gym.Env):
     ``-(job-seconds accrued since the previous decision + drop_penalty_s × drops) × scale``.
     Undiscounted, the episode return is ``-(sum over jobs of time in system + penalties) ×
     scale``: the total turnaround of completed jobs plus the time dropped jobs spent before
-    their drop.
+    their drop. What accrues before the first decision (jobs dropped because no satellite
+    can deliver them, before any action) is not in any step's reward: ``reset()`` reports it
+    as ``info["reset_reward"]``, so the return is ``reset_reward`` plus the step rewards.
+    ``envs.sim.job_costs_s`` gives the same cost per job from the job table.
 
     ## Starting State
     Jobs are drawn for the episode from ``reset(seed=...)`` (arrivals, origins, models,
@@ -144,16 +147,20 @@ class ConstellationDispatchEnv(gym.Env):
     Termination: every job has arrived and been completed or dropped (the last step's reward
     includes everything that happens after the last decision). Truncation: the
     ``episode.max_decisions`` limit is reached; jobs in flight stay unresolved.
-    Calling ``step()`` after either raises ``RuntimeError``.
+    Calling ``step()`` after either raises ``RuntimeError``. When every job is resolved
+    before the first decision (all dropped, e.g. every station in outage), ``reset()``
+    returns an all-zero mask and the next ``step()`` (any action) only terminates, with
+    reward 0: the episode's cost is ``info["reset_reward"]`` of the reset.
 
     Heuristic agents read ``env.unwrapped.view`` (``envs.sim.SimView``, a documented
     read-only view of the simulator) and ``env.unwrapped.candidates``.
 
     ## Information
     Every step: ``jobs_arrived``, ``jobs_completed``, ``jobs_dropped``, ``jobs_in_flight``,
-    ``time_s``, ``invalid_action``. On the last step also ``mean_turnaround_s``,
-    ``p50/p95/p99_turnaround_s``, ``dropped_<reason>``, ``jobs_redispatched`` and
-    ``satellites_failed``; ``metrics()`` returns them any time.
+    ``time_s``, ``invalid_action``. After ``reset()`` also ``reset_reward`` (the reward
+    accrued before the first decision, ≤ 0; part of the return). On the last step also
+    ``mean_turnaround_s``, ``p50/p95/p99_turnaround_s``, ``dropped_<reason>``,
+    ``jobs_redispatched`` and ``satellites_failed``; ``metrics()`` returns them any time.
 
     ## Arguments
     | Argument | Default | Meaning |
@@ -264,7 +271,13 @@ class ConstellationDispatchEnv(gym.Env):
         self._over = False
         self.last_decision = None
         obs = self._next_decision()
-        return obs, self._info(invalid=False)
+        # Cost accrued before the first decision (e.g. jobs dropped because no satellite can
+        # serve them): no action can change it, so it is reported here, not in a step reward.
+        job_seconds, drops = self.sim.take_accrued()
+        rw = sc.reward
+        info = self._info(invalid=False)
+        info["reset_reward"] = -(job_seconds + rw.drop_penalty_s * drops) * rw.scale
+        return obs, info
 
     def step(self, action):
         """Dispatch (or defer) the head job, then run the simulator to the next decision."""
@@ -566,8 +579,11 @@ def _expected_output_tokens(sc: Scenario) -> float:
     arrivals = sc.workload.arrivals
     path = arrivals.trace_file if arrivals.process == "trace" else tok.trace_file
     if arrivals.process == "trace" or tok.source == "trace":
-        trace = load_trace(path)
-        return float(np.maximum(trace.generated_tokens, 1).mean())
+        trace = load_trace(path)  # rows above max_tokens are clipped, as the jobs' are
+        out = clip_trace_tokens(
+            trace.generated_tokens, tok.max_tokens, source=trace.source, column="GeneratedTokens"
+        )
+        return float(out.mean())
     mean = tok.output_median * math.exp(0.5 * tok.output_sigma**2)
     return float(min(mean, tok.max_tokens))
 

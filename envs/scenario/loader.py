@@ -34,6 +34,7 @@ from envs.orbits.elements import load_elements
 from envs.orbits.shells import Shell
 from envs.orbits.tle import check_epoch_age
 from envs.resources import configs_dir
+from envs.scenario.budget import check_budget
 from envs.scenario.faults import FAULTS_TREE, parse_faults
 from envs.scenario.schema import (
     ArrivalSpec,
@@ -503,7 +504,9 @@ def _build(data: dict, base: Path, source: Path) -> Scenario:
     if sc.workload.models and sum(share for _, share in sc.workload.models) <= 0:
         _fail("workload.models", "shares must have a positive sum", dict(sc.workload.models))
     _cross_check(sc)
-    return dataclasses.replace(sc, faults=parse_faults(data.get("faults"), sc))
+    sc = dataclasses.replace(sc, faults=parse_faults(data.get("faults"), sc))
+    check_budget(sc)  # what the run would allocate (envs.limits)
+    return sc
 
 
 # --- public API ----------------------------------------------------------------------------
