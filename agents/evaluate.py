@@ -52,6 +52,7 @@ from tqdm.auto import tqdm
 from agents.heuristics import HEURISTICS
 from agents.lifeline import die_with, stop_processes
 from agents.planning import ROLLOUT_PREFIX, make_agent, parse_rollout_name
+from agents.scoring import PRETRAINED, ScoringAgent, load_scoring_model
 from agents.shipped import shipped_model_path
 from envs.atomic import atomic_write, staged_folder
 from envs.contact_plan import default_cache_dir
@@ -136,11 +137,16 @@ class AgentSpec:
             return cls(kind, path.strip())
         if not sep and kind in HEURISTICS:
             return cls(kind)
+        if not sep and kind == "pretrained":
+            return cls(kind)
+        if sep and kind == "scoring" and path.strip():
+            return cls(kind, path.strip())
         if sep and kind == ROLLOUT_PREFIX:
             parse_rollout_name(text.strip())  # one-line error naming the bad part
             return cls(text.strip())
         known = ", ".join(
-            [*HEURISTICS, f"{ROLLOUT_PREFIX}:BASE[:H]", *(f"{k}:PATH" for k in MODEL_KINDS)]
+            [*HEURISTICS, f"{ROLLOUT_PREFIX}:BASE[:H]", "pretrained", "scoring:PATH",
+             *(f"{k}:PATH" for k in MODEL_KINDS)]
         )
         raise ConfigError(f"agent: unknown agent {text!r} (known: {known})")
 
@@ -267,7 +273,12 @@ def run_episode(
     """
     spec = AgentSpec.parse(agent_spec)
     env = ConstellationDispatchEnv(scenario, world=world, **_with_load(overrides, load))
-    if spec.path is None:
+    if spec.kind in ("pretrained", "scoring"):  # distilled policies (agents.scoring)
+        models = {} if models is None else models
+        if spec.label not in models:
+            models[spec.label] = load_scoring_model(spec.path or PRETRAINED)
+        agent = ScoringAgent(models[spec.label], env)
+    elif spec.path is None:
         agent = make_agent(spec.kind, env, seed=agent_seed(seed))
     else:
         models = {} if models is None else models
@@ -275,9 +286,9 @@ def run_episode(
             models[spec.label] = load_model(spec, env)
         agent = models[spec.label]
     obs, info = env.reset(seed=seed)
-    if spec.path is None:
+    if spec.path is None or spec.kind == "scoring":
         agent.reset()
-    masked = spec.path is None or spec.kind == "maskable_ppo"  # plain SB3 takes no mask
+    masked = spec.path is None or spec.kind in ("maskable_ppo", "scoring")  # SB3 takes none
     decisions, invalid, terminated, truncated = 0, 0, env.sim.done, False
     total_reward = info["reset_reward"]  # what accrued before the first decision
     while not (terminated or truncated):
@@ -425,10 +436,12 @@ def evaluate(
         load_scenario(scenario, _with_load(overrides, load))
     # A preset name stays a name; a path is made absolute so workers in any folder find it.
     where = scenario if str(sc.source.stem) == str(scenario) else str(sc.source)
-    if any(s.path is not None for s in specs):  # fail fast on bad model files
+    if any(s.path is not None or s.kind == "pretrained" for s in specs):  # fail fast
         env = ConstellationDispatchEnv(where, **_with_load(overrides, loads[0]))
         for s in specs:
-            if s.path is not None:
+            if s.kind in ("pretrained", "scoring"):
+                load_scoring_model(s.path or PRETRAINED)
+            elif s.path is not None:
                 load_model(s, env)
     seeds = list(range(seed, seed + episodes))
     order = [(load, sd, spec) for load in loads for sd in seeds for spec in specs]

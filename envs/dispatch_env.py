@@ -28,7 +28,13 @@ from envs.sim import (
 )
 from envs.sim.links import INF
 
-__all__ = ["CANDIDATE_FEATURES", "GLOBAL_FEATURES", "ConstellationDispatchEnv", "unsquash_s"]
+__all__ = [
+    "CANDIDATE_FEATURES",
+    "GLOBAL_FEATURES",
+    "ConstellationDispatchEnv",
+    "squash_s",
+    "unsquash_s",
+]
 
 _LOG_DAY = math.log1p(86400.0)
 CANDIDATE_FEATURES = (
@@ -59,13 +65,20 @@ GLOBAL_FEATURES = (
 )
 
 
-def _t(seconds: float) -> float:
-    """Squash a duration into [0, 2]: log1p(seconds) / log1p(1 day), capped."""
+def squash_s(seconds: float) -> float:
+    """Squash a duration into [0, 2]: log1p(seconds) / log1p(1 day), capped.
+
+    >>> squash_s(86400.0), squash_s(-1.0), squash_s(float("inf"))
+    (1.0, 0.0, 2.0)
+    """
     if seconds <= 0.0:
         return 0.0
     if seconds == INF:
         return 2.0
     return min(math.log1p(seconds) / _LOG_DAY, 2.0)
+
+
+_t = squash_s
 
 
 def unsquash_s(features: np.ndarray) -> np.ndarray:

@@ -1,0 +1,432 @@
+"""Rollout policy iteration distilled into the candidate-scoring network.
+
+Turnaround is decided hours of decisions after a dispatch, so rewards alone teach a policy
+little. The simulator can say instead what every action costs: at a decision, each valid
+action is tried on a fork of the episode (``agents.planning.branch_cost_s``), a base
+heuristic plays on for ``horizon`` decisions with the same future arrivals, and the system
+drains. Those costs label *every* action of the decision, not just the one taken.
+
+The student is :class:`agents.policy.CandidateScoringPolicy` over the scenario-independent
+layout of ``envs.wrappers.CanonicalDispatch`` (no model one-hot, ``k_max`` candidate slots,
+a deferral slot, the queue-aware features), so one network serves every scenario. Training:
+
+1. **Warm start** (:func:`imitate`): cross-entropy towards a heuristic teacher's choices
+   (``ect_queue`` by default) on states the teacher visits.
+2. **Label** (:func:`label_episode`, run in parallel by :func:`collect_labels`): the
+   current student plays with exploration (DAgger: states come from the learner, labels
+   from the planner); a share of its decisions is labelled with the branch costs of every
+   valid action.
+3. **Fit** (:func:`fit_labels`): cost-sensitive classification. Each labelled decision's
+   target is ``softmax(-(cost - best) / tau)`` with ``tau`` a tenth of the decision's mean
+   regret, so the cheapest branch gets most of the mass; decisions are weighted by their
+   mean regret relative to the typical regret of their scenario cell (decisions where the
+   choice does not matter weigh nothing, and long-turnaround scenarios do not drown
+   short ones). Labels of all rounds are kept (dataset aggregation).
+4. Iterate 2–3 with the new student.
+
+:func:`distill` runs the whole recipe; ``scripts/distill.py`` is its command line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agents.heuristics import HEURISTICS, make_heuristic
+from agents.planning import branch_cost_s
+from envs.dispatch_env import ConstellationDispatchEnv
+from envs.errors import ConfigError
+from envs.wrappers import QUEUE_FEATURES, CanonicalDispatch
+
+__all__ = [
+    "Cell",
+    "RolloutLabels",
+    "collect_labels",
+    "distill",
+    "fit_labels",
+    "imitate",
+    "label_episode",
+    "make_student",
+]
+
+#: Index of the full-on-arrival feature in a canonical candidate block (the room rule).
+ROOM_FEATURE = CanonicalDispatch.n_features - len(QUEUE_FEATURES) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A scenario and load to train on, with its overrides (e.g. a short arrival window)."""
+
+    scenario: str
+    load: float
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def make_env(self, k_max: int) -> CanonicalDispatch:
+        """The canonical env of this cell (contact plans come from the disk cache)."""
+        env = ConstellationDispatchEnv(self.scenario, **{**dict(self.overrides), "load": self.load})
+        return CanonicalDispatch(env, k_max=k_max)
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutLabels:
+    """Labelled decisions in the canonical layout.
+
+    Attributes:
+        obs: Canonical observations ``(n, obs_dim)``.
+        masks: Valid canonical actions ``(n, k_max + 1)``.
+        costs_s: Branch cost of each valid action minus the decision's cheapest, seconds
+            (``nan`` where invalid).
+        cell: Index of the decision's training cell (for per-cell normalisation).
+        chosen: The canonical action the player took (its exploration included).
+    """
+
+    obs: np.ndarray
+    masks: np.ndarray
+    costs_s: np.ndarray
+    cell: np.ndarray
+    chosen: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.cell)
+
+    @staticmethod
+    def concat(parts: Sequence[RolloutLabels]) -> RolloutLabels:
+        """One set from several (empty parts are allowed)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            raise ConfigError("labels: no labelled decisions (no jobs in the episodes?)")
+        return RolloutLabels(*(np.concatenate([getattr(p, f) for p in parts])
+                               for f in RolloutLabels.__slots__))  # fmt: skip
+
+
+def make_student(env: CanonicalDispatch, *, hidden: int = 64, seed: int = 0) -> Any:
+    """A MaskablePPO holding a fresh :class:`CandidateScoringPolicy` for the canonical layout."""
+    from sb3_contrib import MaskablePPO
+
+    from agents.policy import CandidateScoringPolicy
+
+    kwargs = {"n_global": env.n_global, "n_features": env.n_features, "allow_defer": True,
+              "room_feature": ROOM_FEATURE, "hidden": hidden}  # fmt: skip
+    return MaskablePPO(CandidateScoringPolicy, env, policy_kwargs=kwargs, seed=seed,
+                       device="cpu", verbose=0)  # fmt: skip
+
+
+def _student_action(model: Any, obs: np.ndarray, mask: np.ndarray) -> int:
+    import torch as th
+
+    with th.no_grad():
+        logits = model.policy.action_logits(th.as_tensor(obs[None], dtype=th.float32))[0]
+    logits = logits.numpy().astype(np.float64)
+    logits[~mask] = -np.inf
+    return int(np.argmax(logits))
+
+
+def label_episode(
+    cell: Cell,
+    seed: int,
+    *,
+    cell_index: int = 0,
+    student: Any = None,
+    teacher: str = "ect_queue",
+    base: str = "ect_queue",
+    horizon: int | None = 50,
+    label_share: float = 0.1,
+    explore: float = 0.1,
+    max_labels: int | None = None,
+    k_max: int = 16,
+) -> RolloutLabels:
+    """Play one episode of ``cell`` and label a share of its decisions with branch costs.
+
+    Args:
+        cell: Scenario, load and overrides.
+        seed: Reset seed (arrivals); also seeds exploration and the choice of decisions.
+        cell_index: Stored with each label.
+        student: A model from :func:`make_student` that plays (``None``: ``teacher`` plays).
+        teacher: Heuristic that plays when there is no student.
+        base: Heuristic the branches follow after the labelled action.
+        horizon: Decisions a branch plays before draining (``None``: to the end).
+        label_share: Share of decisions labelled (chosen with the seed's generator).
+        explore: Share of decisions where the player takes a random valid action.
+        max_labels: Stop the episode after this many labels.
+        k_max: Candidate slots of the canonical layout.
+    """
+    if not 0 < label_share <= 1 or not 0 <= explore < 1:
+        raise ConfigError(
+            f"labels: label_share in (0, 1] and explore in [0, 1), got {label_share}, {explore}"
+        )
+    env = cell.make_env(k_max)
+    base_env = env.unwrapped
+    rng = np.random.default_rng([int(seed), 0x1AB])
+    obs, _ = env.reset(seed=int(seed))
+    player = None if student is not None else make_heuristic(teacher, base_env, seed=seed)
+    out: dict[str, list] = {"obs": [], "masks": [], "costs_s": [], "chosen": []}
+    done = base_env.sim.done
+    while not done:
+        mask = env.action_masks()
+        if not mask.any():
+            obs, _, term, trunc, _ = env.step(0)
+            done = term or trunc
+            continue
+        if student is not None:
+            action = _student_action(student, obs, mask)
+        else:
+            env_action = int(player.predict(None, action_masks=base_env.action_masks())[0])
+            action = env.k_max if env_action == base_env.k else env_action
+        valid = np.flatnonzero(mask)
+        if rng.random() < explore:
+            action = int(rng.choice(valid))
+        if len(valid) > 1 and rng.random() < label_share:
+            costs = np.full(env.k_max + 1, np.nan)
+            for a in valid:
+                costs[a] = branch_cost_s(base_env, env.to_env_action(int(a)), base, horizon,
+                                         seed=int(rng.integers(2**31)))  # fmt: skip
+            costs[valid] -= np.nanmin(costs)
+            out["obs"].append(obs)
+            out["masks"].append(mask.copy())
+            out["costs_s"].append(costs)
+            out["chosen"].append(action)
+            if max_labels is not None and len(out["obs"]) >= max_labels:
+                break
+        obs, _, term, trunc, _ = env.step(action)
+        done = term or trunc
+    n = len(out["obs"])
+    dim = env.observation_space.shape[0]
+    return RolloutLabels(
+        np.asarray(out["obs"], dtype=np.float32).reshape(n, dim),
+        np.asarray(out["masks"], dtype=bool).reshape(n, env.k_max + 1),
+        np.asarray(out["costs_s"], dtype=np.float64).reshape(n, env.k_max + 1),
+        np.full(n, cell_index, dtype=np.int64),
+        np.asarray(out["chosen"], dtype=np.int64),
+    )
+
+
+def _label_task(args: tuple) -> RolloutLabels:
+    from agents.lifeline import die_with
+
+    cell, seed, index, student_path, kwargs, parent = args
+    if parent is not None:
+        die_with(parent)
+    import torch as th
+
+    th.set_num_threads(1)
+    student = None
+    if student_path is not None:
+        from sb3_contrib import MaskablePPO
+
+        student = MaskablePPO.load(student_path, device="cpu")
+    return label_episode(cell, seed, cell_index=index, student=student, **kwargs)
+
+
+def collect_labels(
+    cells: Sequence[Cell],
+    seeds: Sequence[int],
+    *,
+    student_path: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    progress: bool = True,
+    **kwargs: Any,
+) -> RolloutLabels:
+    """:func:`label_episode` for every cell × seed, on ``workers`` processes."""
+    from tqdm.auto import tqdm
+
+    path = None if student_path is None else os.fspath(student_path)
+    parent = os.getpid() if workers > 1 else None
+    tasks = [(c, int(s), i, path, kwargs, parent) for i, c in enumerate(cells) for s in seeds]
+    if workers <= 1:
+        parts = [_label_task(t) for t in tqdm(tasks, desc="labelling", disable=not progress)]
+    else:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("forkserver")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            parts = list(tqdm(pool.map(_label_task, tasks), total=len(tasks), desc="labelling",
+                              disable=not progress))  # fmt: skip
+    return RolloutLabels.concat(parts)
+
+
+def fit_labels(
+    model: Any,
+    labels: RolloutLabels,
+    *,
+    epochs: int = 20,
+    batch_size: int = 256,
+    learning_rate: float = 5e-4,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Cost-sensitive classification of the labelled decisions, in place (see the module).
+
+    Returns ``{"agreement", "regret_share"}``: the share of decisions whose greedy action is
+    the cheapest branch, and the greedy actions' mean regret over the mean regret of a
+    uniformly random valid action (0 is perfect, 1 is random).
+    """
+    import torch as th
+
+    from agents.bc import _fit
+
+    policy = model.policy
+    costs = np.where(labels.masks, np.nan_to_num(labels.costs_s, nan=0.0), 0.0)
+    n_valid = labels.masks.sum(1)
+    mean_regret = costs.sum(1) / np.maximum(n_valid, 1)
+    typical = np.ones(len(labels))
+    for c in np.unique(labels.cell):
+        sel = labels.cell == c
+        scale = float(np.mean(mean_regret[sel])) if sel.any() else 1.0
+        typical[sel] = scale if scale > 0 else 1.0
+    weight = np.clip(mean_regret / typical, 0.0, 5.0)
+    tau = np.maximum(0.1 * mean_regret, 1e-6)[:, None]
+    z = np.where(labels.masks, -costs / tau, -np.inf)
+    z -= z.max(1, keepdims=True)
+    target = np.exp(z)
+    target /= target.sum(1, keepdims=True)
+    obs = th.as_tensor(labels.obs)
+    masks = th.as_tensor(labels.masks)
+    tgt = th.as_tensor(target, dtype=th.float32)
+    w = th.as_tensor(weight / max(weight.mean(), 1e-12), dtype=th.float32)
+
+    def loss_of(idx: th.Tensor) -> th.Tensor:
+        logits = policy.action_logits(obs[idx]).masked_fill(~masks[idx], -1e9)
+        logp = th.log_softmax(logits, dim=1)
+        ce = -(tgt[idx] * logp.masked_fill(~masks[idx], 0.0)).sum(1)
+        return (w[idx] * ce).mean()
+
+    _fit(policy, len(labels), loss_of, epochs, batch_size, learning_rate, seed,
+         "fitting rollout labels", progress)  # fmt: skip
+    with th.no_grad():
+        logits = policy.action_logits(obs).masked_fill(~masks, -th.inf)
+    greedy = logits.argmax(1).numpy()
+    picked = costs[np.arange(len(labels)), greedy]
+    best = np.nanargmin(np.where(labels.masks, costs, np.inf), axis=1)
+    random_regret = float(mean_regret.mean())
+    return {
+        "agreement": float((greedy == best).mean()),
+        "regret_share": float(picked.mean() / random_regret) if random_regret > 0 else 0.0,
+    }
+
+
+def imitate(
+    model: Any,
+    cells: Sequence[Cell],
+    seeds: Sequence[int],
+    *,
+    teacher: str = "ect_queue",
+    k_max: int = 16,
+    epochs: int = 5,
+    batch_size: int = 512,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Warm start: cross-entropy towards ``teacher``'s choices on the states it visits."""
+    import torch as th
+
+    from agents.bc import _fit
+
+    if teacher not in HEURISTICS:
+        raise ConfigError(f"teacher: unknown heuristic {teacher!r}")
+    obs, masks, actions = [], [], []
+    for cell in cells:
+        env = cell.make_env(k_max)
+        base = env.unwrapped
+        for s in seeds:
+            o, _ = env.reset(seed=int(s))
+            agent = make_heuristic(teacher, base, seed=int(s))
+            done = base.sim.done
+            while not done:
+                m = env.action_masks()
+                if not m.any():
+                    o, _, term, trunc, _ = env.step(0)
+                    done = term or trunc
+                    continue
+                a = int(agent.predict(None, action_masks=base.action_masks())[0])
+                a = env.k_max if a == base.k else a
+                obs.append(o)
+                masks.append(m)
+                actions.append(a)
+                o, _, term, trunc, _ = env.step(a)
+                done = term or trunc
+    if not actions:
+        raise ConfigError("imitate: the teacher made no decisions")
+    o_t = th.as_tensor(np.asarray(obs, dtype=np.float32))
+    m_t = th.as_tensor(np.asarray(masks, dtype=bool))
+    a_t = th.as_tensor(np.asarray(actions, dtype=np.int64))
+    policy = model.policy
+
+    def loss_of(idx: th.Tensor) -> th.Tensor:
+        logits = policy.action_logits(o_t[idx]).masked_fill(~m_t[idx], -1e9)
+        return th.nn.functional.cross_entropy(logits, a_t[idx])
+
+    _fit(policy, len(a_t), loss_of, epochs, batch_size, learning_rate, seed,
+         f"imitating {teacher}", progress)  # fmt: skip
+    with th.no_grad():
+        greedy = policy.action_logits(o_t).masked_fill(~m_t, -th.inf).argmax(1)
+    return {"decisions": float(len(a_t)), "agreement": float((greedy == a_t).float().mean())}
+
+
+def distill(
+    cells: Sequence[Cell],
+    *,
+    out_dir: str | os.PathLike[str],
+    rounds: int = 2,
+    imitation_seeds: Sequence[int] = (0,),
+    label_seeds: Sequence[int] = (1, 2),
+    teacher: str = "ect_queue",
+    base: str = "ect_queue",
+    horizon: int | None = 50,
+    label_share: float = 0.1,
+    explore: float = 0.1,
+    k_max: int = 16,
+    epochs: int = 20,
+    workers: int = 1,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """The recipe: imitate ``teacher``, then ``rounds`` of label → fit (labels aggregated).
+
+    Round 0 labels states the teacher visits; later rounds, states the current student
+    visits. The student is saved as ``out_dir/round_R.zip`` after each round and
+    ``out_dir/model.zip`` at the end. Returns the model and one stats row per round.
+    """
+    from pathlib import Path
+
+    from envs.atomic import atomic_write
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if rounds < 0:
+        raise ConfigError(f"rounds: must be >= 0, got {rounds}")
+    model = make_student(cells[0].make_env(k_max), seed=seed)
+    stats = imitate(model, cells, imitation_seeds, teacher=teacher, k_max=k_max, seed=seed,
+                    progress=progress)  # fmt: skip
+    log(f"imitation of {teacher}: {int(stats['decisions'])} decisions, "
+        f"agreement {stats['agreement']:.3f}")  # fmt: skip
+    rows: list[dict[str, Any]] = [{"round": "imitation", **stats}]
+    parts: list[RolloutLabels] = []
+    for r in range(rounds):
+        student_path = None
+        if r > 0:
+            student_path = out / f"round_{r - 1}.zip"
+        seeds = [s + 1000 * r for s in label_seeds]
+        labels = collect_labels(cells, seeds, student_path=student_path, workers=workers,
+                                progress=progress, teacher=teacher, base=base, horizon=horizon,
+                                label_share=label_share, explore=explore, k_max=k_max)  # fmt: skip
+        parts.append(labels)
+        data = RolloutLabels.concat(parts)
+        fit = fit_labels(model, data, epochs=epochs, seed=seed + r, progress=progress)
+        path = out / f"round_{r}.zip"
+        with atomic_write(path, "wb") as fh:
+            model.save(fh, exclude=["policy.optimizer"])
+        row = {"round": r, "labels": len(labels), "labels_total": len(data), **fit}
+        rows.append(row)
+        log(f"round {r}: {len(labels)} new labels ({len(data)} in all); greedy agrees with the "
+            f"cheapest branch on {fit['agreement']:.3f}, regret {fit['regret_share']:.3f} of "
+            "random's")  # fmt: skip
+    with atomic_write(out / "model.zip", "wb") as fh:
+        model.save(fh, exclude=["policy.optimizer"])
+    return model, rows

@@ -1,0 +1,106 @@
+"""Run a distilled candidate-scoring policy in any scenario: the ``pretrained`` agent.
+
+Policies trained by ``agents.iteration`` read the scenario-independent layout of
+``envs.wrappers.CanonicalDispatch``. :class:`ScoringAgent` wraps such a model for an
+ordinary ``ConstellationDispatchEnv``: at each decision it builds the canonical observation
+from the env's own, takes one forward pass of the network, and maps the chosen slot back
+to the env's action. Any ``K`` works (the network scores each candidate with the same
+weights; ``k_max`` grows to the env's ``K`` when needed), and so do scenarios without
+deferral (the deferral slot is masked) or with several models.
+
+The shipped policy is ``agents/pretrained/dispatch_policy.zip``; the evaluation harness and
+``scripts/plot_episode.py`` take it as the agent name ``pretrained``, and any other file of
+the kind as ``scoring:PATH``.
+
+>>> from envs.dispatch_env import ConstellationDispatchEnv
+>>> env = ConstellationDispatchEnv("toy", cache_dir=None, **{"dispatch.allow_defer": False})
+>>> agent = ScoringAgent(load_scoring_model(PRETRAINED), env)
+>>> obs, _ = env.reset(seed=0)
+>>> action, _ = agent.predict(obs)
+>>> bool(env.action_masks()[action])
+True
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from envs.errors import ConfigError, first_line
+from envs.wrappers import CanonicalDispatch
+
+__all__ = ["PRETRAINED", "ScoringAgent", "load_scoring_model"]
+
+#: Name of the shipped distilled policy (``agents/pretrained/<name>.zip``).
+PRETRAINED = "dispatch_policy"
+
+
+def load_scoring_model(path_or_name: str | os.PathLike[str]) -> Any:
+    """Load a distilled policy file (or a shipped one by name) on the CPU, with one thread."""
+    import torch
+    from sb3_contrib import MaskablePPO
+
+    from agents.shipped import shipped_model_path
+
+    path = shipped_model_path(path_or_name) or Path(path_or_name).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"scoring: model file not found: {path}")
+    torch.set_num_threads(1)
+    try:
+        model = MaskablePPO.load(path, device="cpu")
+    except Exception as exc:  # corrupt zip, wrong class: one line
+        raise ConfigError(f"scoring: cannot load model file {path}: {first_line(exc)}") from None
+    policy = model.policy
+    if getattr(policy, "n_global", None) != CanonicalDispatch.n_global or getattr(
+        policy, "n_features", None
+    ) != CanonicalDispatch.n_features:
+        raise ConfigError(
+            f"scoring: model file {path} is not a candidate-scoring policy of the canonical "
+            f"layout ({CanonicalDispatch.n_global} global, {CanonicalDispatch.n_features} "
+            "candidate features); load it with its own kind (e.g. maskable_ppo:PATH)"
+        )
+    return model
+
+
+class ScoringAgent:
+    """SB3-style ``predict`` for a distilled policy in an ordinary env (see the module).
+
+    Args:
+        model: From :func:`load_scoring_model` or ``agents.iteration.make_student``.
+        env: The environment it acts in (any wrapper of ``ConstellationDispatchEnv``).
+    """
+
+    def __init__(self, model: Any, env: gym.Env):
+        self.model = model
+        base = env.unwrapped
+        policy = model.policy
+        k_model = (int(model.observation_space.shape[0]) - policy.n_global) // policy.n_features
+        self.canonical = CanonicalDispatch(base, k_max=max(k_model, base.k))
+        self.env = base
+
+    def reset(self) -> None:
+        """Nothing to forget between episodes."""
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+        action_masks: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, None]:
+        """The env's action for its current decision (``observation`` is the env's own)."""
+        import torch as th
+
+        obs = self.canonical.canonical(np.asarray(observation, dtype=np.float32))
+        mask = self.canonical.action_masks()
+        if not mask.any():
+            return np.array(0, dtype=np.int64), None
+        with th.no_grad():
+            logits = self.model.policy.action_logits(th.as_tensor(obs[None]))[0].numpy()
+        logits = np.where(mask, logits.astype(np.float64), -np.inf)
+        return np.array(self.canonical.to_env_action(int(np.argmax(logits))), dtype=np.int64), None
