@@ -184,7 +184,7 @@ class ContactPlan:
             if len(keys)
             else np.full(pair.shape, -1)
         )
-        same = found >= 0
+        same = np.array(found >= 0)  # an array even for scalar arguments
         same[same] = (self.passes.sat[found[same]] == sat[same]) & (
             self.passes.station[found[same]] == station[same]
         )

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sgp4.api import WGS72, Satrec
+from sgp4.exporter import export_tle
 
 from envs.contact_plan import ContactPlan, compute_contact_plan, find_passes, plan_key
 from envs.contact_plan.search import MAX_STEP_S
-from envs.contact_plan.validate import REFERENCE_STATIONS, compare_with_skyfield
+from envs.contact_plan.validate import (
+    REFERENCE_STATIONS,
+    compare_with_skyfield,
+    skyfield_passes,
+)
 from envs.ground import Station, station_arrays
-from envs.orbits.propagate import Constellation
-from envs.orbits.shells import Shell, shells_tles
-from envs.orbits.tle import load_tles
+from envs.orbits.propagate import Constellation, propagate_ecef, time_grid
+from envs.orbits.shells import Shell, shell_tles, shells_tles
+from envs.orbits.tle import TLE, load_tles
 from envs.timeutil import builtin_timescale
 
 EPOCH = datetime(2026, 1, 3, 12, 0, tzinfo=timezone.utc)
@@ -225,3 +233,149 @@ def test_pair_station_and_satellite_pass_lists_match_filters(plan):
         np.testing.assert_array_equal(np.sort(got), np.nonzero(p.station == g)[0])
         assert np.all(np.diff(p.rise_s[got]) >= 0)
     assert plan.max_pass_duration_s == pytest.approx(float((p.set_s - p.rise_s).max()))
+
+
+# --- plans with nothing to refine: empty, whole-horizon and decaying ------------------------
+
+
+def skyfield_events(tle, station, ts, epoch, horizon_s):
+    """Raw skyfield ``find_events`` (seconds since ``epoch``, event codes)."""
+    _, sat, topos = skyfield_passes(tle, station, ts, epoch, 1.0)
+    t0 = ts.from_datetime(epoch)
+    t1 = ts.from_datetime(epoch + timedelta(seconds=horizon_s))
+    times, events = sat.find_events(topos, t0, t1, altitude_degrees=station.min_elevation_deg)
+    return (times - t0) * DAY_S, events, sat, topos
+
+
+def assert_empty_plan_works(plan):
+    assert len(plan) == 0 and plan.rows() == []
+    assert plan.next_pass(0, 0, 0.0).tolist() == -1
+    start, end = plan.next_window(0, 0, 0.0)
+    assert np.isinf(start) and np.isinf(end)
+    assert plan.in_view(0, 0.0).tolist() == []
+    assert plan.max_pass_duration_s == 0.0
+
+
+def test_a_plan_with_no_pass_is_empty_like_skyfield(generated_tles, ts, tmp_path):
+    """The reported crash: nothing above an 89 deg mask in six minutes; nothing to polish."""
+    stations = [Station("Kashgar", 39.50, 75.93, 1300.0, min_elevation_deg=89.0)]
+    cons = Constellation.from_tles(generated_tles)
+    plan = compute_contact_plan(cons, stations, EPOCH, 360.0, ts=ts, cache_dir=tmp_path)
+    assert_empty_plan_works(plan)
+    assert_empty_plan_works(ContactPlan.load(next(tmp_path.glob("*.npz"))))
+    for tle in generated_tles:
+        times, _, _, _ = skyfield_events(tle, stations[0], ts, EPOCH, 360.0)
+        assert len(times) == 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lat=st.floats(-89.0, 89.0),
+    lon=st.floats(-180.0, 179.0),
+    mask=st.floats(0.0, 89.9),
+    horizon_s=st.floats(1.0, 900.0),
+    step_s=st.floats(1.0, MAX_STEP_S),
+)
+def test_short_horizons_and_high_masks_never_crash_and_agree_with_skyfield(
+    generated_tles, ts, lat, lon, mask, horizon_s, step_s
+):
+    """Any station, mask and short horizon: a well-formed (often empty) plan, as skyfield."""
+    station = Station("S", lat, lon, 0.0, min_elevation_deg=mask)
+    tles = generated_tles[:6]
+    plan = compute_contact_plan(
+        Constellation.from_tles(tles), [station], EPOCH, horizon_s, step_s=step_s, ts=ts
+    )
+    p = plan.passes
+    assert np.all((p.rise_s >= 0) & (p.rise_s <= p.tmax_s) & (p.tmax_s <= p.set_s))
+    assert np.all(p.set_s <= horizon_s)
+    for i, tle in enumerate(tles):
+        times, events, _, _ = skyfield_events(tle, station, ts, EPOCH, horizon_s)
+        # skyfield lists rises and sets inside the horizon; ours are the unclipped edges.
+        mine = p.sat == i
+        ours = np.sort(np.r_[p.rise_s[mine & ~p.rise_clipped], p.set_s[mine & ~p.set_clipped]])
+        ref = np.sort(times[events != 1])
+        assert len(ours) == len(ref), (ours, ref)
+        np.testing.assert_allclose(ours, ref, atol=1.0)
+
+
+def geostationary():
+    (tle,) = shell_tles(
+        Shell(35786.0, planes=1, sats_per_plane=1, inclination_deg=0.0, name_prefix="GEO",
+              first_catnr=80001),
+        EPOCH,
+    )  # fmt: skip
+    r = propagate_ecef(Constellation.from_tles([tle]), time_grid(EPOCH, [0.0])).r_km[0, 0]
+    return tle, float(np.degrees(np.arctan2(r[1], r[0])))
+
+
+def test_a_satellite_in_view_all_horizon_is_one_pass_like_skyfield(ts):
+    tle, lon = geostationary()
+    below = Station("Below", 0.0, lon, 0.0, min_elevation_deg=10.0)
+    beyond = Station("Beyond", 0.0, lon + 180.0, 0.0, min_elevation_deg=10.0)
+    never = Station("Never", 0.0, lon, 0.0, min_elevation_deg=89.9999)  # mask it never reaches
+    plan = compute_contact_plan(
+        Constellation.from_tles([tle]), [below, beyond, never], EPOCH, DAY_S, ts=ts
+    )
+    p = plan.passes
+    assert len(plan) == 1 and p.station.tolist() == [0]
+    assert (p.rise_s[0], p.set_s[0]) == (0.0, DAY_S)
+    assert p.rise_clipped[0] and p.set_clipped[0]
+    assert 89.9 < p.max_elevation_deg[0] < 89.9999
+    assert plan.in_view(0, 0.5 * DAY_S).tolist() == [0]
+    assert plan.next_window(0, "own", DAY_S - 1)[0] == DAY_S - 1
+    for station, above in ((below, True), (beyond, False), (never, False)):
+        _, events, sat, topos = skyfield_events(tle, station, ts, EPOCH, DAY_S)
+        assert np.all(events == 1)  # skyfield: no rise or set inside the horizon
+        alt = (sat - topos).at(ts.from_datetime(EPOCH) + np.linspace(0, 1, 49)).altaz()[0]
+        assert np.all((alt.degrees > station.min_elevation_deg) == above)
+
+
+def decaying_tle():
+    """A 250 km orbit with heavy drag: SGP4 fails (error 1) about 28 h after its epoch."""
+    satrec = Satrec()
+    days = (EPOCH - datetime(1949, 12, 31, tzinfo=timezone.utc)) / timedelta(days=1)
+    n_rad_min = np.sqrt(398600.8 / (6378.135 + 250.0) ** 3) * 60.0
+    satrec.sgp4init(WGS72, "i", 80002, days, 0.01, 0, 0, 0.01, 0, np.radians(97.0), 0,
+                    n_rad_min, 0)  # fmt: skip
+    return TLE("DECAY", *export_tle(satrec))
+
+
+def test_a_decaying_satellite_ends_its_passes_at_the_failure_like_skyfield(ts):
+    tle = decaying_tle()
+    cons = Constellation.from_tles([tle])
+    horizon = 2 * DAY_S
+    grid = time_grid(EPOCH, np.arange(0.0, horizon, 1.0))
+    states = propagate_ecef(cons, grid)
+    onset = float(np.nonzero(states.error[0])[0][0])  # first failing whole second
+    r = states.r_km[0, int(onset) - 60]  # the station sees it a minute before it fails
+    lat = float(np.degrees(np.arcsin(r[2] / np.linalg.norm(r))))
+    under = Station(
+        "Under", lat, float(np.degrees(np.arctan2(r[1], r[0]))), 0.0, min_elevation_deg=0.0
+    )
+    stations = [under, *STATIONS[:2]]
+    plans = [
+        compute_contact_plan(cons, stations, EPOCH, horizon, ts=ts, step_s=step)
+        for step in (60.0, MAX_STEP_S)
+    ]
+    for plan in plans:
+        p = plan.passes
+        assert np.all(p.set_s <= onset) and np.all(np.isfinite(p.max_elevation_deg))
+        last = np.nonzero(p.station == 0)[0][-1]
+        assert onset - 1.0 < p.set_s[last] <= onset  # in view when it decayed: set = failure
+        assert p.max_elevation_deg[last] >= 0.0 and p.rise_s[last] <= p.tmax_s[last]
+        # Before the failure every pass is skyfield's, in number and in time.
+        for m, station in enumerate(stations):
+            ref, _, _ = skyfield_passes(tle, station, ts, EPOCH, p.rise_s[last] - 1.0)
+            mine = np.nonzero((p.station == m) & (p.set_s < p.rise_s[last] - 1.0))[0]
+            assert len(mine) == len(ref)
+            for j, (rise, set_, el) in zip(mine, ref, strict=True):
+                assert abs(p.rise_s[j] - rise) < 1.0 and abs(p.set_s[j] - set_) < 1.0
+                assert abs(p.max_elevation_deg[j] - el) < 0.1
+        times, events, sat, topos = skyfield_events(tle, under, ts, EPOCH, onset - 0.5)
+        assert events[-1] != 2 and abs(times[events == 0][-1] - p.rise_s[last]) < 1.0
+        # skyfield has no position once SGP4 fails
+        after = (sat - topos).at(ts.from_datetime(EPOCH) + (onset + 1.0) / DAY_S)
+        assert np.isnan(after.position.km).all()
+    a, b = (pl.passes for pl in plans)  # the grid step does not change the decayed pass
+    np.testing.assert_allclose(a.set_s, b.set_s, atol=2e-3)
+    np.testing.assert_allclose(a.max_elevation_deg, b.max_elevation_deg, atol=1e-3)
