@@ -27,10 +27,12 @@ from envs.atomic import atomic_write
 from envs.errors import TLEError
 
 __all__ = [
+    "MAX_CATNR",
     "TLE",
     "TLE_MAX_AGE_DAYS",
     "TLEEpochWarning",
     "check_epoch_age",
+    "format_catnr",
     "format_tles",
     "load_tles",
     "parse_tles",
@@ -45,6 +47,8 @@ TLE_LINE_LENGTH = 69
 #: usual rule of thumb for when a TLE should be refreshed.
 TLE_MAX_AGE_DAYS = 14.0
 _ALPHA5_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # Alpha-5 skips I and O.
+#: Largest catalogue number a TLE can carry: Alpha-5 ``Z9999`` (24 letters x 10000 above 99999).
+MAX_CATNR = (len(_ALPHA5_LETTERS) + 10) * 10000 - 1
 _DIGITS = "0123456789"
 # Byte -> checksum contribution: digits count their value, "-" counts 1, everything else 0.
 _CHECKSUM_VALUES = bytes(
@@ -437,6 +441,26 @@ def _pair_problem(line1: str, line2: str) -> tuple[int, str] | None:
     if not values["mean motion"] > 0.0:
         return 2, f"mean motion {line2[52:63].strip()} rev/day must be > 0"
     return None
+
+
+def format_catnr(catnr: int) -> str:
+    """Columns 3-7 of a TLE line for catalogue number ``catnr``: 5 digits, or Alpha-5.
+
+    Alpha-5 writes 100000-339999 as a letter for the ten-thousands (A = 10 … Z = 33, skipping
+    I and O) and four digits, so every number in ``1..MAX_CATNR`` has exactly one field.
+
+    Raises:
+        ValueError: If ``catnr`` is outside ``0..MAX_CATNR``.
+
+    >>> format_catnr(90001), format_catnr(180000), format_catnr(230005), format_catnr(339999)
+    ('90001', 'J0000', 'P0005', 'Z9999')
+    """
+    if isinstance(catnr, bool) or not 0 <= catnr <= MAX_CATNR:
+        raise ValueError(f"catalogue number must be in [0, {MAX_CATNR}], got {catnr!r}")
+    if catnr < 100000:
+        return f"{catnr:05d}"
+    high, low = divmod(int(catnr), 10000)
+    return f"{_ALPHA5_LETTERS[high - 10]}{low:04d}"
 
 
 def _is_digits(text: str) -> bool:

@@ -11,7 +11,10 @@ import pytest
 from envs.errors import ConfigError, TLEError
 from envs.orbits.shells import Shell, shell_tles
 from envs.orbits.tle import (
+    MAX_CATNR,
     TLE,
+    _catnr,
+    format_catnr,
     format_tles,
     load_tles,
     parse_tles,
@@ -266,3 +269,28 @@ def test_iridium_next_snapshot_has_66_satellites_on_2026_01_03(iridium_tle_path:
     assert parse_tles(format_tles(tles)) == tles
     for tle in tles:
         tle_to_satrec(tle)  # sgp4 accepts every set
+
+
+def test_every_valid_catalogue_number_round_trips_through_its_alpha5_field() -> None:
+    """All of 0..339999: five characters, never the skipped letters I and O, read back."""
+    for catnr in range(MAX_CATNR + 1):
+        field = format_catnr(catnr)
+        assert len(field) == 5 and field[0] not in "IO"
+        assert _catnr(field) == catnr
+    assert (format_catnr(179999), format_catnr(180000), format_catnr(239999)) == (
+        "H9999",
+        "J0000",
+        "P9999",
+    )
+
+
+@pytest.mark.parametrize("bad", [-1, MAX_CATNR + 1, 10**6])
+def test_catalogue_numbers_outside_alpha5_are_refused(bad) -> None:
+    with pytest.raises(ValueError, match="339999"):
+        format_catnr(bad)
+
+
+@pytest.mark.parametrize("field", ["I0000", "O1234"])
+def test_alpha5_fields_with_skipped_letters_are_refused(field) -> None:
+    with pytest.raises(TLEError, match="catalogue number"):
+        parse_tles(f"{edit(A1, 2, field)}\n{edit(A2, 2, field)}\n")
