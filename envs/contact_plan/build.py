@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -13,15 +14,25 @@ from skyfield.timelib import Timescale
 
 from envs.contact_plan.plan import ContactPlan
 from envs.contact_plan.search import HIDDEN_PEAK_MARGIN, find_passes
-from envs.errors import ConfigError
+from envs.errors import ConfigError, first_line
 from envs.ground import Station, station_arrays
 from envs.orbits.propagate import Constellation
 from envs.timeutil import require_utc
 
-__all__ = ["ALGORITHM_VERSION", "compute_contact_plan", "default_cache_dir", "plan_key"]
+__all__ = [
+    "ALGORITHM_VERSION",
+    "CacheWarning",
+    "compute_contact_plan",
+    "default_cache_dir",
+    "plan_key",
+]
 
 #: Bump when the search algorithm changes results, so stale cache entries are not reused.
 ALGORITHM_VERSION = 1
+
+
+class CacheWarning(UserWarning):
+    """A contact-plan cache entry was unreadable (and is recomputed) or could not be written."""
 
 
 def default_cache_dir() -> Path:
@@ -74,7 +85,9 @@ def compute_contact_plan(
         step_s: Coarse search grid step, seconds (see ``envs.contact_plan.search``).
         ts: Skyfield timescale (default: a fresh built-in one; nothing is downloaded).
         cache_dir: Folder for cached plans (``default_cache_dir()`` is a good choice);
-            ``None`` disables caching. Entries are keyed by ``plan_key``.
+            ``None`` disables caching. Entries are keyed by ``plan_key``. An unreadable
+            entry (empty, truncated, missing or ragged arrays) is recomputed and rewritten,
+            and a folder that cannot be written means no cache; both with a ``CacheWarning``.
         progress: Show a progress bar.
 
     Returns:
@@ -100,8 +113,10 @@ def compute_contact_plan(
         if path.is_file():
             try:
                 return ContactPlan.load(path)
-            except ConfigError:
-                path.unlink(missing_ok=True)  # corrupt or stale entry: recompute
+            except ConfigError as exc:
+                warnings.warn(
+                    f"contact-plan cache: {exc}; recomputing it", CacheWarning, stacklevel=2
+                )
     arrays = station_arrays(stations)
     passes = find_passes(
         constellation, arrays, epoch, horizon_s, step_s=step_s, ts=ts, progress=progress
@@ -116,5 +131,18 @@ def compute_contact_plan(
         passes=passes,
     )
     if path is not None:
-        plan.save(path)
+        _save_to_cache(plan, path)
     return plan
+
+
+def _save_to_cache(plan: ContactPlan, path: Path) -> None:
+    """Write ``plan`` to the cache; a folder that cannot be written is a warning, not an error."""
+    try:
+        plan.save(path)
+    except OSError as exc:
+        warnings.warn(
+            f"contact-plan cache folder {path.parent}: cannot write "
+            f"({exc.strerror or first_line(exc)}); continuing without the cache",
+            CacheWarning,
+            stacklevel=3,
+        )

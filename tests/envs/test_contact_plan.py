@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -11,13 +13,20 @@ from hypothesis import strategies as st
 from sgp4.api import WGS72, Satrec
 from sgp4.exporter import export_tle
 
-from envs.contact_plan import ContactPlan, compute_contact_plan, find_passes, plan_key
+from envs.contact_plan import (
+    CacheWarning,
+    ContactPlan,
+    compute_contact_plan,
+    find_passes,
+    plan_key,
+)
 from envs.contact_plan.search import MAX_STEP_S
 from envs.contact_plan.validate import (
     REFERENCE_STATIONS,
     compare_with_skyfield,
     skyfield_passes,
 )
+from envs.errors import ConfigError
 from envs.ground import Station, station_arrays
 from envs.orbits.propagate import Constellation, propagate_ecef, time_grid
 from envs.orbits.shells import Shell, shell_tles, shells_tles
@@ -214,7 +223,8 @@ def test_save_load_round_trip_and_cache(tmp_path, generated_tles, ts, plan):
         cons, moved, EPOCH, 3600.0, 60.0
     )
     files[0].write_bytes(b"corrupt")
-    third = compute_contact_plan(cons, STATIONS, EPOCH, 3600.0, ts=ts, cache_dir=tmp_path)
+    with pytest.warns(CacheWarning, match="recomputing"):
+        third = compute_contact_plan(cons, STATIONS, EPOCH, 3600.0, ts=ts, cache_dir=tmp_path)
     np.testing.assert_array_equal(first.passes.rise_s, third.passes.rise_s)
 
 
@@ -379,3 +389,148 @@ def test_a_decaying_satellite_ends_its_passes_at_the_failure_like_skyfield(ts):
     a, b = (pl.passes for pl in plans)  # the grid step does not change the decayed pass
     np.testing.assert_allclose(a.set_s, b.set_s, atol=2e-3)
     np.testing.assert_allclose(a.max_elevation_deg, b.max_elevation_deg, atol=1e-3)
+
+
+# --- the on-disk cache: bad entries are recomputed, unwritable folders are no cache ---------
+
+
+def _ragged(data):
+    data["set_s"] = data["set_s"][:-1]
+
+
+def _missing(data):
+    del data["rise_s"]
+
+
+def _wrong_dtype(data):
+    data["sat"] = data["sat"].astype(float)
+
+
+def _bad_meta(data):
+    data["meta"] = np.array("[1, 2]")
+
+
+def _out_of_range(data):
+    data["station"] = data["station"] + 100
+
+
+def _rewrite(edit):
+    def corrupt(path):
+        with np.load(path) as npz:
+            data = dict(npz)
+        edit(data)
+        with path.open("wb") as fh:
+            np.savez(fh, **data)
+
+    return corrupt
+
+
+CORRUPTIONS = {
+    "zero_bytes": lambda path: path.write_bytes(b""),
+    "truncated": lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]),
+    "not_a_zip": lambda path: path.write_bytes(b"corrupt"),
+    "key_missing": _rewrite(_missing),
+    "ragged": _rewrite(_ragged),
+    "wrong_dtype": _rewrite(_wrong_dtype),
+    "meta_not_a_mapping": _rewrite(_bad_meta),
+    "index_out_of_range": _rewrite(_out_of_range),
+}
+
+
+@pytest.fixture(scope="module")
+def small_case(generated_tles, ts):
+    cons = Constellation.from_tles(generated_tles[:4])
+    fresh = compute_contact_plan(cons, STATIONS, EPOCH, 3 * 3600.0, ts=ts)
+    assert len(fresh) > 0
+    return cons, fresh
+
+
+def cached(cons, ts, folder):
+    return compute_contact_plan(cons, STATIONS, EPOCH, 3 * 3600.0, ts=ts, cache_dir=folder)
+
+
+def assert_same_plan(a, b):
+    assert a.satellite_names == b.satellite_names and a.epoch == b.epoch
+    for x, y in zip(a.passes, b.passes, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
+def test_a_bad_cache_entry_is_recomputed_with_a_warning_and_rewritten(
+    tmp_path, ts, small_case, corrupt
+):
+    cons, fresh = small_case
+    cached(cons, ts, tmp_path)
+    (entry,) = tmp_path.glob("contact_plan_*.npz")
+    corrupt(entry)
+    with pytest.raises(ConfigError, match="not a readable contact plan"):
+        ContactPlan.load(entry)
+    with pytest.warns(CacheWarning, match=f"{entry.name}.*recomputing"):
+        assert_same_plan(cached(cons, ts, tmp_path), fresh)
+    assert_same_plan(ContactPlan.load(entry), fresh)  # rewritten: the next run reads it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_same_plan(cached(cons, ts, tmp_path), fresh)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(data=st.data())
+def test_any_truncation_or_byte_flip_of_a_cache_entry_gives_the_same_plan(
+    tmp_path, ts, small_case, data
+):
+    cons, fresh = small_case
+    folder = tmp_path / str(data.draw(st.integers(0, 10**9)))
+    cached(cons, ts, folder)
+    (entry,) = folder.glob("contact_plan_*.npz")
+    raw = bytearray(entry.read_bytes())
+    if data.draw(st.booleans()):
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
+    else:
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at] ^= data.draw(st.integers(1, 255))
+    entry.write_bytes(bytes(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CacheWarning)
+        assert_same_plan(cached(cons, ts, folder), fresh)
+
+
+def test_a_read_only_cache_folder_is_a_warning_naming_the_folder(tmp_path, ts, small_case):
+    cons, fresh = small_case
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running with privileges that ignore folder permissions")
+        with pytest.warns(CacheWarning, match=f"folder {folder}: cannot write") as record:
+            assert_same_plan(cached(cons, ts, folder), fresh)
+        assert ".tmp" not in str(record[0].message)
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_cache_path_that_is_a_file_is_a_warning_not_a_failure(tmp_path, ts, small_case):
+    cons, fresh = small_case
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    with pytest.warns(CacheWarning, match="not_a_folder: cannot write"):
+        assert_same_plan(cached(cons, ts, blocker), fresh)
+
+
+def test_an_unwritable_cache_folder_is_a_warning_even_for_root(
+    tmp_path, ts, small_case, monkeypatch
+):
+    """What a read-only folder raises (naming the temporary file) becomes a folder warning."""
+    cons, fresh = small_case
+
+    def refuse(dir, prefix, suffix):
+        name = os.path.join(dir, f"{prefix}x{suffix}")
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr("envs.atomic.tempfile.mkstemp", refuse)
+    with pytest.warns(CacheWarning, match=f"folder {tmp_path}: cannot write") as record:
+        assert_same_plan(cached(cons, ts, tmp_path), fresh)
+    message = str(record[0].message)
+    assert "Permission denied" in message and ".tmp" not in message
+    assert not list(tmp_path.iterdir())
