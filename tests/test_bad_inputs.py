@@ -169,6 +169,24 @@ SCENARIOS = {
         tle_scenario(NAME, _BAD_CHECKSUM, LINE2),
         ["constellation.tle_file", "sats.tle line 2: checksum mismatch (expected 7, found 9)"],
     ),
+    "epoch-in-year-1": (
+        {"episode.epoch": "0001-01-01T00:00:00Z"},
+        ["bad.yaml: episode.epoch: 0001-01-01T00:00:00.000Z is outside 1957-01-01..2056-12-31"],
+    ),
+    "epoch-in-year-9999": (
+        {"episode.epoch": "9999-12-31T23:00:00Z"},
+        ["bad.yaml: episode.epoch: 9999-12-31T23:00:00.000Z is outside 1957-01-01..2056-12-31"],
+    ),
+    "epoch-years-from-the-tle-epoch": (
+        scenario(
+            {
+                "constellation": {"tle_file": "sats.tle", "tle_class": "inference"},
+                "episode.epoch": "2030-06-01T00:00:00Z",
+            },
+            files={"sats.tle": f"{NAME}\n{LINE1}\n{LINE2}\n"},
+        ),
+        ["sats.tle: TLE 'STAR-01-01'", "1826.0 days from the horizon 2030-06-01T00:00:00"],
+    ),
     "tle-truncated-line": (
         tle_scenario(NAME, LINE1, LINE2[:60]),
         ["sats.tle line 3: line 2 has 60 characters, expected 69 (truncated)"],
@@ -428,6 +446,26 @@ SCRIPT_CASES = {
         "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
         + f" --start {START} --hours 1 --no-cache --quiet --out {{folder}}",
         ["Is a directory: {folder}"]),
+    "contact_plan-start-in-year-1": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA) + " --start 0001-01-01",
+        ["--start: 0001-01-01T00:00:00.000Z is outside 1957-01-01..2056-12-31"]),
+    "contact_plan-start-in-year-9999": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
+        + " --start 9999-12-31T23:00:00Z", ["--start: 9999-12-31T23:00:00.000Z is outside"]),
+    "contact_plan-start-before-1957": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
+        + " --start 1956-12-31T23:59:59Z", ["--start: 1956-12-31T23:59:59.000Z is outside"]),
+    "contact_plan-horizon-ends-after-2056": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
+        + " --start 2056-12-31T23:00:00Z --hours 2",
+        ["--start: the horizon from 2056-12-31T23:00:00.000Z for 7200 s ends after 2056-12-31"]),
+    "contact_plan-start-overflows-utc": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
+        + " --start 0001-01-01T00:00:00+05:00", ["--start: '0001-01-01T00:00:00+05:00'"]),
+    "contact_plan-start-years-from-the-tle-epoch": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA) + " --start 2040-01-01",
+        ["good.tle: TLE 'STAR-01-01' (catalogue number 90001): epoch 2025-06-01T00:00:00Z",
+         "days from the horizon 2040-01-01", "366 days"]),
     "evaluate-corrupt-model-file": (
         "evaluate", "--scenario toy --agents ect,maskable_ppo:{model} --episodes 1 --out {tmp}/o",
         ["maskable_ppo: cannot load model file {model}"]),

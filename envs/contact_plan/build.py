@@ -17,7 +17,8 @@ from envs.contact_plan.search import HIDDEN_PEAK_MARGIN, find_passes
 from envs.errors import ConfigError, first_line
 from envs.ground import Station, station_arrays
 from envs.orbits.propagate import Constellation
-from envs.timeutil import require_utc
+from envs.orbits.tle import check_epoch_distance
+from envs.timeutil import check_sgp4_range, require_utc
 
 __all__ = [
     "ALGORITHM_VERSION",
@@ -105,7 +106,8 @@ def compute_contact_plan(
     """
     if len(stations) == 0:
         raise ConfigError("stations: need at least one ground station, got an empty list")
-    epoch = require_utc(epoch)
+    epoch = check_sgp4_range(epoch, horizon_s, "epoch")
+    check_epoch_distance(constellation.tles, epoch, horizon_s, "constellation")
     path = None
     if cache_dir is not None:
         key = plan_key(constellation, stations, epoch, horizon_s, step_s)

@@ -30,8 +30,10 @@ __all__ = [
     "MAX_CATNR",
     "TLE",
     "TLE_MAX_AGE_DAYS",
+    "TLE_REFUSE_AGE_DAYS",
     "TLEEpochWarning",
     "check_epoch_age",
+    "check_epoch_distance",
     "format_catnr",
     "format_tles",
     "load_tles",
@@ -46,6 +48,9 @@ TLE_LINE_LENGTH = 69
 #: errors grow by roughly a kilometre or more per day away from the epoch; two weeks is the
 #: usual rule of thumb for when a TLE should be refreshed.
 TLE_MAX_AGE_DAYS = 14.0
+#: Element sets used further than this from their epoch are refused (`check_epoch_distance`):
+#: a year of SGP4 extrapolation puts a LEO satellite thousands of kilometres off.
+TLE_REFUSE_AGE_DAYS = 366.0
 _ALPHA5_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # Alpha-5 skips I and O.
 #: Largest catalogue number a TLE can carry: Alpha-5 ``Z9999`` (24 letters x 10000 above 99999).
 MAX_CATNR = (len(_ALPHA5_LETTERS) + 10) * 10000 - 1
@@ -151,6 +156,7 @@ def check_epoch_age(
     >>> check_epoch_age([tle], datetime(2025, 6, 3, tzinfo=timezone.utc))
     2.0
     """
+    check_epoch_distance(tles, start, 0.0, source)
     ages = [(start - t.epoch).total_seconds() / 86400.0 for t in tles]
     if not ages:
         return 0.0
@@ -168,6 +174,49 @@ def check_epoch_age(
             stacklevel=2,
         )
     return abs(ages[worst])
+
+
+def check_epoch_distance(
+    tles: Sequence[TLE],
+    start: datetime,
+    horizon_s: float = 0.0,
+    source: str = "<TLEs>",
+    *,
+    max_days: float = TLE_REFUSE_AGE_DAYS,
+) -> None:
+    """Refuse element sets used more than ``max_days`` from their epoch within a horizon.
+
+    Raises:
+        TLEError: One line naming ``source``, the satellite furthest away and the distance.
+
+    >>> tle = TLE(
+    ...     "SAT-01-01",
+    ...     "1 90001U          25152.00000000  .00000000  00000-0  00000+0 0    07",
+    ...     "2 90001  53.0000   0.0000 0000000   0.0000   0.0000 15.05491974    05",
+    ... )
+    >>> check_epoch_distance([tle], datetime(2025, 7, 1, tzinfo=timezone.utc))
+    >>> check_epoch_distance([tle], datetime(2035, 6, 1, tzinfo=timezone.utc), source="a.tle")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    envs.errors.TLEError: a.tle: TLE 'SAT-01-01' (catalogue number 90001): epoch ...
+    """
+    if not tles:
+        return
+    end = start + timedelta(seconds=float(horizon_s))
+    days = [
+        max(abs((start - t.epoch).total_seconds()), abs((end - t.epoch).total_seconds())) / 86400
+        for t in tles
+    ]
+    worst = max(range(len(days)), key=days.__getitem__)
+    if days[worst] > max_days:
+        tle = tles[worst]
+        raise TLEError(
+            f"{source}: TLE {tle.name!r} (catalogue number {tle.catnr}): epoch "
+            f"{tle.epoch:%Y-%m-%dT%H:%M:%SZ} is {days[worst]:.1f} days from the horizon "
+            f"{start.isoformat(timespec='seconds')} + {float(horizon_s):g} s; SGP4 is not "
+            f"meaningful more than {max_days:g} days from an element set's epoch"
+        )
 
 
 def tle_checksum(line: str) -> int:
