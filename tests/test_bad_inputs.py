@@ -116,6 +116,28 @@ SCENARIOS = {
         scenario(text="name: !!python/object/apply:os.system ['echo hi']\n"),
         ["bad.yaml: line 1", "python/object/apply:os.system"],
     ),
+    "duplicate-top-level-key": (
+        scenario(text=TOY.read_text(encoding="utf-8") + "name: other\n"),
+        ["bad.yaml:", ": duplicate key 'name' (first at bad.yaml:15)"],
+    ),
+    "duplicate-nested-key": (
+        scenario(text="name: toy\nepisode:\n  duration_s: 60\n  duration_s: 3600\n"),
+        ["bad.yaml:4: duplicate key 'duration_s' (first at bad.yaml:3)"],
+    ),
+    "duplicate-key-in-a-station-file": (
+        scenario(
+            {"ground.station_files": ["st.yaml"]},
+            files={"st.yaml": "stations:\n  - name: X\n    lat_deg: 10\n    lat_deg: 20\n"},
+        ),
+        ["st.yaml:4: duplicate key 'lat_deg' (first at", "st.yaml:3)"],
+    ),
+    "duplicate-station-file-top-level-key": (
+        scenario(
+            {"ground.station_files": ["st.yaml"]},
+            files={"st.yaml": "network: a\nstations: []\nnetwork: b\n"},
+        ),
+        ["st.yaml:3: duplicate key 'network' (first at", "st.yaml:1)"],
+    ),
     "unknown-top-level-key": ({"colour": "blue"}, ["bad.yaml: colour: unknown key 'colour'"]),
     "unknown-nested-key": (
         {"workload.arrivals.rate": 0.1},
@@ -201,7 +223,7 @@ def test_bad_scenario_file(tmp_path, case):
         setup = scenario(setup)
     with pytest.raises(ConfigError) as info:
         load_scenario(setup(tmp_path))
-    assert message(info, *fragments).startswith("bad.yaml: ")
+    assert message(info, *fragments).startswith("bad.yaml:")
 
 
 LOAD_CALLS = {
@@ -427,8 +449,11 @@ def _files(tmp: Path) -> dict[str, Path]:
     (tmp / "folder").mkdir()
     (tmp / "a_file").write_text("x")
     model = _model_file(tmp, "not-a-zip")
+    dup_stations = tmp / "dup.yaml"
+    dup_stations.write_text("stations:\n  - name: A\n    name: B\n    lat_deg: 1\n")
     return {"bad_tle": bad_tle, "good_tle": good_tle, "empty": empty, "folder": tmp / "folder",
-            "a_file": tmp / "a_file", "model": model, "tmp": tmp}  # fmt: skip
+            "a_file": tmp / "a_file", "model": model, "tmp": tmp,
+            "dup_stations": dup_stations}  # fmt: skip
 
 
 START = "2025-06-01T00:00:00Z"
@@ -481,6 +506,13 @@ SCRIPT_CASES = {
     "evaluate-bad-override": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --set episode.duration_s=-1 "
         "--out {tmp}/o", ["toy.yaml: episode.duration_s: must be > 0, got -1"]),
+    "evaluate-override-with-a-duplicate-key": (
+        "evaluate", "--scenario toy --agents ect --episodes 1 --out {tmp}/o "
+        '--set workload.models={{"a":1,"a":2}}',
+        ["--set workload.models:1: duplicate key 'a' (first at --set workload.models:1)"]),
+    "contact_plan-station-file-with-a-duplicate-key": (
+        "contact_plan", "--tle {good_tle} --stations {dup_stations} --start " + START,
+        ["dup.yaml:3: duplicate key 'name' (first at", "dup.yaml:2)"]),
     "evaluate-override-without-value": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --set episode --out {tmp}/o",
         ["--set: expected KEY=VALUE, got 'episode'"]),
