@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         type=Path,
         help="TLE file, CelesTrak 2-line or 3-line format. Satellites are named by "
-        "the name line, or by catalogue number for 2-line files.",
+        "the name line, or by catalogue number for 2-line files; a name used twice is an "
+        "error naming both lines (CSV rows are told apart by name).",
     )
     parser.add_argument(
         "--stations",

@@ -209,6 +209,10 @@ SCENARIOS = {
         ),
         ["sats.tle: TLE 'STAR-01-01'", "1826.0 days from the horizon 2030-06-01T00:00:00"],
     ),
+    "tle-satellite-named-twice": (
+        tle_scenario(NAME, LINE1, LINE2, NAME, *TLE_LINES[4:6]),
+        ["constellation.tle_file", "sats.tle line 4: satellite name 'STAR-01-01'", "line 1"],
+    ),
     "tle-truncated-line": (
         tle_scenario(NAME, LINE1, LINE2[:60]),
         ["sats.tle line 3: line 2 has 60 characters, expected 69 (truncated)"],
@@ -263,20 +267,31 @@ def test_stale_tle_epoch_warns_with_the_age_in_days(tmp_path):
 _NO_NUMBER = LINE2[:52] + "15.2193x835" + LINE2[63:]
 TLES = {
     "checksum-error": (
-        [NAME, _BAD_CHECKSUM, LINE2], "t.tle line 2: checksum mismatch (expected 7, found 9)"
+        [NAME, _BAD_CHECKSUM, LINE2],
+        "t.tle line 2: checksum mismatch (expected 7, found 9)",
     ),
     "truncated-line": (
         [NAME, LINE1[:50], LINE2],
         "t.tle line 2: line 1 has 50 characters, expected 69 (truncated)",
     ),
     "line-2-missing": (
-        [NAME, LINE1], "t.tle line 2: line 1 is not followed by a line 2 (end of file)"
+        [NAME, LINE1],
+        "t.tle line 2: line 1 is not followed by a line 2 (end of file)",
     ),
     "field-not-a-number": (
         [NAME, LINE1, with_checksum(_NO_NUMBER)],
         "t.tle line 3: mean motion (columns 53-63) is not a number: '15.2193x835'",
     ),
     "empty-file": ([], "t.tle: no TLEs found"),
+    "same-name-twice": (
+        [NAME, LINE1, LINE2, *TLE_LINES[3:6], NAME, *TLE_LINES[7:9]],
+        "t.tle line 7: satellite name 'STAR-01-01' (catalogue number 90003) repeats line 1 "
+        "(catalogue number 90001)",
+    ),
+    "same-two-line-set-twice": (
+        [LINE1, LINE2, LINE1, LINE2],
+        "t.tle line 3: satellite name '90001' (catalogue number 90001) repeats line 1",
+    ),
 }
 
 
@@ -449,11 +464,15 @@ def _files(tmp: Path) -> dict[str, Path]:
     (tmp / "folder").mkdir()
     (tmp / "a_file").write_text("x")
     model = _model_file(tmp, "not-a-zip")
+    twice_tle = tmp / "twice.tle"
+    twice_tle.write_text(
+        "".join(f"{line}\n" for line in (NAME, LINE1, LINE2, NAME, *TLE_LINES[4:6]))
+    )
     dup_stations = tmp / "dup.yaml"
     dup_stations.write_text("stations:\n  - name: A\n    name: B\n    lat_deg: 1\n")
     return {"bad_tle": bad_tle, "good_tle": good_tle, "empty": empty, "folder": tmp / "folder",
             "a_file": tmp / "a_file", "model": model, "tmp": tmp,
-            "dup_stations": dup_stations}  # fmt: skip
+            "dup_stations": dup_stations, "twice_tle": twice_tle}  # fmt: skip
 
 
 START = "2025-06-01T00:00:00Z"
@@ -491,6 +510,9 @@ SCRIPT_CASES = {
         "contact_plan", "--tle {good_tle} --stations " + str(CHINA) + " --start 2040-01-01",
         ["good.tle: TLE 'STAR-01-01' (catalogue number 90001): epoch 2025-06-01T00:00:00Z",
          "days from the horizon 2040-01-01", "366 days"]),
+    "contact_plan-satellite-named-twice": (
+        "contact_plan", "--tle {twice_tle} --stations " + str(CHINA) + f" --start {START}",
+        ["twice.tle line 4: satellite name 'STAR-01-01' (catalogue number 90002) repeats line 1"]),
     "evaluate-corrupt-model-file": (
         "evaluate", "--scenario toy --agents ect,maskable_ppo:{model} --episodes 1 --out {tmp}/o",
         ["maskable_ppo: cannot load model file {model}"]),

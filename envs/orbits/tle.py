@@ -239,7 +239,9 @@ def parse_tles(text: str, source: str = "<string>") -> list[TLE]:
         The element sets in file order; duplicate catalogue numbers are kept.
 
     Raises:
-        TLEError: On the first problem found, naming ``source``, the line and the value.
+        TLEError: On the first problem found, naming ``source``, the line and the value;
+            also when two element sets share a satellite name (for 2-line sets the name is
+            the catalogue number), naming both lines.
 
     >>> text = (
     ...     "SAT-01-01\n"
@@ -252,6 +254,7 @@ def parse_tles(text: str, source: str = "<string>") -> list[TLE]:
     '90001'
     """
     tles: list[TLE] = []
+    first_lines: list[int] = []  # line number where each element set starts
     name: tuple[int, str] | None = None  # (line number, raw name line)
     line1: tuple[int, str] | None = None
     for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
@@ -265,6 +268,7 @@ def parse_tles(text: str, source: str = "<string>") -> list[TLE]:
                     f"on line {line1[0]}, found {_show(line)}"
                 )
             tles.append(_make_tle(source, name, line1, (number, line)))
+            first_lines.append((name or line1)[0])
             name = line1 = None
         elif line.startswith("1 "):
             line1 = (number, line)
@@ -292,7 +296,21 @@ def parse_tles(text: str, source: str = "<string>") -> list[TLE]:
         )
     if not tles:
         raise TLEError(f"{source}: no TLEs found")
+    _refuse_repeated_names(tles, first_lines, source)
     return tles
+
+
+def _refuse_repeated_names(tles: Sequence[TLE], lines: Sequence[int], source: str) -> None:
+    """One-line `TLEError` naming both lines when two element sets share a satellite name."""
+    seen: dict[str, int] = {}
+    for k, tle in enumerate(tles):
+        j = seen.setdefault(tle.name, k)
+        if j != k:
+            raise TLEError(
+                f"{source} line {lines[k]}: satellite name {tle.name!r} (catalogue number "
+                f"{tle.catnr}) repeats line {lines[j]} (catalogue number {tles[j].catnr}); "
+                "names must be unique so that contact-plan rows can be told apart"
+            )
 
 
 def load_tles(path: str | os.PathLike[str]) -> list[TLE]:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envs.errors import ConfigError, TLEError
 from envs.orbits.shells import Shell, shell_tles
@@ -294,3 +296,37 @@ def test_catalogue_numbers_outside_alpha5_are_refused(bad) -> None:
 def test_alpha5_fields_with_skipped_letters_are_refused(field) -> None:
     with pytest.raises(TLEError, match="catalogue number"):
         parse_tles(f"{edit(A1, 2, field)}\n{edit(A2, 2, field)}\n")
+
+
+def test_a_satellite_name_used_twice_is_refused_naming_both_lines() -> None:
+    with pytest.raises(TLEError) as info:
+        parse_tles(f"{NAME_A}\n{A1}\n{A2}\n\n{NAME_A}\n{B1}\n{B2}\n", "t.tle")
+    assert str(info.value).startswith(
+        "t.tle line 5: satellite name 'SAT-01-01' (catalogue number 90005) repeats line 1 "
+        "(catalogue number 90001)"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["A", "B", "C", "D", None]), min_size=1, max_size=6))
+def test_tle_files_parse_exactly_when_their_names_are_unique(names) -> None:
+    """Generated files of named (3-line) and unnamed (2-line) sets with distinct numbers."""
+    lines, starts, effective = [], [], []
+    for k, name in enumerate(names):
+        tle = shell_tles(Shell(500.0, 1, 1, 53.0, first_catnr=91000 + k), EPOCH)[0]
+        starts.append(len(lines) + 1)
+        if name is not None:
+            lines.append(name)
+        lines += [tle.line1, tle.line2]
+        effective.append(name if name is not None else str(91000 + k))
+    text = "".join(f"{line}\n" for line in lines)
+    firsts = {n: i for i, n in reversed(list(enumerate(effective)))}
+    repeat = next((i for i, n in enumerate(effective) if firsts[n] != i), None)
+    if repeat is None:
+        assert [t.name for t in parse_tles(text, "g.tle")] == effective
+    else:
+        first = firsts[effective[repeat]]
+        with pytest.raises(
+            TLEError, match=rf"^g\.tle line {starts[repeat]}: .*line {starts[first]} "
+        ):
+            parse_tles(text, "g.tle")
