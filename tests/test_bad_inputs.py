@@ -622,6 +622,43 @@ def test_stale_tle_is_one_warning_line_and_the_script_carries_on(tmp_path, capsy
     assert "30.0 days before the start 2025-07-01T00:00:00Z" in lines[0]
 
 
+CACHE_CASES = {
+    "zero-byte-entry": lambda entry: entry.write_bytes(b""),
+    "truncated-entry": lambda entry: entry.write_bytes(entry.read_bytes()[:100]),
+}
+
+
+@pytest.mark.parametrize("case", CACHE_CASES, ids=list(CACHE_CASES))
+def test_bad_cache_entry_is_one_warning_line_and_the_plan_is_rewritten(tmp_path, capsys, case):
+    cache, out = tmp_path / "cache", tmp_path / "p.csv"
+    argv = ["--tle", REPO / "configs" / "tle" / "star_compute_12.tle", "--stations", CHINA,
+            "--start", START, "--hours", "2", "--quiet", "--cache-dir", cache,
+            "--out", out]  # fmt: skip
+    assert run_main("contact_plan", argv, capsys) == (0, "")
+    want = out.read_text()
+    (entry,) = cache.glob("*.npz")
+    CACHE_CASES[case](entry)
+    code, err = run_main("contact_plan", argv, capsys)
+    assert code == 0 and out.read_text() == want
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: contact-plan cache: "), err
+    assert entry.name in lines[0] and "recomputing" in lines[0]
+    assert run_main("contact_plan", argv, capsys) == (0, "")  # rewritten: read back silently
+
+
+def test_unwritable_cache_folder_is_one_warning_line_naming_it(tmp_path, capsys):
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a folder")
+    argv = ["--tle", REPO / "configs" / "tle" / "star_compute_12.tle", "--stations", CHINA,
+            "--start", START, "--hours", "1", "--quiet", "--cache-dir", blocker,
+            "--out", tmp_path / "p.csv"]  # fmt: skip
+    code, err = run_main("contact_plan", argv, capsys)
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert lines == [f"warning: contact-plan cache folder {blocker}: cannot write (File exists); "
+                     "continuing without the cache"]  # fmt: skip
+
+
 def test_argparse_errors_exit_2_with_usage_and_no_traceback(capsys):
     with pytest.raises(SystemExit) as info:
         run_main("evaluate", ["--scenario", "toy", "--agents", "ect", "--out", "o",
