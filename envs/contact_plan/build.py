@@ -114,7 +114,8 @@ def compute_contact_plan(
         path = Path(cache_dir) / f"contact_plan_{key[:32]}.npz"
         if path.is_file():
             try:
-                return ContactPlan.load(path)
+                plan = ContactPlan.load(path)
+                return _matching(plan, path, constellation, stations, epoch, horizon_s)
             except ConfigError as exc:
                 warnings.warn(
                     f"contact-plan cache: {exc}; recomputing it", CacheWarning, stacklevel=2
@@ -134,6 +135,21 @@ def compute_contact_plan(
     )
     if path is not None:
         _save_to_cache(plan, path)
+    return plan
+
+
+def _matching(
+    plan: ContactPlan,
+    path: Path,
+    constellation: Constellation,
+    stations: Sequence[Station],
+    epoch: datetime,
+    horizon_s: float,
+) -> ContactPlan:
+    """``plan`` if it is the plan of these inputs, else a ``ConfigError`` (a stale entry)."""
+    want = (constellation.names, tuple(s.name for s in stations), epoch, float(horizon_s))
+    if (plan.satellite_names, plan.station_names, plan.epoch, plan.horizon_s) != want:
+        raise ConfigError(f"{path}: the plan is for other satellites, stations or times")
     return plan
 
 
