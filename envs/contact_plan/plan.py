@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -297,15 +296,9 @@ class ContactPlan:
                 names["network_names"],
                 passes,
             )
-        except (
-            OSError,
-            EOFError,
-            KeyError,
-            ValueError,
-            TypeError,
-            IndexError,
-            zipfile.BadZipFile,
-        ) as exc:
+        except Exception as exc:
+            # A damaged file fails in many ways: EOFError, BadZipFile, NotImplementedError for
+            # a garbled compression method, KeyError, ValueError, MemoryError for a huge shape.
             raise ConfigError(
                 f"{path}: not a readable contact plan ({type(exc).__name__}: {first_line(exc)})"
             ) from None
