@@ -15,6 +15,8 @@ valid: deferral is returned only when the mask allows nothing else.
 | ``earliest_uplink`` | earliest estimated uplink start (first satellite that can receive it) |
 | ``least_loaded`` | fewest jobs on board per buffer slot, then shortest compute backlog |
 | ``ect`` | earliest estimated completion (delivery), with the expected output length |
+| ``ect_queue`` | ECT counting the jobs still in uplink ahead of the job (compute and buffer) |
+| ``load_aware`` | ``ect_queue`` among satellites with room; defers when none has room |
 | ``oracle`` | earliest completion with the job's true output length (a reference bound) |
 
 Ties are broken by candidate order (earliest uplink opportunity first).
@@ -45,9 +47,11 @@ from envs.sim import Estimate, SimView
 __all__ = [
     "HEURISTICS",
     "ECTAgent",
+    "ECTQueueAgent",
     "EarliestUplinkAgent",
     "HeuristicAgent",
     "LeastLoadedAgent",
+    "LoadAwareAgent",
     "OracleAgent",
     "RandomAgent",
     "RoundRobinAgent",
@@ -76,6 +80,7 @@ class HeuristicAgent:
         self.rng = np.random.default_rng(seed)
         self.n_actions = int(self.env.action_space.n)
         self.k = int(self.env.scenario.dispatch.candidates)
+        self._can_defer = False  # whether the current decision's mask allows deferral
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seed={self.seed})"
@@ -123,6 +128,7 @@ class HeuristicAgent:
             raise ValueError("action_masks: no valid action")
         n_cands = min(self.k, len(self.env.candidates))
         dispatch = allowed[allowed < n_cands]
+        self._can_defer = bool(self.n_actions > self.k and mask[self.k])
         if dispatch.size == 0:
             action = int(allowed[0])  # only deferral (or padding) left: the mask decides
         else:
@@ -255,6 +261,67 @@ class ECTAgent(HeuristicAgent):
         return _argmin(valid, keys)
 
 
+class ECTQueueAgent(HeuristicAgent):
+    """ECT whose estimates count the jobs still in uplink ahead of this one.
+
+    ECT's estimate starts the job's compute when a server is free of the work already on
+    board; jobs dispatched earlier and still in uplink will be computed first, so it is
+    biased early. Here those jobs are queued ahead (``SimView.queue_estimates``), and a
+    satellite is "full" when its buffer would be full on the job's arrival (jobs on board
+    plus those arriving before it), a sharper rule than ECT's commitment count.
+    """
+
+    name: ClassVar[str] = "ect_queue"
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """Argmin of (full on arrival, queue-aware delivery); ties by candidate order."""
+        view, cands = self.view, self.env.candidates
+        estimates, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
+        keys = [
+            (n >= view.buffer_jobs(cands[i]), e.delivered)
+            for i, e, n in zip(valid, estimates, taken, strict=True)
+        ]
+        return _argmin(valid, keys)
+
+
+class LoadAwareAgent(HeuristicAgent):
+    """ECT with queue-aware estimates that stops filling satellites at overload.
+
+    Below overload it is ``ect_queue``. A candidate is overloaded when its buffer would be
+    at least ``fill`` full on the job's arrival. Among the candidates that are not, the
+    earliest delivery wins. When every candidate is overloaded, sending the job would most
+    likely drop it (a drop costs ``reward.drop_penalty_s``, a day by default) or queue it
+    behind a full buffer, so the job is deferred (``dispatch.defer_s``) and comes back when
+    results have left; without deferral it goes to the least-filled candidate.
+
+    Args:
+        env: The environment.
+        seed: Unused (the rule is deterministic).
+        fill: Buffer fraction at which a satellite counts as overloaded (default 1).
+    """
+
+    name: ClassVar[str] = "load_aware"
+
+    def __init__(self, env: gym.Env, seed: int | None = None, fill: float = 1.0):
+        super().__init__(env, seed)
+        if not 0.0 < fill <= 1.0:
+            raise ConfigError(f"load_aware fill: must be in (0, 1], got {fill!r}")
+        self.fill = float(fill)
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """Earliest queue-aware delivery among satellites with room; else defer or spread."""
+        view, cands = self.view, self.env.candidates
+        estimates, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
+        share = [n / view.buffer_jobs(cands[i]) for i, n in zip(valid, taken, strict=True)]
+        room = [x < self.fill for x in share]
+        if any(room):
+            keys = [(not r, e.delivered) for r, e in zip(room, estimates, strict=True)]
+            return _argmin(valid, keys)
+        if self._can_defer:
+            return self.k
+        return _argmin(valid, [(x, e.delivered) for x, e in zip(share, estimates, strict=True)])
+
+
 class OracleAgent(HeuristicAgent):
     """ECT with the job's true (hidden) output length: a reference bound, not a policy.
 
@@ -286,6 +353,8 @@ HEURISTICS: Mapping[str, type[HeuristicAgent]] = MappingProxyType(
             EarliestUplinkAgent,
             LeastLoadedAgent,
             ECTAgent,
+            ECTQueueAgent,
+            LoadAwareAgent,
             OracleAgent,
         )
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import os
@@ -279,6 +280,33 @@ class ConstellationDispatchEnv(gym.Env):
         if self._over:
             info.update(self.metrics())
         return obs, float(reward), terminated, truncated, info
+
+    def fork(self) -> ConstellationDispatchEnv:
+        """An independent copy of the running episode, for planning and rollout labelling.
+
+        Under the same actions the fork and the original produce the same observations,
+        rewards, infos and job tables bit for bit: the future arrivals and the fault plan are
+        part of the episode's state, and the random generators are copied. The world's static
+        data (contact plan, windows) is shared; only the simulator's mutable state is copied
+        (``envs.sim.Sim.fork``), so a fork costs far less than ``copy.deepcopy(env)``.
+        Stepping one never affects the other. Call it on ``env.unwrapped``.
+
+        >>> env = ConstellationDispatchEnv("toy", cache_dir=None)
+        >>> _ = env.reset(seed=0)
+        >>> twin = env.fork()
+        >>> env.step(0)[1] == twin.step(0)[1]
+        True
+        """
+        if self.sim is None:
+            raise RuntimeError("fork() called before reset()")
+        new = copy.copy(self)
+        new.sim = self.sim.fork()
+        new.view = SimView(new.sim, self._expected_out)
+        new._cands = list(self._cands)
+        new._mask = self._mask.copy()
+        new._np_random = copy.deepcopy(self._np_random)
+        new._fault_seeds = copy.deepcopy(self._fault_seeds)
+        return new
 
     @property
     def candidates(self) -> list[int]:

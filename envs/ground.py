@@ -1,9 +1,10 @@
-"""Ground stations: typed records, YAML network files, and Earth-fixed geometry.
+"""Ground stations: typed records, network files, and Earth-fixed geometry.
 
 A ground-station network file (``configs/ground_stations/*.yaml``) is validated once, here,
 into :class:`Station` records; :func:`station_arrays` turns them into the numpy batches the
 contact-plan code works on. Positions are WGS84 geodetic in the files and Earth-fixed (ITRS)
-Cartesian kilometres in the arrays.
+Cartesian kilometres in the arrays. GeoJSON and CSV station lists are read by
+:mod:`envs.ground_formats`.
 """
 
 from __future__ import annotations
@@ -159,9 +160,10 @@ def _check_keys(where: str, entry: Mapping[Any, Any], allowed: Sequence[str]) ->
 
 
 def load_stations(path: StrPath) -> list[Station]:
-    """Load and validate one ground-station network file.
+    """Load and validate one ground-station network file: YAML, GeoJSON or CSV.
 
-    The file is a mapping with a non-empty ``stations`` list, an optional ``network`` (the
+    GeoJSON and CSV files are read by :func:`envs.ground_formats.load_other_stations`; a
+    YAML file is a mapping with a non-empty ``stations`` list, an optional ``network`` (the
     default network of its stations; default: the file stem) and an optional free-text
     ``source``. Each station is a mapping of :data:`STATION_KEYS` (see :class:`Station`).
 
@@ -185,7 +187,12 @@ def load_stations(path: StrPath) -> list[Station]:
         ...     [(s.name, s.network, s.lat_deg, s.min_elevation_deg) for s in load_stations(path)]
         [('Troll', 'polar', -72.0, 5.0)]
     """
+    from envs.ground_formats import load_other_stations  # imports this module
+
     path = Path(path)
+    other = load_other_stations(path)
+    if other is not None:
+        return other
     data = read_yaml(path)
     if not isinstance(data, Mapping):
         raise ConfigError(
@@ -232,7 +239,7 @@ def load_networks(paths: Sequence[StrPath]) -> list[Station]:
     """Load several network files and concatenate their stations, in the given order.
 
     Args:
-        paths: YAML network files (see :func:`load_stations`).
+        paths: Network files, YAML, GeoJSON or CSV (see :func:`load_stations`).
 
     Returns:
         All stations, file by file.
@@ -257,8 +264,10 @@ def load_networks(paths: Sequence[StrPath]) -> list[Station]:
         path = Path(raw)
         for i, station in enumerate(load_stations(path)):
             if station.name in origin:
+                from envs.ground_formats import name_field  # imports this module
+
                 raise ConfigError(
-                    f"{path}: stations[{i}].name: station name {station.name!r} "
+                    f"{path}: {name_field(path, i)}: station name {station.name!r} "
                     f"is already defined in {origin[station.name]}"
                 )
             origin[station.name] = path

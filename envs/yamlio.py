@@ -22,8 +22,12 @@ __all__ = ["DuplicateKeyError", "StrictSafeLoader", "parse_yaml", "read_yaml"]
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class DuplicateKeyError(ConstructorError):
-    """A mapping names the same key twice (1-based ``first_line`` and ``line``)."""
+class DuplicateKeyError(ConfigError):
+    """A YAML mapping names the same key twice; the message names the key and both lines."""
+
+
+class _DuplicateKey(ConstructorError):
+    """Raised inside the loader: a mapping names ``key`` twice (1-based line numbers)."""
 
     def __init__(self, key: Any, first: yaml.Mark, again: yaml.Mark) -> None:
         super().__init__(None, None, f"duplicate key {key!r}", again)
@@ -31,7 +35,7 @@ class DuplicateKeyError(ConstructorError):
 
 
 class StrictSafeLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that raises :class:`DuplicateKeyError` for a repeated key.
+    """``yaml.SafeLoader`` that refuses a repeated mapping key (see :func:`parse_yaml`).
 
     Keys are compared as constructed values, so ``1`` and ``0x1`` are the same key. Keys
     brought in by a merge (``<<: *base``) may still be overridden, as YAML intends.
@@ -50,7 +54,7 @@ class StrictSafeLoader(yaml.SafeLoader):
                 except TypeError:
                     continue  # unhashable: SafeLoader reports it below
                 if first is not key_node.start_mark:
-                    raise DuplicateKeyError(key, first, key_node.start_mark)
+                    raise _DuplicateKey(key, first, key_node.start_mark)
         return super().construct_mapping(node, deep=deep)
 
 
@@ -62,21 +66,21 @@ def parse_yaml(text: str, name: str = "<string>") -> Any:
         name: How messages name its source (a file name, ``--set key``).
 
     Raises:
-        ConfigError: One line: ``name:LINE: duplicate key 'k' (first at name:LINE)`` or
-            ``name: line L, column C: malformed YAML: ...``.
+        DuplicateKeyError: ``name:LINE: duplicate key 'k' (first at name:LINE)``.
+        ConfigError: ``name: line L, column C: malformed YAML: ...``.
 
     >>> parse_yaml("a: 1\nb: [x, y]\n")
     {'a': 1, 'b': ['x', 'y']}
     >>> parse_yaml("a: 1\nb: 2\na: 3\n", "s.yaml")
     Traceback (most recent call last):
     ...
-    envs.errors.ConfigError: s.yaml:3: duplicate key 'a' (first at s.yaml:1)
+    envs.yamlio.DuplicateKeyError: s.yaml:3: duplicate key 'a' (first at s.yaml:1)
     """
     loader = StrictSafeLoader(text)
     try:
         return loader.get_single_data()
-    except DuplicateKeyError as exc:
-        raise ConfigError(
+    except _DuplicateKey as exc:
+        raise DuplicateKeyError(
             f"{name}:{exc.line}: duplicate key {exc.key!r} (first at {name}:{exc.first_line})"
         ) from None
     except yaml.YAMLError as exc:

@@ -111,13 +111,13 @@ def bench_contact_plan(args: argparse.Namespace) -> dict:
 
     from envs.contact_plan import compute_contact_plan
     from envs.ground import load_networks
-    from envs.orbits import Constellation, Shell, load_tles, shells_tles
+    from envs.orbits import Constellation, Shell, load_elements, shells_tles
     from envs.timeutil import builtin_timescale
 
     ts = builtin_timescale()
     stations = load_networks(STATION_FILES)[: args.stations]
     if args.tle:
-        tles = load_tles(args.tle)[: args.satellites]
+        tles = load_elements(args.tle)[: args.satellites]
         source = str(args.tle)
     else:
         tles = shells_tles(
@@ -340,6 +340,48 @@ def bench_env(args: argparse.Namespace) -> dict:
     return out
 
 
+def bench_fork(args: argparse.Namespace) -> dict:
+    """``env.fork()`` against ``copy.deepcopy(env)`` mid-episode (ECT choosing), per scenario."""
+    import copy
+    from functools import partial
+
+    from agents.heuristics import make_heuristic
+    from envs.contact_plan import default_cache_dir
+    from envs.dispatch_env import ConstellationDispatchEnv
+    from envs.scenario import load_scenario
+    from envs.sim import build_world
+
+    overrides = parse_overrides(args.set)
+    out = {"scenarios": []}
+    for scenario in args.scenarios.split(","):
+        world = build_world(load_scenario(scenario, overrides or None),
+                            cache_dir=default_cache_dir(), progress=True)  # fmt: skip
+        env = ConstellationDispatchEnv(scenario, world=world, **overrides)
+        agent = make_heuristic("ect", env)
+        obs, _ = env.reset(seed=0)
+        for _ in range(args.decisions):  # into the episode: queues and the heap are full
+            obs, _, term, trunc, _ = env.step(agent.predict(obs)[0])
+            if term or trunc:
+                break
+
+        def timed(fn, reps: int) -> float:
+            began = time.perf_counter()
+            for _ in range(reps):
+                fn()
+            return (time.perf_counter() - began) / reps
+
+        fork_s = timed(env.fork, args.repeats)
+        deep_s = timed(partial(copy.deepcopy, env), max(1, args.repeats // 20))
+        res = {"scenario": scenario, "jobs": env.sim.n_jobs, "satellites": world.n_sats,
+               "decisions_before": args.decisions, "fork_ms": 1e3 * fork_s,
+               "deepcopy_ms": 1e3 * deep_s, "speedup_vs_deepcopy": deep_s / fork_s}  # fmt: skip
+        out["scenarios"].append(res)
+        print(f"{scenario}: fork {res['fork_ms']:.3f} ms, deepcopy {res['deepcopy_ms']:.1f} ms "
+              f"({res['speedup_vs_deepcopy']:.0f}× faster), {res['jobs']:,} jobs, "
+              f"{res['satellites']:,} satellites")  # fmt: skip
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -350,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tle",
         type=Path,
         default=None,
-        help="TLE file (default: a generated 100-satellite Walker shell)",
+        help="TLE or OMM file (default: a generated 100-satellite Walker shell)",
     )
     cp.add_argument(
         "--satellites", type=int, default=100, help="satellites for the skyfield comparison"
@@ -374,6 +416,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--full-episode", action="store_true",
                     help="time one whole episode (seed 0, first valid candidate)")  # fmt: skip
     ev.add_argument("--out", type=Path, default=Path("benchmark_env.json"), help="JSON output")
+    fk = sub.add_parser("fork", help="env.fork() vs copy.deepcopy(env), mid-episode")
+    fk.add_argument("--scenarios", default="star_compute_12,star_compute_2800",
+                    help="comma-separated presets")  # fmt: skip
+    fk.add_argument("--decisions", type=int, default=2000, help="ECT decisions before forking")
+    fk.add_argument("--repeats", type=int, default=200, help="forks timed per scenario")
+    fk.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="scenario override, e.g. episode.duration_s=600")  # fmt: skip
+    fk.add_argument("--out", type=Path, default=Path("benchmark_fork.json"), help="JSON output")
     so = sub.add_parser("soak", help="10^6 decisions with resets: speed and memory growth")
     so.add_argument("--scenario", default="star_compute_12", help="preset")
     so.add_argument("--decisions", type=int, default=1_000_000, help="decisions in all")
@@ -404,6 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result.update(bench_contact_plan(args))
     elif args.command == "env":
         result.update(bench_env(args))
+    elif args.command == "fork":
+        result.update(bench_fork(args))
     elif args.command == "soak":
         if not 0 < args.warmup < args.decisions:
             from envs.errors import ConfigError

@@ -23,7 +23,7 @@ from _cli import add_cache_options, cache_dir_of, check_plan_options, run_cli
 from envs.atomic import atomic_write
 from envs.contact_plan import CSV_COLUMNS, compute_contact_plan
 from envs.ground import load_networks
-from envs.orbits import Constellation, load_tles
+from envs.orbits import Constellation, load_elements
 from envs.orbits.tle import check_epoch_age, check_epoch_distance
 from envs.timeutil import check_sgp4_range, parse_utc
 
@@ -40,16 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--tle",
         required=True,
         type=Path,
-        help="TLE file, CelesTrak 2-line or 3-line format. Satellites are named by "
-        "the name line, or by catalogue number for 2-line files; a name used twice is an "
-        "error naming both lines (CSV rows are told apart by name).",
+        help="Element-set file: TLE (CelesTrak 2-line or 3-line format) or CelesTrak OMM as "
+        "JSON, CSV or XML (detected from the content, else the extension). Satellites are "
+        "named by the name line or OBJECT_NAME, else by catalogue number; a name used twice "
+        "is an error naming both (CSV rows are told apart by name).",
     )
     parser.add_argument(
         "--stations",
         required=True,
         type=Path,
         nargs="+",
-        help="Ground-station YAML file(s) (configs/ground_stations/*.yaml format).",
+        help="Ground-station file(s): YAML (configs/ground_stations/*.yaml format), GeoJSON "
+        "(a FeatureCollection of Points, [lon, lat(, alt_m)], properties.name) or CSV "
+        "(columns name,lat_deg,lon_deg and optionally alt_m,min_elevation_deg,network,"
+        "uplink_bps,downlink_bps).",
     )
     parser.add_argument(
         "--start",
@@ -98,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_plan_options(args)
     horizon_s = args.hours * 3600.0
     start = check_sgp4_range(parse_utc(args.start, "--start"), horizon_s, "--start")
-    tles = load_tles(args.tle)
+    tles = load_elements(args.tle)
     check_epoch_distance(tles, start, horizon_s, f"--tle {args.tle}")
     check_epoch_age(tles, start, f"--tle {args.tle}")
     constellation = Constellation.from_tles(tles)

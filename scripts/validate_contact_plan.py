@@ -1,6 +1,6 @@
 """Compare the contact plan with skyfield ``find_events`` and print the worst differences.
 
-Examples (the figures quoted in the README):
+Examples (the figures quoted in docs/concepts.md, "Contact plan"):
     python scripts/validate_contact_plan.py --tle ../shared/data/tle/iridium_next_20260103.tle
     python scripts/validate_contact_plan.py --step 300
 """
@@ -19,7 +19,7 @@ from _cli import run_cli
 
 from envs.contact_plan import compute_contact_plan
 from envs.contact_plan.validate import REFERENCE_STATIONS, compare_with_skyfield
-from envs.orbits import Constellation, Shell, load_tles, shells_tles
+from envs.orbits import Constellation, Shell, load_elements, shells_tles
 from envs.timeutil import builtin_timescale, parse_utc
 
 EPOCH = datetime(2026, 1, 3, 12, 0, tzinfo=timezone.utc)
@@ -43,13 +43,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tle", type=Path, default=None,
-                        help="TLE file (default: the generated shells of the tests)")  # fmt: skip
+                        help="TLE or OMM file (default: the tests' generated shells)")  # fmt: skip
     parser.add_argument("--start", default=EPOCH.isoformat(), help="Start, ISO 8601 UTC.")
     parser.add_argument("--hours", type=float, default=24.0, help="Horizon in hours.")
     parser.add_argument("--step", type=float, default=None, help="Grid step (default: library).")
     args = parser.parse_args(argv)
     start = parse_utc(args.start, "--start")
-    tles = load_tles(args.tle) if args.tle else generated_tles(start)
+    tles = load_elements(args.tle) if args.tle else generated_tles(start)
     ts = builtin_timescale()
     kwargs = {} if args.step is None else {"step_s": args.step}
     plan = compute_contact_plan(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import subprocess
 import sys
 import warnings
@@ -25,9 +26,12 @@ import yaml
 
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError, TLEError
+from envs.ground import load_stations
 from envs.jobs import load_trace
+from envs.orbits import load_elements
 from envs.orbits.tle import TLEEpochWarning, load_tles, tle_checksum
 from envs.scenario import PRESET_DIR, load_scenario
+from tests.omm_files import omm_records, write_omm
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "scripts"
@@ -36,6 +40,8 @@ CHINA = REPO / "configs" / "ground_stations" / "china.yaml"
 TLE_LINES = (REPO / "configs" / "tle" / "star_compute_12.tle").read_text().splitlines()
 NAME, LINE1, LINE2 = TLE_LINES[:3]  # STAR-01-01, epoch 2025-06-01T00:00:00Z
 TRACE_HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+_OMM = omm_records(load_tles(REPO / "configs" / "tle" / "star_compute_12.tle")[:2])
+_OMM_NO_MEAN_MOTION = json.dumps([{k: v for k, v in _OMM[0].items() if k != "MEAN_MOTION"}])
 
 
 def message(info: pytest.ExceptionInfo, *fragments: str) -> str:
@@ -217,6 +223,28 @@ SCENARIOS = {
         tle_scenario(NAME, LINE1, LINE2[:60]),
         ["sats.tle line 3: line 2 has 60 characters, expected 69 (truncated)"],
     ),
+    "csv-station-file-with-a-bad-latitude": (
+        scenario({"ground.station_files": ["st.csv"], "ground.networks": None,
+                  "ground.uplink_networks": None, "ground.downlink_networks": None,
+                  "workload.origins": None},
+                 files={"st.csv": "name,lat_deg,lon_deg\nX,95,80\n"}),
+        ["ground.station_files", "st.csv line 2: lat_deg: must be in [-90, 90], got 95.0"],
+    ),
+    "unknown-station-file-format": (
+        scenario({"ground.station_files": ["st.kml"]}, files={"st.kml": "<kml/>"}),
+        ["ground.station_files", "st.kml: unknown station file format; accepted: YAML"],
+    ),
+    "omm-record-without-mean-motion": (
+        scenario({"constellation": {"tle_file": "o.json", "tle_class": "inference"}},
+                 files={"o.json": _OMM_NO_MEAN_MOTION}),
+        ["constellation.tle_file", "o.json record 1 ('STAR-01-01'): MEAN_MOTION: required field"],
+    ),
+    "unknown-constellation-file-format": (
+        scenario({"constellation": {"tle_file": "sats.kml", "tle_class": "inference"}},
+                 files={"sats.kml": "placemarks\n"}),
+        ["constellation.tle_file", "sats.kml: unknown element-set format; accepted: TLE",
+         "CelesTrak OMM JSON (.json)"],
+    ),
 }
 
 
@@ -302,6 +330,274 @@ def test_bad_tle_file(tmp_path, case):
     path.write_text("".join(line + "\n" for line in lines))
     with pytest.raises(TLEError) as info:
         load_tles(path)
+    message(info, expected)
+
+
+# --- OMM files (CelesTrak JSON, CSV, XML) --------------------------------------------------
+
+def omm(kind: str, **changes: Any) -> Callable[[Path], Path]:
+    """A case: ``o.<kind>`` holding two OMM records, the first with ``changes`` (None: drop)."""
+
+    def write(tmp: Path) -> Path:
+        first = {k: v for k, v in {**_OMM[0], **changes}.items() if v is not None}
+        return write_omm(tmp / f"o.{kind}", [first, _OMM[1]], kind)
+
+    return write
+
+
+def text_file(name: str, text: str) -> Callable[[Path], Path]:
+    """A case: a file ``name`` holding ``text``."""
+
+    def write(tmp: Path) -> Path:
+        (tmp / name).write_text(text, encoding="utf-8")
+        return tmp / name
+
+    return write
+
+
+def _append(path: Path, text: str) -> Path:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+_REC = "record 1 ('STAR-01-01')"
+OMMS = {
+    "json-missing-mean-motion": (
+        omm("json", MEAN_MOTION=None), f"o.json {_REC}: MEAN_MOTION: required field missing"
+    ),
+    "csv-epoch-not-a-date": (
+        omm("csv", EPOCH="2025-13-01T00:00:00"),
+        f"o.csv {_REC}: EPOCH: not a date and time (month must be in 1..12)",
+    ),
+    "xml-epoch-in-another-format": (
+        omm("xml", EPOCH="01/06/2025"),
+        f"o.xml {_REC}: EPOCH: expected YYYY-MM-DDThh:mm:ss[.ffffff] (UTC), got '01/06/2025'",
+    ),
+    "xml-eccentricity-out-of-range": (
+        omm("xml", ECCENTRICITY=1.2), f"o.xml {_REC}: ECCENTRICITY: must be in [0, 1), got '1.2'"
+    ),
+    "json-negative-eccentricity": (
+        omm("json", ECCENTRICITY=-0.1), f"o.json {_REC}: ECCENTRICITY: must be in [0, 1), got -0.1"
+    ),
+    "json-text-for-a-number": (
+        omm("json", INCLINATION="high"), f"o.json {_REC}: INCLINATION: must be a number, got 'high'"
+    ),
+    "csv-inclination-out-of-range": (
+        omm("csv", INCLINATION=200),
+        f"o.csv {_REC}: INCLINATION: must be in [0, 180] deg, got '200'",
+    ),
+    "json-mean-motion-zero": (
+        omm("json", MEAN_MOTION=0),
+        f"o.json {_REC}: MEAN_MOTION: must be in (0, 100) rev/day, got 0",
+    ),
+    "json-catalogue-number-beyond-alpha5": (
+        omm("json", NORAD_CAT_ID=400000),
+        f"o.json {_REC}: NORAD_CAT_ID: must be in [1, 339999] (the Alpha-5 range",
+    ),
+    "json-catalogue-number-not-an-integer": (
+        omm("json", NORAD_CAT_ID=90001.5),
+        f"o.json {_REC}: NORAD_CAT_ID: must be an integer, got 90001.5",
+    ),
+    "json-sgp4-xp-elements": (
+        omm("json", MEAN_ELEMENT_THEORY="SGP4-XP"),
+        f"o.json {_REC}: MEAN_ELEMENT_THEORY: must be 'SGP4' for SGP4 elements, got 'SGP4-XP'",
+    ),
+    "json-record-without-a-name-is-named-by-index": (
+        omm("json", OBJECT_NAME=None, BSTAR=None), "o.json record 1: BSTAR: required field missing"
+    ),
+    "json-name-that-reads-as-a-tle-line": (
+        omm("json", OBJECT_NAME="1 STAR"),
+        "o.json record 1 ('1 STAR'): OBJECT_NAME: name must not start with '0 ', '1 ' or '2 '",
+    ),
+    "json-name-that-is-a-number": (
+        omm("json", OBJECT_NAME=106), "o.json record 1: OBJECT_NAME: must be text, got 106"
+    ),
+    "json-two-records-with-one-name": (
+        omm("json", OBJECT_NAME="STAR-01-02"),
+        "o.json record 2: satellite name 'STAR-01-02' (catalogue number 90002) repeats record 1 "
+        "(catalogue number 90001)",
+    ),
+    "csv-two-records-with-one-name": (
+        omm("csv", OBJECT_NAME="STAR-01-02"), "o.csv record 2: satellite name 'STAR-01-02'"
+    ),
+    "json-malformed": (
+        text_file("o.json", '[{"OBJECT_NAME": "X",\n'),
+        "o.json: line 2, column 1: malformed JSON: Expecting property name",
+    ),
+    "json-not-a-list-of-records": (
+        text_file("o.json", '"IRIDIUM"'),
+        "o.json: OMM JSON must be a list of records, got 'IRIDIUM'",
+    ),
+    "json-geojson-given-as-a-constellation": (
+        text_file("o.json", '{"type": "FeatureCollection", "features": []}'),
+        "o.json: OMM JSON must be a list of records, got a GeoJSON 'FeatureCollection' "
+        "(a station file?",
+    ),
+    "json-record-not-a-mapping": (
+        text_file("o.json", "[1]"), "o.json record 1: must be a mapping of OMM fields, got 1"
+    ),
+    "json-empty-list": (text_file("o.json", "[]"), "o.json: no OMM records found"),
+    "csv-header-without-elements": (
+        text_file("o.csv", "OBJECT_NAME,NORAD_CAT_ID\nX,5\n"),
+        "o.csv line 1: OMM CSV header lacks EPOCH, MEAN_MOTION",
+    ),
+    "csv-row-longer-than-the-header": (
+        lambda tmp: _append(omm("csv")(tmp), "1,2," * 20 + "\n"),
+        "o.csv line 4: 41 cells for a header of 20",
+    ),
+    "xml-malformed": (text_file("o.xml", "<ndm><omm>\n"), "o.xml: line 2, column 1: malformed XML"),
+    "xml-segment-without-data": (
+        text_file("o.xml", "<ndm><omm><body><segment><metadata/></segment></body></omm></ndm>"),
+        "o.xml record 1: an OMM segment needs metadata and data with meanElements",
+    ),
+    "unknown-format": (
+        text_file("sats.kml", "placemarks\n"),
+        "sats.kml: unknown element-set format; accepted: TLE (2- or 3-line, .tle/.txt/.3le/.2le),"
+        " CelesTrak OMM JSON (.json), CelesTrak OMM CSV (.csv), CelesTrak OMM XML (.xml)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OMMS, ids=list(OMMS))
+def test_bad_omm_file(tmp_path, case):
+    write, expected = OMMS[case]
+    with pytest.raises(TLEError) as info:
+        load_elements(write(tmp_path))
+    message(info, expected)
+
+
+# --- station files: GeoJSON and CSV --------------------------------------------------------
+
+
+def feature(name: Any = "X", coordinates: Any = (80, 10), **properties: Any) -> dict:
+    """A GeoJSON Point feature (``coordinates`` in GeoJSON order: lon, lat[, alt])."""
+    coords = list(coordinates) if isinstance(coordinates, tuple) else coordinates
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": coords},
+            "properties": {"name": name, **properties}}  # fmt: skip
+
+
+def geojson(*features: Any, **top: Any) -> Callable[[Path], Path]:
+    """A case: ``s.geojson``, a FeatureCollection of ``features`` (``top`` replaces keys)."""
+    data = {"type": "FeatureCollection", "features": list(features), **top}
+    return text_file("s.geojson", json.dumps(data))
+
+
+STATION_FILES = {
+    "geojson-malformed": (
+        text_file("s.geojson", '{"type": "FeatureCollection",\n  features: []}'),
+        "s.geojson: line 2, column 3: malformed JSON: Expecting property name",
+    ),
+    "geojson-not-a-feature-collection": (
+        text_file("s.json", json.dumps(feature())),
+        "s.json: type: expected a GeoJSON 'FeatureCollection' of Point features, got 'Feature'",
+    ),
+    "geojson-no-features": (geojson(), "s.geojson: features: must be a non-empty list, got []"),
+    "geojson-polygon-feature": (
+        geojson({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": []}}),
+        "s.geojson: features[0].geometry: must be a Point, got 'Polygon'",
+    ),
+    "geojson-one-coordinate": (
+        geojson(feature(coordinates=[80])),
+        "s.geojson: features[0].geometry.coordinates: must be [lon, lat] or [lon, lat, alt_m], "
+        "got [80]",
+    ),
+    "geojson-latitude-out-of-range": (
+        geojson(feature(), feature("Y", (80, 95))),
+        "s.geojson: features[1].geometry.coordinates[1] (lat_deg): must be in [-90, 90], got 95",
+    ),
+    "geojson-latitude-as-text": (
+        geojson(feature(coordinates=[80, "10"])),
+        "s.geojson: features[0].geometry.coordinates[1] (lat_deg): must be a number, got '10'",
+    ),
+    "geojson-height-out-of-range": (
+        geojson(feature(coordinates=[80, 10, 12000])),
+        "s.geojson: features[0].geometry.coordinates[2] (alt_m): must be in [-500, 9000], "
+        "got 12000",
+    ),
+    "geojson-heights-disagree": (
+        geojson(feature(coordinates=[80, 10, 100], alt_m=200)),
+        "s.geojson: features[0].properties.alt_m: 200 contradicts geometry.coordinates[2] 100",
+    ),
+    "geojson-name-missing": (
+        geojson({"type": "Feature", "geometry": {"type": "Point", "coordinates": [80, 10]},
+                 "properties": {"title": "X"}}),
+        "s.geojson: features[0].properties.name: required key missing",
+    ),
+    "geojson-properties-null": (
+        geojson({"type": "Feature", "geometry": {"type": "Point", "coordinates": [80, 10]},
+                 "properties": None}),
+        "s.geojson: features[0].properties: must be a mapping, got None",
+    ),
+    "geojson-elevation-mask-90": (
+        geojson(feature(min_elevation_deg=90)),
+        "s.geojson: features[0].properties.min_elevation_deg: must be in [0, 90), got 90",
+    ),
+    "geojson-empty-network": (
+        geojson(feature(network="")),
+        "s.geojson: features[0].properties.network: must be a non-empty string, got ''",
+    ),
+    "geojson-duplicate-name": (
+        geojson(feature(), feature("Y"), feature(coordinates=(81, 11))),
+        "s.geojson: features[2].properties.name: duplicate station name 'X' (first at features[0])",
+    ),
+    "csv-missing-column": (
+        text_file("s.csv", "name,lat_deg\nX,10\n"),
+        "s.csv line 1: missing column(s) lon_deg (header 'name,lat_deg')",
+    ),
+    "csv-unknown-column": (
+        text_file("s.csv", "name,lat_deg,lon_deg,elevation\nX,10,80,5\n"),
+        "s.csv line 1: unknown column 'elevation' (allowed: name, lat_deg, lon_deg, alt_m,",
+    ),
+    "csv-column-twice": (
+        text_file("s.csv", "name,lat_deg,lon_deg,lat_deg\nX,10,80,5\n"),
+        "s.csv line 1: column 'lat_deg' appears twice",
+    ),
+    "csv-header-only": (
+        text_file("s.csv", "name,lat_deg,lon_deg\n"), "s.csv: no stations below the header"
+    ),
+    "csv-text-for-a-number": (
+        text_file("s.csv", "name,lat_deg,lon_deg\nX,10,80\nY,north,80\n"),
+        "s.csv line 3: lat_deg: must be a number, got 'north'",
+    ),
+    "csv-latitude-out-of-range": (
+        text_file("s.csv", "name,lat_deg,lon_deg\nX,95,80\n"),
+        "s.csv line 2: lat_deg: must be in [-90, 90], got 95.0",
+    ),
+    "csv-negative-rate": (
+        text_file("s.csv", "name,lat_deg,lon_deg,uplink_bps\nX,10,80,-5\n"),
+        "s.csv line 2: uplink_bps: must be finite and > 0, got -5.0",
+    ),
+    "csv-short-row": (
+        text_file("s.csv", "name,lat_deg,lon_deg\nX,10\n"),
+        "s.csv line 2: 2 cells for a header of 3",
+    ),
+    "csv-name-missing": (
+        text_file("s.csv", "name,lat_deg,lon_deg\n,10,80\n"),
+        "s.csv line 2: name: required value missing",
+    ),
+    "csv-duplicate-name": (
+        text_file("s.csv", "name,lat_deg,lon_deg\nX,10,80\n# comment\nX,11,81\n"),
+        "s.csv line 4: name: duplicate station name 'X' (first at line 2)",
+    ),
+    "unknown-format": (
+        text_file("sites.kml", "<kml><Placemark/></kml>"),
+        "sites.kml: unknown station file format; accepted: YAML (.yaml/.yml, configs/"
+        "ground_stations format), GeoJSON FeatureCollection of Points (.geojson/.json), "
+        "CSV with columns name,lat_deg,lon_deg[,alt_m,...] (.csv)",
+    ),
+    "binary-file": (
+        text_file("s.xlsx", "PK\x03\x04\x00"),
+        "s.xlsx: unknown station file format; accepted: YAML",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", STATION_FILES, ids=list(STATION_FILES))
+def test_bad_station_file(tmp_path, case):
+    write, expected = STATION_FILES[case]
+    with pytest.raises(ConfigError) as info:
+        load_stations(write(tmp_path))
     message(info, expected)
 
 
@@ -470,8 +766,15 @@ def _files(tmp: Path) -> dict[str, Path]:
     )
     dup_stations = tmp / "dup.yaml"
     dup_stations.write_text("stations:\n  - name: A\n    name: B\n    lat_deg: 1\n")
+    (tmp / "bad_omm.json").write_text(_OMM_NO_MEAN_MOTION)
+    (tmp / "sats.kml").write_text("placemarks\n")
+    (tmp / "sites.kml").write_text("<kml/>")
+    (tmp / "st.geojson").write_text(json.dumps(
+        {"type": "FeatureCollection", "features": [feature(coordinates=[80, 95])]}))  # fmt: skip
     return {"bad_tle": bad_tle, "good_tle": good_tle, "empty": empty, "folder": tmp / "folder",
             "a_file": tmp / "a_file", "model": model, "tmp": tmp,
+            "bad_omm": tmp / "bad_omm.json", "kml": tmp / "sats.kml",
+            "sites_kml": tmp / "sites.kml", "bad_geojson": tmp / "st.geojson",
             "dup_stations": dup_stations, "twice_tle": twice_tle}  # fmt: skip
 
 
@@ -480,6 +783,18 @@ SCRIPT_CASES = {
     "contact_plan-tle-checksum-error": (
         "contact_plan", "--tle {bad_tle} --stations " + str(CHINA) + f" --start {START}",
         ["bad.tle line 2: checksum mismatch (expected 7, found 9)"]),
+    "contact_plan-omm-record-without-mean-motion": (
+        "contact_plan", "--tle {bad_omm} --stations " + str(CHINA) + f" --start {START}",
+        ["bad_omm.json record 1 ('STAR-01-01'): MEAN_MOTION: required field missing"]),
+    "contact_plan-unknown-constellation-format": (
+        "contact_plan", "--tle {kml} --stations " + str(CHINA) + f" --start {START}",
+        ["sats.kml: unknown element-set format; accepted: TLE", "OMM XML (.xml)"]),
+    "contact_plan-unknown-station-format": (
+        "contact_plan", f"--tle {{good_tle}} --stations {{sites_kml}} --start {START}",
+        ["sites.kml: unknown station file format; accepted: YAML", "GeoJSON", "CSV"]),
+    "contact_plan-geojson-latitude-out-of-range": (
+        "contact_plan", f"--tle {{good_tle}} --stations {{bad_geojson}} --start {START}",
+        ["st.geojson: features[0].geometry.coordinates[1] (lat_deg): must be in [-90, 90]"]),
     "contact_plan-empty-station-list": (
         "contact_plan", f"--tle {{good_tle}} --stations {{empty}} --start {START}",
         ["empty.yaml: stations: must be a non-empty list of mappings, got []"]),
@@ -620,6 +935,20 @@ def test_stale_tle_is_one_warning_line_and_the_script_carries_on(tmp_path, capsy
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: bad.yaml: constellation.tle_file"), err
     assert "30.0 days before the start 2025-07-01T00:00:00Z" in lines[0]
+
+
+def test_contact_plan_warns_in_one_line_for_a_stale_tle_and_carries_on(tmp_path, capsys):
+    files = _files(tmp_path)
+    argv = ["--tle", files["good_tle"], "--stations", CHINA, "--start", "2025-07-01T00:00:00Z",
+            "--hours", "1", "--no-cache", "--quiet", "--out", tmp_path / "p.csv"]  # fmt: skip
+    code, err = run_main("contact_plan", argv, capsys)
+    assert code == 0, err
+    assert (tmp_path / "p.csv").is_file()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"warning: --tle {files['good_tle']}: "), err
+    for fragment in ("'STAR-01-01' (catalogue number 90001)",
+                     "30.0 days before the start 2025-07-01T00:00:00Z"):  # fmt: skip
+        assert fragment in lines[0], err
 
 
 CACHE_CASES = {

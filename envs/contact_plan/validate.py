@@ -1,7 +1,7 @@
 """Cross-checking a contact plan against skyfield ``EarthSatellite.find_events``.
 
 Used by the test suite (with bounds) and by ``scripts/validate_contact_plan.py`` (which prints
-the measured figures quoted in the README).
+the measured figures quoted in docs/concepts.md).
 """
 
 from __future__ import annotations

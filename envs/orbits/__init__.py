@@ -1,5 +1,6 @@
-"""Orbits: TLE files, generated Walker/sun-synchronous shells and vectorised SGP4 propagation."""
+"""Orbits: TLE and OMM files, generated Walker/SSO shells and vectorised SGP4 propagation."""
 
+from envs.orbits.elements import load_elements
 from envs.orbits.propagate import (
     Constellation,
     EarthFixedStates,
@@ -28,6 +29,7 @@ __all__ = [
     "Shell",
     "TimeGrid",
     "format_tles",
+    "load_elements",
     "load_ephemeris",
     "load_tles",
     "parse_tles",

@@ -34,6 +34,7 @@ __all__ = [
     "TLEEpochWarning",
     "check_epoch_age",
     "check_epoch_distance",
+    "check_unique_names",
     "format_catnr",
     "format_tles",
     "load_tles",
@@ -296,19 +297,25 @@ def parse_tles(text: str, source: str = "<string>") -> list[TLE]:
         )
     if not tles:
         raise TLEError(f"{source}: no TLEs found")
-    _refuse_repeated_names(tles, first_lines, source)
+    check_unique_names(tles, [f"line {n}" for n in first_lines], source)
     return tles
 
 
-def _refuse_repeated_names(tles: Sequence[TLE], lines: Sequence[int], source: str) -> None:
-    """One-line `TLEError` naming both lines when two element sets share a satellite name."""
+def check_unique_names(tles: Sequence[TLE], places: Sequence[str], source: str) -> None:
+    """Raise a one-line `TLEError` naming both places when two sets share a satellite name.
+
+    Args:
+        tles: The element sets of one file.
+        places: Where each starts, e.g. ``"line 4"`` or ``"record 2"``.
+        source: How messages name the file.
+    """
     seen: dict[str, int] = {}
     for k, tle in enumerate(tles):
         j = seen.setdefault(tle.name, k)
         if j != k:
             raise TLEError(
-                f"{source} line {lines[k]}: satellite name {tle.name!r} (catalogue number "
-                f"{tle.catnr}) repeats line {lines[j]} (catalogue number {tles[j].catnr}); "
+                f"{source} {places[k]}: satellite name {tle.name!r} (catalogue number "
+                f"{tle.catnr}) repeats {places[j]} (catalogue number {tles[j].catnr}); "
                 "names must be unique so that contact-plan rows can be told apart"
             )
 

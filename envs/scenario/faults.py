@@ -27,8 +27,8 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from envs.ground import load_networks
+from envs.orbits.elements import load_elements
 from envs.orbits.shells import shells_tles
-from envs.orbits.tle import load_tles
 
 if TYPE_CHECKING:
     from envs.scenario.schema import Scenario
@@ -47,7 +47,13 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class StationOutage:
-    """A scheduled outage: ``station`` neither uplinks nor downlinks in ``[start_s, end_s)``."""
+    """A scheduled outage: ``station`` neither uplinks nor downlinks in ``[start_s, end_s)``.
+
+    Attributes:
+        station: Name of a station the scenario uses.
+        start_s: Start of the outage, seconds since the episode epoch.
+        end_s: End of the outage (exclusive), seconds since the episode epoch.
+    """
 
     station: str
     start_s: float
@@ -69,7 +75,13 @@ class RandomStationOutages:
 
 @dataclass(frozen=True, slots=True)
 class SatelliteFailure:
-    """A satellite (index in the scenario's satellite order, or name) failing at ``time_s``."""
+    """A satellite (index in the scenario's satellite order, or name) failing at ``time_s``.
+
+    Attributes:
+        satellite: Index in the scenario's satellite order (TLE file first, then shells) or
+            the satellite's name.
+        time_s: Time of the failure, seconds since the episode epoch.
+    """
 
     satellite: int | str
     time_s: float
@@ -272,7 +284,7 @@ def _ground(scenario: Scenario) -> tuple[list[str], list[str]]:
 def _satellites(scenario: Scenario) -> tuple[int, Callable[[], set[str]]]:
     """Number of satellites and a function returning their names (generated once, on demand)."""
     spec = scenario.constellation
-    tles = load_tles(spec.tle_file) if spec.tle_file is not None else []
+    tles = load_elements(spec.tle_file) if spec.tle_file is not None else []
     n = len(tles) + sum(s.shell.size for s in spec.shells)
     found: list[set[str]] = []
 

@@ -30,8 +30,9 @@ from typing import Any, NoReturn
 
 from envs.errors import ConfigError
 from envs.ground import load_networks
+from envs.orbits.elements import load_elements
 from envs.orbits.shells import Shell
-from envs.orbits.tle import check_epoch_age, load_tles
+from envs.orbits.tle import check_epoch_age
 from envs.scenario.faults import FAULTS_TREE, parse_faults
 from envs.scenario.schema import (
     ArrivalSpec,
@@ -395,7 +396,7 @@ def _constellation(raw: Any, epoch: datetime, label: str) -> ConstellationSpec:
     catnrs: list[int] = []
     if spec.tle_file is not None:
         try:
-            tles = load_tles(spec.tle_file)
+            tles = load_elements(spec.tle_file)
         except ConfigError as exc:
             raise ConfigError(f"constellation.tle_file: {exc}") from None
         catnrs = sorted({t.catnr for t in tles})

@@ -104,7 +104,8 @@ class ConstellationSpec:
     """Satellites: a TLE file (all of one class) and/or generated shells.
 
     Attributes:
-        tle_file: TLE file, resolved to an absolute path by the loader.
+        tle_file: TLE or CelesTrak OMM (JSON, CSV, XML) file, resolved to an absolute path
+            by the loader.
         tle_class: Class of the TLE file's satellites.
         shells: Generated shells, in order after the TLE satellites.
     """
@@ -119,7 +120,7 @@ class GroundSpec:
     """Ground stations and who may use them.
 
     Attributes:
-        station_files: Station YAML files (absolute paths).
+        station_files: Station files: YAML, GeoJSON or CSV (absolute paths).
         networks: Networks used (stations of other networks are ignored); ``None`` = all.
         uplink_networks: Networks whose stations originate jobs; ``None`` = all used ones.
         downlink_networks: Networks that may receive results; ``None`` = all used ones.
@@ -258,7 +259,13 @@ class DispatchSpec:
 
 @dataclass(frozen=True, slots=True)
 class RewardSpec:
-    """Reward: −(job-seconds since the previous decision) − drop_penalty_s per drop, × scale."""
+    """Reward: −(job-seconds since the previous decision) − drop_penalty_s per drop, × scale.
+
+    Attributes:
+        drop_penalty_s: Job-seconds charged for each dropped job (86,400: a dropped job costs
+            as much as one that waited a day), so that dropping never pays.
+        scale: Multiplies every reward (e.g. 1/3600 for rewards in hours).
+    """
 
     drop_penalty_s: float = 86400.0
     scale: float = 1.0

@@ -103,6 +103,9 @@ class Sim:
         self.loaded = [[-1] * classes[c].servers for c in world.sat_class_list]
         self.onboard = [0] * n_sat
         self.committed = [0] * n_sat  # dispatched to the satellite, not yet delivered/dropped
+        # Per satellite: jobs still in uplink to it -> when their uplink ends (estimates that
+        # count the compute and buffer slots those jobs will take ahead of a new one).
+        self.uplinking: list[dict[int, float]] = [{} for _ in range(n_sat)]
         self.isl = world.isl  # None: no inter-satellite links, and no per-job relay columns
         if self.isl is not None:
             self.relay = _ints(np.full(n, -1))  # satellite that downlinks the result
@@ -112,6 +115,7 @@ class Sim:
         self.seq = 0
         self.pending: deque[int] = deque()
         self.next_arrival = 0
+        self.arrival_limit = n  # jobs from this index on never arrive (``stop_arrivals``)
         self.now = 0.0
         self.arrived = self.completed = self.dropped = 0
         self.job_seconds = 0.0  # accrued since the last ``take_accrued()``
@@ -120,6 +124,42 @@ class Sim:
         for time, sat in world.failures:  # none without faults (``envs.sim.faults``)
             if time <= self.horizon_s:
                 self._push(time, SAT_FAILURE, sat)
+
+    # ------------------------------------------------------------------ forking
+    #: Per-job inputs no event changes: a fork shares them instead of copying.
+    SHARED = frozenset({"world", "check", "scenario", "backhaul_s", "defer_s", "horizon_s",
+                        "arrival", "origin", "model", "in_tokens", "out_tokens", "in_bytes",
+                        "out_bytes", "deadline", "n_jobs", "isl"})  # fmt: skip
+
+    def fork(self) -> Sim:
+        """An independent copy that evolves bit for bit like this one under the same actions.
+
+        The future arrivals are part of the state (the whole job table is drawn at reset) and
+        the fault plan is the world's, so a fork sees the same arrivals and the same fault
+        events. Per-job inputs and the static world are shared; everything an event changes
+        (statuses, timelines, queues, reservations, the heap, counters) is copied, and a
+        ``FaultedWorld`` copies its set of failed satellites and its window caches. Cost:
+        linear in the number of jobs (typed-array copies), no Python loop over jobs.
+        """
+        new = Sim.__new__(Sim)
+        state = new.__dict__
+        for name, value in vars(self).items():
+            if name in self.SHARED:
+                state[name] = value
+            elif isinstance(value, (array, bytearray, deque)):
+                state[name] = value.__copy__() if isinstance(value, array) else type(value)(value)
+            elif isinstance(value, dict):  # busy_up (floats) or timeline (arrays)
+                state[name] = {
+                    k: v.__copy__() if isinstance(v, array) else v for k, v in value.items()
+                }
+            elif isinstance(value, list):  # heap (tuples), busy_down, free_at, uplinking, ...
+                state[name] = [v.copy() if isinstance(v, (list, dict)) else v for v in value]
+            elif isinstance(value, (int, float)):
+                state[name] = value
+            else:  # a new kind of state must say how it forks
+                raise TypeError(f"Sim.fork: no copy rule for attribute {name!r} ({type(value)})")
+        new.world = self.world.fork()
+        return new
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -130,7 +170,16 @@ class Sim:
     @property
     def done(self) -> bool:
         """No pending job, no future arrival and no event left."""
-        return not self.pending and not self.heap and self.next_arrival >= self.n_jobs
+        return not self.pending and not self.heap and self.next_arrival >= self.arrival_limit
+
+    def stop_arrivals(self) -> None:
+        """No further job arrives: the episode drains the jobs already arrived.
+
+        For truncated rollouts (``agents.planning``): a fork that stops arrivals and runs to
+        the end measures what the jobs in the system still cost. Jobs that never arrive keep
+        the status ``future`` and cost nothing.
+        """
+        self.arrival_limit = self.next_arrival
 
     def check_invariants(self) -> None:
         """Raise ``AssertionError`` if a job was lost or counted twice."""
@@ -147,6 +196,12 @@ class Sim:
             raise AssertionError("pending queue out of step with job statuses")
         if any(o < 0 or o > c for o, c in zip(self.onboard, self.committed, strict=True)):
             raise AssertionError(f"buffer counts out of range: {self.onboard} / {self.committed}")
+        for sat, jobs in enumerate(self.uplinking):
+            for job in jobs:
+                if self.sat[job] != sat or self.status[job] != _IN_FLIGHT or not _isnan(
+                    self.timeline["uplink_end"][job]
+                ):
+                    raise AssertionError(f"job {job} listed in uplink to satellite {sat}")
 
     def take_accrued(self) -> tuple[float, int]:
         """Job-seconds and drops accumulated since the previous call (then reset)."""
@@ -174,6 +229,8 @@ class Sim:
 
     def _drop(self, job: int, reason: str) -> None:
         tl = self.timeline
+        if self.sat[job] >= 0:
+            self.uplinking[self.sat[job]].pop(job, None)
         sat = -1 if self._relayed_away(job) else self.sat[job]
         if sat >= 0 and not _isnan(tl["compute_start"][job]) and _isnan(tl["delivered"][job]):
             self.onboard[sat] -= 1  # it was holding a buffer slot
@@ -204,6 +261,7 @@ class Sim:
         if self.origin[job] >= 0:
             self.busy_up[self.uplink_link(job, sat)] = end
         self.timeline["uplink_start"][job] = start
+        self.uplinking[sat][job] = end
         self._push(end, UPLINK_DONE, job)
 
     def defer(self) -> None:
@@ -264,7 +322,9 @@ class Sim:
         """Process events until a job awaits a decision or nothing is left."""
         heap = self.heap
         while not self.pending:
-            t_arr = self.arrival[self.next_arrival] if self.next_arrival < self.n_jobs else INF
+            t_arr = (
+                self.arrival[self.next_arrival] if self.next_arrival < self.arrival_limit else INF
+            )
             if heap and heap[0][0] <= t_arr:
                 time, _, _, kind, job = heapq.heappop(heap)
                 self._clock(time)
@@ -311,6 +371,7 @@ class Sim:
 
     def _uplink_done(self, job: int) -> None:
         sat = self.sat[job]
+        del self.uplinking[sat][job]
         self.timeline["uplink_end"][job] = self.now
         if self.onboard[sat] >= self.world.buffer_jobs[self.world.sat_class_list[sat]]:
             self._drop(job, "buffer_full")

@@ -23,6 +23,7 @@ generator. :class:`FaultedWorld` is the episode's view of the shared ``World``:
 
 from __future__ import annotations
 
+import copy
 import heapq
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -263,6 +264,18 @@ class FaultedWorld(World):
             k: v for k, v in base._station_lists.items() if k not in self._up_profiles
         }
 
+    def fork(self) -> FaultedWorld:
+        """A copy for a forked episode: its own failed set and window caches.
+
+        The cached windows themselves are never changed in place (a failure replaces or drops
+        entries), so the copies share them.
+        """
+        new = copy.copy(self)
+        new.failed = set(self.failed)
+        for name in ("_pair_windows", "_down_windows", "_net_up_windows", "_station_lists"):
+            setattr(new, name, dict(getattr(self, name)))
+        return new
+
     def _pieces(
         self, idx: np.ndarray, *, uplink: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -310,6 +323,7 @@ class FaultedWorld(World):
         for job, kind in sorted(hit):
             if self.redispatch and kind == UPLINK_DONE and sim.origin[job] >= 0:
                 sim.committed[sat] -= 1
+                del sim.uplinking[sat][job]
                 sim.sat[job] = -1
                 sim.timeline["dispatch"][job] = sim.timeline["uplink_start"][job] = np.nan
                 sim.status[job] = _PENDING

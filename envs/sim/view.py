@@ -174,8 +174,27 @@ class SimView:
         """``estimate`` for several satellites (the environment's per-decision hot path)."""
         return self._estimates(job, sats, self.expected_output_tokens)
 
-    def _estimates(self, job: int, sats: list[int], out_tokens: float) -> list[Estimate]:
-        """The one implementation of the what-if estimates; per-job lookups are hoisted."""
+    def queue_estimates(self, job: int, sats: list[int]) -> tuple[list[Estimate], list[int]]:
+        """Estimates that also count the jobs still in uplink ahead of this one.
+
+        ``estimates`` starts the job's compute when a server is free of the work already on
+        board; a job still in uplink to the satellite whose uplink ends first will be served
+        first, so here those jobs are queued ahead on the servers (with the expected output
+        length) before this one. Also returns, per satellite, the buffer slots taken when
+        the job would arrive: jobs on board plus those ahead of it in uplink (results leaving
+        before then are not counted). Costs a sort of the satellite's uplink list.
+        """
+        ahead: list[int] = []
+        return self._estimates(job, sats, self.expected_output_tokens, ahead), ahead
+
+    def _estimates(
+        self, job: int, sats: list[int], out_tokens: float, ahead: list[int] | None = None
+    ) -> list[Estimate]:
+        """The one implementation of the what-if estimates; per-job lookups are hoisted.
+
+        With an ``ahead`` list the jobs in uplink ahead of this one are queued first
+        (``queue_estimates``) and the buffer slots taken on arrival appended to it.
+        """
         s, w = self._sim, self._world
         now = s.now
         model = s.model[job]
@@ -212,14 +231,21 @@ class SimView:
                 busy = busy_up.get(key, 0.0)
                 up_s, up_e = walk(windows, busy if busy > ready else ready, in_bytes)
             if up_e == INF:
+                if ahead is not None:
+                    ahead.append(s.onboard[sat])
                 result.append(Estimate(sat, up_s, INF, INF, INF, INF, INF))
                 continue
             free = free_at[sat]
-            first = min(free)
             c = cls_of[sat]
+            if ahead is None:
+                first = min(free)
+                server_model = loaded[sat][free.index(first)]
+            else:
+                first, server_model, n_ahead = self._queue_ahead(sat, up_e, out_tokens)
+                ahead.append(s.onboard[sat] + n_ahead)
             c_s = up_e if up_e > first else first
             service = (  # same association as Sim.service_s, so results are bit-identical
-                (swap[c] if loaded[sat][free.index(first)] != model else 0.0)
+                (swap[c] if server_model != model else 0.0)
                 + in_tokens * pre[c][model]
                 + out_tokens * dec[c][model]
             )
@@ -237,3 +263,34 @@ class SimView:
                 d_s, d_e, _, _ = isl.best_relay(w, sat, c_e, out_bytes, busy_down)
             result.append(Estimate(sat, up_s, up_e, c_s, c_e, d_s, d_e))
         return result
+
+    def _queue_ahead(self, sat: int, up_end: float, out_tokens: float) -> tuple[float, int, int]:
+        """Servers after the jobs whose uplink to ``sat`` ends by ``up_end``.
+
+        Returns when the first server is free, the model it then holds, and how many jobs
+        were queued ahead. Each job takes the first free server at its uplink end, as
+        ``Sim`` assigns them, for its expected service time.
+        """
+        s, w = self._sim, self._world
+        free, loaded = list(s.free_at[sat]), list(s.loaded[sat])
+        jobs = s.uplinking[sat]
+        ahead = sorted((end, j) for j, end in jobs.items() if end <= up_end) if jobs else ()
+        if ahead:
+            c = w.sat_class_list[sat]
+            swap, pre, dec = w.swap_s[c], w.prefill_s_per_token[c], w.decode_s_per_token[c]
+            power = w.compute_windows[sat]
+            for end, j in ahead:
+                first = min(free)
+                i = free.index(first)
+                m = s.model[j]
+                start = end if end > first else first
+                service = (swap if loaded[i] != m else 0.0) + s.in_tokens[j] * pre[m] + (
+                    out_tokens * dec[m]
+                )
+                if power is not None:
+                    start, finish = walk(power, start, service)
+                else:
+                    finish = start + service
+                free[i], loaded[i] = finish, m
+        first = min(free)
+        return first, loaded[free.index(first)], len(ahead)

@@ -17,8 +17,8 @@ from envs.contact_plan import ContactPlan, compute_contact_plan
 from envs.ground import Station, load_networks
 from envs.orbits import (
     Constellation,
+    load_elements,
     load_ephemeris,
-    load_tles,
     propagate_ecef,
     shells_tles,
     sun_ecef_km,
@@ -42,7 +42,7 @@ def scenario_tles(scenario: Scenario) -> tuple[list[TLE], list[str]]:
     tles: list[TLE] = []
     classes: list[str] = []
     if spec.tle_file is not None:
-        file_tles = load_tles(spec.tle_file)
+        file_tles = load_elements(spec.tle_file)
         tles += file_tles
         classes += [spec.tle_class] * len(file_tles)
     for shell_spec in spec.shells:
@@ -136,6 +136,13 @@ class World:
         self._down_windows: dict[int, Windows] = {}
         self._net_up_windows: dict[tuple[int, int], Windows] = {}
         self._station_lists: dict[int, tuple[list[float], list[float], list[int]]] = {}
+
+    def fork(self) -> World:
+        """The world a forked episode uses: the same object (nothing here changes per episode).
+
+        ``FaultedWorld`` overrides it: failures change its windows during an episode.
+        """
+        return self
 
     # ------------------------------------------------------------ lazily built windows
     def uplink_windows(self, sat: int, station: int) -> Windows:

@@ -1,10 +1,10 @@
 """The shipped pretrained policies load in the current environment and play valid actions.
 
 A change to the observation (a new feature) makes the files unloadable; this test says so
-before a user finds out. The README's figures for the files are measured on held-out seeds
-by ``scripts/evaluate.py``; here only what a short run can check: each loads through the
-harness, keeps to the mask and to the room rule, and the ECT clone agrees with ECT, its
-teacher, on most decisions of a seed it was not cloned on.
+before a user finds out. The figures for the files in docs/policies.md are measured on
+held-out seeds by ``scripts/evaluate.py``; here only what a short run can check: each loads
+through the harness, keeps to the mask and to the room rule, and the ECT clone agrees with
+ECT, its teacher, on most decisions of a seed it was not cloned on.
 """
 
 from __future__ import annotations

@@ -72,6 +72,28 @@ def test_two_line_files_name_satellites_by_catalogue_number(tmp_path):
     assert proc.stdout == ""
 
 
+def test_omm_and_geojson_inputs_give_the_plan_of_their_tle_and_yaml(tmp_path, shared_data):
+    from envs.orbits import load_tles
+    from tests.omm_files import omm_records, write_omm
+
+    geojson = shared_data / "ground_stations" / "ksat.json"
+    if not geojson.is_file():
+        pytest.skip(f"shared GeoJSON missing: {geojson}")
+    omm = write_omm(tmp_path / "sats.xml", omm_records(load_tles(TLE)), "xml")
+    common = ("--start", "2025-06-01T00:00:00Z", "--hours", "6", "--no-cache", "--quiet")
+    runs = {"tle-yaml": (TLE, KSAT), "omm-geojson": (omm, geojson)}
+    rows = {}
+    for label, (sats, stations) in runs.items():
+        out = tmp_path / f"{label}.csv"
+        proc = run("--tle", sats, "--stations", stations, "--out", out, *common)
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        rows[label] = read_rows(out)
+    for row in rows["omm-geojson"]:  # the YAML prefixes the operator and corrects a spelling
+        row["station"] = "KSAT " + {"Tuskuba": "Tsukuba"}.get(row["station"], row["station"])
+    assert len(rows["tle-yaml"]) > 20
+    assert rows["omm-geojson"] == rows["tle-yaml"]
+
+
 def test_help_documents_every_option():
     proc = run("--help")
     assert proc.returncode == 0

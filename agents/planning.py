@@ -1,0 +1,159 @@
+"""Planning on forks of the simulator: the one-step rollout agent ``rollout:BASE[:H]``.
+
+The simulator is deterministic and its future arrivals are part of the episode's state, so
+``env.unwrapped.fork()`` can answer "what does sending this job to candidate i cost, all
+jobs included?" exactly. :class:`RolloutAgent` forks the environment once per valid
+candidate, dispatches the job there, lets a base heuristic play the next ``H`` decisions
+(or to the end of the episode) and picks the candidate whose branch costs least: one step
+of policy iteration on top of the base policy (Bertsekas' rollout algorithm). Every branch
+sees the same arrivals and fault draws, and a random base draws the same numbers in every
+branch (common random numbers), so the comparison between candidates carries no noise
+from the future.
+
+The cost of a branch is minus its undiscounted return in seconds: job-seconds accrued
+plus the drop penalties. A truncated branch (``H`` decisions) also needs what the jobs still
+in the system will cost; it is measured rather than guessed: the branch stops arrivals
+(``Sim.stop_arrivals``) and drains, the base policy dispatching the jobs still pending,
+until every job in the system is delivered or dropped. Jobs arriving after the horizon are
+left out, so the terminal estimate ignores the effect of today's choice on them only.
+
+This is a *reference*, not a deployable policy: each decision costs ``K × (H + drain)``
+simulated decisions. On ``star_compute_12`` at load 1 with ``H = 200`` that is about
+0.1–0.3 s a decision (~1,300 decisions per episode-hour of arrivals); the full horizon costs
+the rest of the episode per candidate. Its use is as the teacher of the learned policy
+(``agents.iteration``) and as the yardstick of what planning buys.
+
+>>> from envs.dispatch_env import ConstellationDispatchEnv
+>>> env = ConstellationDispatchEnv("toy", cache_dir=None)
+>>> agent = RolloutAgent(env, base="ect", horizon=20)
+>>> obs, _ = env.reset(seed=0)
+>>> action, _ = agent.predict(obs, action_masks=env.action_masks())
+>>> bool(env.action_masks()[action])
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from agents.heuristics import HEURISTICS, HeuristicAgent, make_heuristic
+from envs.errors import ConfigError
+
+__all__ = ["ROLLOUT_PREFIX", "RolloutAgent", "branch_cost_s", "parse_rollout_name"]
+
+ROLLOUT_PREFIX = "rollout"
+
+
+def parse_rollout_name(name: str) -> tuple[str, int | None]:
+    """``"rollout:BASE[:H]"`` → ``(BASE, H or None)``; ``ConfigError`` naming what is wrong.
+
+    >>> parse_rollout_name("rollout:ect:200")
+    ('ect', 200)
+    >>> parse_rollout_name("rollout:least_loaded")
+    ('least_loaded', None)
+    """
+    parts = name.split(":")
+    if parts[0] != ROLLOUT_PREFIX or len(parts) not in (2, 3):
+        raise ConfigError(f"agent: expected rollout:BASE[:H], got {name!r}")
+    base = parts[1]
+    if base not in HEURISTICS or HEURISTICS[base].reference_bound:
+        known = ", ".join(k for k, v in HEURISTICS.items() if not v.reference_bound)
+        raise ConfigError(f"agent {name!r}: unknown base heuristic {base!r} (known: {known})")
+    if len(parts) == 2:
+        return base, None
+    try:
+        horizon = int(parts[2])
+    except ValueError:
+        horizon = 0
+    if horizon < 1:
+        raise ConfigError(f"agent {name!r}: horizon H must be an integer >= 1, got {parts[2]!r}")
+    return base, horizon
+
+
+def branch_cost_s(
+    env: gym.Env,
+    action: int,
+    base: str,
+    horizon: int | None,
+    seed: int | None = None,
+) -> float:
+    """Cost (seconds) of taking ``action`` now and following ``base`` afterwards.
+
+    ``env`` is forked and left untouched. ``horizon`` decisions after ``action`` are played
+    in full, then arrivals stop and the system drains under ``base`` (``None``: play to the
+    end of the episode). The cost is minus the return, in seconds.
+    """
+    root = env.unwrapped
+    scale = root.scenario.reward.scale
+    branch = root.fork()
+    agent = make_heuristic(base, branch, seed=seed)
+    obs, reward, terminated, truncated, _ = branch.step(action)
+    total = -reward
+    n = 0
+    while not (terminated or truncated):
+        if horizon is not None and n == horizon:
+            branch.sim.stop_arrivals()
+            horizon = None  # drain: play on until the jobs in the system are resolved
+        obs, reward, terminated, truncated, _ = branch.step(
+            int(agent.predict(obs, action_masks=branch.action_masks())[0])
+        )
+        total -= reward
+        n += 1
+    return total / scale
+
+
+class RolloutAgent(HeuristicAgent):
+    """One-step rollout of a base heuristic: the action whose branch costs least.
+
+    The actions tried are the valid candidates and, when the mask allows it, deferral.
+
+    Args:
+        env: The environment (forked at every decision; never stepped here).
+        seed: Seed of the common random numbers handed to a random base.
+        base: Name of the base heuristic (any non-reference heuristic).
+        horizon: Decisions played after the candidate before draining (``None``: to the
+            end of the episode).
+    """
+
+    name: ClassVar[str] = ROLLOUT_PREFIX
+    reference_bound: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        env: gym.Env,
+        seed: int | None = None,
+        *,
+        base: str = "ect",
+        horizon: int | None = None,
+    ):
+        super().__init__(env, seed)
+        parse_rollout_name(f"{ROLLOUT_PREFIX}:{base}" + ("" if horizon is None else f":{horizon}"))
+        self.base, self.horizon = base, horizon
+        self.last_costs_s: dict[int, float] = {}
+
+    def __repr__(self) -> str:
+        h = "" if self.horizon is None else f":{self.horizon}"
+        return f"RolloutAgent({ROLLOUT_PREFIX}:{self.base}{h}, seed={self.seed})"
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """The valid candidate of least branch cost; ties by candidate order."""
+        actions = [*valid, self.k] if self._can_defer else list(valid)
+        if len(actions) == 1:
+            self.last_costs_s = {}
+            return actions[0]
+        crn = int(self.rng.integers(2**31))  # one draw per decision, shared by all branches
+        costs = [branch_cost_s(self.env, a, self.base, self.horizon, seed=crn) for a in actions]
+        self.last_costs_s = dict(zip(actions, costs, strict=True))
+        return actions[int(np.argmin(costs))]
+
+
+def make_agent(name: str, env: gym.Env, seed: int | None = None) -> Any:
+    """A heuristic by name, or a rollout agent for ``rollout:BASE[:H]``."""
+    if name.startswith(ROLLOUT_PREFIX + ":"):
+        base, horizon = parse_rollout_name(name)
+        return RolloutAgent(env, seed, base=base, horizon=horizon)
+    return make_heuristic(name, env, seed)
