@@ -92,7 +92,11 @@ def compute_contact_plan(
         progress: Show a progress bar.
 
     Returns:
-        The contact plan.
+        The contact plan (possibly empty: no pass is a valid answer).
+
+    Raises:
+        ConfigError: No stations; a horizon outside 1957-2056 (``check_sgp4_range``); an
+            element set more than ``TLE_REFUSE_AGE_DAYS`` from the horizon.
 
     >>> from datetime import datetime, timezone
     >>> from envs.ground import Station
