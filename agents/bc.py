@@ -44,7 +44,7 @@ import numpy as np
 from agents.heuristics import make_heuristic
 from envs.dispatch_env import CANDIDATE_FEATURES, ConstellationDispatchEnv, unsquash_s
 from envs.errors import ConfigError
-from envs.sim import job_table
+from envs.sim import job_costs_s, job_table
 
 __all__ = ["Demonstrations", "behaviour_clone", "collect_demonstrations", "fit_outcomes"]
 
@@ -197,11 +197,7 @@ def _explorable(obs: np.ndarray, mask: np.ndarray, env: ConstellationDispatchEnv
 def _job_costs_s(env: ConstellationDispatchEnv) -> np.ndarray:
     """Every job's final cost in seconds (time in system, plus the penalty if dropped)."""
     sim = env.unwrapped.sim
-    table = job_table(sim)
-    end = np.where(np.isnan(table["delivered_s"]), table["dropped_at_s"], table["delivered_s"])
-    end = np.where(np.isnan(end), sim.now, end)  # still in flight when the episode stopped
-    penalty = env.unwrapped.scenario.reward.drop_penalty_s
-    return end - table["arrival_s"] + np.where(table["status"] == "dropped", penalty, 0.0)
+    return job_costs_s(job_table(sim), sim.now, env.unwrapped.scenario.reward.drop_penalty_s)
 
 
 def behaviour_clone(

@@ -10,9 +10,13 @@ Summary statistics per (agent, load) pool the completed jobs of all episodes:
 ``mean_turnaround_s`` is the mean over all completed jobs, ``p50/p95/p99`` are percentiles
 of the pooled turnarounds, ``drop_rate = dropped / (completed + dropped)``.
 ``cost_per_job_s`` is the environment's objective per arrived job (time in system of every
-job plus ``drop_penalty_s`` per drop: minus the return), the number that charges a policy
-for the jobs it drops. After each load's agents comes a ``bound`` row (a reference bound):
-every job's contention-free earliest delivery (``envs.sim.bounds``), which no policy beats.
+job plus ``drop_penalty_s`` per drop: minus the return, ``reset_reward`` included), the
+number that charges a policy for the jobs it drops; it is computed from the job table
+(``envs.sim.job_costs_s``), so it is right also when every job is dropped before the first
+decision. After each load's agents comes a ``bound`` row (a reference bound): every job's
+contention-free earliest delivery (``envs.sim.bounds``), which no policy beats; a job it
+cannot deliver within the horizon or by its deadline counts as dropped, and its cost is
+``contention_free_cost_s`` (a lower bound of every policy's cost).
 ``mean_ci_low_s``/``mean_ci_high_s`` are a 95 % percentile bootstrap over *episodes*:
 :data:`BOOTSTRAP_RESAMPLES` resamples of the episodes with replacement, statistic = pooled
 mean turnaround of the resample (total turnaround / completed jobs), interval = the 2.5th and
@@ -29,6 +33,7 @@ interval collapses to the mean.
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
@@ -44,14 +49,18 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from agents.heuristics import HEURISTICS, make_heuristic
-from envs.atomic import atomic_write
+from agents.heuristics import HEURISTICS
+from agents.lifeline import die_with, stop_processes
+from agents.planning import ROLLOUT_PREFIX, make_agent, parse_rollout_name
+from agents.shipped import shipped_model_path
+from envs.atomic import atomic_write, staged_folder
 from envs.contact_plan import default_cache_dir
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError, first_line
+from envs.limits import check_count
 from envs.scenario import load_scenario
-from envs.sim import World, build_world, job_table
-from envs.sim.bounds import contention_free_delivery_s
+from envs.sim import World, build_world, job_costs_s, job_table
+from envs.sim.bounds import contention_free_cost_s, contention_free_delivery_s
 
 __all__ = [
     "BACKENDS",
@@ -59,6 +68,7 @@ __all__ = [
     "BOOTSTRAP_SEED",
     "BOUND_LABEL",
     "COMPARISON_COLUMNS",
+    "EVALUATION_FILES",
     "MODEL_KINDS",
     "SUMMARY_COLUMNS",
     "AgentSpec",
@@ -94,6 +104,8 @@ SUMMARY_COLUMNS = (
     "p95_turnaround_s", "p99_turnaround_s", "completed", "dropped", "drop_rate",
     "mean_ci_low_s", "mean_ci_high_s", "in_flight", "cost_per_job_s", "reference_bound",
 )  # fmt: skip
+#: Files that mark an evaluation output folder (``write_results`` may replace it).
+EVALUATION_FILES = ("summary.csv", "summary.json", "jobs.csv")
 #: Label of the contention-free lower bound rows (``envs.sim.bounds``) in the summary.
 BOUND_LABEL = "bound"
 BACKENDS = ("process", "ray")
@@ -124,7 +136,12 @@ class AgentSpec:
             return cls(kind, path.strip())
         if not sep and kind in HEURISTICS:
             return cls(kind)
-        known = ", ".join([*HEURISTICS, *(f"{k}:PATH" for k in MODEL_KINDS)])
+        if sep and kind == ROLLOUT_PREFIX:
+            parse_rollout_name(text.strip())  # one-line error naming the bad part
+            return cls(text.strip())
+        known = ", ".join(
+            [*HEURISTICS, f"{ROLLOUT_PREFIX}:BASE[:H]", *(f"{k}:PATH" for k in MODEL_KINDS)]
+        )
         raise ConfigError(f"agent: unknown agent {text!r} (known: {known})")
 
     @property
@@ -135,7 +152,8 @@ class AgentSpec:
     @property
     def reference_bound(self) -> bool:
         """True for agents that use information a real dispatcher lacks (``oracle``)."""
-        return self.path is None and HEURISTICS[self.kind].reference_bound
+        cls = HEURISTICS.get(self.kind) if self.path is None else None
+        return cls is not None and cls.reference_bound
 
 
 def parse_agents(agents: Iterable[str | AgentSpec] | str) -> list[AgentSpec]:
@@ -156,8 +174,15 @@ def agent_seed(episode_seed: int) -> int:
 
 
 def load_model(spec: AgentSpec, env: ConstellationDispatchEnv) -> Any:
-    """Load a saved model on the CPU; ``ConfigError`` naming the file if it is missing or bad."""
+    """Load a saved model on the CPU; ``ConfigError`` naming the file if it is missing or bad.
+
+    A path that is not a file but names a shipped pretrained policy (``star_compute_12_outcome``
+    or ``agents/pretrained/star_compute_12_outcome.zip``, see ``agents.shipped``) loads that
+    policy, so the documented commands also work from an installed wheel.
+    """
     path = Path(spec.path).expanduser()
+    if not path.is_file():
+        path = shipped_model_path(spec.path) or path
     if not path.is_file():
         raise ConfigError(f"{spec.kind}: model file not found: {path}")
     module, name = MODEL_KINDS[spec.kind]
@@ -243,18 +268,18 @@ def run_episode(
     spec = AgentSpec.parse(agent_spec)
     env = ConstellationDispatchEnv(scenario, world=world, **_with_load(overrides, load))
     if spec.path is None:
-        agent = make_heuristic(spec.kind, env, seed=agent_seed(seed))
+        agent = make_agent(spec.kind, env, seed=agent_seed(seed))
     else:
         models = {} if models is None else models
         if spec.label not in models:
             models[spec.label] = load_model(spec, env)
         agent = models[spec.label]
-    obs, _ = env.reset(seed=seed)
+    obs, info = env.reset(seed=seed)
     if spec.path is None:
         agent.reset()
     masked = spec.path is None or spec.kind == "maskable_ppo"  # plain SB3 takes no mask
     decisions, invalid, terminated, truncated = 0, 0, env.sim.done, False
-    total_reward = 0.0
+    total_reward = info["reset_reward"]  # what accrued before the first decision
     while not (terminated or truncated):
         masks = env.action_masks()
         extra = {"action_masks": masks} if masked else {}
@@ -264,9 +289,17 @@ def run_episode(
         total_reward += reward
     jobs = job_table(env.sim)
     jobs["bound_turnaround_s"] = contention_free_delivery_s(env.sim) - jobs["arrival_s"]
-    # The environment's objective: time in system of every job plus the drop penalties
-    # (minus the undiscounted return, in seconds).
-    metrics = {**env.metrics(), "cost_s": -total_reward / env.scenario.reward.scale}
+    # The environment's objective: time in system of every job plus the drop penalties,
+    # from the job table (it equals minus the return, reset_reward included, in seconds).
+    penalty = env.scenario.reward.drop_penalty_s
+    arrived = jobs["status"] != "future"
+    bound_cost = contention_free_cost_s(jobs["bound_turnaround_s"], penalty, arrived)
+    metrics = {
+        **env.metrics(),
+        "cost_s": float(job_costs_s(jobs, env.sim.now, penalty).sum()),
+        "bound_cost_s": float(bound_cost.sum()),
+        "return": total_reward,
+    }
     return EpisodeResult(
         spec.label, env.scenario.name, float(load), int(seed), metrics,
         jobs, decisions, bool(truncated), invalid,
@@ -379,11 +412,14 @@ def evaluate(
             raise ConfigError(f"{name}: must be an integer >= {low}, got {value!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: must be an integer >= 0, got {seed!r}")
+    check_count("episodes", episodes, "episodes", "")  # envs.limits: the bootstrap's memory
     if backend not in BACKENDS:
         raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "ray":
         _import_ray()
     overrides = dict(overrides or {})
+    # As given: the loader resolves file paths inside mapping values in place (Path objects).
+    given = copy.deepcopy(overrides)
     sc = load_scenario(scenario, _with_load(overrides, loads[0]))
     for load in loads[1:]:
         load_scenario(scenario, _with_load(overrides, load))
@@ -420,7 +456,7 @@ def evaluate(
     config = {
         "scenario": sc.name, "scenario_file": str(sc.source), "agents": [s.label for s in specs],
         "loads": loads, "episodes": episodes, "seed": seed, "seeds": seeds,
-        "overrides": overrides,
+        "overrides": given,
         "package_version": metadata.version("constellation-dispatch"),
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
                       "confidence": 0.95, "over": "episodes", "statistic": "pooled mean"},
@@ -430,17 +466,31 @@ def evaluate(
 
 
 def _run_pool(chunks: list, workers: int, collect: Callable[[list], None]) -> None:
+    """Run the chunks on a process pool whose workers end with this process.
+
+    Workers run :func:`agents.lifeline.die_with` first, so a ``SIGKILL`` of this process
+    leaves none behind; on any interruption here (``SIGTERM`` raised as ``SystemExit`` by
+    the scripts, ``Ctrl-C``, an error) the workers are terminated instead of finishing
+    their episodes.
+    """
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=die_with, initargs=(os.getpid(),)
+    )
+    futures = []
+    try:
         futures = [pool.submit(_run_chunk, *chunk) for chunk in chunks]
-        try:
-            for future in as_completed(futures):
-                collect(future.result())
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+        for future in as_completed(futures):
+            collect(future.result())
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_processes(processes)
+        raise
+    pool.shutdown()
 
 
 def _import_ray() -> Any:
@@ -510,12 +560,14 @@ def _summary_row(
     *,
     bound: bool = False,
 ) -> dict[str, Any]:
-    if bound:  # every job, at its bound (nothing is dropped or left in flight)
-        turn = [
-            e.jobs["bound_turnaround_s"][np.isfinite(e.jobs["bound_turnaround_s"])] for e in eps
-        ]
-        completed, dropped, in_flight = sum(len(t) for t in turn), 0, 0
-        cost = sum(float(t.sum()) for t in turn)
+    if bound:  # every arrived job at its bound; one it cannot deliver is dropped by all
+        arrived_jobs = [e.jobs["status"] != "future" for e in eps]
+        finite = [np.isfinite(e.jobs["bound_turnaround_s"]) for e in eps]
+        pairs = zip(eps, finite, arrived_jobs, strict=True)
+        turn = [e.jobs["bound_turnaround_s"][f & a] for e, f, a in pairs]
+        completed, in_flight = sum(len(t) for t in turn), 0
+        dropped = sum(int((~f & a).sum()) for f, a in zip(finite, arrived_jobs, strict=True))
+        cost = sum(e.metrics.get("bound_cost_s", math.nan) for e in eps)
     else:
         turn = [e.turnarounds_s for e in eps]
         completed = sum(e.metrics["jobs_completed"] for e in eps)
@@ -707,6 +759,7 @@ def write_results(
     *,
     plots: bool = True,
     reference: str = "ect",
+    fresh: bool = True,
 ) -> list[Path]:
     """Write ``summary.csv``, ``jobs.csv``, ``summary.json`` and (``plots``) the two figures.
 
@@ -716,8 +769,18 @@ def write_results(
     ``jobs.csv`` has one row per job of every episode: ``agent, load, seed`` followed by the
     ``envs.sim.job_table`` columns (times in seconds since the scenario epoch, empty where a
     stage did not happen). ``summary.json`` holds the configuration and the summary rows
-    (NaN as ``null``). Every file is written atomically.
+    (NaN as ``null``).
+
+    The folder is written as a set (``envs.atomic.staged_folder``): into a fresh folder that
+    then replaces ``out_dir`` whole, so an interrupted write leaves the previous run intact
+    and no file of an earlier run (a ``comparison.csv``, plots) stays beside the new ones.
+    ``out_dir`` must be missing, empty or a previous run's folder. With ``fresh=False`` the
+    files go straight into ``out_dir`` (a folder the caller stages itself).
     """
+    if fresh:
+        with staged_folder(out_dir, recognised=EVALUATION_FILES) as stage:
+            written = write_results(result, stage, plots=plots, reference=reference, fresh=False)
+        return [Path(out_dir) / p.relative_to(stage) for p in written]
     out = Path(out_dir)
     paths = [out / "summary.csv", out / "jobs.csv", out / "summary.json"]
     with atomic_write(paths[0], "w", newline="") as fh:

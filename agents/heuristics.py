@@ -142,6 +142,9 @@ class HeuristicAgent:
     # ---------------------------------------------------------------- helpers
     def _estimates(self, valid: Sequence[int]) -> list[Estimate]:
         """View estimates for the valid candidates, in the order of ``valid``."""
+        estimates = self.env.decision_estimates  # computed once per decision by the env
+        if len(estimates) == len(self.env.candidates):
+            return [estimates[i] for i in valid]
         view, cands = self.view, self.env.candidates
         return view.estimates(view.head, [cands[i] for i in valid])
 

@@ -90,6 +90,7 @@ def branch_cost_s(
     root = env.unwrapped
     scale = root.scenario.reward.scale
     branch = root.fork()
+    branch.observe_features = False  # the base heuristic reads the view, not observations
     agent = make_heuristic(base, branch, seed=seed)
     obs, reward, terminated, truncated, _ = branch.step(action)
     total = -reward

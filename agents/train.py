@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,21 +18,26 @@ from typing import Any
 import numpy as np
 import yaml
 
-from envs.atomic import atomic_write
+from envs.atomic import atomic_write, staged_folder
 from envs.errors import ConfigError, first_line
+from envs.resources import configs_dir
 from envs.yamlio import parse_yaml, read_yaml
 
 __all__ = [
     "AGENT_CONFIG_DIR",
     "ALGOS",
+    "TRAINING_FILES",
     "EvalAgainstECT",
     "load_hyperparams",
     "make_vec_env",
     "train",
 ]
 
-AGENT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "agents"
+#: Hyperparameter files ``<algo>.yaml`` (the shipped ``configs/agents``, see ``envs.resources``).
+AGENT_CONFIG_DIR = configs_dir() / "agents"
 ALGOS = ("maskable_ppo", "ppo", "dqn", "a2c")
+#: Files that mark a training output folder (``train`` may replace it).
+TRAINING_FILES = ("config.yaml", "model.zip", "best_model.zip", "evaluations.csv")
 _META_KEYS = (
     "policy", "env_overrides", "eval_freq", "eval_seeds", "eval_load", "checkpoint_freq",
     "train_loads", "normalize_reward", "bc",
@@ -112,7 +119,8 @@ def make_vec_env(
     """``n_envs`` monitored environments: ``SubprocVecEnv`` for several, ``DummyVecEnv`` for one.
 
     With ``loads``, worker ``i`` plays at ``loads[i % len(loads)]`` (a mix of loads in every
-    rollout, so one policy learns the light and the heavy regime).
+    rollout, so one policy learns the light and the heavy regime). ``SubprocVecEnv``
+    workers end with this process, even when it is killed (``agents.lifeline``).
     """
     if loads is not None:
         bad = [x for x in loads if not isinstance(x, int | float) or x <= 0]
@@ -128,8 +136,14 @@ def make_vec_env(
     # reaches the parent as a broken pipe.
     load_scenario(scenario, _scenario_overrides(env_overrides) or None)
 
+    parent = os.getpid()
+
     def factory(rank: int):
         def make():
+            if os.getpid() != parent:  # a SubprocVecEnv worker: end with the parent
+                from agents.lifeline import die_with
+
+                die_with(parent)
             extra = {} if loads is None else {"load": float(loads[rank % len(loads)])}
             env = Monitor(ConstellationDispatchEnv(scenario, **env_overrides, **extra))
             env.reset(seed=seed + rank)
@@ -249,12 +263,11 @@ class EvalAgainstECT(_callback_base()):
         done = sum(r.metrics["jobs_completed"] for r in results)
         dropped = sum(r.metrics["jobs_dropped"] for r in results)
         arrived = max(sum(r.metrics["jobs_arrived"] for r in results), 1)
-        penalty = dropped * self.drop_penalty_s
-        time_in_system = sum(float(np.nansum(_time_in_system(r.jobs))) for r in results)
+        cost = sum(r.metrics["cost_s"] for r in results)  # from the job tables, drops included
         return {
             "mean_turnaround_s": float(turn.mean()) if len(turn) else float("nan"),
             "drop_rate": dropped / max(done + dropped, 1),
-            "return_per_job_h": -(time_in_system + penalty) / arrived / 3600.0,
+            "return_per_job_h": -cost / arrived / 3600.0,
         }
 
     def _on_training_start(self) -> None:
@@ -362,11 +375,6 @@ def _load_checkpoint(cls: type, algo: str, path: Path, vec: Any) -> Any:
         raise ConfigError(f"--resume: cannot load {algo} checkpoint {path}: {why}") from None
 
 
-def _time_in_system(jobs: dict[str, np.ndarray]) -> np.ndarray:
-    end = np.where(np.isnan(jobs["delivered_s"]), jobs["dropped_at_s"], jobs["delivered_s"])
-    return end - jobs["arrival_s"]
-
-
 def train(
     scenario: str,
     algo: str,
@@ -379,10 +387,16 @@ def train(
     overrides: Sequence[str] = (),
     progress: bool = True,
 ) -> Any:
-    """Train ``algo`` on ``scenario``; writes model.zip, config.yaml, logs and checkpoints."""
-    from stable_baselines3.common.callbacks import CallbackList
-    from stable_baselines3.common.logger import configure
+    """Train ``algo`` on ``scenario``; writes model.zip, config.yaml, logs and checkpoints.
 
+    The run is written into a fresh folder ``OUT.partial-<pid>-…`` (marked ``INCOMPLETE``)
+    that replaces ``out`` once ``model.zip`` and ``config.yaml`` are written
+    (``envs.atomic.staged_folder``), so ``out`` always holds one complete run. With
+    ``resume`` the previous folder's files are copied in first (its checkpoints and
+    ``evaluations.csv`` carry on). A run stopped after writing checkpoints keeps its partial
+    folder (named on stderr) to resume from; ``out`` is left as it was. Worker processes
+    are terminated on an interruption (``SIGTERM``, ``Ctrl-C``) and die with this process.
+    """
     if timesteps < 1 or n_envs < 1:
         raise ConfigError(f"--timesteps and --n-envs must be >= 1, got {timesteps}, {n_envs}")
     import torch
@@ -390,12 +404,60 @@ def train(
     # These networks are tiny: one intra-op thread is faster than several (and the
     # environment workers need the other cores).
     torch.set_num_threads(1)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    stage: Path | None = None
+    try:
+        with staged_folder(
+            out, recognised=TRAINING_FILES, start_from_previous=resume is not None,
+            keep_partial=True,
+        ) as stage:  # fmt: skip
+            return _train_into(
+                stage, scenario, algo, timesteps, seed, n_envs, resume, overrides, progress
+            )
+    except BaseException:
+        if stage is not None and stage.exists():
+            if any((stage / "checkpoints").glob("*.zip")):
+                print(f"training stopped: partial output kept in {stage} (INCOMPLETE; resume "
+                      f"from its checkpoints); {out} is unchanged", file=sys.stderr)  # fmt: skip
+            else:  # nothing worth resuming from
+                shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _train_into(
+    out: Path,
+    scenario: str,
+    algo: str,
+    timesteps: int,
+    seed: int,
+    n_envs: int,
+    resume: str | os.PathLike[str] | None,
+    overrides: Sequence[str],
+    progress: bool,
+) -> Any:
+    """The body of :func:`train`, writing into the staged folder ``out``."""
     params = load_hyperparams(algo, overrides)
     meta = {k: params.pop(k) for k in _META_KEYS if k in params}
     env_overrides = dict(meta.get("env_overrides") or {})
     vec = make_vec_env(scenario, n_envs, seed, env_overrides, meta.get("train_loads"))
+    try:
+        model = _learn(out, vec, scenario, algo, timesteps, seed, n_envs, resume, params, meta,
+                       env_overrides, progress)  # fmt: skip
+    except BaseException:
+        close_vec_env(vec, interrupted=True)
+        raise
+    close_vec_env(vec)
+    return model
+
+
+def _learn(
+    out: Path, vec: Any, scenario: str, algo: str, timesteps: int, seed: int, n_envs: int,
+    resume: Any, params: dict[str, Any], meta: dict[str, Any], env_overrides: dict[str, Any],
+    progress: bool,
+) -> Any:  # fmt: skip
+    """Build (or load) the model on ``vec``, train it and write the run's files into ``out``."""
+    from stable_baselines3.common.callbacks import CallbackList
+    from stable_baselines3.common.logger import configure
+
     if meta.get("normalize_reward"):
         from stable_baselines3.common.vec_env import VecNormalize
 
@@ -464,5 +526,23 @@ def train(
     }  # fmt: skip
     with atomic_write(out / "config.yaml") as fh:
         yaml.safe_dump(config, fh, sort_keys=False)
-    vec.close()
+    model.logger.close()  # flush and close the log files before the folder moves
     return model
+
+
+def close_vec_env(vec: Any, *, interrupted: bool = False) -> None:
+    """Close a vector env; when ``interrupted``, terminate its worker processes first.
+
+    ``SubprocVecEnv.close`` asks every worker to finish its step; after a ``SIGTERM`` or an
+    error the workers are terminated instead (they may be mid-episode).
+    """
+    inner = vec
+    while hasattr(inner, "venv"):  # VecNormalize and other wrappers
+        inner = inner.venv
+    if interrupted and hasattr(inner, "processes"):
+        from agents.lifeline import stop_processes
+
+        stop_processes(inner.processes)
+        inner.closed = True
+        return
+    vec.close()

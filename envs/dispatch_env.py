@@ -14,9 +14,18 @@ from gymnasium import spaces
 
 from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
-from envs.jobs import generate_jobs, load_trace
+from envs.jobs import clip_trace_tokens, generate_jobs, load_trace
 from envs.scenario import Scenario, load_scenario
-from envs.sim import FaultedWorld, Sim, SimView, World, build_world, metrics, sample_fault_plan
+from envs.sim import (
+    Estimate,
+    FaultedWorld,
+    Sim,
+    SimView,
+    World,
+    build_world,
+    metrics,
+    sample_fault_plan,
+)
 from envs.sim.links import INF
 
 __all__ = ["CANDIDATE_FEATURES", "GLOBAL_FEATURES", "ConstellationDispatchEnv", "unsquash_s"]
@@ -123,7 +132,10 @@ class ConstellationDispatchEnv(gym.Env):
     ``-(job-seconds accrued since the previous decision + drop_penalty_s × drops) × scale``.
     Undiscounted, the episode return is ``-(sum over jobs of time in system + penalties) ×
     scale``: the total turnaround of completed jobs plus the time dropped jobs spent before
-    their drop.
+    their drop. What accrues before the first decision (jobs dropped because no satellite
+    can deliver them, before any action) is not in any step's reward: ``reset()`` reports it
+    as ``info["reset_reward"]``, so the return is ``reset_reward`` plus the step rewards.
+    ``envs.sim.job_costs_s`` gives the same cost per job from the job table.
 
     ## Starting State
     Jobs are drawn for the episode from ``reset(seed=...)`` (arrivals, origins, models,
@@ -135,22 +147,26 @@ class ConstellationDispatchEnv(gym.Env):
     Termination: every job has arrived and been completed or dropped (the last step's reward
     includes everything that happens after the last decision). Truncation: the
     ``episode.max_decisions`` limit is reached; jobs in flight stay unresolved.
-    Calling ``step()`` after either raises ``RuntimeError``.
+    Calling ``step()`` after either raises ``RuntimeError``. When every job is resolved
+    before the first decision (all dropped, e.g. every station in outage), ``reset()``
+    returns an all-zero mask and the next ``step()`` (any action) only terminates, with
+    reward 0: the episode's cost is ``info["reset_reward"]`` of the reset.
 
     Heuristic agents read ``env.unwrapped.view`` (``envs.sim.SimView``, a documented
     read-only view of the simulator) and ``env.unwrapped.candidates``.
 
     ## Information
     Every step: ``jobs_arrived``, ``jobs_completed``, ``jobs_dropped``, ``jobs_in_flight``,
-    ``time_s``, ``invalid_action``. On the last step also ``mean_turnaround_s``,
-    ``p50/p95/p99_turnaround_s``, ``dropped_<reason>``, ``jobs_redispatched`` and
-    ``satellites_failed``; ``metrics()`` returns them any time.
+    ``time_s``, ``invalid_action``. After ``reset()`` also ``reset_reward`` (the reward
+    accrued before the first decision, ≤ 0; part of the return). On the last step also
+    ``mean_turnaround_s``, ``p50/p95/p99_turnaround_s``, ``dropped_<reason>``,
+    ``jobs_redispatched`` and ``satellites_failed``; ``metrics()`` returns them any time.
 
     ## Arguments
     | Argument | Default | Meaning |
     |---|---|---|
     | ``scenario`` | ``"star_compute_12"`` | preset name, YAML path or ``Scenario`` |
-    | ``render_mode`` | ``None`` | ``"ansi"`` for a text summary |
+    | ``render_mode`` | ``None`` | ``"ansi"`` text, ``"rgb_array"`` frame, ``"human"`` window |
     | ``invalid_action`` | ``"fallback"`` | ``"fallback"`` or ``"raise"`` for masked actions |
     | ``cache_dir`` | default cache | contact-plan cache folder (``None`` disables) |
     | ``check_invariants`` | ``False`` | verify job conservation at every event |
@@ -161,7 +177,10 @@ class ConstellationDispatchEnv(gym.Env):
     * v0: initial version.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["ansi", "rgb_array", "human"],
+        "render_fps": 4,
+    }
 
     def __init__(
         self,
@@ -175,7 +194,8 @@ class ConstellationDispatchEnv(gym.Env):
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
+            modes = ", ".join(repr(m) for m in self.metadata["render_modes"])
+            raise ConfigError(f"render_mode: expected None or one of {modes}, got {render_mode!r}")
         if invalid_action not in ("fallback", "raise"):
             raise ConfigError(
                 f"invalid_action: expected 'fallback' or 'raise', got {invalid_action!r}"
@@ -219,6 +239,14 @@ class ConstellationDispatchEnv(gym.Env):
         self._decisions = 0
         self._over = True
         self._fault_seeds: np.random.SeedSequence | None = None
+        self._decision_estimates: list[Estimate] = []
+        self._blank_obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        #: Build observation vectors (``False`` on planning forks, which heuristics drive:
+        #: observations are then all zeros, the mask and candidates stay exact).
+        self.observe_features = True
+        #: ``(job, candidates, action)`` of the last step (the action after any fallback).
+        self.last_decision: tuple[int, list[int], int] | None = None
+        self._renderer = None  # envs.render.EpisodeRenderer, made by the first render()
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -241,8 +269,15 @@ class ConstellationDispatchEnv(gym.Env):
         self.view = SimView(self.sim, self._expected_out)
         self._decisions = 0
         self._over = False
+        self.last_decision = None
         obs = self._next_decision()
-        return obs, self._info(invalid=False)
+        # Cost accrued before the first decision (e.g. jobs dropped because no satellite can
+        # serve them): no action can change it, so it is reported here, not in a step reward.
+        job_seconds, drops = self.sim.take_accrued()
+        rw = sc.reward
+        info = self._info(invalid=False)
+        info["reset_reward"] = -(job_seconds + rw.drop_penalty_s * drops) * rw.scale
+        return obs, info
 
     def step(self, action):
         """Dispatch (or defer) the head job, then run the simulator to the next decision."""
@@ -263,6 +298,7 @@ class ConstellationDispatchEnv(gym.Env):
                     )
                 invalid = True
                 action = int(np.flatnonzero(self._mask)[0])
+            self.last_decision = (sim.head(), self._cands, action)
             if action < self.k:
                 sim.dispatch(self._cands[action])
             else:
@@ -306,6 +342,7 @@ class ConstellationDispatchEnv(gym.Env):
         new._mask = self._mask.copy()
         new._np_random = copy.deepcopy(self._np_random)
         new._fault_seeds = copy.deepcopy(self._fault_seeds)
+        new._renderer = None  # a fork draws its own frames
         return new
 
     @property
@@ -323,16 +360,36 @@ class ConstellationDispatchEnv(gym.Env):
             raise RuntimeError("metrics() called before reset()")
         return metrics(self.sim)
 
-    def render(self) -> str | None:
-        """Text summary of the episode so far (``render_mode="ansi"``)."""
-        if self.render_mode != "ansi" or self.sim is None:
+    def render(self) -> str | np.ndarray | None:
+        """The episode so far in the ``render_mode`` (``None`` without one or before reset).
+
+        ``"ansi"``: a one-line text summary. ``"rgb_array"``: an ``H × W × 3`` ``uint8`` frame
+        (``envs.render.EpisodeRenderer``). ``"human"``: the same frame in a window.
+        """
+        if self.render_mode is None or self.sim is None:
             return None
+        if self.render_mode != "ansi":
+            if self._renderer is None:
+                from envs.render import EpisodeRenderer
+
+                self._renderer = EpisodeRenderer()
+            frame = self._renderer.frame(self)
+            if self.render_mode == "human":
+                self._renderer.show(frame, self.metadata["render_fps"])
+                return None
+            return frame
         m = self.metrics()
         return (
             f"t={self.sim.now / 3600:.2f} h  arrived={m['jobs_arrived']} "
             f"completed={m['jobs_completed']} dropped={m['jobs_dropped']} "
             f"in_flight={m['jobs_in_flight']} mean_turnaround={m['mean_turnaround_s']:.1f} s"
         )
+
+    def close(self) -> None:
+        """Close the ``render_mode="human"`` window, if one is open."""
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
 
     # ------------------------------------------------------------------ internals
     def _episode_world(self, seed: int | None) -> World:
@@ -397,6 +454,9 @@ class ConstellationDispatchEnv(gym.Env):
         valid: list[int] = []
         onboard = sim.onboard
         estimates = view.estimates(job, cands)
+        self._decision_estimates = estimates
+        if not self.observe_features:  # planning branches: the mask only, heuristics decide
+            return self._masked_blank([i for i, e in enumerate(estimates) if e.delivered < INF])
         best = min(e.delivered for e in estimates) if estimates else INF
         for i, e in enumerate(estimates):
             delivered = e.delivered
@@ -424,12 +484,7 @@ class ConstellationDispatchEnv(gym.Env):
             row += (_t(delivered - best), _t((committed[sat] - onboard[sat]) * service))
             feats.append((i, row))
         sc = self.scenario
-        mask = self._mask
-        mask[:] = False
-        if valid:
-            mask[valid] = True
-            if sc.dispatch.allow_defer:
-                mask[k] = now + sc.dispatch.defer_s <= sim.horizon_s
+        self._set_mask(valid)
         hour = 2.0 * math.pi * ((now / 86400.0 + self._day_fraction) % 1.0)
         deadline = sim.deadline[job]
         values = [
@@ -452,6 +507,29 @@ class ConstellationDispatchEnv(gym.Env):
         for row in rows:
             values += row
         return np.array(values, dtype=np.float32)
+
+
+    def _set_mask(self, valid: list[int]) -> None:
+        """The action mask: the valid candidates, and deferral if it returns in the horizon."""
+        mask = self._mask
+        mask[:] = False
+        if valid:
+            mask[valid] = True
+            if self.scenario.dispatch.allow_defer:
+                mask[self.k] = self.sim.now + self.scenario.dispatch.defer_s <= self.sim.horizon_s
+
+    def _masked_blank(self, valid: list[int]) -> np.ndarray:
+        self._set_mask(valid)
+        return self._blank_obs
+
+    @property
+    def decision_estimates(self) -> list[Estimate]:
+        """``SimView.estimates`` of the current decision, one per candidate (computed once).
+
+        The observation is built from them, and heuristics read them instead of asking the
+        view again. Empty when no decision is pending.
+        """
+        return self._decision_estimates if self._cands else []
 
 
 def _day_fraction(sc: Scenario) -> float:
@@ -501,8 +579,11 @@ def _expected_output_tokens(sc: Scenario) -> float:
     arrivals = sc.workload.arrivals
     path = arrivals.trace_file if arrivals.process == "trace" else tok.trace_file
     if arrivals.process == "trace" or tok.source == "trace":
-        trace = load_trace(path)
-        return float(np.maximum(trace.generated_tokens, 1).mean())
+        trace = load_trace(path)  # rows above max_tokens are clipped, as the jobs' are
+        out = clip_trace_tokens(
+            trace.generated_tokens, tok.max_tokens, source=trace.source, column="GeneratedTokens"
+        )
+        return float(out.mean())
     mean = tok.output_median * math.exp(0.5 * tok.output_sigma**2)
     return float(min(mean, tok.max_tokens))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,6 +27,7 @@ from numpy.typing import ArrayLike
 
 from envs.atomic import atomic_write
 from envs.errors import ConfigError
+from envs.limits import check_count
 from envs.timeutil import require_utc
 
 if TYPE_CHECKING:
@@ -36,6 +38,8 @@ __all__ = [
     "TRACE_COLUMNS",
     "JobBatch",
     "Trace",
+    "TraceTokensWarning",
+    "clip_trace_tokens",
     "diurnal_times",
     "generate_jobs",
     "load_trace",
@@ -48,6 +52,37 @@ __all__ = [
 StrPath = str | os.PathLike[str]
 
 ONBOARD_ORIGIN = -1  # origin of a job generated on board satellite 0; satellite s: -1 - s
+
+
+class TraceTokensWarning(UserWarning):
+    """A trace has token counts above ``workload.tokens.max_tokens``; they were clipped."""
+
+
+def clip_trace_tokens(
+    tokens: np.ndarray, max_tokens: int, *, source: str, column: str
+) -> np.ndarray:
+    """Token counts of trace rows clipped to ``[1, max_tokens]``, warning if any was above.
+
+    One outlier row (say 10^18 tokens) would otherwise dominate the expected output length
+    the dispatcher assumes (the trace's mean) and make every job look undeliverable.
+
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     clip_trace_tokens(np.array([0, 5, 10**18]), 100, source="t.csv", column="GeneratedTokens").tolist()
+    [1, 5, 100]
+    >>> str(seen[0].message)
+    't.csv: GeneratedTokens: 1 row(s) above workload.tokens.max_tokens 100 (largest 1e+18) clipped to 100'
+    """  # noqa: E501
+    tokens = np.asarray(tokens, dtype=np.int64)
+    above = tokens > max_tokens
+    if above.any():
+        warnings.warn(
+            f"{source}: {column}: {int(above.sum())} row(s) above workload.tokens.max_tokens "
+            f"{max_tokens} (largest {float(tokens.max()):.3g}) clipped to {max_tokens}",
+            TraceTokensWarning,
+            stacklevel=1,  # one location: shown once per process by the default filter
+        )
+    return np.clip(tokens, 1, max(int(max_tokens), 1))
 
 
 def onboard_origin(sat: int | np.ndarray) -> int | np.ndarray:
@@ -309,6 +344,7 @@ def poisson_times(rate_per_s: float, duration_s: float, rng: np.random.Generator
     True
     """
     rate, duration = _check("rate_per_s", rate_per_s), _check("duration_s", duration_s)
+    check_count("jobs", rate * duration, "rate_per_s", f"{rate:g}/s × {duration:g} s")
     n = int(rng.poisson(rate * duration))
     return np.sort(rng.uniform(0.0, duration, n))
 
@@ -372,6 +408,12 @@ def trace_times(
         raise ConfigError(f"{trace.source}: cannot loop a trace with < 2 rows or zero span")
     if loop and duration > 0:
         period = trace.span_s / scale * trace.size / (trace.size - 1)
+        check_count(
+            "jobs", duration / period * trace.size, trace.source,
+            f"{trace.size} rows spanning {trace.span_s:g} s, looped over {duration:g} s at "
+            f"time_scale × load {scale:g},",
+            hint="give a trace with a longer span, or lower episode.duration_s or the load",
+        )  # fmt: skip
         repeats = max(1, math.ceil(duration / period))
         base = (base[None, :] + period * np.arange(repeats)[:, None]).ravel()
         rows = np.tile(rows, repeats)
@@ -421,11 +463,13 @@ def generate_jobs(
     - ``diurnal``: one :func:`diurnal_times` process per origin at ``rate_per_s * load *
       weight`` and that origin's longitude, merged (stable sort on time).
     - ``trace``: :func:`trace_times`; the trace rows give the tokens (context → input,
-      generated → output, clipped to >= 1); origins drawn by weight.
+      generated → output, clipped to ``[1, max_tokens]`` with a ``TraceTokensWarning`` for
+      rows above); origins drawn by weight.
 
     For poisson/diurnal, tokens are lognormal (rounded, clipped to ``[1, max_tokens]``) or
     ``(context, generated)`` pairs of ``tokens.trace_file`` resampled with replacement
-    (clipped to >= 1 only). Models are drawn by ``workload.models`` shares (empty = model 0).
+    (clipped to ``[1, max_tokens]`` as well). Models are drawn by ``workload.models`` shares
+    (empty = model 0).
 
     Random draws, in this order: arrivals (for diurnal, one process per origin in origin
     order); origins (poisson, trace); tokens (lognormal: all inputs, then all outputs; trace
@@ -485,6 +529,12 @@ def generate_jobs(
             f"workload.tokens.source: expected lognormal or trace, got {tok.source!r}"
         )
 
+    if arr.process in ("poisson", "diurnal"):  # before drawing (the peak rate for diurnal)
+        peak = 1.0 + (arr.amplitude if arr.process == "diurnal" else 0.0)
+        check_count(
+            "jobs", rate * peak * duration, "workload.arrivals.rate_per_s",
+            f"{arr.rate_per_s:g} jobs/s × load {load:g} × duration_s {duration:g} s",
+        )  # fmt: skip
     rows = None
     if arr.process == "diurnal":
         solar = {"epoch": epoch, "amplitude": arr.amplitude, "peak_hour": arr.peak_hour}
@@ -507,8 +557,13 @@ def generate_jobs(
     if trace is not None:
         if rows is None:
             rows = rng.integers(0, trace.size, size=n)
-        input_tokens = np.maximum(trace.context_tokens[rows], 1)
-        output_tokens = np.maximum(trace.generated_tokens[rows], 1)
+        cap, where = int(tok.max_tokens), trace.source
+        input_tokens = clip_trace_tokens(
+            trace.context_tokens, cap, source=where, column="ContextTokens"
+        )[rows]
+        output_tokens = clip_trace_tokens(
+            trace.generated_tokens, cap, source=where, column="GeneratedTokens"
+        )[rows]
     else:
         input_tokens = _lognormal_tokens(rng, "input", tok.input_median, tok.input_sigma, n, tok)
         output_tokens = _lognormal_tokens(

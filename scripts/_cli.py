@@ -9,7 +9,9 @@ libraries' warnings keep Python's usual format.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,8 +41,20 @@ def _one_line_for_ours(show: Callable[..., None]) -> Callable[..., None]:
     return showwarning
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """``SIGTERM`` handler: unwind like an exit, so pools and vector envs shut down."""
+    raise SystemExit(128 + signum)
+
+
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run ``main``; turn bad-input errors into ``error: ...`` on stderr and exit code 2."""
+    """Run ``main``; turn bad-input errors into ``error: ...`` on stderr and exit code 2.
+
+    ``SIGTERM`` raises ``SystemExit(143)`` inside ``main`` (in the main thread), so ``finally``
+    blocks run: worker pools are stopped and partial output folders are removed.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_for_ours(warnings.showwarning)
@@ -56,6 +70,9 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def add_cache_options(parser: argparse.ArgumentParser) -> None:

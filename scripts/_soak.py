@@ -2,7 +2,8 @@
 
 One environment plays ``decisions`` decisions over short episodes, resetting after each
 (seeds 0, 1, 2, ...), with the random valid policy or the ECT heuristic and, by default,
-random faults. Resident memory is sampled (after a garbage collection) once the warm-up
+random faults (``--set faults=...`` replaces them, ``--set faults.<key>=...`` edits them).
+Resident memory is sampled (after a garbage collection) once the warm-up
 decisions are done, every 2 % of the run and at the end; the run passes when the end
 sample is within ``GROWTH_TARGET_PCT`` of the warm-up one.
 """
@@ -27,6 +28,37 @@ SOAK_FAULTS = {
     ],
 }  # fmt: skip
 GROWTH_TARGET_PCT = 5.0
+
+
+def soak_overrides(duration_s: float, faults: bool, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The scenario overrides of the soak: its arrival window and faults, then the user's.
+
+    The user's ``--set`` wins: ``faults=...`` replaces :data:`SOAK_FAULTS` (also with
+    ``--no-faults``), ``faults.<key>=...`` edits them (applied after them).
+
+    >>> soak_overrides(600.0, True, {"faults": {}})["faults"]
+    {}
+    >>> list(soak_overrides(600.0, True, {"faults.on_satellite_failure": "drop"}))
+    ['episode.duration_s', 'faults', 'faults.on_satellite_failure']
+    """
+    base: dict[str, Any] = {"episode.duration_s": duration_s}
+    if faults:
+        base["faults"] = SOAK_FAULTS
+    return {**base, **overrides}
+
+
+def faults_source(faults: bool, overrides: dict[str, Any]) -> str:
+    """Where the soak's faults came from: ``soak``, ``--set``, ``soak + --set`` or ``none``.
+
+    >>> faults_source(True, {"faults": {}}), faults_source(True, {"load": 2})
+    ('--set', 'soak')
+    """
+    if "faults" in overrides:  # replaces the soak's
+        return "--set"
+    edited = any(k.startswith("faults.") for k in overrides)
+    if faults:
+        return "soak + --set" if edited else "soak"
+    return "--set" if edited else "none"
 
 
 def rss_mb() -> tuple[float, str]:
@@ -66,10 +98,9 @@ def soak(
     from envs.scenario import load_scenario
     from envs.sim import build_world
 
-    overrides = {"episode.duration_s": duration_s, **overrides}
-    if faults:
-        overrides["faults"] = SOAK_FAULTS
-    world = build_world(load_scenario(scenario, overrides), cache_dir=default_cache_dir())
+    given, overrides = overrides, soak_overrides(duration_s, faults, overrides)
+    scenario_spec = load_scenario(scenario, overrides)
+    world = build_world(scenario_spec, cache_dir=default_cache_dir())
     env = ConstellationDispatchEnv(scenario, world=world, **overrides)
     agent = make_heuristic("ect", env) if policy == "ect" else None
     rng = np.random.default_rng(0)
@@ -92,7 +123,9 @@ def soak(
     with tqdm(total=decisions, unit="dec", unit_scale=True, mininterval=1.0) as bar:
         for done in range(1, decisions + 1):
             mask = env.action_masks()
-            if agent is None:  # the random valid policy of ``benchmark.py env``
+            if not mask.any():  # nothing to decide (e.g. every job dropped at the reset)
+                action = 0
+            elif agent is None:  # the random valid policy of ``benchmark.py env``
                 action = int(rng.choice(np.flatnonzero(mask)))
             else:
                 action = int(agent.predict(obs, action_masks=mask)[0])
@@ -120,7 +153,8 @@ def soak(
         "scenario": scenario,
         "overrides": overrides,
         "policy": policy,
-        "faults": faults,
+        "faults": scenario_spec.faults.enabled,
+        "faults_from": faults_source(faults, given),
         "decisions": decisions,
         "warmup_decisions": warmup,
         "episodes": episodes,
@@ -143,7 +177,7 @@ def print_soak(res: dict[str, Any]) -> None:
     """Print the soak figures in three lines."""
     met = "met" if res["rss_growth_met"] else "MISSED"
     t = res["episode_totals"]
-    faults = "on" if res["faults"] else "off"
+    faults = f"on ({res['faults_from']})" if res["faults"] else "off"
     print(
         f"{res['scenario']} soak ({res['policy']} policy, faults {faults}): "
         f"{res['decisions']:,} decisions in {res['seconds']:.0f} s = "

@@ -33,10 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _cli import parse_overrides, run_cli
 
-REPO = Path(__file__).resolve().parents[1]
-STATION_FILES = [
-    REPO / "configs" / "ground_stations" / f"{n}.yaml" for n in ("ksat", "aws", "china")
-]
+from envs.resources import configs_dir
+
+STATION_FILES = [configs_dir() / "ground_stations" / f"{n}.yaml" for n in ("ksat", "aws", "china")]
 EPOCH = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
 
@@ -81,8 +80,11 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _full_scale_child(queue: mp.Queue, hours: float) -> None:
+def _full_scale_child(queue: mp.Queue, hours: float, parent: int) -> None:
     """Run in a fresh process so peak RSS belongs to the contact plan alone."""
+    from agents.lifeline import die_with
+
+    die_with(parent)  # a killed benchmark leaves no child behind
     from envs.contact_plan import compute_contact_plan
     from envs.ground import load_networks
     from envs.orbits import Constellation, shells_tles
@@ -175,7 +177,9 @@ def bench_contact_plan(args: argparse.Namespace) -> dict:
     print(f"  constellation-dispatch: {min(ours):8.3f} s -> {speedup:.0f}x faster")
     if not args.skip_full:
         queue: mp.Queue = mp.get_context("spawn").Queue()
-        proc = mp.get_context("spawn").Process(target=_full_scale_child, args=(queue, 24.0))
+        proc = mp.get_context("spawn").Process(
+            target=_full_scale_child, args=(queue, 24.0, os.getpid()), daemon=True
+        )
         proc.start()
         full = queue.get()
         proc.join()
@@ -209,7 +213,9 @@ def _env_rate(make, decisions: int, seed: int, policy: str = "random") -> dict:
     began = time.perf_counter()
     while done_steps < decisions:
         mask = env.unwrapped.action_masks() if hasattr(env.unwrapped, "action_masks") else None
-        if agent is not None:
+        if mask is not None and not mask.any():  # nothing to decide: the step only ends it
+            action = 0
+        elif agent is not None:
             action = int(agent.predict(obs, action_masks=mask)[0])
         elif mask is not None:
             action = int(rng.choice(np.flatnonzero(mask)))
@@ -235,7 +241,8 @@ def _full_episode(env) -> dict:
     jobs = env.sim.n_jobs
     steps, began = 0, time.perf_counter()
     while True:
-        _, _, terminated, truncated, _ = env.step(int(np.flatnonzero(env.action_masks())[0]))
+        valid = np.flatnonzero(env.action_masks())
+        _, _, terminated, truncated, _ = env.step(int(valid[0]) if len(valid) else 0)
         steps += 1
         if terminated or truncated:
             break
@@ -251,9 +258,17 @@ def _env_child(
     overrides: dict,
     full_episode: bool,
     policy: str = "random",
+    parent: int | None = None,
 ) -> None:
-    """Run `_env_measure` in a fresh process; bad input comes back as ``{"error": message}``."""
+    """Run `_env_measure` in a fresh process; bad input comes back as ``{"error": message}``.
+
+    The process ends with ``parent`` (``agents.lifeline``), also when it is killed.
+    """
+    from agents.lifeline import die_with
     from envs.errors import ConstellationDispatchError
+
+    if parent is not None:
+        die_with(parent)
 
     try:
         queue.put(_env_measure(scenario, decisions, overrides, full_episode, policy))
@@ -324,7 +339,8 @@ def bench_env(args: argparse.Namespace) -> dict:
         proc = ctx.Process(
             target=_env_child,
             args=(queue, scenario, args.decisions, parse_overrides(args.set),
-                  args.full_episode, args.policy),
+                  args.full_episode, args.policy, os.getpid()),
+            daemon=True,  # terminated, not waited for, when the benchmark is stopped
         )
         proc.start()
         res = _env_result(queue, proc, scenario)
@@ -433,9 +449,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="episode.duration_s (arrival window) of each episode")  # fmt: skip
     so.add_argument("--policy", choices=("random", "ect"), default="random",
                     help="random valid action, or the ECT heuristic")  # fmt: skip
-    so.add_argument("--no-faults", action="store_true", help="run without random faults")
+    so.add_argument("--no-faults", action="store_true",
+                    help="run without the soak's random faults")  # fmt: skip
     so.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="scenario override, e.g. workload.load=2")  # fmt: skip
+                    help="scenario override, e.g. workload.load=2; faults=... replaces the "
+                    "soak's faults and faults.KEY=... edits them")  # fmt: skip
     so.add_argument("--out", type=Path, default=Path("benchmark_soak.json"), help="JSON output")
     return parser
 

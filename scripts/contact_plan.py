@@ -22,6 +22,8 @@ from _cli import add_cache_options, cache_dir_of, check_plan_options, run_cli
 
 from envs.atomic import atomic_write
 from envs.contact_plan import CSV_COLUMNS, compute_contact_plan
+from envs.contact_plan.search import MAX_STEP_S, check_grid
+from envs.errors import ConfigError
 from envs.ground import load_networks
 from envs.orbits import Constellation, load_elements
 from envs.orbits.tle import check_epoch_age, check_epoch_distance
@@ -109,6 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     stations = load_networks(args.stations)
     if args.min_elevation is not None:
         stations = [dataclasses.replace(s, min_elevation_deg=args.min_elevation) for s in stations]
+    if not 0 < args.step <= MAX_STEP_S:
+        raise ConfigError(f"--step: must be in (0, {MAX_STEP_S:g}] seconds, got {args.step:g}")
+    check_grid(
+        args.hours * 3600.0, args.step, len(constellation), len(stations),
+        fields=("--hours", "--step"), horizon_unit_s=3600.0,
+    )  # fmt: skip
     began = time.perf_counter()
     plan = compute_contact_plan(
         constellation,

@@ -22,6 +22,7 @@ from _cli import add_set_option, check_run_options, parse_overrides, run_cli
 from agents.evaluate import (
     BACKENDS,
     BOOTSTRAP_RESAMPLES,
+    EVALUATION_FILES,
     MODEL_KINDS,
     compare_with,
     evaluate,
@@ -31,6 +32,7 @@ from agents.evaluate import (
     write_results,
 )
 from agents.heuristics import HEURISTICS
+from envs.atomic import check_output_folder, staged_folder
 from envs.errors import ConfigError
 
 
@@ -45,7 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
         "table; times in seconds since the scenario epoch), DIR/summary.json (the table and "
         "the exact configuration), DIR/comparison.csv (with ect among several agents: each agent "
         "/ ect for mean, p95 and cost per job, with 95%% paired-bootstrap intervals over "
-        "seeds), DIR/turnaround_cdf.png and DIR/turnaround_vs_load.png. "
+        "seeds), DIR/turnaround_cdf.png and DIR/turnaround_vs_load.png. DIR is written as a "
+        "set: into a fresh folder that replaces DIR when everything is written (an earlier "
+        "run's files do not stay beside the new ones; DIR must be new, empty or an earlier "
+        "run's folder). "
         "Bad input exits with status 2 and a one-line error.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -57,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="Comma-separated agents: heuristics ("
         + ", ".join(HEURISTICS)
-        + "; oracle is a reference bound that sees the true output lengths) and/or saved "
+        + "; oracle is a reference bound that sees the true output lengths), "
+        "rollout:BASE[:H] (a planning reference: each candidate tried on a fork of the "
+        "episode, then BASE for H decisions or to the end; slow) and/or saved "
         "models as KIND:PATH with KIND one of "
         + ", ".join(MODEL_KINDS)
         + " (a Stable-Baselines3 / sb3-contrib zip, loaded on the CPU).",
@@ -113,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     loads = parse_loads(args.load)
     specs = parse_agents(args.agents)
     check_run_options(args)
+    check_output_folder(args.out, EVALUATION_FILES)  # before the run, not after it
     began = time.perf_counter()
     result = evaluate(
         args.scenario,
@@ -125,18 +133,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=not args.quiet,
         overrides=parse_overrides(args.set),
     )
-    paths = write_results(result, args.out)
-    if args.plots:
-        from agents.plots import plot_episode
-        from envs.contact_plan import default_cache_dir
-        from envs.scenario import load_scenario
-        from envs.sim import build_world
+    with staged_folder(args.out, recognised=EVALUATION_FILES) as stage:  # one set of files
+        paths = write_results(result, stage, fresh=False)
+        if args.plots:
+            from agents.plots import plot_episode
+            from envs.contact_plan import default_cache_dir
+            from envs.scenario import load_scenario
+            from envs.sim import build_world
 
-        chosen = next((s for s in specs if s.kind != "random"), specs[0])
-        episode = result.episodes_of(chosen.label, loads[0])[0]
-        scenario = load_scenario(args.scenario, {**parse_overrides(args.set), "load": loads[0]})
-        world = build_world(scenario, cache_dir=default_cache_dir())
-        paths += plot_episode(episode, world, args.out)
+            chosen = next((s for s in specs if s.kind != "random"), specs[0])
+            episode = result.episodes_of(chosen.label, loads[0])[0]
+            overrides = {**parse_overrides(args.set), "load": loads[0]}
+            world = build_world(
+                load_scenario(args.scenario, overrides), cache_dir=default_cache_dir()
+            )
+            paths += plot_episode(episode, world, stage)
+    paths = [args.out / p.relative_to(stage) for p in paths]
     if not args.quiet:
         print_table(result.summary)
         if "ect" in result.config["agents"] and len(specs) > 1:

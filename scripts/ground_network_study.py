@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cli import add_cache_options, cache_dir_of, check_plan_options, run_cli
 from tqdm import tqdm
 
-from envs.atomic import atomic_write
+from envs.atomic import atomic_write, staged_folder
 from envs.capacity import RATE_MODELS, SUMMARY_COLUMNS, network_capacity, pass_rates_bytes_per_s
 from envs.contact_plan import compute_contact_plan
 from envs.errors import ConfigError
@@ -344,7 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "gigabyte": 1e9,
         "scenarios": settings,
     }
-    paths = write_outputs(rows, config, args.out)
+    recognised = ("ground_network.csv", "ground_network.json")
+    with staged_folder(args.out, recognised=recognised) as stage:  # swapped in whole
+        paths = [args.out / p.relative_to(stage) for p in write_outputs(rows, config, stage)]
     if not args.quiet:
         print_table(rows)
         print(f"{len(rows)} rows in {time.perf_counter() - began:.1f} s -> "

@@ -32,7 +32,7 @@ from _cli import add_set_option, check_run_options, parse_overrides, run_cli
 from turnaround_study import write_rows
 
 from agents.evaluate import parse_agents, run_episode
-from envs.atomic import atomic_write
+from envs.atomic import atomic_write, staged_folder
 from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
 from envs.scenario import load_scenario
@@ -239,28 +239,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                     pooled.setdefault((label, spec.label), []).append(r.jobs["turnaround_s"][done])
                     bar.update()
     summary = summarise(rows, pooled, args.threshold_s)
-    args.out.mkdir(parents=True, exist_ok=True)
-    paths = [write_rows(args.out / "episodes.csv", rows),
-             write_rows(args.out / "summary.csv", summary)]  # fmt: skip
-    config = {
-        "scenario": args.scenario, "agents": [s.label for s in specs], "seeds": seeds,
-        "load": args.load, "max_hops": parse_hops(args.max_hops), "overrides": overrides,
-        "threshold_s": args.threshold_s, "variants": labels,
-        "definitions": {
-            "mean_s/p50_s/p95_s": "turnaround of completed jobs, pooled over seeds",
-            "share_under": "completed jobs with turnaround < threshold_s / jobs arrived",
-            "relayed_share": "delivered results relayed over >= 1 link (mean over seeds)",
-            "d_*": f"mean over seeds of (variant - off), 95 % bootstrap over seeds "
-            f"({RESAMPLES} resamples)",
-        },
-    }  # fmt: skip
-    clean = [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
-             for r in summary]  # fmt: skip
-    with atomic_write(args.out / "isl_study.json") as fh:
-        json.dump({"config": config, "summary": clean}, fh, indent=2)
-        fh.write("\n")
-    paths.append(args.out / "isl_study.json")
-    paths.append(plot(summary, args.out / "isl_study.png", args.threshold_s))
+    final = args.out
+    recognised = ("isl_study.json", "summary.csv", "episodes.csv")
+    with staged_folder(final, recognised=recognised) as stage:
+        args.out = stage  # every file goes into the fresh folder, swapped in at the end
+        args.out.mkdir(parents=True, exist_ok=True)
+        paths = [write_rows(args.out / "episodes.csv", rows),
+                 write_rows(args.out / "summary.csv", summary)]  # fmt: skip
+        config = {
+            "scenario": args.scenario, "agents": [s.label for s in specs], "seeds": seeds,
+            "load": args.load, "max_hops": parse_hops(args.max_hops), "overrides": overrides,
+            "threshold_s": args.threshold_s, "variants": labels,
+            "definitions": {
+                "mean_s/p50_s/p95_s": "turnaround of completed jobs, pooled over seeds",
+                "share_under": "completed jobs with turnaround < threshold_s / jobs arrived",
+                "relayed_share": "delivered results relayed over >= 1 link (mean over seeds)",
+                "d_*": f"mean over seeds of (variant - off), 95 % bootstrap over seeds "
+                f"({RESAMPLES} resamples)",
+            },
+        }  # fmt: skip
+        clean = [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
+                 for r in summary]  # fmt: skip
+        with atomic_write(args.out / "isl_study.json") as fh:
+            json.dump({"config": config, "summary": clean}, fh, indent=2)
+            fh.write("\n")
+        paths.append(args.out / "isl_study.json")
+        paths.append(plot(summary, args.out / "isl_study.png", args.threshold_s))
+    args.out = final
+    paths = [final / p.relative_to(stage) for p in paths]
     if not args.quiet:
         _print_table(summary, args.threshold_s)
         print(f"{len(rows)} episodes in {time.perf_counter() - began:.1f} s -> "

@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from agents.evaluate import (
+        EVALUATION_FILES,
         compare_with,
         evaluate,
         print_comparison,
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from agents.heuristics import HEURISTICS
     from agents.plots import plot_episode
     from agents.train import train
+    from envs.atomic import staged_folder
     from envs.contact_plan import default_cache_dir
     from envs.errors import ConfigError
     from envs.scenario import load_scenario
@@ -68,13 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.scenario, [*HEURISTICS, model], loads, args.episodes, args.eval_seed,
         workers=args.workers,
     )  # fmt: skip
-    write_results(result, args.out / "eval")
     print_table(result.summary)
     print_comparison(compare_with(result, "ect"))
     print("[3/3] drawing one episode (contact Gantt chart, ground tracks, queue lengths)")
     world = build_world(load_scenario(args.scenario), cache_dir=default_cache_dir())
     episode = run_episode(args.scenario, model, loads[0], args.eval_seed, world=world)
-    plot_episode(episode, world, args.out / "eval")
+    with staged_folder(args.out / "eval", recognised=EVALUATION_FILES) as stage:  # one set
+        write_results(result, stage, fresh=False)
+        plot_episode(episode, world, stage)
     print(f"done in {time.perf_counter() - began:.0f} s -> {args.out}")
     return 0
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _cli import add_set_option, check_run_options, parse_overrides, run_cli
 
-from agents.evaluate import evaluate, parse_agents, write_results
+from agents.evaluate import EVALUATION_FILES, evaluate, parse_agents, write_results
 from agents.turnaround import (
     SHARE_COLUMNS,
     STAGES,
@@ -42,7 +42,7 @@ from agents.turnaround import (
     share_table,
     stage_table,
 )
-from envs.atomic import atomic_write
+from envs.atomic import atomic_write, staged_folder
 from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
 from envs.scenario import load_scenario
@@ -204,57 +204,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         for e in result.episodes
     ]
     result = dataclasses.replace(result, episodes=episodes)
-    paths = write_results(result, args.out, plots=False)
-    from agents.plots import plot_turnaround_cdf
+    final = args.out
+    with staged_folder(final, recognised=("turnaround_study.json", *EVALUATION_FILES)) as stage:
+        args.out = stage  # every file goes into the fresh folder, swapped in at the end
+        paths = write_results(result, args.out, plots=False, fresh=False)
+        from agents.plots import plot_turnaround_cdf
 
-    paths.append(plot_turnaround_cdf(result, args.out / "turnaround_cdf.png"))
-    table = pool(episodes)
-    tables = {
-        name: share_table(table, ["agent", *by], threshold_s=args.threshold_s)
-        for name, by in TABLES.items()
-    }
-    tables["stages"] = stage_table(table, ["agent", "pass_timing", "under_threshold"])
-    paths += [write_rows(args.out / f"{name}.csv", rows) for name, rows in tables.items()]
-    origins = np.unique(table["origin"][table["origin"] >= 0])
-    clean = {
-        name: [
-            {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
-            for r in rows
-        ]
-        for name, rows in tables.items()
-    }
-    study = {
-        "config": {**result.config, "threshold_s": args.threshold_s},
-        "definitions": {
-            "share": "jobs with turnaround < threshold_s / all jobs that arrived "
-            "(dropped ones included); 95 % percentile bootstrap over episodes",
-            "pass_timing": list(TIMING_BINS),
-            "stages": list(STAGES),
-            "share_columns": list(SHARE_COLUMNS),
-        },
-        "passes_over_origins": pass_facts(plan, origins, scenario.episode.duration_s),
-        **clean,
-    }
-    with atomic_write(args.out / "turnaround_study.json") as fh:
-        json.dump(study, fh, indent=2)
-        fh.write("\n")
-    paths.append(args.out / "turnaround_study.json")
-    paths.append(
-        plot_turnaround_vs_submission(
-            table, plan, args.out / "turnaround_vs_submission.png", threshold_s=args.threshold_s
+        paths.append(plot_turnaround_cdf(result, args.out / "turnaround_cdf.png"))
+        table = pool(episodes)
+        tables = {
+            name: share_table(table, ["agent", *by], threshold_s=args.threshold_s)
+            for name, by in TABLES.items()
+        }
+        tables["stages"] = stage_table(table, ["agent", "pass_timing", "under_threshold"])
+        paths += [write_rows(args.out / f"{name}.csv", rows) for name, rows in tables.items()]
+        origins = np.unique(table["origin"][table["origin"] >= 0])
+        clean = {
+            name: [
+                {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
+                for r in rows
+            ]
+            for name, rows in tables.items()
+        }
+        study = {
+            "config": {**result.config, "threshold_s": args.threshold_s},
+            "definitions": {
+                "share": "jobs with turnaround < threshold_s / all jobs that arrived "
+                "(dropped ones included); 95 % percentile bootstrap over episodes",
+                "pass_timing": list(TIMING_BINS),
+                "stages": list(STAGES),
+                "share_columns": list(SHARE_COLUMNS),
+            },
+            "passes_over_origins": pass_facts(plan, origins, scenario.episode.duration_s),
+            **clean,
+        }
+        with atomic_write(args.out / "turnaround_study.json") as fh:
+            json.dump(study, fh, indent=2)
+            fh.write("\n")
+        paths.append(args.out / "turnaround_study.json")
+        paths.append(
+            plot_turnaround_vs_submission(
+                table, plan, args.out / "turnaround_vs_submission.png", threshold_s=args.threshold_s
+            )
         )
-    )
-    panels = [
-        (
-            "by submission time relative to the passes over the origin station",
-            "pass_timing",
-            tables["share_by_pass_timing"],
-        ),
-        ("by origin station", "origin_station", tables["share_by_origin"]),
-    ]
-    paths.append(
-        plot_shares(panels, args.out / "share_under_threshold.png", threshold_s=args.threshold_s)
-    )
+        panels = [
+            (
+                "by submission time relative to the passes over the origin station",
+                "pass_timing",
+                tables["share_by_pass_timing"],
+            ),
+            ("by origin station", "origin_station", tables["share_by_origin"]),
+        ]
+        paths.append(
+            plot_shares(
+                panels, args.out / "share_under_threshold.png", threshold_s=args.threshold_s
+            )
+        )
+    args.out = final
+    paths = [final / p.relative_to(stage) for p in paths]
     if not args.quiet:
         _print_tables(tables, args.episodes, args.threshold_s)
         print(

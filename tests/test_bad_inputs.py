@@ -27,7 +27,7 @@ import yaml
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError, TLEError
 from envs.ground import load_stations
-from envs.jobs import load_trace
+from envs.jobs import TraceTokensWarning, load_trace
 from envs.orbits import load_elements
 from envs.orbits.tle import TLEEpochWarning, load_tles, tle_checksum
 from envs.scenario import PRESET_DIR, load_scenario
@@ -245,6 +245,75 @@ SCENARIOS = {
         ["constellation.tle_file", "sats.kml: unknown element-set format; accepted: TLE",
          "CelesTrak OMM JSON (.json)"],
     ),
+    # Numbers that pass the range checks but describe a run that cannot finish (envs.limits).
+    "episode-longer-than-any-grid": (
+        {"episode.duration_s": 1.0e308},
+        [
+            "episode.duration_s: duration_s 1e+308 s + drain_s 43200 s at contact_step_s 60 s",
+            "grid time points, above the limit of 200,000",
+            "CONSTELLATION_DISPATCH_MAX_GRID_STEPS",
+        ],
+    ),
+    "drain-of-thirty-years": (
+        {"episode.drain_s": 1.0e9},
+        ["episode.drain_s: duration_s 3600 s + drain_s 1e+09 s", "1.67e+07 grid time points"],
+    ),
+    "power-model-over-a-month": (  # the 10 s sunlit grid, not the 60 s contact grid
+        {"episode.duration_s": 3.0e6, "classes.inference.power": "sunlit_only"},
+        [
+            "episode.duration_s:",
+            "on the 10 s sunlit grid of a power model",
+            "3.04e+05 grid time points",
+        ],
+    ),
+    "a-million-satellites-over-the-grid": (
+        {"constellation.shells[0].planes": 200, "constellation.shells[0].sats_per_plane": 1000},
+        [
+            "over 200000 satellites × 10 stations",
+            "grid cells",
+            "CONSTELLATION_DISPATCH_MAX_GRID_CELLS",
+        ],
+    ),
+    "arrival-rate-of-a-million-a-second": (
+        {"workload.arrivals.rate_per_s": 1.0e6},
+        [
+            "workload.arrivals.rate_per_s: 1e+06 jobs/s × load 1 × duration_s 3600 s is about "
+            "3.6e+09 jobs per episode",
+            "CONSTELLATION_DISPATCH_MAX_JOBS",
+        ],
+    ),
+    "diurnal-peak-rate-counts": (
+        {"workload.arrivals": {"process": "diurnal", "rate_per_s": 400.0, "amplitude": 0.5}},
+        ["workload.arrivals.rate_per_s: 400 jobs/s × peak 1.5 × load 1", "2.16e+06 jobs"],
+    ),
+    "hundred-million-servers": (
+        {"classes.inference.servers": 100_000_000},
+        [
+            "classes.inference.servers: 100000000 servers × 2 satellites is about 2e+08 on-board "
+            "servers",
+            "CONSTELLATION_DISPATCH_MAX_SERVERS",
+        ],
+    ),
+    "hundred-million-candidates": (
+        {"dispatch.candidates": 100_000_000},
+        ["dispatch.candidates: 1e+08 candidates per decision, above the limit of 4,096"],
+    ),
+    "relay-paths-of-a-hundred-million-hops": (
+        {"isl": {"enabled": True, "in_plane": True, "max_hops": 100_000_000}},
+        [
+            "isl.max_hops: 100000000 hops over 2 satellites (up to 2 neighbours each)",
+            "relay-path entries",
+            "CONSTELLATION_DISPATCH_MAX_ISL_PATHS",
+        ],
+    ),
+    "billions-of-random-outages": (
+        {"faults": {"random_station_outages": {"rate_per_day": 1.0e9, "mean_duration_s": 60}}},
+        [
+            "faults.random_station_outages.rate_per_day: 1e+09 a day",
+            "10 stations",
+            "CONSTELLATION_DISPATCH_MAX_OUTAGES",
+        ],
+    ),
 }
 
 
@@ -265,6 +334,19 @@ LOAD_CALLS = {
         ["toy.yaml: override 'workload.lod': unknown key 'lod'"],
     ),
 }
+
+
+def test_a_limit_is_raised_with_its_environment_variable(monkeypatch):
+    fast = {"workload.arrivals.rate_per_s": 1.0e3}  # 3.6e6 jobs in toy's hour
+    with pytest.raises(ConfigError) as info:
+        load_scenario("toy", fast)
+    message(info, "3.6e+06 jobs per episode", "CONSTELLATION_DISPATCH_MAX_JOBS")
+    monkeypatch.setenv("CONSTELLATION_DISPATCH_MAX_JOBS", "1e7")
+    assert load_scenario("toy", fast).workload.arrivals.rate_per_s == 1.0e3
+    monkeypatch.setenv("CONSTELLATION_DISPATCH_MAX_JOBS", "many")
+    with pytest.raises(ConfigError) as info:
+        load_scenario("toy")
+    message(info, "CONSTELLATION_DISPATCH_MAX_JOBS: expected a positive number, got 'many'")
 
 
 @pytest.mark.parametrize("case", LOAD_CALLS, ids=list(LOAD_CALLS))
@@ -646,6 +728,35 @@ def test_scenario_with_a_bad_trace_fails_when_the_env_is_built(tmp_path, toy_wor
     message(info, "t.csv:2: GeneratedTokens: negative token count: '-5'")
 
 
+def test_looping_a_trace_of_a_tenth_of_a_microsecond_is_refused_at_reset(tmp_path, toy_world):
+    path = scenario(
+        {"workload.arrivals": {"process": "trace", "trace_file": "t.csv"}},
+        files={"t.csv": TRACE_HEADER + "2025-06-01 00:00:00.0000000,10,5\n"
+               "2025-06-01 00:00:00.0000001,10,5\n"},
+    )(tmp_path)  # fmt: skip
+    env = ConstellationDispatchEnv(path, world=toy_world)
+    with pytest.raises(ConfigError) as info:
+        env.reset(seed=0)  # unchecked, it would allocate 3.6e10 arrival times (~270 GiB)
+    message(info, "t.csv: 2 rows spanning 1e-07 s, looped over 3600 s", "3.6e+10 jobs",
+            "CONSTELLATION_DISPATCH_MAX_JOBS", "longer span")  # fmt: skip
+
+
+def test_trace_tokens_above_max_tokens_are_clipped_with_one_warning(tmp_path, toy_world):
+    path = scenario(
+        {"workload.arrivals": {"process": "trace", "trace_file": "t.csv"}},
+        files={"t.csv": TRACE_HEADER + "2025-06-01 00:00:00,10,5\n"
+               "2025-06-01 00:00:10,10,100000000000000000\n2025-06-01 00:00:20,10,5\n"},
+    )(tmp_path)  # fmt: skip
+    with pytest.warns(TraceTokensWarning) as record:
+        env = ConstellationDispatchEnv(path, world=toy_world)
+        env.reset(seed=0)
+    text = str(record[0].message)
+    assert "t.csv: GeneratedTokens: 1 row(s) above workload.tokens.max_tokens 16384" in text
+    assert env.sim.n_jobs > 0 and max(env.sim.out_tokens) == 16384
+    # The dispatcher's estimate uses the clipped mean, so jobs are not all no_contact.
+    assert env.action_masks().any()
+
+
 def _finished(env: ConstellationDispatchEnv) -> ConstellationDispatchEnv:
     env.reset(seed=0)
     while not any(env.step(int(np.flatnonzero(env.action_masks())[0]))[2:4]):
@@ -673,8 +784,8 @@ ENV_CASES = {
         {"invalid_action": "ignore"}, None, ConfigError,
         "invalid_action: expected 'fallback' or 'raise', got 'ignore'"),
     "unknown-render-mode": (
-        {"render_mode": "human"}, None, ConfigError,
-        "render_mode: expected None or 'ansi', got 'human'"),
+        {"render_mode": "video"}, None, ConfigError,
+        "render_mode: expected None or one of 'ansi', 'rgb_array', 'human', got 'video'"),
 }  # fmt: skip
 
 
@@ -801,6 +912,15 @@ SCRIPT_CASES = {
     "contact_plan-start-not-a-time": (
         "contact_plan", "--tle {good_tle} --stations " + str(CHINA) + " --start yesterday",
         ["--start", "'yesterday'"]),
+    "contact_plan-step-of-a-microsecond": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
+        + f" --start {START} --step 1e-6 --no-cache --out {{tmp}}/p.csv",
+        ["--step: 24 h at a step of 1e-06 s is about 8.64e+10 grid time points",
+         "CONSTELLATION_DISPATCH_MAX_GRID_STEPS"]),
+    "contact_plan-step-not-a-number": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
+        + f" --start {START} --step nan --no-cache --out {{tmp}}/p.csv",
+        ["--step: must be in (0, 300] seconds, got nan"]),
     "contact_plan-output-is-a-folder": (
         "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
         + f" --start {START} --hours 1 --no-cache --quiet --out {{folder}}",
@@ -853,6 +973,25 @@ SCRIPT_CASES = {
     "evaluate-override-without-value": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --set episode --out {tmp}/o",
         ["--set: expected KEY=VALUE, got 'episode'"]),
+    "evaluate-arrival-rate-too-high": (
+        "evaluate", "--scenario toy --agents ect --episodes 1 --out {tmp}/o "
+        "--set workload.arrivals.rate_per_s=1e6",
+        ["toy.yaml: workload.arrivals.rate_per_s: 1e+06 jobs/s",
+         "CONSTELLATION_DISPATCH_MAX_JOBS"]),
+    "evaluate-drain-too-long": (
+        "evaluate", "--scenario toy --agents ect --episodes 1 --out {tmp}/o "
+        "--set episode.drain_s=1e9",
+        ["toy.yaml: episode.drain_s: duration_s 3600 s + drain_s 1e+09 s"]),
+    "evaluate-episode-of-1e308-seconds": (
+        "evaluate", "--scenario toy --agents ect --episodes 1 --out {tmp}/o "
+        "--set episode.duration_s=1.0e+308", ["toy.yaml: episode.duration_s: duration_s 1e+308 s"]),
+    "evaluate-a-million-episodes": (
+        "evaluate", "--scenario toy --agents ect --episodes 1000000 --out {tmp}/o",
+        ["episodes: 1e+06 episodes per agent and load, above the limit of 20,000",
+         "CONSTELLATION_DISPATCH_MAX_EPISODES"]),
+    "evaluate-output-is-a-folder-of-other-files": (
+        "evaluate", "--scenario toy --agents ect --episodes 1 --out {tmp}",
+        ["{tmp}: output folder exists and is not a previous run's (a_file, "]),
     "evaluate-output-is-a-file": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --quiet --out {a_file}",
         ["File exists: {a_file}"]),

@@ -37,6 +37,10 @@ UNSAFE_ALLOWED = {
 WRITERS = {
     ("envs/atomic.py", "tempfile.mkstemp"): "atomic_write's own temporary file",
     ("envs/contact_plan/build.py", "plan.save"): "ContactPlan.save uses atomic_write",
+    ("envs/atomic.py", "(stage / RUN_MARKER).write_text"): "marker inside staged_folder's fresh "
+    "folder, which is swapped in whole",
+    ("envs/atomic.py", "(stage / INCOMPLETE).write_text"): "marker inside staged_folder's fresh "
+    "folder, which is swapped in whole",
 }
 _WRITE_FUNCTIONS = {"write_text", "write_bytes", "savefig", "save", "savez", "savez_compressed",
                     "tofile", "to_csv", "mkstemp", "NamedTemporaryFile", "dump_model"}  # fmt: skip

@@ -55,9 +55,10 @@ from tqdm.auto import tqdm
 from envs.contact_plan.polish import exact_sin_elevation, polish_passes
 from envs.errors import ConfigError
 from envs.ground import StationArrays
+from envs.limits import check_count
 from envs.orbits.propagate import Constellation, TimeGrid, propagate_ecef, time_grid
 
-__all__ = ["HIDDEN_PEAK_MARGIN", "MAX_STEP_S", "PassArrays", "find_passes"]
+__all__ = ["HIDDEN_PEAK_MARGIN", "MAX_STEP_S", "PassArrays", "check_grid", "find_passes"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -424,6 +425,34 @@ def _chunk_passes(chunk: _Chunk, grid: TimeGrid, st: StationArrays) -> PassArray
     )
 
 
+def check_grid(
+    horizon_s: float,
+    step_s: float,
+    n_sats: int,
+    n_stations: int,
+    *,
+    fields: tuple[str, str] = ("horizon_s", "step_s"),
+    horizon_unit_s: float = 1.0,
+) -> None:
+    """Refuse a search grid over ``envs.limits`` (time points, and cells = points × pairs).
+
+    ``fields`` name the horizon and the step in the message (e.g. ``("--hours", "--step")``
+    for a command line whose horizon is given in ``horizon_unit_s = 3600`` s).
+
+    >>> check_grid(86400.0, 1e-6, 12, 10, fields=("--hours", "--step"), horizon_unit_s=3600.0)
+    Traceback (most recent call last):
+    ...
+    envs.errors.ConfigError: --step: 24 h at a step of 1e-06 s is about 8.64e+10 grid time \
+points, above the limit of 200,000 (raise it with CONSTELLATION_DISPATCH_MAX_GRID_STEPS)
+    """
+    unit = {1.0: "s", 3600.0: "h"}.get(horizon_unit_s, f"× {horizon_unit_s:g} s")
+    span = f"{horizon_s / horizon_unit_s:g} {unit} at a step of {step_s:g} s"
+    steps = horizon_s / step_s
+    check_count("grid_steps", steps, fields[1], span)
+    where = f"{span} over {n_sats} satellites × {n_stations} stations"
+    check_count("grid_cells", (steps + 1) * n_sats * n_stations, fields[1], where)
+
+
 def find_passes(
     constellation: Constellation,
     stations: StationArrays,
@@ -456,9 +485,10 @@ def find_passes(
         raise ConfigError(f"horizon_s: must be a positive number of seconds, got {horizon_s!r}")
     if not np.isfinite(step_s) or not 0 < step_s <= MAX_STEP_S:
         raise ConfigError(f"step_s: must be in (0, {MAX_STEP_S:g}] seconds, got {step_s!r}")
+    n_sats, n_stations = len(constellation), len(stations.ecef_km)
+    check_grid(horizon_s, step_s, n_sats, n_stations)
     n_steps = int(np.ceil(horizon_s / step_s - 1e-9))
     grid = time_grid(epoch, np.minimum(np.arange(n_steps + 1) * step_s, horizon_s), ts=ts)
-    n_sats, n_stations = len(constellation), len(stations.ecef_km)
     per_sat = len(grid.t_s) * n_stations
     chunk = max(1, min(n_sats, chunk_elements // max(per_sat, 1)))
     parts: list[PassArrays] = []

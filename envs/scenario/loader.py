@@ -9,9 +9,9 @@ Every problem is one :class:`~envs.errors.ConfigError` line naming the file, the
 path (with list indices) and the offending value, e.g.
 ``star_compute_12.yaml: workload.arrivals.rate_per_s: must be > 0, got -1``.
 
-Presets are read from the source tree (``<repo>/configs/scenarios``, found relative to this
-package), so they are available from a checkout or an editable install (``pip install -e
-.``), not from a wheel.
+Presets are the shipped ``configs/scenarios`` folder, found by ``envs.resources.configs_dir``
+(``<repo>/configs`` in a checkout or an editable install, ``envs/configs`` in an installed
+wheel).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from envs.ground import load_networks
 from envs.orbits.elements import load_elements
 from envs.orbits.shells import Shell
 from envs.orbits.tle import check_epoch_age
+from envs.resources import configs_dir
+from envs.scenario.budget import check_budget
 from envs.scenario.faults import FAULTS_TREE, parse_faults
 from envs.scenario.schema import (
     ArrivalSpec,
@@ -54,8 +56,8 @@ from envs.yamlio import read_yaml
 
 __all__ = ["PRESET_DIR", "SHORTCUTS", "STATION_DIR", "list_presets", "load_scenario"]
 
-#: Folder of the preset scenarios (in the source tree: ``envs/../configs/scenarios``).
-PRESET_DIR = Path(__file__).resolve().parents[2] / "configs" / "scenarios"
+#: Folder of the preset scenarios (the shipped ``configs/scenarios``, see ``envs.resources``).
+PRESET_DIR = configs_dir() / "scenarios"
 #: Folder searched first for a bare station file name in ``ground.station_files``.
 STATION_DIR = PRESET_DIR.parent / "ground_stations"
 #: Top-level override shortcuts and the dotted paths they stand for.
@@ -512,7 +514,9 @@ def _build(data: dict, base: Path, source: Path) -> Scenario:
     if sc.workload.models and sum(share for _, share in sc.workload.models) <= 0:
         _fail("workload.models", "shares must have a positive sum", dict(sc.workload.models))
     _cross_check(sc)
-    return dataclasses.replace(sc, faults=parse_faults(data.get("faults"), sc))
+    sc = dataclasses.replace(sc, faults=parse_faults(data.get("faults"), sc))
+    check_budget(sc)  # what the run would allocate (envs.limits)
+    return sc
 
 
 # --- public API ----------------------------------------------------------------------------

@@ -177,7 +177,8 @@ class TokenSpec:
         input_sigma: Log-space standard deviation of prompt tokens.
         output_median: Median generated tokens.
         output_sigma: Log-space standard deviation of generated tokens.
-        max_tokens: Upper clip for both.
+        max_tokens: Upper clip for both, and for token counts read from a trace (rows above
+            it are clipped with a ``TraceTokensWarning``).
         trace_file: Trace to resample (``source: trace``).
     """
 

@@ -3,7 +3,7 @@
 from envs.sim.core import DROP_REASONS, STATUS, Sim
 from envs.sim.faults import FaultedWorld, FaultPlan, sample_fault_plan
 from envs.sim.links import INF, merge_max_rate, walk
-from envs.sim.metrics import METRIC_KEYS, job_table, metrics
+from envs.sim.metrics import METRIC_KEYS, job_costs_s, job_table, metrics
 from envs.sim.view import Estimate, SimView
 from envs.sim.world import World, build_world
 
@@ -19,6 +19,7 @@ __all__ = [
     "SimView",
     "World",
     "build_world",
+    "job_costs_s",
     "job_table",
     "merge_max_rate",
     "metrics",

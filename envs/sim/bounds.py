@@ -9,6 +9,10 @@ after that (with inter-satellite links, the first contact of any satellite it ca
 to, after the relay time). Queues, buffers and other jobs can only delay a job, never speed
 it up, so no dispatch policy — learned, heuristic or clairvoyant — delivers a job earlier than this.
 
+A job the bound cannot deliver (``inf``) is one every policy drops; a lower bound of the
+objective therefore charges it ``drop_penalty_s`` and no time in system
+(:func:`contention_free_cost_s`).
+
 It answers "how much is there to gain?": the gap between a policy's turnaround and the
 bound's is the most any better dispatcher could remove. On ``star_compute_12`` most of a
 job's turnaround is the wait for the next pass over China, which the bound keeps.
@@ -30,13 +34,14 @@ import numpy as np
 from envs.sim.core import Sim
 from envs.sim.links import INF, walk
 
-__all__ = ["contention_free_delivery_s"]
+__all__ = ["contention_free_cost_s", "contention_free_delivery_s"]
 
 
 def contention_free_delivery_s(sim: Sim) -> np.ndarray:
     """Earliest possible delivery time of every job of ``sim`` (seconds since the epoch).
 
-    ``inf`` for a job no satellite can deliver within the horizon. The search visits
+    ``inf`` for a job no satellite can deliver within the horizon or by its deadline (the
+    simulator drops a job whose deadline passes before delivery). The search visits
     satellites in the order of their next pass over the job's origin and stops once a pass
     begins after the best delivery found so far, so its cost per job does not grow with the
     constellation (without backhaul).
@@ -80,8 +85,27 @@ def contention_free_delivery_s(sim: Sim) -> np.ndarray:
                 up_e = walk(w.uplink_windows(sat, origin), arrival, in_bytes)[1]
                 if up_e < INF:
                     best = min(best, _deliver(sim, job, sat, up_e))
-        out[job] = best
+        out[job] = best if best <= sim.deadline[job] else INF
     return out
+
+
+def contention_free_cost_s(
+    bound_turnaround_s: np.ndarray, drop_penalty_s: float, arrived: np.ndarray | None = None
+) -> np.ndarray:
+    """A lower bound of each job's cost (time in system plus drop penalty) in the objective.
+
+    A job the bound delivers costs at least the smaller of its bound turnaround and a drop
+    (``drop_penalty_s``, the least a drop can cost); a job it cannot deliver (``inf``:
+    outside the horizon or past its deadline) is dropped by every policy and costs at least
+    ``drop_penalty_s``. Jobs that did not arrive (``arrived`` false, e.g. after a truncation)
+    cost 0.
+
+    >>> contention_free_cost_s(np.array([100.0, np.inf, 5000.0]), 1000.0).tolist()
+    [100.0, 1000.0, 1000.0]
+    """
+    turn = np.asarray(bound_turnaround_s, dtype=np.float64)
+    cost = np.minimum(turn, float(drop_penalty_s))
+    return cost if arrived is None else np.where(arrived, cost, 0.0)
 
 
 def _deliver(sim: Sim, job: int, sat: int, uplink_end: float) -> float:

@@ -106,6 +106,9 @@ class Sim:
         # Per satellite: jobs still in uplink to it -> when their uplink ends (estimates that
         # count the compute and buffer slots those jobs will take ahead of a new one).
         self.uplinking: list[dict[int, float]] = [{} for _ in range(n_sat)]
+        # Per satellite: bumped whenever its uplink list, servers or loaded models change
+        # (``SimView`` caches the queue ahead of new jobs per satellite under it).
+        self.queue_version = [0] * n_sat
         self.isl = world.isl  # None: no inter-satellite links, and no per-job relay columns
         if self.isl is not None:
             self.relay = _ints(np.full(n, -1))  # satellite that downlinks the result
@@ -229,8 +232,8 @@ class Sim:
 
     def _drop(self, job: int, reason: str) -> None:
         tl = self.timeline
-        if self.sat[job] >= 0:
-            self.uplinking[self.sat[job]].pop(job, None)
+        if self.sat[job] >= 0 and self.uplinking[self.sat[job]].pop(job, None) is not None:
+            self.queue_version[self.sat[job]] += 1
         sat = -1 if self._relayed_away(job) else self.sat[job]
         if sat >= 0 and not _isnan(tl["compute_start"][job]) and _isnan(tl["delivered"][job]):
             self.onboard[sat] -= 1  # it was holding a buffer slot
@@ -262,6 +265,7 @@ class Sim:
             self.busy_up[self.uplink_link(job, sat)] = end
         self.timeline["uplink_start"][job] = start
         self.uplinking[sat][job] = end
+        self.queue_version[sat] += 1
         self._push(end, UPLINK_DONE, job)
 
     def defer(self) -> None:
@@ -372,6 +376,7 @@ class Sim:
     def _uplink_done(self, job: int) -> None:
         sat = self.sat[job]
         del self.uplinking[sat][job]
+        self.queue_version[sat] += 1
         self.timeline["uplink_end"][job] = self.now
         if self.onboard[sat] >= self.world.buffer_jobs[self.world.sat_class_list[sat]]:
             self._drop(job, "buffer_full")

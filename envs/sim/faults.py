@@ -324,6 +324,7 @@ class FaultedWorld(World):
             if self.redispatch and kind == UPLINK_DONE and sim.origin[job] >= 0:
                 sim.committed[sat] -= 1
                 del sim.uplinking[sat][job]
+                sim.queue_version[sat] += 1
                 sim.sat[job] = -1
                 sim.timeline["dispatch"][job] = sim.timeline["uplink_start"][job] = np.nan
                 sim.status[job] = _PENDING

@@ -8,7 +8,7 @@ import numpy as np
 
 from envs.sim.core import DROP_REASONS, STATUS, Sim
 
-__all__ = ["METRIC_KEYS", "job_table", "metrics"]
+__all__ = ["METRIC_KEYS", "job_costs_s", "job_table", "metrics"]
 
 METRIC_KEYS = (
     "jobs_arrived",
@@ -82,3 +82,30 @@ def job_table(sim: Sim) -> dict[str, np.ndarray]:
         table["relay_arrival_s"] = np.array(sim.relay_arrival)
     table["turnaround_s"] = table["delivered_s"] - table["arrival_s"]
     return table
+
+
+def job_costs_s(table: dict[str, np.ndarray], now_s: float, drop_penalty_s: float) -> np.ndarray:
+    """Each job's share of the environment's objective, from a :func:`job_table`.
+
+    Time in system (arrival to delivery, to the drop, or to ``now_s`` for a job still in the
+    system) plus ``drop_penalty_s`` for a dropped job; 0 for a job that has not arrived. The
+    sum is minus the undiscounted return divided by ``reward.scale``, including what accrued
+    before the first decision, so it holds however the episode ended (also when every job
+    was dropped before any step was taken).
+
+    >>> t = {"status": np.array(["completed", "dropped", "in_flight", "future"]),
+    ...      "arrival_s": np.array([0.0, 10.0, 20.0, 90.0]),
+    ...      "delivered_s": np.array([50.0, np.nan, np.nan, np.nan]),
+    ...      "dropped_at_s": np.array([np.nan, 10.0, np.nan, np.nan])}
+    >>> job_costs_s(t, 60.0, 1000.0).tolist()
+    [50.0, 1000.0, 40.0, 0.0]
+    """
+    status = np.asarray(table["status"])
+    arrival = np.asarray(table["arrival_s"], dtype=np.float64)
+    delivered = np.asarray(table["delivered_s"], dtype=np.float64)
+    dropped_at = np.asarray(table["dropped_at_s"], dtype=np.float64)
+    end = np.where(np.isnan(delivered), dropped_at, delivered)
+    end = np.where(np.isnan(end), float(now_s), end)
+    arrived = status != "future"
+    dropped = status == "dropped"
+    return np.where(arrived, end - arrival, 0.0) + np.where(dropped, float(drop_penalty_s), 0.0)

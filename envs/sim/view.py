@@ -47,6 +47,7 @@ class SimView:
         self._bytes_per_token = sc.workload.bytes_per_token
         self._overhead = sc.workload.overhead_bytes
         self.n_sats = sim.world.n_sats
+        self._ahead_cache: dict[int, tuple[int, float, tuple]] = {}
 
     # ---------------------------------------------------------------- state
     @property
@@ -269,18 +270,32 @@ class SimView:
 
         Returns when the first server is free, the model it then holds, and how many jobs
         were queued ahead. Each job takes the first free server at its uplink end, as
-        ``Sim`` assigns them, for its expected service time.
+        ``Sim`` assigns them, for its expected service time. The schedule of the whole uplink
+        list is built once per change of the satellite's queue (``Sim.queue_version``) and
+        queried by bisection.
         """
+        ends, firsts, models = self._ahead_table(sat, out_tokens)
+        i = bisect_right(ends, up_end)
+        return firsts[i], models[i], i
+
+    def _ahead_table(
+        self, sat: int, out_tokens: float
+    ) -> tuple[list[float], list[float], list[int]]:
+        """Uplink ends in order, and the first free server and its model after each prefix."""
         s, w = self._sim, self._world
+        version = s.queue_version[sat]
+        hit = self._ahead_cache.get(sat)
+        if hit is not None and hit[0] == version and hit[1] == out_tokens:
+            return hit[2]
         free, loaded = list(s.free_at[sat]), list(s.loaded[sat])
+        first = min(free)
+        ends, firsts, models = [], [first], [loaded[free.index(first)]]
         jobs = s.uplinking[sat]
-        ahead = sorted((end, j) for j, end in jobs.items() if end <= up_end) if jobs else ()
-        if ahead:
+        if jobs:
             c = w.sat_class_list[sat]
             swap, pre, dec = w.swap_s[c], w.prefill_s_per_token[c], w.decode_s_per_token[c]
             power = w.compute_windows[sat]
-            for end, j in ahead:
-                first = min(free)
+            for end, j in sorted((end, j) for j, end in jobs.items()):
                 i = free.index(first)
                 m = s.model[j]
                 start = end if end > first else first
@@ -292,5 +307,10 @@ class SimView:
                 else:
                     finish = start + service
                 free[i], loaded[i] = finish, m
-        first = min(free)
-        return first, loaded[free.index(first)], len(ahead)
+                first = min(free)
+                ends.append(end)
+                firsts.append(first)
+                models.append(loaded[free.index(first)])
+        table = (ends, firsts, models)
+        self._ahead_cache[sat] = (version, out_tokens, table)
+        return table

@@ -294,3 +294,57 @@ def test_printed_tables_name_models_by_file_and_keep_every_column(toy_eval):
     text = buffer.getvalue()
     assert "maskable_ppo:best_model.zip" in text and "/a/very" not in text
     assert "cost/job" in text and "…" not in text
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_crash_mid_write_leaves_the_previous_run_whole(toy_eval, tmp_path, monkeypatch):
+    result, _ = toy_eval
+    out = tmp_path / "out"
+    write_results(result, out, plots=False)
+    before = _listing(out)
+    assert "comparison.csv" in before and ".constellation-dispatch-run" in before
+
+    def killed(*args, **kwargs):  # after summary.csv and jobs.csv, before comparison.csv
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("agents.evaluate.compare_with", killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_results(result, out, plots=False)
+    assert _listing(out) == before  # no new summary.csv beside the old jobs.csv
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no partial or 0-byte file
+
+
+def test_reusing_an_output_folder_leaves_no_file_of_the_previous_run(toy_eval, tmp_path):
+    result, _ = toy_eval
+    out = tmp_path / "out"
+    write_results(result, out)  # random and ect: comparison.csv and plots
+    alone = evaluate("toy", ["random"], [1.0], episodes=1, seed=0, progress=False)
+    stale = tmp_path / f".out.partial-{_dead_pid()}-x"  # left by a killed run
+    stale.mkdir()
+    (stale / ".summary.csv.tmp").write_text("")
+    paths = write_results(alone, out, plots=False)
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".constellation-dispatch-run",
+        "jobs.csv",
+        "summary.csv",
+        "summary.json",
+    ]
+    assert paths == [out / "summary.csv", out / "jobs.csv", out / "summary.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_folder_that_is_not_a_run_is_never_replaced(toy_eval, tmp_path):
+    result, _ = toy_eval
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="output folder exists and is not a previous run's"):
+        write_results(result, tmp_path, plots=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(proc.stdout)

@@ -9,16 +9,15 @@ ECT, its teacher, on most decisions of a seed it was not cloned on.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from agents.evaluate import AgentSpec, load_model
 from agents.heuristics import make_heuristic
 from agents.policy import CandidateScoringPolicy
+from agents.shipped import pretrained_dir
 from envs.dispatch_env import CANDIDATE_FEATURES, ConstellationDispatchEnv
 
-PRETRAINED = Path(__file__).parents[2] / "agents" / "pretrained"
+PRETRAINED = pretrained_dir()
 
 
 @pytest.mark.parametrize(

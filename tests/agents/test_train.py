@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import agents.train
 from agents.evaluate import run_episode
 from agents.train import load_hyperparams, train
 from envs.errors import ConfigError
@@ -129,3 +130,34 @@ def test_evaluation_runs_in_the_overridden_scenario(tmp_path):
     assert cb.world.scenario.ground.min_elevation_deg == 30.0
     plain = EvalAgainstECT("toy", [1000], 1, tmp_path, "x")
     assert cb.ect["mean_turnaround_s"] != plain.ect["mean_turnaround_s"]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_crash_before_the_model_is_written_leaves_the_previous_run(tmp_path, monkeypatch):
+    out, quick = tmp_path / "run", [*FAST, "policy=mlp", "bc=null"]
+    train("toy", "maskable_ppo", 128, 0, 1, out, overrides=[*quick, "checkpoint_freq=64"],
+          progress=False)  # fmt: skip
+    before = _files(out)
+    assert any(name.startswith("checkpoints/") for name in before)
+    real = agents.train.save_model
+
+    def killed_at_the_end(model, path):
+        if path.name == "model.zip":
+            raise KeyboardInterrupt
+        real(model, path)
+
+    monkeypatch.setattr(agents.train, "save_model", killed_at_the_end)
+    with pytest.raises(KeyboardInterrupt):
+        train("toy", "maskable_ppo", 128, 1, 1, out, overrides=[*quick, "checkpoint_freq=64"],
+              progress=False)  # fmt: skip
+    assert _files(out) == before
+    (partial,) = tmp_path.glob("run.partial-*")  # kept: it has checkpoints to resume from
+    assert (partial / "INCOMPLETE").is_file() and list((partial / "checkpoints").glob("*.zip"))
+    monkeypatch.undo()
+    # A new run into the folder replaces it whole: the old checkpoints do not stay beside it.
+    train("toy", "maskable_ppo", 64, 2, 1, out, overrides=quick, progress=False)
+    assert not (out / "checkpoints").exists() and (out / "model.zip").is_file()
+    assert not (out / "INCOMPLETE").exists()

@@ -66,3 +66,38 @@ def test_cost_per_job_is_time_in_system_plus_drop_penalties():
     assert dropped > 0  # the case must exercise the penalty
     expected = np.nansum(end - jobs["arrival_s"]) + 86400.0 * dropped
     assert r.metrics["cost_s"] == pytest.approx(expected, rel=1e-9)
+
+
+ALL_FAILED = {"faults": {"satellite_failures": [{"satellite": 0, "time_s": 0},
+                                                {"satellite": 1, "time_s": 0}]}}  # fmt: skip
+
+
+def test_jobs_dropped_before_the_first_decision_are_charged_in_the_cost():
+    r = run_episode("toy", "random", 1.0, seed=0, overrides=ALL_FAILED)
+    arrived = r.metrics["jobs_arrived"]
+    assert arrived > 0 and r.metrics["jobs_dropped"] == arrived and r.decisions == 0
+    assert r.metrics["cost_s"] == pytest.approx(86400.0 * arrived)
+    assert r.metrics["return"] == pytest.approx(-86400.0 * arrived)  # the env lost nothing
+    assert r.metrics["bound_cost_s"] == pytest.approx(86400.0 * arrived)
+
+
+def test_summary_charges_drops_before_the_first_decision_and_in_the_bound_row():
+    res = evaluate("toy", ["random"], episodes=1, seed=0, progress=False, overrides=ALL_FAILED)
+    agent, bound = res.summary
+    assert agent["cost_per_job_s"] == pytest.approx(86400.0)
+    assert bound["agent"] == BOUND_LABEL and bound["completed"] == 0
+    assert bound["dropped"] == agent["dropped"] > 0
+    assert bound["cost_per_job_s"] == pytest.approx(86400.0)
+
+
+def test_the_bound_drops_every_job_it_cannot_deliver_by_its_deadline():
+    r = run_episode("toy", "ect", 1.0, seed=0, overrides={"deadline_s": 1e-9})
+    assert np.isinf(r.jobs["bound_turnaround_s"]).all()
+    res = evaluate("toy", ["ect"], episodes=1, seed=0, progress=False,
+                   overrides={"deadline_s": 1e-9})  # fmt: skip
+    bound = res.summary[-1]
+    assert bound["completed"] == 0 and bound["dropped"] == r.metrics["jobs_arrived"]
+    assert bound["cost_per_job_s"] == pytest.approx(86400.0)
+    # A loose deadline changes nothing: the bound is below every delivery that meets it.
+    loose = run_episode("toy", "ect", 1.0, seed=0, overrides={"deadline_s": 86400.0})
+    assert np.isfinite(loose.jobs["bound_turnaround_s"]).all()

@@ -377,3 +377,19 @@ def test_load_multiplies_poisson_rate():
     heavy = jobs_for(WorkloadSpec(arrivals=ArrivalSpec(rate_per_s=0.5), load=4.0))
     assert within_sigmas(heavy.size, 4 * 0.5 * 3600.0, math.sqrt(4 * 0.5 * 3600.0))
     assert within_sigmas(light.size, 0.5 * 3600.0, math.sqrt(0.5 * 3600.0))
+
+
+def test_arrival_processes_refuse_to_draw_more_jobs_than_the_limit(monkeypatch):
+    rng = np.random.default_rng(0)
+    with pytest.raises(ConfigError, match=r"rate_per_s: 1e\+06/s × 3600 s is about 3\.6e\+09"):
+        poisson_times(1.0e6, 3600.0, rng)
+    with pytest.raises(ConfigError, match="CONSTELLATION_DISPATCH_MAX_JOBS"):
+        epoch = datetime(2025, 6, 1, tzinfo=timezone.utc)
+        diurnal_times(1.0e6, 3600.0, rng, epoch=epoch, lon_deg=0.0, amplitude=0.5, peak_hour=14)
+    monkeypatch.setenv("CONSTELLATION_DISPATCH_MAX_JOBS", "10")
+    with pytest.raises(ConfigError, match="above the limit of 10"):
+        trace_times(Trace(np.array([0.0, 1.0]), np.array([5, 6]), np.array([1, 2])), 100.0)
+    assert (
+        len(trace_times(Trace(np.array([0.0, 1.0]), np.array([5, 6]), np.array([1, 2])), 4.0)[0])
+        == 4
+    )

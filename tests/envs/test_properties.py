@@ -14,7 +14,10 @@ Properties:
   servers start jobs in the order they arrive on board; the downlink sends results in the
   order they were computed, one at a time;
 * determinism: one seed gives an identical job table (and rewards), also when the
-  environment is reused.
+  environment is reused;
+* the return (``reset_reward`` plus the step rewards) is minus the job table's cost
+  (``envs.sim.job_costs_s``), also for episodes that end before any decision: worlds
+  without an uplink pass, and every station or every satellite out for the whole episode.
 """
 
 from __future__ import annotations
@@ -23,13 +26,15 @@ import dataclasses
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.jobs import onboard_origin
+from envs.scenario.faults import FaultsSpec, SatelliteFailure, StationOutage
 from envs.scenario.schema import ArrivalSpec, TokenSpec, WorkloadSpec
-from envs.sim import Sim, job_table
+from envs.sim import Sim, job_costs_s, job_table
 from tests.envs.test_sim import HORIZON, make_jobs, make_world
 
 INF = float("inf")
@@ -158,11 +163,29 @@ def test_every_queue_is_served_in_fifo_order(case):
             assert np.isnan(delivered[i]) or delivered[i] <= down[j] + EPS
 
 
+#: Whole-episode blackouts: none, no uplink pass at all, every station out, every satellite
+#: failed at 0 (the last three end most episodes before the first decision).
+BLACKOUTS = (None, None, "no_uplink", "stations_out", "satellites_failed")
+
+
+def _blackout(kind: str | None, n_sats: int) -> FaultsSpec:
+    if kind == "stations_out":
+        return FaultsSpec(
+            station_outages=tuple(StationOutage(s, 0.0, HORIZON) for s in ("up", "down"))
+        )
+    if kind == "satellites_failed":
+        return FaultsSpec(satellite_failures=tuple(SatelliteFailure(i, 0.0) for i in range(n_sats)))
+    return FaultsSpec()
+
+
 @st.composite
-def seeded_envs(draw):
+def seeded_envs(draw, blackouts=(None,)):
     """A hand-made world, a random workload on it, an episode seed and a policy seed."""
     n_sats = draw(st.integers(1, 3))
     passes = _passes(draw, n_sats, 6, least=2, max_gap=600.0, min_length=30.0)
+    blackout = draw(st.sampled_from(blackouts))
+    if blackout == "no_uplink":
+        passes = [p for p in passes if p[1] != 0] or [(0, 1, 10.0, 20.0)]
     world = make_world(passes, n_sats=n_sats, buffer_jobs=draw(st.integers(1, 4)), up_bps=8000.0)
     workload = WorkloadSpec(
         arrivals=ArrivalSpec(
@@ -175,15 +198,17 @@ def seeded_envs(draw):
         deadline_s=draw(st.sampled_from([None, 300.0, 2000.0])),
         onboard_fraction=draw(st.sampled_from([0.0, 0.3])),
     )
-    scenario = dataclasses.replace(world.scenario, workload=workload)
+    faults = _blackout(blackout, n_sats)
+    scenario = dataclasses.replace(world.scenario, workload=workload, faults=faults)
+    event(f"blackout: {blackout}")
     return scenario, world, draw(st.integers(0, 2**32 - 1)), draw(st.integers(0, 2**32 - 1))
 
 
 def episode(env: ConstellationDispatchEnv, seed: int, policy_seed: int):
-    """Random valid actions; the job table and the rewards."""
+    """Random valid actions; the job table and the rewards (the reset's first)."""
     rng = np.random.default_rng(policy_seed)
-    env.reset(seed=seed)
-    rewards = []
+    _, info = env.reset(seed=seed)
+    rewards = [info["reset_reward"]]
     for _ in range(1000):
         action = int(rng.choice(np.flatnonzero(env.action_masks()))) if env.sim.head() >= 0 else 0
         _, reward, terminated, truncated, _ = env.step(action)
@@ -211,3 +236,24 @@ def test_same_seed_gives_an_identical_job_table(case):
     fresh, fresh_rewards = episode(fresh_env, seed, policy_seed)
     assert same_table(table, again) and same_table(table, fresh)
     assert rewards == again_rewards == fresh_rewards
+
+
+@given(seeded_envs(blackouts=BLACKOUTS))
+def test_return_is_minus_the_job_table_cost_even_without_a_decision(case):
+    scenario, world, seed, policy_seed = case
+    env = ConstellationDispatchEnv(scenario, world=world, check_invariants=True)
+    table, rewards = episode(env, seed, policy_seed)
+    rw = scenario.reward
+    cost = float(job_costs_s(table, env.sim.now, rw.drop_penalty_s).sum())
+    assert sum(rewards) == pytest.approx(-cost * rw.scale, rel=1e-9, abs=1e-6)
+    dropped = int((table["status"] == "dropped").sum())
+    assert cost >= rw.drop_penalty_s * dropped
+    _, info = env.reset(seed=seed)
+    no_decision = not env.action_masks().any()
+    event(f"jobs: {min(len(table['job']), 3)}+, ends before a decision: {no_decision}")
+    if no_decision:  # the whole cost is the reset's; the one step only terminates
+        assert info["reset_reward"] == pytest.approx(-cost * rw.scale, rel=1e-9, abs=1e-6)
+        _, reward, terminated, truncated, _ = env.step(0)
+        assert reward == 0.0 and terminated and not truncated
+        if dropped:
+            assert info["reset_reward"] < 0

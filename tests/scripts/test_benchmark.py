@@ -47,3 +47,29 @@ def test_the_heuristic_drives_the_episode(monkeypatch):
     monkeypatch.setattr(heuristics.ECTAgent, "choose", spy)
     rate = bench._env_rate(lambda: ConstellationDispatchEnv("toy"), 50, 0, "ect")
     assert rate["decisions"] == 50 and len(chosen) == 50
+
+
+@pytest.mark.parametrize(
+    ("extra", "enabled", "source"),
+    [
+        ([], True, "soak"),
+        (["--set", "faults={}"], False, "--set"),  # the user's faults replace the soak's
+        (["--no-faults", "--set", "faults={satellite_failures: [{satellite: 0, time_s: 0}]}"],
+         True, "--set"),
+        (["--set", "faults.on_satellite_failure=drop"], True, "soak + --set"),
+    ],
+)  # fmt: skip
+def test_soak_honours_faults_given_with_set(tmp_path, capsys, monkeypatch, extra, enabled, source):
+    bench = scripts_loader.load_script("benchmark")
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))  # benchmark imports _soak lazily
+    out = tmp_path / "s.json"
+    argv = ["soak", "--scenario", "toy", "--decisions", "40", "--warmup", "10",
+            "--duration-s", "600", "--out", str(out), *extra]  # fmt: skip
+    assert bench.main(argv) == 0
+    result = json.loads(out.read_text())
+    assert result["faults"] is enabled and result["faults_from"] == source
+    if "faults={}" in extra:
+        assert result["overrides"]["faults"] == {}
+    if "--no-faults" in extra:
+        assert result["overrides"]["faults"]["satellite_failures"][0]["satellite"] == 0
+    assert ("faults on" in capsys.readouterr().out) is enabled

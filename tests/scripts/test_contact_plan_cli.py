@@ -108,7 +108,7 @@ def test_help_documents_every_option():
         (["--start", "yesterday"], "--start"),
         (["--start", "2025-06-01T00:00:00Z", "--hours", "-1"], "--hours"),
         (["--start", "2025-06-01T00:00:00Z", "--min-elevation", "95"], "--min-elevation"),
-        (["--start", "2025-06-01T00:00:00Z", "--step", "301"], "step_s"),
+        (["--start", "2025-06-01T00:00:00Z", "--step", "301"], "--step: must be in (0, 300]"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line_error(tmp_path, args, fragment):

@@ -147,3 +147,16 @@ def test_a_bad_network_fails_as_a_process_before_any_work(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: --networks: unknown network 'kast' in 'aws+kast'")
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_rerun_replaces_the_output_folder_whole(tmp_path, capsys):
+    study = scripts_loader.load_script("ground_network_study")
+    argv = ["--scenarios", "star_compute_12", "--networks", "aws", "--hours", "1", "--antennas",
+            "1", "--quiet", "--out", str(tmp_path / "out")]  # fmt: skip
+    assert study.main(argv) == 0
+    (tmp_path / "out" / "stale_plot.png").write_bytes(b"from an earlier run")
+    assert study.main(argv) == 0
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == [".constellation-dispatch-run", "ground_network.csv", "ground_network.json",
+                     "ground_network.png"]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no partial folder left

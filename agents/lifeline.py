@@ -1,0 +1,92 @@
+"""Worker processes that end with the process that started them.
+
+A pool worker blocked on a pipe outlives a parent killed by ``SIGTERM`` or ``SIGKILL``:
+it is reparented to PID 1 and waits forever, and so do the forkserver and the resource
+tracker that hold its file descriptors. :func:`die_with` makes a worker end when its parent
+does. It runs in the worker (as a pool initializer, or in a vector env's factory):
+
+* on Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` has the kernel kill the worker when the
+  process that forked it (the forkserver, for the forkserver start method) ends;
+* everywhere, a daemon thread checks every :data:`WATCH_INTERVAL_S` seconds that the
+  starting process (``parent_pid``) is alive, and ends the worker (``os._exit``) once it is
+  not, which also covers the forkserver and spawn start methods, whose workers are not
+  children of the starting process.
+
+:func:`stop_processes` is the other half, for the parent: terminate and join workers when
+the run is interrupted (``SIGTERM``, ``Ctrl-C``, an error), instead of waiting for them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["WATCH_INTERVAL_S", "die_with", "parent_alive", "stop_processes"]
+
+#: How often a worker checks that its parent is alive (seconds).
+WATCH_INTERVAL_S = 0.5
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def parent_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (a killed, not yet reaped process).
+
+    >>> parent_alive(os.getpid())
+    True
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): os.kill said it exists
+    return state not in (b"Z", b"X")
+
+
+def die_with(parent_pid: int) -> None:
+    """End this (worker) process when ``parent_pid`` ends; call it in the worker.
+
+    Args:
+        parent_pid: The process that started the run (``os.getpid()`` in the parent).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watch thread below still covers it
+    if not parent_alive(parent_pid):  # the parent ended before the worker started
+        os._exit(1)
+    watch = threading.Thread(target=_watch, args=(parent_pid,), name="parent-watch", daemon=True)
+    watch.start()
+
+
+def _watch(parent_pid: int) -> None:
+    while parent_alive(parent_pid):
+        time.sleep(WATCH_INTERVAL_S)
+    os._exit(1)  # no cleanup: the results have nowhere to go
+
+
+def stop_processes(processes: Iterable[Any], timeout_s: float = 5.0) -> None:
+    """Terminate (then kill, after ``timeout_s``) and join ``multiprocessing`` processes."""
+    procs = [p for p in processes if p is not None]
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + timeout_s
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
