@@ -273,9 +273,9 @@ def test_an_empty_contact_plan_drops_every_job_as_no_contact(tmp_path):
     )
     env = ConstellationDispatchEnv("toy", **{"ground.station_files": [str(stations)]})
     assert len(env.world.plan) == 0
-    env.reset(seed=0)
+    _, reset_info = env.reset(seed=0)
     assert not env.action_masks().any()  # no decision to make: the step only ends the episode
-    _, _, terminated, _, info = env.step(0)
-    assert terminated
+    _, reward, terminated, _, info = env.step(0)
+    assert terminated and reset_info["reset_reward"] + reward < 0  # the drops are charged
     assert info["jobs_arrived"] > 0 and info["jobs_completed"] == 0
     assert info["dropped_no_contact"] == info["jobs_dropped"] == info["jobs_arrived"]
