@@ -21,7 +21,7 @@ import yaml
 from envs.atomic import atomic_write, staged_folder
 from envs.errors import ConfigError, first_line
 from envs.resources import configs_dir
-from envs.yamlio import read_yaml
+from envs.yamlio import parse_yaml, read_yaml
 
 __all__ = [
     "AGENT_CONFIG_DIR",
@@ -106,10 +106,7 @@ def _parse_value(key: str, raw: str) -> Any:
             return kind(raw)
         except ValueError:
             pass
-    try:
-        return yaml.safe_load(raw)
-    except yaml.YAMLError:
-        raise ConfigError(f"--set {key}: cannot parse value {raw!r}") from None
+    return parse_yaml(raw, f"--set {key}")
 
 
 def make_vec_env(

@@ -28,10 +28,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from envs.errors import ConfigError
 from envs.ground import STATION_KEYS, Station
+from envs.yamlio import DuplicateKeyError, parse_yaml
 
 __all__ = [
     "CSV_REQUIRED_COLUMNS",
@@ -118,8 +117,10 @@ def station_file_format(text: str | None, suffix: str = "") -> str | None:
     if by_extension is not None:
         return by_extension
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = parse_yaml(text)
+    except DuplicateKeyError:
+        return "yaml"  # a YAML mapping: reading it reports the repeated key
+    except ConfigError:
         return None
     return "yaml" if isinstance(data, Mapping) else None
 

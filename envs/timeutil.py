@@ -16,7 +16,21 @@ from skyfield.timelib import Time, Timescale
 
 from envs.errors import ConfigError
 
-__all__ = ["builtin_timescale", "format_utc", "parse_utc", "require_utc", "skyfield_times"]
+__all__ = [
+    "SGP4_FIRST",
+    "SGP4_LAST",
+    "builtin_timescale",
+    "check_sgp4_range",
+    "format_utc",
+    "parse_utc",
+    "require_utc",
+    "skyfield_times",
+]
+
+#: First and last instants SGP4 is used for: the years a TLE's two-digit epoch year can name
+#: (57-99 are 1957-1999, 00-56 are 2000-2056). Times outside cannot be near any TLE epoch.
+SGP4_FIRST = datetime(1957, 1, 1, tzinfo=timezone.utc)
+SGP4_LAST = datetime(2056, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)
 
 
 def builtin_timescale() -> Timescale:
@@ -44,7 +58,41 @@ def parse_utc(text: str, field: str = "time") -> datetime:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ConfigError(f"{field}: {text!r} is outside the years 1-9999 in UTC") from None
+
+
+def check_sgp4_range(start: datetime, horizon_s: float = 0.0, field: str = "start") -> datetime:
+    """Check that ``start`` and ``start + horizon_s`` lie in the SGP4 years 1957-2056.
+
+    TLE epochs carry a two-digit year (57-99 → 19xx, 00-56 → 20xx), so no element set is
+    near a time outside ``SGP4_FIRST``..``SGP4_LAST``; such a time is a one-line error.
+
+    Returns:
+        ``start`` (tz-aware UTC).
+
+    >>> check_sgp4_range(datetime(2025, 6, 1, tzinfo=timezone.utc), 86400.0).year
+    2025
+    >>> check_sgp4_range(datetime(1, 1, 1, tzinfo=timezone.utc), field="--start")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    envs.errors.ConfigError: --start: 0001-01-01T00:00:00.000Z is outside 1957-01-01..2056-12-31...
+    """
+    start = require_utc(start, field)
+    why = "the years a TLE epoch can name (two-digit years 57-99 are 19xx, 00-56 are 20xx)"
+    if not SGP4_FIRST <= start <= SGP4_LAST:
+        raise ConfigError(
+            f"{field}: {format_utc(start, 0.0)} is outside 1957-01-01..2056-12-31, {why}"
+        )
+    if not np.isfinite(horizon_s) or (SGP4_LAST - start).total_seconds() < horizon_s:
+        raise ConfigError(
+            f"{field}: the horizon from {format_utc(start, 0.0)} for {horizon_s:g} s ends after "
+            f"2056-12-31, {why}"
+        )
+    return start
 
 
 def require_utc(value: datetime, field: str = "epoch") -> datetime:
@@ -60,9 +108,15 @@ def format_utc(epoch: datetime, seconds: float) -> str:
     >>> from datetime import datetime, timezone
     >>> format_utc(datetime(2025, 6, 1, tzinfo=timezone.utc), 90.25)
     '2025-06-01T00:01:30.250Z'
+    >>> format_utc(datetime(1, 1, 1, tzinfo=timezone.utc), 0.0)
+    '0001-01-01T00:00:00.000Z'
     """
-    moment = epoch + timedelta(seconds=float(seconds))
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    try:
+        moment = require_utc(epoch) + timedelta(seconds=float(seconds))
+    except OverflowError:
+        raise ConfigError(f"time: {epoch} + {seconds} s is outside the years 1-9999") from None
+    # isoformat always writes four-digit years (strftime("%Y") writes year 1 as "1").
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def skyfield_times(ts: Timescale, epoch: datetime, seconds: ArrayLike) -> Time:

@@ -133,9 +133,8 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     A value that reads as a number is one (YAML would keep ``1e10`` a string); anything
     else is parsed as YAML. A malformed item is a one-line ``ConfigError``.
     """
-    import yaml
-
     from envs.errors import ConfigError
+    from envs.yamlio import parse_yaml
 
     out: dict[str, Any] = {}
     for item in items:
@@ -150,8 +149,5 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
             except ValueError:
                 pass
         else:
-            try:
-                out[key] = yaml.safe_load(raw)
-            except yaml.YAMLError:
-                raise ConfigError(f"--set {key}: cannot parse value {raw!r}") from None
+            out[key] = parse_yaml(raw, f"--set {key}")
     return out

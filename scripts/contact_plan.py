@@ -26,8 +26,8 @@ from envs.contact_plan.search import MAX_STEP_S, check_grid
 from envs.errors import ConfigError
 from envs.ground import load_networks
 from envs.orbits import Constellation, load_elements
-from envs.orbits.tle import check_epoch_age
-from envs.timeutil import parse_utc
+from envs.orbits.tle import check_epoch_age, check_epoch_distance
+from envs.timeutil import check_sgp4_range, parse_utc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="Element-set file: TLE (CelesTrak 2-line or 3-line format) or CelesTrak OMM as "
         "JSON, CSV or XML (detected from the content, else the extension). Satellites are "
-        "named by the name line or OBJECT_NAME, else by catalogue number.",
+        "named by the name line or OBJECT_NAME, else by catalogue number; a name used twice "
+        "is an error naming both (CSV rows are told apart by name).",
     )
     parser.add_argument(
         "--stations",
@@ -59,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--start",
         required=True,
-        help="Start of the horizon, ISO 8601 UTC, e.g. 2025-06-01T00:00:00Z.",
+        help="Start of the horizon, ISO 8601 UTC, e.g. 2025-06-01T00:00:00Z; the horizon must "
+        "lie in 1957-2056 (the years a TLE epoch can name) and within a year of every TLE "
+        "epoch (more than 14 days away is a warning).",
     )
     parser.add_argument("--hours", type=float, default=24.0, help="Length of the horizon in hours.")
     parser.add_argument(
@@ -99,8 +102,10 @@ def write_csv(path: Path, rows: Sequence[tuple]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_plan_options(args)
-    start = parse_utc(args.start, "--start")
+    horizon_s = args.hours * 3600.0
+    start = check_sgp4_range(parse_utc(args.start, "--start"), horizon_s, "--start")
     tles = load_elements(args.tle)
+    check_epoch_distance(tles, start, horizon_s, f"--tle {args.tle}")
     check_epoch_age(tles, start, f"--tle {args.tle}")
     constellation = Constellation.from_tles(tles)
     stations = load_networks(args.stations)
@@ -117,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         constellation,
         stations,
         start,
-        args.hours * 3600.0,
+        horizon_s,
         step_s=args.step,
         cache_dir=cache_dir_of(args),
         progress=not args.quiet,

@@ -122,6 +122,28 @@ SCENARIOS = {
         scenario(text="name: !!python/object/apply:os.system ['echo hi']\n"),
         ["bad.yaml: line 1", "python/object/apply:os.system"],
     ),
+    "duplicate-top-level-key": (
+        scenario(text=TOY.read_text(encoding="utf-8") + "name: other\n"),
+        ["bad.yaml:", ": duplicate key 'name' (first at bad.yaml:15)"],
+    ),
+    "duplicate-nested-key": (
+        scenario(text="name: toy\nepisode:\n  duration_s: 60\n  duration_s: 3600\n"),
+        ["bad.yaml:4: duplicate key 'duration_s' (first at bad.yaml:3)"],
+    ),
+    "duplicate-key-in-a-station-file": (
+        scenario(
+            {"ground.station_files": ["st.yaml"]},
+            files={"st.yaml": "stations:\n  - name: X\n    lat_deg: 10\n    lat_deg: 20\n"},
+        ),
+        ["st.yaml:4: duplicate key 'lat_deg' (first at", "st.yaml:3)"],
+    ),
+    "duplicate-station-file-top-level-key": (
+        scenario(
+            {"ground.station_files": ["st.yaml"]},
+            files={"st.yaml": "network: a\nstations: []\nnetwork: b\n"},
+        ),
+        ["st.yaml:3: duplicate key 'network' (first at", "st.yaml:1)"],
+    ),
     "unknown-top-level-key": ({"colour": "blue"}, ["bad.yaml: colour: unknown key 'colour'"]),
     "unknown-nested-key": (
         {"workload.arrivals.rate": 0.1},
@@ -174,6 +196,28 @@ SCENARIOS = {
     "tle-checksum-error": (
         tle_scenario(NAME, _BAD_CHECKSUM, LINE2),
         ["constellation.tle_file", "sats.tle line 2: checksum mismatch (expected 7, found 9)"],
+    ),
+    "epoch-in-year-1": (
+        {"episode.epoch": "0001-01-01T00:00:00Z"},
+        ["bad.yaml: episode.epoch: 0001-01-01T00:00:00.000Z is outside 1957-01-01..2056-12-31"],
+    ),
+    "epoch-in-year-9999": (
+        {"episode.epoch": "9999-12-31T23:00:00Z"},
+        ["bad.yaml: episode.epoch: 9999-12-31T23:00:00.000Z is outside 1957-01-01..2056-12-31"],
+    ),
+    "epoch-years-from-the-tle-epoch": (
+        scenario(
+            {
+                "constellation": {"tle_file": "sats.tle", "tle_class": "inference"},
+                "episode.epoch": "2030-06-01T00:00:00Z",
+            },
+            files={"sats.tle": f"{NAME}\n{LINE1}\n{LINE2}\n"},
+        ),
+        ["sats.tle: TLE 'STAR-01-01'", "1826.0 days from the horizon 2030-06-01T00:00:00"],
+    ),
+    "tle-satellite-named-twice": (
+        tle_scenario(NAME, LINE1, LINE2, NAME, *TLE_LINES[4:6]),
+        ["constellation.tle_file", "sats.tle line 4: satellite name 'STAR-01-01'", "line 1"],
     ),
     "tle-truncated-line": (
         tle_scenario(NAME, LINE1, LINE2[:60]),
@@ -280,7 +324,7 @@ def test_bad_scenario_file(tmp_path, case):
         setup = scenario(setup)
     with pytest.raises(ConfigError) as info:
         load_scenario(setup(tmp_path))
-    assert message(info, *fragments).startswith("bad.yaml: ")
+    assert message(info, *fragments).startswith("bad.yaml:")
 
 
 LOAD_CALLS = {
@@ -349,6 +393,15 @@ TLES = {
         "t.tle line 3: mean motion (columns 53-63) is not a number: '15.2193x835'",
     ),
     "empty-file": ([], "t.tle: no TLEs found"),
+    "same-name-twice": (
+        [NAME, LINE1, LINE2, *TLE_LINES[3:6], NAME, *TLE_LINES[7:9]],
+        "t.tle line 7: satellite name 'STAR-01-01' (catalogue number 90003) repeats line 1 "
+        "(catalogue number 90001)",
+    ),
+    "same-two-line-set-twice": (
+        [LINE1, LINE2, LINE1, LINE2],
+        "t.tle line 3: satellite name '90001' (catalogue number 90001) repeats line 1",
+    ),
 }
 
 
@@ -441,6 +494,14 @@ OMMS = {
     ),
     "json-name-that-is-a-number": (
         omm("json", OBJECT_NAME=106), "o.json record 1: OBJECT_NAME: must be text, got 106"
+    ),
+    "json-two-records-with-one-name": (
+        omm("json", OBJECT_NAME="STAR-01-02"),
+        "o.json record 2: satellite name 'STAR-01-02' (catalogue number 90002) repeats record 1 "
+        "(catalogue number 90001)",
+    ),
+    "csv-two-records-with-one-name": (
+        omm("csv", OBJECT_NAME="STAR-01-02"), "o.csv record 2: satellite name 'STAR-01-02'"
     ),
     "json-malformed": (
         text_file("o.json", '[{"OBJECT_NAME": "X",\n'),
@@ -810,6 +871,12 @@ def _files(tmp: Path) -> dict[str, Path]:
     (tmp / "folder").mkdir()
     (tmp / "a_file").write_text("x")
     model = _model_file(tmp, "not-a-zip")
+    twice_tle = tmp / "twice.tle"
+    twice_tle.write_text(
+        "".join(f"{line}\n" for line in (NAME, LINE1, LINE2, NAME, *TLE_LINES[4:6]))
+    )
+    dup_stations = tmp / "dup.yaml"
+    dup_stations.write_text("stations:\n  - name: A\n    name: B\n    lat_deg: 1\n")
     (tmp / "bad_omm.json").write_text(_OMM_NO_MEAN_MOTION)
     (tmp / "sats.kml").write_text("placemarks\n")
     (tmp / "sites.kml").write_text("<kml/>")
@@ -818,7 +885,8 @@ def _files(tmp: Path) -> dict[str, Path]:
     return {"bad_tle": bad_tle, "good_tle": good_tle, "empty": empty, "folder": tmp / "folder",
             "a_file": tmp / "a_file", "model": model, "tmp": tmp,
             "bad_omm": tmp / "bad_omm.json", "kml": tmp / "sats.kml",
-            "sites_kml": tmp / "sites.kml", "bad_geojson": tmp / "st.geojson"}  # fmt: skip
+            "sites_kml": tmp / "sites.kml", "bad_geojson": tmp / "st.geojson",
+            "dup_stations": dup_stations, "twice_tle": twice_tle}  # fmt: skip
 
 
 START = "2025-06-01T00:00:00Z"
@@ -857,6 +925,29 @@ SCRIPT_CASES = {
         "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
         + f" --start {START} --hours 1 --no-cache --quiet --out {{folder}}",
         ["Is a directory: {folder}"]),
+    "contact_plan-start-in-year-1": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA) + " --start 0001-01-01",
+        ["--start: 0001-01-01T00:00:00.000Z is outside 1957-01-01..2056-12-31"]),
+    "contact_plan-start-in-year-9999": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
+        + " --start 9999-12-31T23:00:00Z", ["--start: 9999-12-31T23:00:00.000Z is outside"]),
+    "contact_plan-start-before-1957": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
+        + " --start 1956-12-31T23:59:59Z", ["--start: 1956-12-31T23:59:59.000Z is outside"]),
+    "contact_plan-horizon-ends-after-2056": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
+        + " --start 2056-12-31T23:00:00Z --hours 2",
+        ["--start: the horizon from 2056-12-31T23:00:00.000Z for 7200 s ends after 2056-12-31"]),
+    "contact_plan-start-overflows-utc": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA)
+        + " --start 0001-01-01T00:00:00+05:00", ["--start: '0001-01-01T00:00:00+05:00'"]),
+    "contact_plan-start-years-from-the-tle-epoch": (
+        "contact_plan", "--tle {good_tle} --stations " + str(CHINA) + " --start 2040-01-01",
+        ["good.tle: TLE 'STAR-01-01' (catalogue number 90001): epoch 2025-06-01T00:00:00Z",
+         "days from the horizon 2040-01-01", "366 days"]),
+    "contact_plan-satellite-named-twice": (
+        "contact_plan", "--tle {twice_tle} --stations " + str(CHINA) + f" --start {START}",
+        ["twice.tle line 4: satellite name 'STAR-01-01' (catalogue number 90002) repeats line 1"]),
     "evaluate-corrupt-model-file": (
         "evaluate", "--scenario toy --agents ect,maskable_ppo:{model} --episodes 1 --out {tmp}/o",
         ["maskable_ppo: cannot load model file {model}"]),
@@ -872,6 +963,13 @@ SCRIPT_CASES = {
     "evaluate-bad-override": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --set episode.duration_s=-1 "
         "--out {tmp}/o", ["toy.yaml: episode.duration_s: must be > 0, got -1"]),
+    "evaluate-override-with-a-duplicate-key": (
+        "evaluate", "--scenario toy --agents ect --episodes 1 --out {tmp}/o "
+        '--set workload.models={{"a":1,"a":2}}',
+        ["--set workload.models:1: duplicate key 'a' (first at --set workload.models:1)"]),
+    "contact_plan-station-file-with-a-duplicate-key": (
+        "contact_plan", "--tle {good_tle} --stations {dup_stations} --start " + START,
+        ["dup.yaml:3: duplicate key 'name' (first at", "dup.yaml:2)"]),
     "evaluate-override-without-value": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --set episode --out {tmp}/o",
         ["--set: expected KEY=VALUE, got 'episode'"]),
@@ -990,6 +1088,43 @@ def test_contact_plan_warns_in_one_line_for_a_stale_tle_and_carries_on(tmp_path,
     for fragment in ("'STAR-01-01' (catalogue number 90001)",
                      "30.0 days before the start 2025-07-01T00:00:00Z"):  # fmt: skip
         assert fragment in lines[0], err
+
+
+CACHE_CASES = {
+    "zero-byte-entry": lambda entry: entry.write_bytes(b""),
+    "truncated-entry": lambda entry: entry.write_bytes(entry.read_bytes()[:100]),
+}
+
+
+@pytest.mark.parametrize("case", CACHE_CASES, ids=list(CACHE_CASES))
+def test_bad_cache_entry_is_one_warning_line_and_the_plan_is_rewritten(tmp_path, capsys, case):
+    cache, out = tmp_path / "cache", tmp_path / "p.csv"
+    argv = ["--tle", REPO / "configs" / "tle" / "star_compute_12.tle", "--stations", CHINA,
+            "--start", START, "--hours", "2", "--quiet", "--cache-dir", cache,
+            "--out", out]  # fmt: skip
+    assert run_main("contact_plan", argv, capsys) == (0, "")
+    want = out.read_text()
+    (entry,) = cache.glob("*.npz")
+    CACHE_CASES[case](entry)
+    code, err = run_main("contact_plan", argv, capsys)
+    assert code == 0 and out.read_text() == want
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: contact-plan cache: "), err
+    assert entry.name in lines[0] and "recomputing" in lines[0]
+    assert run_main("contact_plan", argv, capsys) == (0, "")  # rewritten: read back silently
+
+
+def test_unwritable_cache_folder_is_one_warning_line_naming_it(tmp_path, capsys):
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a folder")
+    argv = ["--tle", REPO / "configs" / "tle" / "star_compute_12.tle", "--stations", CHINA,
+            "--start", START, "--hours", "1", "--quiet", "--cache-dir", blocker,
+            "--out", tmp_path / "p.csv"]  # fmt: skip
+    code, err = run_main("contact_plan", argv, capsys)
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert lines == [f"warning: contact-plan cache folder {blocker}: cannot write (File exists); "
+                     "continuing without the cache"]  # fmt: skip
 
 
 def test_argparse_errors_exit_2_with_usage_and_no_traceback(capsys):

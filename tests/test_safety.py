@@ -12,6 +12,7 @@ import socket
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 CODE = ("envs", "agents", "scripts", "tests")
@@ -137,6 +138,24 @@ def test_yaml_is_only_read_with_safe_load():
         if name.startswith("yaml.") and "load" in name
     }
     assert loaders <= {"yaml.safe_load", "yaml.safe_load_all"}, loaders
+
+
+def test_shipped_code_reads_yaml_only_through_the_strict_safe_loader():
+    """One loader for every YAML the project reads: envs.yamlio's SafeLoader subclass."""
+    from envs.yamlio import StrictSafeLoader
+
+    assert issubclass(StrictSafeLoader, yaml.SafeLoader)
+    assert not issubclass(StrictSafeLoader, (yaml.FullLoader, yaml.UnsafeLoader))
+    direct = {
+        (path, name)
+        for path, tree in sources(SHIPPED)
+        for _, name in calls(tree)
+        if path != "envs/yamlio.py"
+        and ((name.startswith("yaml.") and "load" in name) or name.endswith("Loader"))
+    }
+    assert not direct, f"read YAML with envs.yamlio.read_yaml / parse_yaml: {direct}"
+    loaders = {name for _, name in calls(dict(sources(("envs",)))["envs/yamlio.py"])}
+    assert "StrictSafeLoader" in loaders and not any(n.startswith("yaml.") for n in loaders)
 
 
 def test_the_scan_finds_what_it_is_looking_for():

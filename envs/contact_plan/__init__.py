@@ -6,6 +6,7 @@ passes, and ``envs.contact_plan.plan`` for the queries the simulator uses.
 
 from envs.contact_plan.build import (
     ALGORITHM_VERSION,
+    CacheWarning,
     compute_contact_plan,
     default_cache_dir,
     plan_key,
@@ -17,6 +18,7 @@ __all__ = [
     "ALGORITHM_VERSION",
     "CSV_COLUMNS",
     "HIDDEN_PEAK_MARGIN",
+    "CacheWarning",
     "ContactPlan",
     "PassArrays",
     "compute_contact_plan",

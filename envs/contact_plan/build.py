@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -13,15 +14,26 @@ from skyfield.timelib import Timescale
 
 from envs.contact_plan.plan import ContactPlan
 from envs.contact_plan.search import HIDDEN_PEAK_MARGIN, find_passes
-from envs.errors import ConfigError
+from envs.errors import ConfigError, first_line
 from envs.ground import Station, station_arrays
 from envs.orbits.propagate import Constellation
-from envs.timeutil import require_utc
+from envs.orbits.tle import check_epoch_distance
+from envs.timeutil import check_sgp4_range, require_utc
 
-__all__ = ["ALGORITHM_VERSION", "compute_contact_plan", "default_cache_dir", "plan_key"]
+__all__ = [
+    "ALGORITHM_VERSION",
+    "CacheWarning",
+    "compute_contact_plan",
+    "default_cache_dir",
+    "plan_key",
+]
 
 #: Bump when the search algorithm changes results, so stale cache entries are not reused.
 ALGORITHM_VERSION = 1
+
+
+class CacheWarning(UserWarning):
+    """A contact-plan cache entry was unreadable (and is recomputed) or could not be written."""
 
 
 def default_cache_dir() -> Path:
@@ -74,11 +86,17 @@ def compute_contact_plan(
         step_s: Coarse search grid step, seconds (see ``envs.contact_plan.search``).
         ts: Skyfield timescale (default: a fresh built-in one; nothing is downloaded).
         cache_dir: Folder for cached plans (``default_cache_dir()`` is a good choice);
-            ``None`` disables caching. Entries are keyed by ``plan_key``.
+            ``None`` disables caching. Entries are keyed by ``plan_key``. An unreadable
+            entry (empty, truncated, missing or ragged arrays) is recomputed and rewritten,
+            and a folder that cannot be written means no cache; both with a ``CacheWarning``.
         progress: Show a progress bar.
 
     Returns:
-        The contact plan.
+        The contact plan (possibly empty: no pass is a valid answer).
+
+    Raises:
+        ConfigError: No stations; a horizon outside 1957-2056 (``check_sgp4_range``); an
+            element set more than ``TLE_REFUSE_AGE_DAYS`` from the horizon.
 
     >>> from datetime import datetime, timezone
     >>> from envs.ground import Station
@@ -92,16 +110,20 @@ def compute_contact_plan(
     """
     if len(stations) == 0:
         raise ConfigError("stations: need at least one ground station, got an empty list")
-    epoch = require_utc(epoch)
+    epoch = check_sgp4_range(epoch, horizon_s, "epoch")
+    check_epoch_distance(constellation.tles, epoch, horizon_s, "constellation")
     path = None
     if cache_dir is not None:
         key = plan_key(constellation, stations, epoch, horizon_s, step_s)
         path = Path(cache_dir) / f"contact_plan_{key[:32]}.npz"
         if path.is_file():
             try:
-                return ContactPlan.load(path)
-            except ConfigError:
-                path.unlink(missing_ok=True)  # corrupt or stale entry: recompute
+                plan = ContactPlan.load(path)
+                return _matching(plan, path, constellation, stations, epoch, horizon_s)
+            except ConfigError as exc:
+                warnings.warn(
+                    f"contact-plan cache: {exc}; recomputing it", CacheWarning, stacklevel=2
+                )
     arrays = station_arrays(stations)
     passes = find_passes(
         constellation, arrays, epoch, horizon_s, step_s=step_s, ts=ts, progress=progress
@@ -116,5 +138,33 @@ def compute_contact_plan(
         passes=passes,
     )
     if path is not None:
-        plan.save(path)
+        _save_to_cache(plan, path)
     return plan
+
+
+def _matching(
+    plan: ContactPlan,
+    path: Path,
+    constellation: Constellation,
+    stations: Sequence[Station],
+    epoch: datetime,
+    horizon_s: float,
+) -> ContactPlan:
+    """``plan`` if it is the plan of these inputs, else a ``ConfigError`` (a stale entry)."""
+    want = (constellation.names, tuple(s.name for s in stations), epoch, float(horizon_s))
+    if (plan.satellite_names, plan.station_names, plan.epoch, plan.horizon_s) != want:
+        raise ConfigError(f"{path}: the plan is for other satellites, stations or times")
+    return plan
+
+
+def _save_to_cache(plan: ContactPlan, path: Path) -> None:
+    """Write ``plan`` to the cache; a folder that cannot be written is a warning, not an error."""
+    try:
+        plan.save(path)
+    except OSError as exc:
+        warnings.warn(
+            f"contact-plan cache folder {path.parent}: cannot write "
+            f"({exc.strerror or first_line(exc)}); continuing without the cache",
+            CacheWarning,
+            stacklevel=3,
+        )

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from envs.atomic import atomic_write
 from envs.contact_plan.search import PassArrays
-from envs.errors import ConfigError
+from envs.errors import ConfigError, first_line
 from envs.timeutil import format_utc, parse_utc
 
 __all__ = ["CSV_COLUMNS", "ContactPlan"]
@@ -184,7 +184,7 @@ class ContactPlan:
             if len(keys)
             else np.full(pair.shape, -1)
         )
-        same = found >= 0
+        same = np.array(found >= 0)  # an array even for scalar arguments
         same[same] = (self.passes.sat[found[same]] == sat[same]) & (
             self.passes.station[found[same]] == station[same]
         )
@@ -262,27 +262,79 @@ class ContactPlan:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ContactPlan:
-        """Read a plan written by ``save``."""
+        """Read a plan written by ``save``.
+
+        Raises:
+            ConfigError: One line naming the file if it cannot be read or is not a complete,
+                consistent plan (empty, truncated, missing arrays, ragged or out-of-range
+                arrays, another format version).
+        """
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
-                if meta.get("format_version") != _FORMAT_VERSION:
-                    raise ConfigError(
-                        f"{path}: contact plan format {meta.get('format_version')} "
-                        f"is not {_FORMAT_VERSION}"
-                    )
-                passes = PassArrays(*(data[name] for name in PassArrays._fields))
-                station_network = data["station_network"]
-        except (OSError, KeyError, ValueError) as exc:
-            if isinstance(exc, ConfigError):
-                raise
-            raise ConfigError(f"{path}: not a readable contact plan ({exc})") from None
-        return cls(
-            parse_utc(meta["epoch"], "epoch"),
-            float(meta["horizon_s"]),
-            tuple(meta["satellite_names"]),
-            tuple(meta["station_names"]),
-            station_network,
-            tuple(meta["network_names"]),
-            passes,
-        )
+                passes = PassArrays(*(np.asarray(data[name]) for name in PassArrays._fields))
+                station_network = np.asarray(data["station_network"])
+            if not isinstance(meta, dict):
+                raise ValueError("meta is not a mapping")
+            if meta.get("format_version") != _FORMAT_VERSION:
+                raise ValueError(f"format {meta.get('format_version')} is not {_FORMAT_VERSION}")
+            names = {
+                key: tuple(meta[key])
+                for key in ("satellite_names", "station_names", "network_names")
+            }
+            if not all(isinstance(n, str) for v in names.values() for n in v):
+                raise ValueError("names must be strings")
+            epoch = parse_utc(meta["epoch"], "epoch")
+            horizon_s = float(meta["horizon_s"])
+            _check_arrays(passes, station_network, horizon_s, **names)
+            return cls(
+                epoch,
+                horizon_s,
+                names["satellite_names"],
+                names["station_names"],
+                station_network,
+                names["network_names"],
+                passes,
+            )
+        except Exception as exc:
+            # A damaged file fails in many ways: EOFError, BadZipFile, NotImplementedError for
+            # a garbled compression method, KeyError, ValueError, MemoryError for a huge shape.
+            raise ConfigError(
+                f"{path}: not a readable contact plan ({type(exc).__name__}: {first_line(exc)})"
+            ) from None
+
+
+def _check_arrays(
+    passes: PassArrays,
+    station_network: NDArray[Any],
+    horizon_s: float,
+    *,
+    satellite_names: tuple[str, ...],
+    station_names: tuple[str, ...],
+    network_names: tuple[str, ...],
+) -> None:
+    """Raise ``ValueError`` unless the arrays of a loaded plan are complete and consistent."""
+    n = len(passes.sat)
+    for name, column in zip(PassArrays._fields, passes, strict=True):
+        if column.ndim != 1 or len(column) != n:
+            raise ValueError(f"{name} has shape {column.shape}, expected ({n},)")
+        kind = "b" if name.endswith("clipped") else ("i" if name in ("sat", "station") else "f")
+        if column.dtype.kind != kind:
+            raise ValueError(f"{name} has dtype {column.dtype}")
+    if station_network.shape != (len(station_names),) or station_network.dtype.kind != "i":
+        raise ValueError(f"station_network has shape {station_network.shape}")
+    if not np.isfinite(horizon_s) or horizon_s <= 0:
+        raise ValueError(f"horizon_s is {horizon_s}")
+    for name, column, size in (
+        ("sat", passes.sat, len(satellite_names)),
+        ("station", passes.station, len(station_names)),
+        ("station_network", station_network, len(network_names)),
+    ):
+        if len(column) and (column.min() < 0 or column.max() >= size):
+            raise ValueError(f"{name} index out of range 0..{size - 1}")
+    if n and not (
+        np.all(passes.rise_s >= 0)
+        and np.all(passes.rise_s <= passes.set_s)
+        and np.all(passes.set_s <= horizon_s)
+    ):
+        raise ValueError("pass times outside the horizon")

@@ -19,7 +19,7 @@ from envs.orbits.propagate import Constellation, teme_to_ecef, time_grid
 if TYPE_CHECKING:
     from envs.contact_plan.search import PassArrays
 
-__all__ = ["polish_passes"]
+__all__ = ["exact_sin_elevation", "polish_passes"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -28,7 +28,7 @@ _POLISH_MAX_STEP_S = 10.0
 _POLISH_AGAIN_S = 0.01  # crossings whose first Newton step exceeded this get a second one
 
 
-def _exact_sin_elevation(
+def exact_sin_elevation(
     constellation: Constellation,
     sat: IntArray,
     station: IntArray,
@@ -36,9 +36,10 @@ def _exact_sin_elevation(
     epoch: datetime,
     ts: Timescale | None,
     st: StationArrays,
-) -> tuple[FloatArray, FloatArray]:
-    """``sin(elevation)`` and its rate from exact SGP4 states at individual (sat, station, t).
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``sin(elevation)``, its rate and the range (km) from exact SGP4 states.
 
+    Evaluated at individual (sat, station, t) events; NaN where SGP4 fails (decayed).
     SGP4 runs once per satellite over that satellite's times; this is plan-construction
     work over events, never over the whole constellation per simulator step.
     """
@@ -48,7 +49,8 @@ def _exact_sin_elevation(
     err = np.zeros((1, len(t_s)), np.uint8)
     order = np.argsort(sat, kind="stable")
     sats, first = np.unique(sat[order], return_index=True)
-    for s, lo, hi in zip(sats, first, np.r_[first[1:], len(order)], strict=True):
+    bounds = np.r_[first, len(order)]  # one run of events per satellite; no events, no runs
+    for s, lo, hi in zip(sats, bounds[:-1], bounds[1:], strict=True):
         idx = order[lo:hi]
         e, r, v = constellation.satrecs[s].sgp4_array(grid.jd_whole[idx], grid.jd_frac[idx])
         err[0, idx], r_teme[0, idx], v_teme[0, idx] = e, r, v
@@ -59,7 +61,7 @@ def _exact_sin_elevation(
     rho = np.linalg.norm(rel, axis=1)
     up = np.einsum("ij,ij->i", rel, u)
     rate = np.einsum("ij,ij->i", vel, u) / rho - up * np.einsum("ij,ij->i", rel, vel) / rho**3
-    return up / rho, rate
+    return up / rho, rate, rho
 
 
 def polish_passes(
@@ -80,6 +82,8 @@ def polish_passes(
     Newton step for the few crossings whose first step was large.
     """
     n = len(passes.sat)
+    if n == 0:
+        return passes  # nothing to refine: an empty plan is a valid answer
     interior = (passes.tmax_s > passes.rise_s) & (passes.tmax_s < passes.set_s)
     keep = np.concatenate([~passes.rise_clipped, ~passes.set_clipped, interior])
     idx = np.nonzero(keep)[0]
@@ -91,7 +95,7 @@ def polish_passes(
     peak_t = t[is_peak]
     # First evaluation: all events, plus the peaks shifted by delta for the secant.
     delta = 0.5
-    f, rate = _exact_sin_elevation(
+    f, rate, _ = exact_sin_elevation(
         constellation,
         np.concatenate([sat, sat[is_peak]]),
         np.concatenate([station, station[is_peak]]),
@@ -113,7 +117,7 @@ def polish_passes(
     # Crossings whose first step was large (grazing ones, coarse grids) get a second step.
     again = np.nonzero(~is_peak & (np.abs(step) > _POLISH_AGAIN_S))[0]
     if len(again):
-        f2, rate2 = _exact_sin_elevation(
+        f2, rate2, _ = exact_sin_elevation(
             constellation, sat[again], station[again], t[again], epoch, ts, st
         )
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -16,6 +16,15 @@ Algorithm
    interpolant's ``f'`` gives the time of maximum elevation, and a secant step on exact
    SGP4 rates polishes it.
 
+Edge cases
+----------
+An empty plan is a valid answer (nothing to refine, nothing to polish). A satellite in view
+for the whole horizon (geostationary over a station) is one pass clipped at both ends. A
+satellite whose SGP4 propagation fails inside the horizon (it decays: error codes 1-6) is
+never in view after the failure; a pass in progress then ends at the failure onset, located
+by bisection on exact SGP4 to ``_ONSET_TOLERANCE_S``, and the maximum elevation of its last
+stretch is sampled on exact states, so neither depends on the grid step.
+
 Short-pass guarantee
 --------------------
 A pass that starts and ends between two grid points leaves no sign change in ``f - sin(mask)``,
@@ -43,7 +52,7 @@ from numpy.typing import NDArray
 from skyfield.timelib import Timescale
 from tqdm.auto import tqdm
 
-from envs.contact_plan.polish import polish_passes
+from envs.contact_plan.polish import exact_sin_elevation, polish_passes
 from envs.errors import ConfigError
 from envs.ground import StationArrays
 from envs.limits import check_count
@@ -61,6 +70,8 @@ MAX_STEP_S = 300.0
 HIDDEN_PEAK_MARGIN = 0.01
 _BISECT_ITERATIONS = 16  # 300 s / 2**16 ≈ 5 ms, then polished (crossings) or flat (peaks)
 _DEFAULT_CHUNK_ELEMENTS = 2_000_000  # satellite × station × time cells per chunk
+_ONSET_TOLERANCE_S = 1e-3  # decay (SGP4 failure) onsets are located to a millisecond
+_CUT_SAMPLES = 1025  # exact samples of the stretch a decay cuts short (≤ 0.3 s apart)
 
 
 class PassArrays(NamedTuple):
@@ -173,10 +184,18 @@ class _Chunk:
     """Grid evaluation of sin(elevation) and its rate for satellites ``start:stop``."""
 
     def __init__(
-        self, constellation: Constellation, grid: TimeGrid, st: StationArrays, start: int, stop: int
+        self,
+        constellation: Constellation,
+        grid: TimeGrid,
+        st: StationArrays,
+        start: int,
+        stop: int,
+        ts: Timescale | None = None,
     ):
         states = propagate_ecef(constellation, grid, start=start, stop=stop)
         self.r, self.v = states.r_km, states.v_km_s
+        self.ok = states.error == 0  # (n, T): SGP4 succeeded (False once a satellite decays)
+        self.constellation, self.start, self.ts = constellation, start, ts
         n, n_t, _ = self.r.shape
         g, u = st.ecef_km, st.up
         n_m = len(g)
@@ -213,6 +232,34 @@ class _Chunk:
             st.ecef_km[m],
             st.up[m],
         )
+
+
+def _failure_onsets(
+    constellation: Constellation, grid: TimeGrid, sat: IntArray, k: IntArray
+) -> FloatArray:
+    """First time SGP4 fails in ``[t[k], t[k + 1]]`` for satellites ``sat`` (global indices).
+
+    SGP4 succeeds at ``t[k]`` and fails at ``t[k + 1]`` (the satellite decays, error codes
+    1-6); bisection on exact SGP4 error flags narrows that to ``_ONSET_TOLERANCE_S``. The
+    returned time is one where SGP4 fails, so polishing leaves it alone.
+    """
+    lo, hi = grid.t_s[k].copy(), grid.t_s[k + 1].copy()
+    if len(sat) == 0:
+        return hi
+    epoch = grid.epoch
+    while np.any(hi - lo > _ONSET_TOLERANCE_S):
+        mid = 0.5 * (lo + hi)
+        mid_grid = time_grid(epoch, mid)
+        failed = np.zeros(len(sat), bool)
+        for s in np.unique(sat):
+            idx = np.nonzero(sat == s)[0]
+            err, _, _ = constellation.satrecs[s].sgp4_array(
+                mid_grid.jd_whole[idx], mid_grid.jd_frac[idx]
+            )
+            failed[idx] = err != 0
+        lo = np.where(failed, lo, mid)
+        hi = np.where(failed, mid, hi)
+    return hi
 
 
 def _chunk_passes(chunk: _Chunk, grid: TimeGrid, st: StationArrays) -> PassArrays:
@@ -265,6 +312,14 @@ def _chunk_passes(chunk: _Chunk, grid: TimeGrid, st: StationArrays) -> PassArray
         tau = _bisect(cseg.sin_elevation, np.zeros(len(ci)), np.ones(len(ci)), s[cm])
         return t[ck] + tau * cseg.h
 
+    # A pass in progress when SGP4 starts failing (the satellite decays) ends at that onset.
+    set_t = crossings(sets)
+    decayed = ~chunk.ok[sets[0], sets[1] + 1]
+    set_t[decayed] = _failure_onsets(
+        chunk.constellation, grid, sets[0][decayed] + chunk.start, sets[1][decayed]
+    )
+    set_edge_k = np.where(decayed, sets[1], -1)  # last grid point where the pass was seen
+
     n_t = f.shape[1]
     start_i, start_m = np.nonzero(above[:, 0])
     end_i, end_m = np.nonzero(above[:, n_t - 1])
@@ -273,7 +328,8 @@ def _chunk_passes(chunk: _Chunk, grid: TimeGrid, st: StationArrays) -> PassArray
     rise_t = np.concatenate([crossings(rises), h_rise, np.zeros(len(start_i))])
     set_i = np.concatenate([sets[0], pi[hidden], end_i])
     set_m = np.concatenate([sets[2], pm[hidden], end_m])
-    set_t = np.concatenate([crossings(sets), h_set, np.full(len(end_i), t[-1])])
+    set_t = np.concatenate([set_t, h_set, np.full(len(end_i), t[-1])])
+    set_edge_k = np.concatenate([set_edge_k, np.full(len(h_set) + len(end_i), -1)])
     rise_clipped = np.concatenate(
         [np.zeros(len(rise_t) - len(start_i), bool), np.ones(len(start_i), bool)]
     )
@@ -284,6 +340,7 @@ def _chunk_passes(chunk: _Chunk, grid: TimeGrid, st: StationArrays) -> PassArray
     so = np.lexsort((set_t, set_m, set_i))
     rise_i, rise_m, rise_t, rise_clipped = rise_i[ro], rise_m[ro], rise_t[ro], rise_clipped[ro]
     set_i, set_m, set_t, set_clipped = set_i[so], set_m[so], set_t[so], set_clipped[so]
+    set_edge_k = set_edge_k[so]
     if (
         len(rise_t) != len(set_t)
         or np.any(rise_i != set_i)
@@ -297,14 +354,22 @@ def _chunk_passes(chunk: _Chunk, grid: TimeGrid, st: StationArrays) -> PassArray
     best_f = np.full(len(rise_t), -np.inf)
     best_t = rise_t.copy()
     best_r = np.full(len(rise_t), np.nan)
-    for clipped, k_edge, t_edge in ((rise_clipped, 0, rise_t), (set_clipped, n_t - 1, set_t)):
-        ci, cm = rise_i[clipped], rise_m[clipped]
+    # Candidates at the ends a pass was cut at: the horizon's edges, or the last grid point
+    # before the satellite decayed (its culmination may be lost with the failed states).
+    cut = set_edge_k >= 0
+    edges = (
+        (rise_clipped, np.zeros(len(rise_t), np.int64)),
+        (set_clipped, np.full(len(rise_t), n_t - 1)),
+        (cut, set_edge_k),
+    )
+    for clipped, k_all in edges:
+        ci, cm, k_edge = rise_i[clipped], rise_m[clipped], k_all[clipped]
         fe = f[ci, k_edge, cm]
         better = fe > best_f[clipped]
         idx = np.nonzero(clipped)[0][better]
         best_f[idx] = fe[better]
-        best_t[idx] = t_edge[idx]
-        best_r[idx] = chunk.rho[ci[better], k_edge, cm[better]]
+        best_t[idx] = t[k_edge[better]]
+        best_r[idx] = chunk.rho[ci[better], k_edge[better], cm[better]]
     span = t[-1] + 1.0
     pass_key = (rise_i * n_m + rise_m) * span + rise_t
     valid = f_peak >= s[pm]
@@ -324,6 +389,29 @@ def _chunk_passes(chunk: _Chunk, grid: TimeGrid, st: StationArrays) -> PassArray
     best_f[own[better]] = f_peak[sel[better]]
     best_t[own[better]] = peak_t[sel[better]]
     best_r[own[better]] = peak_range[sel[better]]
+    # A pass cut by a decay has no grid culmination in its last stretch (from the last grid
+    # point where SGP4 worked to the onset), so its maximum there is sampled on exact states.
+    cut_idx = np.nonzero(cut)[0]
+    if len(cut_idx):
+        frac = np.linspace(0.0, 1.0, _CUT_SAMPLES)
+        t0 = np.maximum(rise_t[cut_idx], t[set_edge_k[cut_idx]])
+        times = t0[:, None] + (set_t[cut_idx] - t0)[:, None] * frac
+        fs, _, rs = exact_sin_elevation(
+            chunk.constellation,
+            np.repeat(rise_i[cut_idx] + chunk.start, _CUT_SAMPLES),
+            np.repeat(rise_m[cut_idx], _CUT_SAMPLES),
+            times.ravel(),
+            grid.epoch,
+            chunk.ts,
+            st,
+        )
+        fs = np.where(np.isnan(fs), -np.inf, fs).reshape(len(cut_idx), _CUT_SAMPLES)
+        row, col = np.arange(len(cut_idx)), np.argmax(fs, axis=1)
+        better = fs[row, col] > best_f[cut_idx]
+        won = cut_idx[better]
+        best_f[won] = fs[row, col][better]
+        best_t[won] = times[row, col][better]
+        best_r[won] = rs.reshape(len(cut_idx), _CUT_SAMPLES)[row, col][better]
     return PassArrays(
         rise_i.astype(np.int64),
         rise_m.astype(np.int64),
@@ -407,7 +495,8 @@ def find_passes(
     with tqdm(total=n_sats, unit="sat", desc="contact plan", disable=not progress) as bar:
         for start in range(0, n_sats, chunk):
             stop = min(n_sats, start + chunk)
-            part = _chunk_passes(_Chunk(constellation, grid, stations, start, stop), grid, stations)
+            chunk_ = _Chunk(constellation, grid, stations, start, stop, ts)
+            part = _chunk_passes(chunk_, grid, stations)
             parts.append(part._replace(sat=part.sat + start))
             bar.update(stop - start)
     merged = PassArrays(*(np.concatenate(cols) for cols in zip(*parts, strict=True)))

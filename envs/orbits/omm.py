@@ -28,7 +28,7 @@ from typing import Any
 from sgp4 import omm as sgp4_omm
 
 from envs.errors import TLEError
-from envs.orbits.tle import TLE, tle_checksum
+from envs.orbits.tle import MAX_CATNR, TLE, check_unique_names, format_catnr, tle_checksum
 
 __all__ = [
     "OMM_MAX_CATNR",
@@ -52,8 +52,7 @@ OMM_REQUIRED_FIELDS: tuple[str, ...] = (
     "BSTAR",
 )
 #: The largest catalogue number a TLE line can hold (Alpha-5 ``Z9999``).
-OMM_MAX_CATNR = 339999
-_ALPHA5_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+OMM_MAX_CATNR = MAX_CATNR
 # Metadata that, when present, must have this value: other frames or theories (e.g. SGP4-XP)
 # would be propagated wrongly by SGP4.
 _METADATA = {
@@ -163,7 +162,7 @@ def _angle(record: Mapping[str, Any], field: str, high: float) -> str:
 def _catnr_field(catnr: int) -> str:
     if catnr < 100000:
         return f"{catnr:5d}"
-    return _ALPHA5_LETTERS[catnr // 10000 - 10] + f"{catnr % 10000:04d}"
+    return format_catnr(catnr)  # Alpha-5, shared with the TLE reader and shell_tles
 
 
 def _with_checksum(line: str) -> str:
@@ -266,6 +265,7 @@ def _convert(records: Iterable[Mapping[str, Any]], source: str) -> list[TLE]:
     tles = [omm_to_tle(record, f"{source} record {i}") for i, record in enumerate(records, 1)]
     if not tles:
         raise TLEError(f"{source}: no OMM records found")
+    check_unique_names(tles, [f"record {i}" for i in range(1, len(tles) + 1)], source)
     return tles
 
 

@@ -66,9 +66,18 @@ class Constellation:
 
     @classmethod
     def from_tles(cls, tles: Sequence[TLE]) -> Constellation:
-        """Build from TLEs; raises ``ConfigError`` for an empty list."""
+        """Build from TLEs; raises ``ConfigError`` for an empty list or a repeated name."""
         if len(tles) == 0:
             raise ConfigError("constellation: needs at least one satellite, got 0 TLEs")
+        seen: dict[str, TLE] = {}
+        for tle in tles:
+            other = seen.setdefault(tle.name, tle)
+            if other is not tle:
+                raise ConfigError(
+                    f"constellation: satellite name {tle.name!r} is used by catalogue numbers "
+                    f"{other.catnr} and {tle.catnr}; names must be unique so that contact-plan "
+                    "rows can be told apart"
+                )
         return cls(tuple(tles), tuple(tle_to_satrec(t) for t in tles))
 
     def __reduce__(self):

@@ -27,7 +27,7 @@ from sgp4.earth_gravity import wgs72
 from sgp4.exporter import export_tle
 
 from envs.errors import ConfigError
-from envs.orbits.tle import TLE
+from envs.orbits.tle import MAX_CATNR, TLE, format_catnr, tle_checksum
 from envs.timeutil import require_utc
 
 __all__ = [
@@ -44,7 +44,6 @@ MU_KM3_PER_S2 = wgs72.mu  # 398600.8
 J2 = wgs72.j2  # 0.001082616
 TROPICAL_YEAR_DAYS = 365.2421897
 SUN_RATE_RAD_PER_S = 2.0 * math.pi / (TROPICAL_YEAR_DAYS * 86400.0)
-MAX_CATNR = 339999  # Alpha-5 "Z9999"
 _SGP4_EPOCH0 = datetime(1949, 12, 31, tzinfo=timezone.utc)
 _J2000 = datetime(2000, 1, 1, 12, tzinfo=timezone.utc)  # JD 2451545.0 (UTC; UT1 and TT ignored)
 
@@ -277,7 +276,11 @@ def shell_tles(shell: Shell, epoch: datetime) -> list[TLE]:
             reason = SGP4_ERRORS.get(satrec.error, "unknown error")
             raise ConfigError(f"shell {shell.name_prefix!r} satellite {k}: sgp4 error {reason}")
         name = f"{shell.name_prefix}-{els.plane[k] + 1:0{width}d}-{els.slot[k] + 1:0{width}d}"
-        tles.append(TLE(name, *export_tle(satrec)))
+        # sgp4's own Alpha-5 field is wrong for 180000-189999 and 230000-239999 (it writes
+        # the skipped letters I and O), so the catalogue number is written here.
+        field = format_catnr(shell.first_catnr + k)
+        line1, line2 = (_with_catnr(line, field) for line in export_tle(satrec))
+        tles.append(TLE(name, line1, line2))
     return tles
 
 
@@ -312,6 +315,12 @@ def shells_tles(shells: Sequence[Shell], epoch: datetime) -> list[TLE]:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _with_catnr(line: str, field: str) -> str:
+    """``line`` with columns 3-7 replaced by ``field`` and its checksum recomputed."""
+    body = line[:2] + field + line[7:68]
+    return body + str(tle_checksum(body))
 
 
 def _describe(shell: Shell) -> str:

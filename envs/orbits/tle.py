@@ -27,10 +27,15 @@ from envs.atomic import atomic_write
 from envs.errors import TLEError
 
 __all__ = [
+    "MAX_CATNR",
     "TLE",
     "TLE_MAX_AGE_DAYS",
+    "TLE_REFUSE_AGE_DAYS",
     "TLEEpochWarning",
     "check_epoch_age",
+    "check_epoch_distance",
+    "check_unique_names",
+    "format_catnr",
     "format_tles",
     "load_tles",
     "parse_tles",
@@ -44,7 +49,12 @@ TLE_LINE_LENGTH = 69
 #: errors grow by roughly a kilometre or more per day away from the epoch; two weeks is the
 #: usual rule of thumb for when a TLE should be refreshed.
 TLE_MAX_AGE_DAYS = 14.0
+#: Element sets used further than this from their epoch are refused (`check_epoch_distance`):
+#: a year of SGP4 extrapolation puts a LEO satellite thousands of kilometres off.
+TLE_REFUSE_AGE_DAYS = 366.0
 _ALPHA5_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # Alpha-5 skips I and O.
+#: Largest catalogue number a TLE can carry: Alpha-5 ``Z9999`` (24 letters x 10000 above 99999).
+MAX_CATNR = (len(_ALPHA5_LETTERS) + 10) * 10000 - 1
 _DIGITS = "0123456789"
 # Byte -> checksum contribution: digits count their value, "-" counts 1, everything else 0.
 _CHECKSUM_VALUES = bytes(
@@ -147,6 +157,7 @@ def check_epoch_age(
     >>> check_epoch_age([tle], datetime(2025, 6, 3, tzinfo=timezone.utc))
     2.0
     """
+    check_epoch_distance(tles, start, 0.0, source)
     ages = [(start - t.epoch).total_seconds() / 86400.0 for t in tles]
     if not ages:
         return 0.0
@@ -164,6 +175,49 @@ def check_epoch_age(
             stacklevel=2,
         )
     return abs(ages[worst])
+
+
+def check_epoch_distance(
+    tles: Sequence[TLE],
+    start: datetime,
+    horizon_s: float = 0.0,
+    source: str = "<TLEs>",
+    *,
+    max_days: float = TLE_REFUSE_AGE_DAYS,
+) -> None:
+    """Refuse element sets used more than ``max_days`` from their epoch within a horizon.
+
+    Raises:
+        TLEError: One line naming ``source``, the satellite furthest away and the distance.
+
+    >>> tle = TLE(
+    ...     "SAT-01-01",
+    ...     "1 90001U          25152.00000000  .00000000  00000-0  00000+0 0    07",
+    ...     "2 90001  53.0000   0.0000 0000000   0.0000   0.0000 15.05491974    05",
+    ... )
+    >>> check_epoch_distance([tle], datetime(2025, 7, 1, tzinfo=timezone.utc))
+    >>> check_epoch_distance([tle], datetime(2035, 6, 1, tzinfo=timezone.utc), source="a.tle")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    envs.errors.TLEError: a.tle: TLE 'SAT-01-01' (catalogue number 90001): epoch ...
+    """
+    if not tles:
+        return
+    end = start + timedelta(seconds=float(horizon_s))
+    days = [
+        max(abs((start - t.epoch).total_seconds()), abs((end - t.epoch).total_seconds())) / 86400
+        for t in tles
+    ]
+    worst = max(range(len(days)), key=days.__getitem__)
+    if days[worst] > max_days:
+        tle = tles[worst]
+        raise TLEError(
+            f"{source}: TLE {tle.name!r} (catalogue number {tle.catnr}): epoch "
+            f"{tle.epoch:%Y-%m-%dT%H:%M:%SZ} is {days[worst]:.1f} days from the horizon "
+            f"{start.isoformat(timespec='seconds')} + {float(horizon_s):g} s; SGP4 is not "
+            f"meaningful more than {max_days:g} days from an element set's epoch"
+        )
 
 
 def tle_checksum(line: str) -> int:
@@ -186,7 +240,9 @@ def parse_tles(text: str, source: str = "<string>") -> list[TLE]:
         The element sets in file order; duplicate catalogue numbers are kept.
 
     Raises:
-        TLEError: On the first problem found, naming ``source``, the line and the value.
+        TLEError: On the first problem found, naming ``source``, the line and the value;
+            also when two element sets share a satellite name (for 2-line sets the name is
+            the catalogue number), naming both lines.
 
     >>> text = (
     ...     "SAT-01-01\n"
@@ -199,6 +255,7 @@ def parse_tles(text: str, source: str = "<string>") -> list[TLE]:
     '90001'
     """
     tles: list[TLE] = []
+    first_lines: list[int] = []  # line number where each element set starts
     name: tuple[int, str] | None = None  # (line number, raw name line)
     line1: tuple[int, str] | None = None
     for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
@@ -212,6 +269,7 @@ def parse_tles(text: str, source: str = "<string>") -> list[TLE]:
                     f"on line {line1[0]}, found {_show(line)}"
                 )
             tles.append(_make_tle(source, name, line1, (number, line)))
+            first_lines.append((name or line1)[0])
             name = line1 = None
         elif line.startswith("1 "):
             line1 = (number, line)
@@ -239,7 +297,27 @@ def parse_tles(text: str, source: str = "<string>") -> list[TLE]:
         )
     if not tles:
         raise TLEError(f"{source}: no TLEs found")
+    check_unique_names(tles, [f"line {n}" for n in first_lines], source)
     return tles
+
+
+def check_unique_names(tles: Sequence[TLE], places: Sequence[str], source: str) -> None:
+    """Raise a one-line `TLEError` naming both places when two sets share a satellite name.
+
+    Args:
+        tles: The element sets of one file.
+        places: Where each starts, e.g. ``"line 4"`` or ``"record 2"``.
+        source: How messages name the file.
+    """
+    seen: dict[str, int] = {}
+    for k, tle in enumerate(tles):
+        j = seen.setdefault(tle.name, k)
+        if j != k:
+            raise TLEError(
+                f"{source} {places[k]}: satellite name {tle.name!r} (catalogue number "
+                f"{tle.catnr}) repeats {places[j]} (catalogue number {tles[j].catnr}); "
+                "names must be unique so that contact-plan rows can be told apart"
+            )
 
 
 def load_tles(path: str | os.PathLike[str]) -> list[TLE]:
@@ -437,6 +515,26 @@ def _pair_problem(line1: str, line2: str) -> tuple[int, str] | None:
     if not values["mean motion"] > 0.0:
         return 2, f"mean motion {line2[52:63].strip()} rev/day must be > 0"
     return None
+
+
+def format_catnr(catnr: int) -> str:
+    """Columns 3-7 of a TLE line for catalogue number ``catnr``: 5 digits, or Alpha-5.
+
+    Alpha-5 writes 100000-339999 as a letter for the ten-thousands (A = 10 … Z = 33, skipping
+    I and O) and four digits, so every number in ``1..MAX_CATNR`` has exactly one field.
+
+    Raises:
+        ValueError: If ``catnr`` is outside ``0..MAX_CATNR``.
+
+    >>> format_catnr(90001), format_catnr(180000), format_catnr(230005), format_catnr(339999)
+    ('90001', 'J0000', 'P0005', 'Z9999')
+    """
+    if isinstance(catnr, bool) or not 0 <= catnr <= MAX_CATNR:
+        raise ValueError(f"catalogue number must be in [0, {MAX_CATNR}], got {catnr!r}")
+    if catnr < 100000:
+        return f"{catnr:05d}"
+    high, low = divmod(int(catnr), 10000)
+    return f"{_ALPHA5_LETTERS[high - 10]}{low:04d}"
 
 
 def _is_digits(text: str) -> bool:

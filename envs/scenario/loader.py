@@ -51,7 +51,7 @@ from envs.scenario.schema import (
     TokenSpec,
     WorkloadSpec,
 )
-from envs.timeutil import parse_utc
+from envs.timeutil import check_sgp4_range, parse_utc
 from envs.yamlio import read_yaml
 
 __all__ = ["PRESET_DIR", "SHORTCUTS", "STATION_DIR", "list_presets", "load_scenario"]
@@ -144,9 +144,19 @@ def _list(item: Conv, *, null: bool = False) -> Conv:
 
 
 def _epoch(field: str, value: Any) -> datetime:
+    """An ISO 8601 UTC time within the years SGP4 serves (``check_sgp4_range``)."""
+    return check_sgp4_range(_utc(field, value), field=field)
+
+
+def _utc(field: str, value: Any) -> datetime:
     if isinstance(value, datetime):  # YAML reads unquoted ISO times itself; naive means UTC
         tz = value.tzinfo
-        return value.replace(tzinfo=timezone.utc) if tz is None else value.astimezone(timezone.utc)
+        try:
+            return (
+                value.replace(tzinfo=timezone.utc) if tz is None else value.astimezone(timezone.utc)
+            )
+        except OverflowError:
+            _fail(field, "is outside the years 1-9999 in UTC", value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     if not isinstance(value, str):

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import json
+import os
+import warnings
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sgp4.api import WGS72, Satrec
+from sgp4.exporter import export_tle
 
-from envs.contact_plan import ContactPlan, compute_contact_plan, find_passes, plan_key
+from envs.contact_plan import (
+    CacheWarning,
+    ContactPlan,
+    compute_contact_plan,
+    find_passes,
+    plan_key,
+)
 from envs.contact_plan.search import MAX_STEP_S
-from envs.contact_plan.validate import REFERENCE_STATIONS, compare_with_skyfield
+from envs.contact_plan.validate import (
+    REFERENCE_STATIONS,
+    compare_with_skyfield,
+    skyfield_passes,
+)
+from envs.errors import ConfigError
 from envs.ground import Station, station_arrays
-from envs.orbits.propagate import Constellation
-from envs.orbits.shells import Shell, shells_tles
-from envs.orbits.tle import load_tles
+from envs.orbits.propagate import Constellation, propagate_ecef, time_grid
+from envs.orbits.shells import Shell, shell_tles, shells_tles
+from envs.orbits.tle import TLE, load_tles
 from envs.timeutil import builtin_timescale
 
 EPOCH = datetime(2026, 1, 3, 12, 0, tzinfo=timezone.utc)
@@ -206,7 +224,8 @@ def test_save_load_round_trip_and_cache(tmp_path, generated_tles, ts, plan):
         cons, moved, EPOCH, 3600.0, 60.0
     )
     files[0].write_bytes(b"corrupt")
-    third = compute_contact_plan(cons, STATIONS, EPOCH, 3600.0, ts=ts, cache_dir=tmp_path)
+    with pytest.warns(CacheWarning, match="recomputing"):
+        third = compute_contact_plan(cons, STATIONS, EPOCH, 3600.0, ts=ts, cache_dir=tmp_path)
     np.testing.assert_array_equal(first.passes.rise_s, third.passes.rise_s)
 
 
@@ -225,3 +244,313 @@ def test_pair_station_and_satellite_pass_lists_match_filters(plan):
         np.testing.assert_array_equal(np.sort(got), np.nonzero(p.station == g)[0])
         assert np.all(np.diff(p.rise_s[got]) >= 0)
     assert plan.max_pass_duration_s == pytest.approx(float((p.set_s - p.rise_s).max()))
+
+
+# --- plans with nothing to refine: empty, whole-horizon and decaying ------------------------
+
+
+def skyfield_events(tle, station, ts, epoch, horizon_s):
+    """Raw skyfield ``find_events`` (seconds since ``epoch``, event codes)."""
+    _, sat, topos = skyfield_passes(tle, station, ts, epoch, 1.0)
+    t0 = ts.from_datetime(epoch)
+    t1 = ts.from_datetime(epoch + timedelta(seconds=horizon_s))
+    times, events = sat.find_events(topos, t0, t1, altitude_degrees=station.min_elevation_deg)
+    return (times - t0) * DAY_S, events, sat, topos
+
+
+def assert_empty_plan_works(plan):
+    assert len(plan) == 0 and plan.rows() == []
+    assert plan.next_pass(0, 0, 0.0).tolist() == -1
+    start, end = plan.next_window(0, 0, 0.0)
+    assert np.isinf(start) and np.isinf(end)
+    assert plan.in_view(0, 0.0).tolist() == []
+    assert plan.max_pass_duration_s == 0.0
+
+
+def test_a_plan_with_no_pass_is_empty_like_skyfield(generated_tles, ts, tmp_path):
+    """The reported crash: nothing above an 89 deg mask in six minutes; nothing to polish."""
+    stations = [Station("Kashgar", 39.50, 75.93, 1300.0, min_elevation_deg=89.0)]
+    cons = Constellation.from_tles(generated_tles)
+    plan = compute_contact_plan(cons, stations, EPOCH, 360.0, ts=ts, cache_dir=tmp_path)
+    assert_empty_plan_works(plan)
+    assert_empty_plan_works(ContactPlan.load(next(tmp_path.glob("*.npz"))))
+    for tle in generated_tles:
+        times, _, _, _ = skyfield_events(tle, stations[0], ts, EPOCH, 360.0)
+        assert len(times) == 0
+
+
+@settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    lat=st.floats(-89.0, 89.0),
+    lon=st.floats(-180.0, 179.0),
+    mask=st.floats(0.0, 89.9),
+    horizon_s=st.floats(1.0, 900.0),
+    step_s=st.floats(1.0, MAX_STEP_S),
+)
+def test_short_horizons_and_high_masks_never_crash_and_agree_with_skyfield(
+    generated_tles, ts, lat, lon, mask, horizon_s, step_s
+):
+    """Any station, mask and short horizon: a well-formed (often empty) plan, as skyfield."""
+    station = Station("S", lat, lon, 0.0, min_elevation_deg=mask)
+    tles = generated_tles[:6]
+    plan = compute_contact_plan(
+        Constellation.from_tles(tles), [station], EPOCH, horizon_s, step_s=step_s, ts=ts
+    )
+    p = plan.passes
+    assert np.all((p.rise_s >= 0) & (p.rise_s <= p.tmax_s) & (p.tmax_s <= p.set_s))
+    assert np.all(p.set_s <= horizon_s)
+    for i, tle in enumerate(tles):
+        times, events, _, _ = skyfield_events(tle, station, ts, EPOCH, horizon_s)
+        # skyfield lists rises and sets inside the horizon; ours are the unclipped edges.
+        mine = p.sat == i
+        ours = np.sort(np.r_[p.rise_s[mine & ~p.rise_clipped], p.set_s[mine & ~p.set_clipped]])
+        ref = np.sort(times[events != 1])
+        assert len(ours) == len(ref), (ours, ref)
+        np.testing.assert_allclose(ours, ref, atol=1.0)
+
+
+def geostationary():
+    (tle,) = shell_tles(
+        Shell(35786.0, planes=1, sats_per_plane=1, inclination_deg=0.0, name_prefix="GEO",
+              first_catnr=80001),
+        EPOCH,
+    )  # fmt: skip
+    r = propagate_ecef(Constellation.from_tles([tle]), time_grid(EPOCH, [0.0])).r_km[0, 0]
+    return tle, float(np.degrees(np.arctan2(r[1], r[0])))
+
+
+def test_a_satellite_in_view_all_horizon_is_one_pass_like_skyfield(ts):
+    tle, lon = geostationary()
+    below = Station("Below", 0.0, lon, 0.0, min_elevation_deg=10.0)
+    beyond = Station("Beyond", 0.0, lon + 180.0, 0.0, min_elevation_deg=10.0)
+    never = Station("Never", 0.0, lon, 0.0, min_elevation_deg=89.9999)  # mask it never reaches
+    plan = compute_contact_plan(
+        Constellation.from_tles([tle]), [below, beyond, never], EPOCH, DAY_S, ts=ts
+    )
+    p = plan.passes
+    assert len(plan) == 1 and p.station.tolist() == [0]
+    assert (p.rise_s[0], p.set_s[0]) == (0.0, DAY_S)
+    assert p.rise_clipped[0] and p.set_clipped[0]
+    assert 89.9 < p.max_elevation_deg[0] < 89.9999
+    assert plan.in_view(0, 0.5 * DAY_S).tolist() == [0]
+    assert plan.next_window(0, "own", DAY_S - 1)[0] == DAY_S - 1
+    for station, above in ((below, True), (beyond, False), (never, False)):
+        _, events, sat, topos = skyfield_events(tle, station, ts, EPOCH, DAY_S)
+        assert np.all(events == 1)  # skyfield: no rise or set inside the horizon
+        alt = (sat - topos).at(ts.from_datetime(EPOCH) + np.linspace(0, 1, 49)).altaz()[0]
+        assert np.all((alt.degrees > station.min_elevation_deg) == above)
+
+
+def decaying_tle():
+    """A 250 km orbit with heavy drag: SGP4 fails (error 1) about 28 h after its epoch."""
+    satrec = Satrec()
+    days = (EPOCH - datetime(1949, 12, 31, tzinfo=timezone.utc)) / timedelta(days=1)
+    n_rad_min = np.sqrt(398600.8 / (6378.135 + 250.0) ** 3) * 60.0
+    satrec.sgp4init(WGS72, "i", 80002, days, 0.01, 0, 0, 0.01, 0, np.radians(97.0), 0,
+                    n_rad_min, 0)  # fmt: skip
+    return TLE("DECAY", *export_tle(satrec))
+
+
+def test_a_decaying_satellite_ends_its_passes_at_the_failure_like_skyfield(ts):
+    tle = decaying_tle()
+    cons = Constellation.from_tles([tle])
+    horizon = 2 * DAY_S
+    grid = time_grid(EPOCH, np.arange(0.0, horizon, 1.0))
+    states = propagate_ecef(cons, grid)
+    onset = float(np.nonzero(states.error[0])[0][0])  # first failing whole second
+    r = states.r_km[0, int(onset) - 60]  # the station sees it a minute before it fails
+    lat = float(np.degrees(np.arcsin(r[2] / np.linalg.norm(r))))
+    under = Station(
+        "Under", lat, float(np.degrees(np.arctan2(r[1], r[0]))), 0.0, min_elevation_deg=0.0
+    )
+    stations = [under, *STATIONS[:2]]
+    plans = [
+        compute_contact_plan(cons, stations, EPOCH, horizon, ts=ts, step_s=step)
+        for step in (60.0, MAX_STEP_S)
+    ]
+    for plan in plans:
+        p = plan.passes
+        assert np.all(p.set_s <= onset) and np.all(np.isfinite(p.max_elevation_deg))
+        last = np.nonzero(p.station == 0)[0][-1]
+        assert onset - 1.0 < p.set_s[last] <= onset  # in view when it decayed: set = failure
+        assert p.max_elevation_deg[last] >= 0.0 and p.rise_s[last] <= p.tmax_s[last]
+        # Before the failure every pass is skyfield's, in number and in time.
+        for m, station in enumerate(stations):
+            ref, _, _ = skyfield_passes(tle, station, ts, EPOCH, p.rise_s[last] - 1.0)
+            mine = np.nonzero((p.station == m) & (p.set_s < p.rise_s[last] - 1.0))[0]
+            assert len(mine) == len(ref)
+            for j, (rise, set_, el) in zip(mine, ref, strict=True):
+                assert abs(p.rise_s[j] - rise) < 1.0 and abs(p.set_s[j] - set_) < 1.0
+                assert abs(p.max_elevation_deg[j] - el) < 0.1
+        times, events, sat, topos = skyfield_events(tle, under, ts, EPOCH, onset - 0.5)
+        assert events[-1] != 2 and abs(times[events == 0][-1] - p.rise_s[last]) < 1.0
+        # skyfield has no position once SGP4 fails
+        after = (sat - topos).at(ts.from_datetime(EPOCH) + (onset + 1.0) / DAY_S)
+        assert np.isnan(after.position.km).all()
+    a, b = (pl.passes for pl in plans)  # the grid step does not change the decayed pass
+    np.testing.assert_allclose(a.set_s, b.set_s, atol=2e-3)
+    np.testing.assert_allclose(a.max_elevation_deg, b.max_elevation_deg, atol=1e-3)
+
+
+# --- the on-disk cache: bad entries are recomputed, unwritable folders are no cache ---------
+
+
+def _ragged(data):
+    data["set_s"] = data["set_s"][:-1]
+
+
+def _missing(data):
+    del data["rise_s"]
+
+
+def _wrong_dtype(data):
+    data["sat"] = data["sat"].astype(float)
+
+
+def _bad_meta(data):
+    data["meta"] = np.array("[1, 2]")
+
+
+def _out_of_range(data):
+    data["station"] = data["station"] + 100
+
+
+def _rewrite(edit):
+    def corrupt(path):
+        with np.load(path) as npz:
+            data = dict(npz)
+        edit(data)
+        with path.open("wb") as fh:
+            np.savez(fh, **data)
+
+    return corrupt
+
+
+def _other_plan(data):
+    meta = json.loads(str(data["meta"]))
+    meta["horizon_s"] = 2 * meta["horizon_s"]
+    data["meta"] = np.array(json.dumps(meta))
+
+
+def _garbled_compression_method(path):
+    raw = bytearray(path.read_bytes())
+    for at in range(len(raw) - 4):
+        if raw[at : at + 4] == b"PK\x01\x02":  # central directory entry: method at +10
+            raw[at + 10] = 99
+    path.write_bytes(bytes(raw))
+
+
+CORRUPTIONS = {
+    "unknown_compression_method": _garbled_compression_method,
+    "another_plan": _rewrite(_other_plan),
+    "zero_bytes": lambda path: path.write_bytes(b""),
+    "truncated": lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]),
+    "not_a_zip": lambda path: path.write_bytes(b"corrupt"),
+    "key_missing": _rewrite(_missing),
+    "ragged": _rewrite(_ragged),
+    "wrong_dtype": _rewrite(_wrong_dtype),
+    "meta_not_a_mapping": _rewrite(_bad_meta),
+    "index_out_of_range": _rewrite(_out_of_range),
+}
+
+
+@pytest.fixture(scope="module")
+def small_case(generated_tles, ts):
+    cons = Constellation.from_tles(generated_tles[:4])
+    fresh = compute_contact_plan(cons, STATIONS, EPOCH, 3 * 3600.0, ts=ts)
+    assert len(fresh) > 0
+    return cons, fresh
+
+
+def cached(cons, ts, folder):
+    return compute_contact_plan(cons, STATIONS, EPOCH, 3 * 3600.0, ts=ts, cache_dir=folder)
+
+
+def assert_same_plan(a, b):
+    assert a.satellite_names == b.satellite_names and a.epoch == b.epoch
+    for x, y in zip(a.passes, b.passes, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
+def test_a_bad_cache_entry_is_recomputed_with_a_warning_and_rewritten(
+    tmp_path, ts, small_case, corrupt
+):
+    cons, fresh = small_case
+    cached(cons, ts, tmp_path)
+    (entry,) = tmp_path.glob("contact_plan_*.npz")
+    corrupt(entry)
+    if corrupt is not CORRUPTIONS["another_plan"]:  # that one reads, but is not this plan
+        with pytest.raises(ConfigError, match="not a readable contact plan"):
+            ContactPlan.load(entry)
+    with pytest.warns(CacheWarning, match=f"{entry.name}.*recomputing"):
+        assert_same_plan(cached(cons, ts, tmp_path), fresh)
+    assert_same_plan(ContactPlan.load(entry), fresh)  # rewritten: the next run reads it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_same_plan(cached(cons, ts, tmp_path), fresh)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(data=st.data())
+def test_any_truncation_or_byte_flip_of_a_cache_entry_gives_the_same_plan(
+    tmp_path, ts, small_case, data
+):
+    cons, fresh = small_case
+    folder = tmp_path / str(data.draw(st.integers(0, 10**9)))
+    cached(cons, ts, folder)
+    (entry,) = folder.glob("contact_plan_*.npz")
+    raw = bytearray(entry.read_bytes())
+    if data.draw(st.booleans()):
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
+    else:
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at] ^= data.draw(st.integers(1, 255))
+    entry.write_bytes(bytes(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CacheWarning)
+        assert_same_plan(cached(cons, ts, folder), fresh)
+
+
+def test_a_read_only_cache_folder_is_a_warning_naming_the_folder(tmp_path, ts, small_case):
+    cons, fresh = small_case
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running with privileges that ignore folder permissions")
+        with pytest.warns(CacheWarning, match=f"folder {folder}: cannot write") as record:
+            assert_same_plan(cached(cons, ts, folder), fresh)
+        assert ".tmp" not in str(record[0].message)
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_cache_path_that_is_a_file_is_a_warning_not_a_failure(tmp_path, ts, small_case):
+    cons, fresh = small_case
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    with pytest.warns(CacheWarning, match="not_a_folder: cannot write"):
+        assert_same_plan(cached(cons, ts, blocker), fresh)
+
+
+def test_an_unwritable_cache_folder_is_a_warning_even_for_root(
+    tmp_path, ts, small_case, monkeypatch
+):
+    """What a read-only folder raises (naming the temporary file) becomes a folder warning."""
+    cons, fresh = small_case
+
+    def refuse(dir, prefix, suffix):
+        name = os.path.join(dir, f"{prefix}x{suffix}")
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr("envs.atomic.tempfile.mkstemp", refuse)
+    with pytest.warns(CacheWarning, match=f"folder {tmp_path}: cannot write") as record:
+        assert_same_plan(cached(cons, ts, tmp_path), fresh)
+    message = str(record[0].message)
+    assert "Permission denied" in message and ".tmp" not in message
+    assert not list(tmp_path.iterdir())

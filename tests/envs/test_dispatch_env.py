@@ -251,3 +251,31 @@ def test_candidate_features_match_the_view_they_summarise(sc12_world):
         if terminated or truncated:
             break
     assert seen_queue and seen_gap  # the features were exercised, not just zero
+
+
+def test_made_with_nothing_in_view_the_episode_runs_and_reports_no_pass():
+    """The reported crash: a 60 s toy episode, no drain: its contact plan is empty."""
+    env = gym.make(
+        "ConstellationDispatch-v0", scenario="toy", duration_s=60, **{"episode.drain_s": 0}
+    )
+    assert len(env.unwrapped.world.plan) == 0
+    env.reset(seed=0)
+    _, reward, terminated, truncated, info = env.step(0)
+    assert terminated and not truncated and reward == 0.0
+
+
+def test_an_empty_contact_plan_drops_every_job_as_no_contact(tmp_path):
+    """A station whose mask no satellite reaches: every job is dropped, nothing crashes."""
+    stations = tmp_path / "kashi_zenith.yaml"
+    stations.write_text(
+        "network: china\nstations:\n  - {name: RSGS Kashi, lat_deg: 39.50, lon_deg: 75.93, "
+        "alt_m: 1300, min_elevation_deg: 89.99}\n"
+    )
+    env = ConstellationDispatchEnv("toy", **{"ground.station_files": [str(stations)]})
+    assert len(env.world.plan) == 0
+    _, reset_info = env.reset(seed=0)
+    assert not env.action_masks().any()  # no decision to make: the step only ends the episode
+    _, reward, terminated, _, info = env.step(0)
+    assert terminated and reset_info["reset_reward"] + reward < 0  # the drops are charged
+    assert info["jobs_arrived"] > 0 and info["jobs_completed"] == 0
+    assert info["dropped_no_contact"] == info["jobs_dropped"] == info["jobs_arrived"]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sgp4 import omm as sgp4_omm
 from sgp4.api import Satrec
 
@@ -14,7 +16,13 @@ from envs.contact_plan import compute_contact_plan
 from envs.errors import TLEError
 from envs.ground import load_networks
 from envs.orbits import Constellation, load_elements, load_tles, propagate_ecef, time_grid
-from envs.orbits.omm import omm_to_tle, parse_omm_csv, parse_omm_json, parse_omm_xml
+from envs.orbits.omm import (
+    OMM_MAX_CATNR,
+    omm_to_tle,
+    parse_omm_csv,
+    parse_omm_json,
+    parse_omm_xml,
+)
 from tests.omm_files import KINDS, omm_records, omm_xml, write_omm
 
 REPO = Path(__file__).resolve().parents[2]
@@ -191,3 +199,17 @@ def test_scenario_constellation_file_may_be_omm_and_its_age_is_checked(tmp_path)
     assert classes == ["inference"] * 12
     with pytest.warns(TLEEpochWarning, match="sats.csv: TLE 'STAR-01-01'.*20.0 days before"):
         load_scenario(path, {"episode.epoch": "2025-06-21T00:00:00Z"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, OMM_MAX_CATNR))
+def test_any_valid_catalogue_number_round_trips_from_omm_through_the_tle(catnr):
+    tle = omm_to_tle(_record(NORAD_CAT_ID=catnr))
+    assert tle.catnr == catnr and tle.line1[2] not in "IO"
+    assert Satrec.twoline2rv(tle.line1, tle.line2).satnum == catnr
+
+
+@pytest.mark.parametrize("catnr", [180000, 189999, 230000, 239999])
+def test_catalogue_numbers_where_alpha5_skips_i_and_o_convert(catnr):
+    assert_field = {180000: "J0000", 189999: "J9999", 230000: "P0000", 239999: "P9999"}[catnr]
+    assert omm_to_tle(_record(NORAD_CAT_ID=catnr)).line2[2:7] == assert_field

@@ -105,3 +105,15 @@ def test_failed_propagation_gives_nan_not_garbage(ts):
 def test_empty_constellation_is_a_clear_error():
     with pytest.raises(ConfigError, match="at least one satellite"):
         Constellation.from_tles([])
+
+
+def test_a_constellation_refuses_two_satellites_with_one_name():
+    """Two shells with the default prefix both make SAT-01-01: rows could not be told apart."""
+    epoch = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    tles = shells_tles(
+        [Shell(500.0, 1, 2, 53.0), Shell(600.0, 1, 2, 53.0, first_catnr=91001)], epoch
+    )
+    with pytest.raises(
+        ConfigError, match=r"'SAT-01-01' is used by catalogue numbers 90001 and 91001"
+    ):
+        Constellation.from_tles(tles)

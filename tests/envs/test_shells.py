@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sgp4.api import Satrec
 from skyfield.api import load
 
@@ -19,7 +21,14 @@ from envs.orbits.shells import (
     shells_tles,
     sso_inclination_deg,
 )
-from envs.orbits.tle import TLE, format_tles, parse_tles, tle_checksum, tle_to_satrec
+from envs.orbits.tle import (
+    MAX_CATNR,
+    TLE,
+    format_tles,
+    parse_tles,
+    tle_checksum,
+    tle_to_satrec,
+)
 
 EPOCH = datetime(2025, 6, 1, 6, 30, tzinfo=timezone.utc)
 MU_KM3_PER_S2 = 398600.8
@@ -255,3 +264,24 @@ def test_bad_shell_parameters_raise_config_error_naming_the_field(
     assert message.startswith(f"Shell.{field}: "), message
     assert message.endswith(f"got {shown}"), message
     assert "\n" not in message
+
+
+def assert_catalogue_numbers_survive_export(first: int, size: int) -> None:
+    shell = Shell(550.0, 1, size, 53.0, first_catnr=first)
+    tles = shell_tles(shell, EPOCH)
+    want = list(range(first, first + size))
+    assert [t.catnr for t in tles] == want
+    assert [tle_to_satrec(t).satnum for t in tles] == want
+    assert parse_tles(format_tles(tles)) == tles
+
+
+@pytest.mark.parametrize("first", [180000, 189998, 230000, 239998, 179999, 229999, 339998])
+def test_catalogue_numbers_where_alpha5_skips_i_and_o_export(first) -> None:
+    """sgp4 writes 'I0000' / 'O0000' for these; the exported TLEs carry J and P."""
+    assert_catalogue_numbers_survive_export(first, 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, MAX_CATNR - 1))
+def test_any_valid_first_catnr_round_trips_through_the_exported_tle(first) -> None:
+    assert_catalogue_numbers_survive_export(first, 2)

@@ -7,11 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envs.errors import ConfigError, TLEError
 from envs.orbits.shells import Shell, shell_tles
 from envs.orbits.tle import (
+    MAX_CATNR,
     TLE,
+    _catnr,
+    format_catnr,
     format_tles,
     load_tles,
     parse_tles,
@@ -266,3 +271,62 @@ def test_iridium_next_snapshot_has_66_satellites_on_2026_01_03(iridium_tle_path:
     assert parse_tles(format_tles(tles)) == tles
     for tle in tles:
         tle_to_satrec(tle)  # sgp4 accepts every set
+
+
+def test_every_valid_catalogue_number_round_trips_through_its_alpha5_field() -> None:
+    """All of 0..339999: five characters, never the skipped letters I and O, read back."""
+    for catnr in range(MAX_CATNR + 1):
+        field = format_catnr(catnr)
+        assert len(field) == 5 and field[0] not in "IO"
+        assert _catnr(field) == catnr
+    assert (format_catnr(179999), format_catnr(180000), format_catnr(239999)) == (
+        "H9999",
+        "J0000",
+        "P9999",
+    )
+
+
+@pytest.mark.parametrize("bad", [-1, MAX_CATNR + 1, 10**6])
+def test_catalogue_numbers_outside_alpha5_are_refused(bad) -> None:
+    with pytest.raises(ValueError, match="339999"):
+        format_catnr(bad)
+
+
+@pytest.mark.parametrize("field", ["I0000", "O1234"])
+def test_alpha5_fields_with_skipped_letters_are_refused(field) -> None:
+    with pytest.raises(TLEError, match="catalogue number"):
+        parse_tles(f"{edit(A1, 2, field)}\n{edit(A2, 2, field)}\n")
+
+
+def test_a_satellite_name_used_twice_is_refused_naming_both_lines() -> None:
+    with pytest.raises(TLEError) as info:
+        parse_tles(f"{NAME_A}\n{A1}\n{A2}\n\n{NAME_A}\n{B1}\n{B2}\n", "t.tle")
+    assert str(info.value).startswith(
+        "t.tle line 5: satellite name 'SAT-01-01' (catalogue number 90005) repeats line 1 "
+        "(catalogue number 90001)"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["A", "B", "C", "D", None]), min_size=1, max_size=6))
+def test_tle_files_parse_exactly_when_their_names_are_unique(names) -> None:
+    """Generated files of named (3-line) and unnamed (2-line) sets with distinct numbers."""
+    lines, starts, effective = [], [], []
+    for k, name in enumerate(names):
+        tle = shell_tles(Shell(500.0, 1, 1, 53.0, first_catnr=91000 + k), EPOCH)[0]
+        starts.append(len(lines) + 1)
+        if name is not None:
+            lines.append(name)
+        lines += [tle.line1, tle.line2]
+        effective.append(name if name is not None else str(91000 + k))
+    text = "".join(f"{line}\n" for line in lines)
+    firsts = {n: i for i, n in reversed(list(enumerate(effective)))}
+    repeat = next((i for i, n in enumerate(effective) if firsts[n] != i), None)
+    if repeat is None:
+        assert [t.name for t in parse_tles(text, "g.tle")] == effective
+    else:
+        first = firsts[effective[repeat]]
+        with pytest.raises(
+            TLEError, match=rf"^g\.tle line {starts[repeat]}: .*line {starts[first]} "
+        ):
+            parse_tles(text, "g.tle")

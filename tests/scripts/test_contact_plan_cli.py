@@ -154,3 +154,19 @@ def test_shipped_star_compute_tles_are_reproducible_from_the_generator(tmp_path)
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert out.read_text() == TLE.read_text()
+
+
+def test_no_pass_writes_the_header_only_and_an_empty_chart(tmp_path):
+    """The reported crash: nothing clears an 89 deg mask in six minutes."""
+    out, plot = tmp_path / "x.csv", tmp_path / "x.png"
+    proc = run(
+        "--tle", TLE, "--stations", CHINA, "--start", "2025-06-01T00:00:00Z", "--hours", "0.1",
+        "--min-elevation", "89", "--out", out, "--plot", plot, "--no-cache",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text().splitlines() == [",".join(
+        ("satellite", "station", "rise_utc", "set_utc", "max_elevation_deg")
+    )]  # fmt: skip
+    assert read_rows(out) == []
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "0 passes" in proc.stdout
