@@ -212,6 +212,8 @@ _GROUND = {
     "backhaul_delay_s": _num(">= 0", lambda x: x >= 0, null=True),
     "rate_model": _choice("fixed", "range"),
     "reference_range_km": _POS,
+    "uplink_rate_scale": _POS,
+    "downlink_rate_scale": _POS,
 }
 _ARRIVALS = {
     "process": _choice("poisson", "diurnal", "trace"),
@@ -221,6 +223,7 @@ _ARRIVALS = {
     "trace_file": _FILE,
     "time_scale": _POS,
     "loop": _BOOL,
+    "trace_start": _choice("first", "random"),
 }
 _TOKENS = {
     "source": _choice("lognormal", "trace"),
