@@ -395,7 +395,9 @@ def evaluate(
     for load in loads[1:]:
         load_scenario(scenario, _with_load(overrides, load))
     # A preset name stays a name; a path is made absolute so workers in any folder find it.
-    where = scenario if str(sc.source.stem) == str(scenario) else str(sc.source)
+    # ``generated:SEED[@SPACE]`` stays as given too: its source is the space file.
+    named = str(sc.source.stem) == str(scenario) or str(scenario).startswith("generated:")
+    where = scenario if named else str(sc.source)
     if any(s.path is not None for s in specs):  # fail fast on bad model files
         env = ConstellationDispatchEnv(where, **_with_load(overrides, loads[0]))
         for s in specs:
