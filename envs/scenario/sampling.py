@@ -402,7 +402,8 @@ def sample_scenario_dict(seed: int, space: ScenarioSpace | None = None) -> dict[
 
     Example:
         >>> data = sample_scenario_dict(3)
-        >>> data["name"], data["workload"]["arrivals"]["process"]
+        >>> arrivals = data["workload"].get("arrivals")
+        >>> data["name"], arrivals["process"]
         ('generated:3', 'diurnal')
     """
     seed = _seed(seed)
