@@ -70,8 +70,7 @@ def _in(low: float, high: float, *, high_open: bool = False) -> _ld.Conv:
 
 
 _A, _T, _W = _ld._ARRIVALS, _ld._TOKENS, _ld._WORKLOAD
-#: Section → key → (checker of one value, integer field); the checkers are the loader's.
-FIELDS: dict[str, dict[str, tuple[_ld.Conv, bool]]] = {
+_TABLES: dict[str, dict[str, tuple[_ld.Conv, bool]]] = {
     "": {"epoch": (_ld._epoch, False)},
     "episode": {
         "max_duration_s": (_ld._POS, False),
@@ -120,6 +119,11 @@ FIELDS: dict[str, dict[str, tuple[_ld.Conv, bool]]] = {
     "dispatch": {k: (c, k == "candidates") for k, c in _ld._DISPATCH.items()},
     "reward": {k: (c, False) for k, c in _ld._REWARD.items()},
 }
+#: Section → key → (checker of one value, integer field), read-only; the checkers are the
+#: loader's, so a space accepts exactly the values a scenario file may hold.
+FIELDS: Mapping[str, Mapping[str, tuple[_ld.Conv, bool]]] = MappingProxyType(
+    {section: MappingProxyType(table) for section, table in _TABLES.items()}
+)
 # Keys that are constants, never distributions: read by load_space itself.
 _FIXED = {"": ("models",), "ground": ("station_files",), "workload": ("trace_file",)}
 
