@@ -234,7 +234,7 @@ def run_episode(
     """Play one episode of ``scenario`` at ``load`` with jobs drawn from ``seed``.
 
     Args:
-        scenario: Preset name or YAML path.
+        scenario: Preset name, YAML path or ``generated:SEED[@SPACE]``.
         agent_spec: ``AgentSpec`` or its text (``"ect"``, ``"maskable_ppo:PATH"``).
         load: Workload multiplier (``workload.load``).
         seed: The reset seed (arrivals); a heuristic's own seed is ``agent_seed(seed)``.
@@ -358,7 +358,7 @@ def evaluate(
     """Run every agent on ``episodes`` paired seeds (``seed, seed + 1, …``) at every load.
 
     Args:
-        scenario: Preset name or YAML path.
+        scenario: Preset name, YAML path or ``generated:SEED[@SPACE]``.
         agents: Agent names / specs, or one comma-separated string.
         loads: Workload multipliers.
         episodes: Episodes per (agent, load).
