@@ -258,7 +258,7 @@ def run_episode(
     """Play one episode of ``scenario`` at ``load`` with jobs drawn from ``seed``.
 
     Args:
-        scenario: Preset name or YAML path.
+        scenario: Preset name, YAML path or ``generated:SEED[@SPACE]``.
         agent_spec: ``AgentSpec`` or its text (``"ect"``, ``"maskable_ppo:PATH"``).
         load: Workload multiplier (``workload.load``).
         seed: The reset seed (arrivals); a heuristic's own seed is ``agent_seed(seed)``.
@@ -395,7 +395,7 @@ def evaluate(
     """Run every agent on ``episodes`` paired seeds (``seed, seed + 1, …``) at every load.
 
     Args:
-        scenario: Preset name or YAML path.
+        scenario: Preset name, YAML path or ``generated:SEED[@SPACE]``.
         agents: Agent names / specs, or one comma-separated string.
         loads: Workload multipliers.
         episodes: Episodes per (agent, load).
@@ -435,7 +435,9 @@ def evaluate(
     for load in loads[1:]:
         load_scenario(scenario, _with_load(overrides, load))
     # A preset name stays a name; a path is made absolute so workers in any folder find it.
-    where = scenario if str(sc.source.stem) == str(scenario) else str(sc.source)
+    # ``generated:SEED[@SPACE]`` stays as given too: its source is the space file.
+    named = str(sc.source.stem) == str(scenario) or str(scenario).startswith("generated:")
+    where = scenario if named else str(sc.source)
     if any(s.path is not None or s.kind == "pretrained" for s in specs):  # fail fast
         env = ConstellationDispatchEnv(where, **_with_load(overrides, loads[0]))
         for s in specs:

@@ -178,7 +178,7 @@ class ConstellationDispatchEnv(gym.Env):
     ## Arguments
     | Argument | Default | Meaning |
     |---|---|---|
-    | ``scenario`` | ``"star_compute_12"`` | preset name, YAML path or ``Scenario`` |
+    | ``scenario`` | ``"star_compute_12"`` | preset, YAML path, ``generated:SEED`` or ``Scenario`` |
     | ``render_mode`` | ``None`` | ``"ansi"`` text, ``"rgb_array"`` frame, ``"human"`` window |
     | ``invalid_action`` | ``"fallback"`` | ``"fallback"`` or ``"raise"`` for masked actions |
     | ``cache_dir`` | default cache | contact-plan cache folder (``None`` disables) |

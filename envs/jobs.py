@@ -386,26 +386,54 @@ def diurnal_times(
 
 
 def trace_times(
-    trace: Trace, duration_s: float, *, time_scale: float = 1.0, loop: bool = True
+    trace: Trace,
+    duration_s: float,
+    *,
+    time_scale: float = 1.0,
+    loop: bool = True,
+    start_row: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replay a trace: arrival times in ``[0, duration_s)`` and the trace row of each.
 
-    The first request arrives at 0 and offsets are divided by ``time_scale`` (2 = twice as
-    fast). With ``loop`` the trace repeats with period ``span / time_scale + mean gap`` (the
-    mean gap keeps the seam as dense as the rest); it needs at least two rows and a positive
-    span. No randomness.
+    The request of row ``start_row`` arrives at 0 and offsets are divided by ``time_scale``
+    (2 = twice as fast). The replay runs to the last row, then wraps around to rows
+    ``0 .. start_row - 1``, as if the trace were a loop of period ``span / time_scale + mean
+    gap`` (the mean gap keeps the seam as dense as the rest). With ``loop`` the whole
+    sequence repeats with that period; without it each row is replayed at most once.
+    Looping or a ``start_row`` other than 0 needs at least two rows and a positive span.
+    No randomness.
 
     >>> trace = Trace(np.array([0.0, 2.0, 4.0]), np.array([5, 6, 7]), np.array([1, 2, 3]))
     >>> t, rows = trace_times(trace, 7.0, time_scale=2.0)  # period 4 s / 2 + 1 s mean gap
     >>> t.tolist(), rows.tolist()
     ([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [0, 1, 2, 0, 1, 2, 0])
+    >>> t, rows = trace_times(trace, 7.0, time_scale=2.0, start_row=2)
+    >>> t.tolist(), rows.tolist()
+    ([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 0, 1, 2, 0, 1, 2])
     """
     duration = _check("duration_s", duration_s)
     scale = _check("time_scale", time_scale, positive=True)
+    if (
+        isinstance(start_row, bool)
+        or not isinstance(start_row, (int, np.integer))
+        or not (0 <= start_row < max(trace.size, 1))
+    ):
+        raise ConfigError(
+            f"{trace.source}: start_row: expected an integer in [0, {trace.size}), "
+            f"got {start_row!r}"
+        )
     base = (trace.offset_s - trace.offset_s[0]) / scale if trace.size else trace.offset_s
     rows = np.arange(trace.size, dtype=np.int64)
-    if loop and duration > 0 and (trace.size < 2 or trace.span_s <= 0):
-        raise ConfigError(f"{trace.source}: cannot loop a trace with < 2 rows or zero span")
+    wrap = start_row > 0 or (loop and duration > 0)
+    if wrap and (trace.size < 2 or trace.span_s <= 0):
+        raise ConfigError(
+            f"{trace.source}: cannot loop or start a trace at a later row with < 2 rows or "
+            "zero span"
+        )
+    period = trace.span_s / scale * trace.size / (trace.size - 1) if wrap else 0.0
+    if start_row > 0:
+        base = np.concatenate([base[start_row:], base[:start_row] + period]) - base[start_row]
+        rows = np.roll(rows, -start_row)
     if loop and duration > 0:
         period = trace.span_s / scale * trace.size / (trace.size - 1)
         check_count(
@@ -464,14 +492,17 @@ def generate_jobs(
       weight`` and that origin's longitude, merged (stable sort on time).
     - ``trace``: :func:`trace_times`; the trace rows give the tokens (context → input,
       generated → output, clipped to ``[1, max_tokens]`` with a ``TraceTokensWarning`` for
-      rows above); origins drawn by weight.
+      rows above); origins drawn by weight. The replay starts at row 0
+      (``arrivals.trace_start: first``) or at a row drawn from ``rng`` (``random``; the replay
+      wraps around the trace's end).
 
     For poisson/diurnal, tokens are lognormal (rounded, clipped to ``[1, max_tokens]``) or
     ``(context, generated)`` pairs of ``tokens.trace_file`` resampled with replacement
     (clipped to ``[1, max_tokens]`` as well). Models are drawn by ``workload.models`` shares
     (empty = model 0).
 
-    Random draws, in this order: arrivals (for diurnal, one process per origin in origin
+    Random draws, in this order: the trace start row (only for ``trace_start: random``);
+    arrivals (for diurnal, one process per origin in origin
     order); origins (poisson, trace); tokens (lognormal: all inputs, then all outputs; trace
     resampling: one row index per job); models (none when ``workload.models`` is empty);
     then, when ``workload.onboard_fraction > 0``, which jobs are generated on board and on
@@ -519,9 +550,16 @@ def generate_jobs(
             f"workload.arrivals.process: expected poisson, diurnal or trace, got {arr.process!r}"
         )
     trace = None  # the trace whose rows give the tokens
+    start_row = 0
     if arr.process == "trace":
         trace = load_trace(_path("workload.arrivals.trace_file", arr.trace_file))
         scale = _check("workload.arrivals.time_scale", arr.time_scale, positive=True)
+        if arr.trace_start == "random":
+            start_row = int(rng.integers(0, trace.size))
+        elif arr.trace_start != "first":
+            raise ConfigError(
+                f"workload.arrivals.trace_start: expected first or random, got {arr.trace_start!r}"
+            )
     elif tok.source == "trace":
         trace = load_trace(_path("workload.tokens.trace_file", tok.trace_file))
     elif tok.source != "lognormal":
@@ -549,7 +587,9 @@ def generate_jobs(
         if arr.process == "poisson":
             arrival = poisson_times(rate, duration, rng)
         elif load > 0:
-            arrival, rows = trace_times(trace, duration, time_scale=scale * load, loop=arr.loop)
+            arrival, rows = trace_times(
+                trace, duration, time_scale=scale * load, loop=arr.loop, start_row=start_row
+            )
         else:
             arrival, rows = np.zeros(0), np.zeros(0, dtype=np.int64)
         origin = origins[rng.choice(origins.size, size=arrival.size, p=weights)]

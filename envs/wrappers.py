@@ -10,7 +10,10 @@ gives every scenario the same spaces:
   ``QUEUE_FEATURES``; slots past the env's ``K`` are zeros (invalid);
 * action ``Discrete(k_max + 1)``: slot ``i`` sends the job to the env's candidate ``i``,
   action ``k_max`` defers it. The mask (``action_masks()``) marks padding invalid, and
-  deferral invalid when the scenario has none.
+  deferral invalid when the scenario has none and whenever some candidate would still find
+  room in its buffer (deferral is for overload, as ``load_aware`` uses it: a policy free to
+  defer at every decision learns from one-step lookahead that a 60 s wait is cheap, and
+  then bounces jobs forever).
 
 The two queue features come from ``SimView.queue_estimates``: the estimated delivery when the
 jobs still in uplink ahead of this one are served first, relative to the earliest over the
@@ -21,7 +24,7 @@ job would arrive (``2`` caps it). ``k_max`` must be at least the env's ``K``.
 >>> env = CanonicalDispatch(ConstellationDispatchEnv("toy", cache_dir=None), k_max=4)
 >>> obs, _ = env.reset(seed=0)
 >>> obs.shape, int(env.action_space.n), env.action_masks().tolist()
-((72,), 5, [True, True, False, False, True])
+((72,), 5, [True, True, False, False, False])
 """
 
 from __future__ import annotations
@@ -112,8 +115,6 @@ class CanonicalDispatch(gym.Wrapper):
         mask = self._mask
         mask[:] = False
         mask[:k] = env_mask[:k]
-        if base.scenario.dispatch.allow_defer:
-            mask[self.k_max] = env_mask[k]
         cands = base.candidates
         if not cands:
             return out
@@ -127,4 +128,7 @@ class CanonicalDispatch(gym.Wrapper):
             for i in valid:
                 blocks[i, nf] = squash_s(estimates[i].delivered - best)
                 blocks[i, nf + 1] = min(taken[i] / view.buffer_jobs(cands[i]), 2.0)
+        # Deferral only at overload: every candidate would find its buffer full.
+        if base.scenario.dispatch.allow_defer and env_mask[k]:
+            mask[self.k_max] = all(blocks[i, nf + 1] >= 1.0 for i in valid)
         return out

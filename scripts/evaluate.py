@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--scenario", required=True, help="Preset name (e.g. toy, star_compute_12) or YAML path."
+        "--scenario",
+        required=True,
+        help="Preset name (e.g. toy, star_compute_12), YAML path or generated:SEED[@SPACE].",
     )
     parser.add_argument(
         "--agents",

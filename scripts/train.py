@@ -29,7 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
         "maskable_ppo:DIR/model.zip.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--scenario", default="star_compute_12", help="Preset name or YAML path.")
+    parser.add_argument(
+        "--scenario",
+        default="star_compute_12",
+        help="Preset name, YAML path or generated:SEED[@SPACE].",
+    )
     parser.add_argument("--algo", default="maskable_ppo", choices=ALGOS, help="Algorithm.")
     parser.add_argument("--timesteps", type=int, default=100_000, help="Environment steps.")
     parser.add_argument("--seed", type=int, default=0, help="Seed (model and environments).")

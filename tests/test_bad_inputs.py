@@ -957,6 +957,15 @@ SCRIPT_CASES = {
     "evaluate-unknown-preset": (
         "evaluate", "--scenario toyy --agents ect --out {tmp}/o",
         ["scenario: unknown preset", "'toyy'"]),
+    "evaluate-generated-seed-not-a-number": (
+        "evaluate", "--scenario generated:seven --agents ect --out {tmp}/o",
+        ["scenario: expected generated:SEED", "'generated:seven'"]),
+    "evaluate-generated-space-file-missing": (
+        "evaluate", "--scenario generated:7@{tmp}/nope.yaml --agents ect --out {tmp}/o",
+        ["{tmp}/nope.yaml: space file not found"]),
+    "evaluate-generated-bad-override": (
+        "evaluate", "--scenario generated:7 --agents ect --episodes 1 --set dispatch.defer_s=-1 "
+        "--out {tmp}/o", ["generated:7: dispatch.defer_s: must be > 0, got -1"]),
     "evaluate-zero-episodes": (
         "evaluate", "--scenario toy --agents ect --episodes 0 --out {tmp}/o",
         ["--episodes: must be >= 1, got 0"]),

@@ -54,12 +54,22 @@ from envs.scenario.schema import (
 from envs.timeutil import check_sgp4_range, parse_utc
 from envs.yamlio import read_yaml
 
-__all__ = ["PRESET_DIR", "SHORTCUTS", "STATION_DIR", "list_presets", "load_scenario"]
+__all__ = [
+    "GENERATED_PREFIX",
+    "PRESET_DIR",
+    "SHORTCUTS",
+    "STATION_DIR",
+    "build_scenario",
+    "list_presets",
+    "load_scenario",
+]
 
 #: Folder of the preset scenarios (the shipped ``configs/scenarios``, see ``envs.resources``).
 PRESET_DIR = configs_dir() / "scenarios"
 #: Folder searched first for a bare station file name in ``ground.station_files``.
 STATION_DIR = PRESET_DIR.parent / "ground_stations"
+#: Scenario names ``generated:SEED[@SPACE]`` are sampled (``envs.scenario.sampling``).
+GENERATED_PREFIX = "generated:"
 #: Top-level override shortcuts and the dotted paths they stand for.
 SHORTCUTS = MappingProxyType(
     {
@@ -224,6 +234,8 @@ _GROUND = {
     "backhaul_delay_s": _num(">= 0", lambda x: x >= 0, null=True),
     "rate_model": _choice("fixed", "range"),
     "reference_range_km": _POS,
+    "uplink_rate_scale": _POS,
+    "downlink_rate_scale": _POS,
 }
 _ARRIVALS = {
     "process": _choice("poisson", "diurnal", "trace"),
@@ -233,6 +245,7 @@ _ARRIVALS = {
     "trace_file": _FILE,
     "time_scale": _POS,
     "loop": _BOOL,
+    "trace_start": _choice("first", "random"),
 }
 _TOKENS = {
     "source": _choice("lognormal", "trace"),
@@ -557,7 +570,11 @@ def load_scenario(
     (``china.yaml``) is looked up in :data:`STATION_DIR` first. Every file must exist.
 
     Args:
-        name_or_path: A preset name (see :func:`list_presets`) or a path to a YAML file.
+        name_or_path: A preset name (see :func:`list_presets`), a path to a YAML file, or
+            ``generated:SEED`` / ``generated:SEED@SPACE``: the scenario
+            ``envs.scenario.sampling.sample_scenario`` draws from seed ``SEED`` (an integer
+            >= 0) out of the default space file or ``SPACE`` (a path, or a name in
+            ``configs/distributions``); overrides then apply on top of the sampled values.
         overrides: Dotted paths into the YAML mapping and their new values, applied before
             validation, e.g. ``{"workload.load": 2.0, "constellation.shells[0].planes": 2}``.
             A path must exist in the schema (names containing dots cannot be addressed:
@@ -566,7 +583,8 @@ def load_scenario(
             full paths.
 
     Returns:
-        The validated scenario; ``source`` is the file it came from.
+        The validated scenario; ``source`` is the file it came from (the space file for a
+        generated scenario).
 
     Raises:
         ConfigError: One line naming the file, the field path and the bad value.
@@ -580,8 +598,36 @@ def load_scenario(
         ...
         envs.errors.ConfigError: toy.yaml: workload.arrivals.rate_per_s: must be > 0, got -1
     """
+    if isinstance(name_or_path, str) and name_or_path.startswith(GENERATED_PREFIX):
+        return _generated(name_or_path, overrides)
     path = _source(name_or_path)
     data = read_yaml(path, path.name)
+    return build_scenario(data, overrides, base_dir=path.parent, source=path, label=path.name)
+
+
+def build_scenario(
+    data: Any,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    base_dir: Path,
+    source: Path | None,
+    label: str,
+) -> Scenario:
+    """Validate a scenario given as the mapping its YAML file parses to (the loader's one path).
+
+    :func:`load_scenario` reads a file and calls this; ``envs.scenario.sampling`` calls it
+    with a sampled mapping, so a sampled scenario is one a user could have written.
+
+    Args:
+        data: The scenario mapping (not modified: overrides apply to a deep copy).
+        overrides: Dotted paths and values, as for :func:`load_scenario`.
+        base_dir: Folder that relative file names in ``data`` are resolved against.
+        source: Recorded as the scenario's ``source``.
+        label: Prefix of error messages (a file name, or ``generated:SEED``).
+
+    Raises:
+        ConfigError: ``"{label}: {field}: {problem}, got {value}"`` on one line.
+    """
     try:
         if not isinstance(data, dict):
             _fail("top level", "must be a mapping of scenario sections", data)
@@ -590,6 +636,25 @@ def load_scenario(
             _fail("overrides", "must be a mapping of dotted path to value", overrides)
         for key, value in (overrides or {}).items():
             _apply_override(data, SHORTCUTS.get(key, key), value)
-        return _build(data, path.parent, path)
+        return _build(data, base_dir, source if source is not None else base_dir / label)
     except ConfigError as exc:
-        raise ConfigError(f"{path.name}: {exc}") from None
+        raise ConfigError(f"{label}: {exc}") from None
+
+
+def _generated(text: str, overrides: Mapping[str, Any] | None) -> Scenario:
+    """``generated:SEED`` or ``generated:SEED@SPACE``: a sampled scenario, then overrides."""
+    from envs.scenario.sampling import load_space, sample_scenario_dict, space_path
+
+    match = re.fullmatch(rf"{GENERATED_PREFIX}(\d+)(?:@(.+))?", text)
+    if match is None:
+        _fail(
+            "scenario",
+            "expected generated:SEED or generated:SEED@SPACE with SEED an integer >= 0",
+            text,
+        )
+    space = load_space(space_path(match.group(2)))
+    data = sample_scenario_dict(int(match.group(1)), space)
+    label = f"{GENERATED_PREFIX}{match.group(1)}"
+    return build_scenario(
+        data, overrides, base_dir=space.source.parent, source=space.source, label=label
+    )

@@ -130,6 +130,8 @@ class GroundSpec:
         rate_model: ``fixed`` (station rate during the whole pass) or ``range`` (the rate
             scales with (reference range / slant range at culmination)², capped at 1).
         reference_range_km: Range at which the ``range`` model gives the full station rate.
+        uplink_rate_scale: Multiplies every station's uplink rate (``uplink_bps``).
+        downlink_rate_scale: Multiplies every station's downlink rate (``downlink_bps``).
     """
 
     station_files: tuple[Path, ...]
@@ -140,6 +142,8 @@ class GroundSpec:
     backhaul_delay_s: float | None = None
     rate_model: str = "fixed"
     reference_range_km: float = 1000.0
+    uplink_rate_scale: float = 1.0
+    downlink_rate_scale: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +159,9 @@ class ArrivalSpec:
         trace_file: CSV ``TIMESTAMP,ContextTokens,GeneratedTokens`` (process ``trace``).
         time_scale: Trace replay speed (2 = twice as fast).
         loop: Repeat the trace when the episode is longer than it.
+        trace_start: Trace row the replay starts at: ``first`` (row 0, every episode) or
+            ``random`` (a row drawn from the episode's generator at each reset; the replay
+            wraps around the end of the trace to the rows before the start).
     """
 
     process: str = "poisson"
@@ -164,6 +171,7 @@ class ArrivalSpec:
     trace_file: Path | None = None
     time_scale: float = 1.0
     loop: bool = True
+    trace_start: str = "first"
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,13 +53,22 @@ def scenario_tles(scenario: Scenario) -> tuple[list[TLE], list[str]]:
 
 
 def scenario_stations(scenario: Scenario) -> list[Station]:
-    """Stations of the networks the scenario uses, with the mask override applied."""
+    """Stations of the networks the scenario uses, with the mask and rate overrides applied."""
     g = scenario.ground
     stations = load_networks(g.station_files)
     if g.networks is not None:
         stations = [s for s in stations if s.network in g.networks]
     if g.min_elevation_deg is not None:
         stations = [dataclasses.replace(s, min_elevation_deg=g.min_elevation_deg) for s in stations]
+    if g.uplink_rate_scale != 1.0 or g.downlink_rate_scale != 1.0:
+        stations = [
+            dataclasses.replace(
+                s,
+                uplink_bps=s.uplink_bps * g.uplink_rate_scale,
+                downlink_bps=s.downlink_bps * g.downlink_rate_scale,
+            )
+            for s in stations
+        ]
     return stations
 
 

@@ -185,6 +185,57 @@ def test_trace_jobs_take_tokens_from_trace_rows():
     assert np.array_equal(jobs.output_tokens, np.maximum(trace.generated_tokens[:k], 1))
 
 
+def test_trace_started_at_a_later_row_wraps_around_to_the_rows_before_it():
+    trace = load_trace(SAMPLE)
+    start = 1500
+    t, rows = trace_times(trace, 1e9, loop=False, start_row=start)
+    order = np.r_[np.arange(start, trace.size), np.arange(start)]
+    assert np.array_equal(rows, order)  # every row once, from the start row on
+    assert t[0] == 0.0 and np.all(np.diff(t) >= 0)
+    np.testing.assert_allclose(
+        t[: trace.size - start], trace.offset_s[start:] - trace.offset_s[start]
+    )
+    mean_gap = trace.span_s / (trace.size - 1)  # the seam is one mean gap, as in a loop
+    seam = trace.size - start
+    assert t[seam] - t[seam - 1] == pytest.approx(mean_gap)
+    looped, looped_rows = trace_times(trace, 3 * trace.span_s, start_row=start)
+    assert np.array_equal(looped_rows[: 2 * trace.size], np.tile(order, 2))
+    assert looped.max() < 3 * trace.span_s
+
+
+@pytest.mark.parametrize("bad", [-1, 2000, 1.5, True])
+def test_trace_start_row_outside_the_trace_raises_config_error_naming_it(bad):
+    with pytest.raises(ConfigError, match="start_row"):
+        trace_times(load_trace(SAMPLE), 10.0, start_row=bad)
+
+
+def test_random_trace_start_differs_between_seeds_and_repeats_for_one_seed():
+    spec = WorkloadSpec(arrivals=ArrivalSpec("trace", trace_file=SAMPLE, trace_start="random"))
+    trace = load_trace(SAMPLE)
+    firsts = []
+    for seed in range(8):
+        jobs = jobs_for(spec, seed, 60.0)
+        again = jobs_for(spec, seed, 60.0)
+        assert all(np.array_equal(a, b) for a, b in zip(jobs, again, strict=True))
+        rows = np.flatnonzero(
+            (np.maximum(trace.context_tokens, 1) == jobs.input_tokens[0])
+            & (np.maximum(trace.generated_tokens, 1) == jobs.output_tokens[0])
+        )
+        firsts.append(int(rows[0]))
+        assert jobs.arrival_s[0] == 0.0
+    assert len(set(firsts)) >= 7
+
+
+def test_first_trace_start_replays_from_row_zero_for_every_seed():
+    spec = WorkloadSpec(arrivals=ArrivalSpec("trace", trace_file=SAMPLE))
+    assert spec.arrivals.trace_start == "first"
+    trace = load_trace(SAMPLE)
+    for seed in range(3):
+        jobs = jobs_for(spec, seed, 60.0)
+        k = jobs.size
+        assert np.array_equal(jobs.input_tokens, np.maximum(trace.context_tokens[:k], 1))
+
+
 def test_token_resampling_keeps_context_and_generated_pairs_together():
     trace = load_trace(SAMPLE)
     pairs = set(zip(trace.context_tokens.tolist(), trace.generated_tokens.tolist(), strict=True))

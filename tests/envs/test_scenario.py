@@ -409,3 +409,9 @@ def test_unknown_preset_lists_the_known_ones():
 
 def test_missing_scenario_file_names_the_path(tmp_path):
     assert str(tmp_path / "nowhere.yaml") in config_error(tmp_path / "nowhere.yaml")
+
+
+def test_trace_start_defaults_to_first_and_rejects_other_words_naming_the_field():
+    assert load_scenario("toy").workload.arrivals.trace_start == "first"
+    with pytest.raises(ConfigError, match=r"workload\.arrivals\.trace_start: must be one of first"):
+        load_scenario("toy", {"workload.arrivals.trace_start": "middle"})

@@ -46,3 +46,17 @@ def test_downlink_windows_merge_overlapping_passes_without_double_counting():
         union = sum(e - s for s, e in zip(starts, ends, strict=True))
         assert union <= float((p.set_s[mine] - p.rise_s[mine]).sum()) + 1e-6
         assert max(rates) <= max(s.downlink_bps for s in world.stations) / 8.0
+
+
+def test_rate_scales_multiply_every_station_rate_and_default_to_the_file_rates():
+    from envs.sim.world import scenario_stations
+
+    base = scenario_stations(load_scenario("walker_100"))
+    scaled = scenario_stations(
+        load_scenario(
+            "walker_100", {"ground.uplink_rate_scale": 2.0, "ground.downlink_rate_scale": 0.5}
+        )
+    )
+    assert [s.name for s in scaled] == [s.name for s in base]
+    assert [s.uplink_bps for s in scaled] == [2.0 * s.uplink_bps for s in base]
+    assert [s.downlink_bps for s in scaled] == [0.5 * s.downlink_bps for s in base]
