@@ -96,8 +96,8 @@ interval below 1 in 1; drop rate at most 0.0 %'
 def print_suite(result: SuiteResult, *, console: Any = None) -> None:
     """Print one table of the suite (minutes), skipped cells, and a reading per extra agent.
 
-    Readings are given for every agent that is not a candidate heuristic (the extra agents,
-    and e.g. ``oracle`` or ``rollout:…`` when the suite lists them).
+    Readings are given for every extra agent and every suite agent that is not a candidate
+    heuristic (e.g. ``oracle`` or ``rollout:…`` when the suite lists them).
     """
     from rich import box
     from rich.console import Console
@@ -160,7 +160,7 @@ def print_suite(result: SuiteResult, *, console: Any = None) -> None:
     for label, reason in skipped:
         console.print(f"skipped {label}: {reason}", markup=False, highlight=False, soft_wrap=True)
     for agent in result.agents:
-        if not is_candidate_heuristic(agent):
+        if agent in result.extra or not is_candidate_heuristic(agent):
             console.print(
                 reading(result.rows, agent), markup=False, highlight=False, soft_wrap=True
             )

@@ -145,6 +145,8 @@ def test_a_cell_with_a_missing_tle_file_is_skipped_with_its_reason(tmp_path, mon
     print_suite(result, console=Console(file=buffer, width=80))
     text = buffer.getvalue()
     assert "skipped (see below)" in text and f"skipped iridium: {skipped.skipped}" in text
+    # the extra agent (a heuristic here) gets its reading line, over the cell that ran
+    assert "\nrandom: ≤ 0.90× the best heuristic in 0 of 1 cells at load ≥ 1" in text
 
 
 def test_shared_data_variable_defaults_to_the_folder_beside_the_repository(monkeypatch):
