@@ -34,6 +34,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -394,8 +395,10 @@ def evaluate(
     sc = load_scenario(scenario, _with_load(overrides, loads[0]))
     for load in loads[1:]:
         load_scenario(scenario, _with_load(overrides, load))
-    # A preset name stays a name; a path is made absolute so workers in any folder find it.
-    where = scenario if str(sc.source.stem) == str(scenario) else str(sc.source)
+    # A name (a preset, generated:SEED) stays a name; a path is made absolute so workers in
+    # any folder find it.
+    named = isinstance(scenario, str) and not re.search(r"[/\\]|\.ya?ml$", scenario)
+    where = scenario if named else str(sc.source)
     if any(s.path is not None for s in specs):  # fail fast on bad model files
         env = ConstellationDispatchEnv(where, **_with_load(overrides, loads[0]))
         for s in specs:
