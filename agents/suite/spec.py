@@ -174,7 +174,7 @@ def _scenario(field: str, raw: Any, base: Path) -> str:
         return text
     if re.search(r"[/\\]|\.ya?ml$", text):
         path = (base / Path(text).expanduser()).resolve()
-        if not path.is_file():
+        if not path.is_file() and SHARED_DATA_VAR not in raw:  # shared data: skipped if absent
             _fail(field, f"unknown scenario: file not found (looked for {path})", raw)
         return str(path)
     if text not in list_presets():

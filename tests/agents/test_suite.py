@@ -208,3 +208,31 @@ def test_reading_counts_cells_at_load_one_and_above_and_names_the_worst():
         "p: ≤ 0.90× the best heuristic in 1 of 2 cells at load ≥ 1; worst 1.04× (b, load 2); "
         "interval below 1 in 1; drop rate at most 2.0 %"
     )
+
+
+def test_a_suite_repeats_exactly_serial_or_in_a_pool_and_episodes_replace_the_count(tmp_path):
+    path = tmp_path / "suite.yaml"
+    path.write_text(
+        "name: s\nagents: [random, ect]\nseeds: {first: 7, count: 3}\ncells:\n"
+        "  - {scenario: toy, loads: [1], seeds: {first: 40, count: 1}}\n"
+    )
+    suite = load_suite(path)
+    assert suite.cells[0].seeds.first == 40
+    serial = run_suite(suite, episodes=2, progress=False)
+    pooled = run_suite(suite, episodes=2, workers=2, progress=False)
+    assert json.dumps(serial.rows) == json.dumps(pooled.rows)
+    assert {r["episodes"] for r in serial.rows} == {2}
+    assert [e.seed for e in serial.outcomes[0].result.episodes_of("ect", 1.0)] == [40, 41]
+
+
+def test_a_scenario_file_in_absent_shared_data_skips_its_cell(tmp_path, monkeypatch):
+    monkeypatch.setenv(SHARED_DATA_VAR, str(tmp_path / "absent"))
+    path = tmp_path / "suite.yaml"
+    path.write_text(
+        "name: s\nagents: [ect]\nseeds: {first: 0, count: 1}\ncells:\n"
+        f"  - {{scenario: '${{{SHARED_DATA_VAR}}}/scenarios/x.yaml', loads: [1]}}\n"
+    )
+    (outcome,) = run_suite(load_suite(path), progress=False).outcomes
+    assert outcome.result is None
+    assert outcome.skipped.startswith("missing file: ")
+    assert str(tmp_path / "absent" / "scenarios" / "x.yaml") in outcome.skipped
