@@ -575,7 +575,8 @@ def load_scenario(
         if overrides is not None and not isinstance(overrides, Mapping):
             _fail("overrides", "must be a mapping of dotted path to value", overrides)
         for key, value in (overrides or {}).items():
-            _apply_override(data, SHORTCUTS.get(key, key), value)
+            # a copy: file names in the value are resolved in place, the caller keeps its own
+            _apply_override(data, SHORTCUTS.get(key, key), copy.deepcopy(value))
         return _build(data, path.parent, path)
     except ConfigError as exc:
         raise ConfigError(f"{path.name}: {exc}") from None

@@ -236,3 +236,22 @@ def test_a_scenario_file_in_absent_shared_data_skips_its_cell(tmp_path, monkeypa
     assert outcome.result is None
     assert outcome.skipped.startswith("missing file: ")
     assert str(tmp_path / "absent" / "scenarios" / "x.yaml") in outcome.skipped
+
+
+def test_a_cell_flying_a_tle_file_by_override_runs_and_writes_its_files(tmp_path):
+    tle = SUITE_DIR.parent / "tle" / "star_compute_12.tle"
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "s", "agents": ["ect"], "seeds": {"first": 0, "count": 1},
+        "cells": [{"label": "tle", "scenario": "toy", "loads": [1], "overrides": {
+            "constellation": {"tle_file": str(tle), "tle_class": "inference"},
+            "episode.duration_s": 600}}],
+    }))  # fmt: skip
+    suite = load_suite(path)
+    result = run_suite(suite, progress=False, out_dir=tmp_path / "out", plots=False)
+    write_suite(result, tmp_path / "out")
+    assert suite.cells[0].overrides["constellation"]["tle_file"] == str(tle)  # not resolved
+    config = json.loads((tmp_path / "out" / "cells" / "00_tle" / "summary.json").read_text())
+    assert config["config"]["overrides"]["constellation"]["tle_file"] == str(tle)
+    (row,) = read_csv(tmp_path / "out" / "suite.csv")
+    assert row["agent"] == "ect" and row["best_heuristic"] == "ect" and row["skipped"] == ""
