@@ -39,6 +39,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -434,9 +435,9 @@ def evaluate(
     sc = load_scenario(scenario, _with_load(overrides, loads[0]))
     for load in loads[1:]:
         load_scenario(scenario, _with_load(overrides, load))
-    # A preset name stays a name; a path is made absolute so workers in any folder find it.
-    # ``generated:SEED[@SPACE]`` stays as given too: its source is the space file.
-    named = str(sc.source.stem) == str(scenario) or str(scenario).startswith("generated:")
+    # A name (a preset, generated:SEED) stays a name; a path is made absolute so workers in
+    # any folder find it.
+    named = isinstance(scenario, str) and not re.search(r"[/\\]|\.ya?ml$", scenario)
     where = scenario if named else str(sc.source)
     if any(s.path is not None or s.kind == "pretrained" for s in specs):  # fail fast
         env = ConstellationDispatchEnv(where, **_with_load(overrides, loads[0]))
@@ -658,7 +659,11 @@ def _weighted_p95(values: np.ndarray, episode: np.ndarray, weights: np.ndarray) 
 
 
 def compare_with(
-    result: EvaluationResult, reference: str = "ect", *, resamples: int = BOOTSTRAP_RESAMPLES
+    result: EvaluationResult,
+    reference: str | Mapping[float, str] = "ect",
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    include_reference: bool = False,
 ) -> list[dict[str, Any]]:
     """Every other agent against ``reference`` on the same episodes, one row per agent and load.
 
@@ -669,16 +674,29 @@ def compare_with(
     agents' statistics on the same resampled episodes, so the workload's variation cancels.
     Ratios below 1 favour the agent; an interval that excludes 1 is a difference the seeds
     support. The p95 here is the inverted-CDF percentile (the summary's interpolates).
+
+    Args:
+        result: An evaluation with the reference among its agents.
+        reference: One agent label for every load, or a mapping load → label (e.g. the best
+            heuristic of each load); loads the mapping leaves out are not compared.
+        resamples: Bootstrap resamples.
+        include_reference: Also give the reference's own row (every ratio exactly 1, with
+            a degenerate interval).
     """
-    labels = [label for label in result.config["agents"] if label != reference]
-    if reference not in result.config["agents"]:
-        raise ConfigError(
-            f"reference: {reference!r} was not evaluated (agents: "
-            f"{', '.join(result.config['agents'])})"
-        )
+    agents = result.config["agents"]
+    if isinstance(reference, str):
+        refs = {load: reference for load in result.config["loads"]}
+    else:
+        refs = {load: reference[load] for load in result.config["loads"] if load in reference}
+    for name in refs.values():
+        if name not in agents:
+            raise ConfigError(
+                f"reference: {name!r} was not evaluated (agents: {', '.join(agents)})"
+            )
     rows = []
-    for load in result.config["loads"]:
-        ref = result.episodes_of(reference, load)
+    for load, ref_label in refs.items():
+        labels = [a for a in agents if include_reference or a != ref_label]
+        ref = result.episodes_of(ref_label, load)
         n = len(ref)
         if n == 0:
             continue
@@ -687,10 +705,10 @@ def compare_with(
             np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(resamples)
         ])  # fmt: skip
         stats = {}
-        for label in [reference, *labels]:
+        for label in dict.fromkeys([ref_label, *labels]):
             eps = result.episodes_of(label, load)
             if [e.seed for e in eps] != [e.seed for e in ref]:
-                raise ConfigError(f"agent {label!r}: episodes are not paired with {reference!r}")
+                raise ConfigError(f"agent {label!r}: episodes are not paired with {ref_label!r}")
             turn = [e.turnarounds_s for e in eps]
             sums = weights @ np.array([t.sum() for t in turn])
             counts = weights @ np.array([len(t) for t in turn])
@@ -707,16 +725,16 @@ def compare_with(
                 "cost": cost, "drop_rate": dropped / max(done + dropped, 1),
             }  # fmt: skip
         for label in labels:
-            row = {"agent": label, "reference": reference, "load": load, "episodes": n}
+            row = {"agent": label, "reference": ref_label, "load": load, "episodes": n}
             for key in ("mean", "p95", "cost"):
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    ratio = stats[label][key] / stats[reference][key]
+                    ratio = stats[label][key] / stats[ref_label][key]
                 finite = ratio[1:][np.isfinite(ratio[1:])]
                 low, high = np.percentile(finite, [2.5, 97.5]) if len(finite) else (math.nan,) * 2
                 row |= {f"{key}_ratio": float(ratio[0]), f"{key}_ratio_low": float(low),
                         f"{key}_ratio_high": float(high)}  # fmt: skip
             row["drop_rate"] = stats[label]["drop_rate"]
-            row["reference_drop_rate"] = stats[reference]["drop_rate"]
+            row["reference_drop_rate"] = stats[ref_label]["drop_rate"]
             rows.append(row)
     return rows
 
@@ -773,13 +791,13 @@ def write_results(
     out_dir: str | os.PathLike[str],
     *,
     plots: bool = True,
-    reference: str = "ect",
+    reference: str | Mapping[float, str] = "ect",
     fresh: bool = True,
 ) -> list[Path]:
     """Write ``summary.csv``, ``jobs.csv``, ``summary.json`` and (``plots``) the two figures.
 
-    When ``reference`` was evaluated with other agents, ``comparison.csv`` holds
-    :func:`compare_with` against it.
+    When ``reference`` (one label, or a label per load) was evaluated with other agents,
+    ``comparison.csv`` holds :func:`compare_with` against it.
 
     ``jobs.csv`` has one row per job of every episode: ``agent, load, seed`` followed by the
     ``envs.sim.job_table`` columns (times in seconds since the scenario epoch, empty where a
@@ -810,7 +828,8 @@ def write_results(
         for e in result.episodes:
             cols = [_cells(e.jobs[c]) for c in columns]
             writer.writerows((e.agent, e.load, e.seed, *row) for row in zip(*cols, strict=True))
-    if reference in result.config["agents"] and len(result.config["agents"]) > 1:
+    refs = {reference} if isinstance(reference, str) else set(reference.values())
+    if refs and refs <= set(result.config["agents"]) and len(result.config["agents"]) > 1:
         comparison = compare_with(result, reference)
         paths.append(out / "comparison.csv")
         with atomic_write(paths[-1], "w", newline="") as fh:

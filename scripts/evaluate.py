@@ -4,6 +4,11 @@ Example:
     python scripts/evaluate.py --scenario star_compute_12 \\
         --agents random,round_robin,earliest_uplink,least_loaded,ect,oracle \\
         --episodes 3 --load 0.5,1,2 --seed 0 --out out/eval --workers 2
+
+Or a whole suite (``configs/suites/*.yaml``), every agent judged against the best heuristic
+of each cell (``docs/evaluation-suites.md``):
+    python scripts/evaluate.py --suite configs/suites/benchmark.yaml \\
+        --agents maskable_ppo:PATH --workers 2 --out out/benchmark
 """
 
 from __future__ import annotations
@@ -56,13 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--scenario",
-        required=True,
         help="Preset name (e.g. toy, star_compute_12), YAML path or generated:SEED[@SPACE].",
     )
     parser.add_argument(
+        "--suite",
+        type=Path,
+        help="Instead of --scenario: a suite file (configs/suites/*.yaml) of cells (scenario x "
+        "loads x seeds). Runs the suite's agents plus --agents in every cell and writes "
+        "DIR/suite.csv and DIR/suite.json (one row per cell, load and agent: cost per job, mean, "
+        "p95, drop rate, ratio to the cell's best heuristic with a 95%% paired-bootstrap "
+        "interval, share of the heuristic-to-bound gap closed) and each cell's usual outputs "
+        "in DIR/cells/NN_LABEL. The suite sets loads and seeds (--episodes overrides the count).",
+    )
+    parser.add_argument(
         "--agents",
-        required=True,
-        help="Comma-separated agents: heuristics ("
+        help="Comma-separated agents (required with --scenario; with --suite, extra agents): "
+        "heuristics ("
         + ", ".join(HEURISTICS)
         + "; oracle is a reference bound that sees the true output lengths), "
         "rollout:BASE[:H] (a planning reference: each candidate tried on a fork of the "
@@ -72,16 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
         + " (a Stable-Baselines3 / sb3-contrib zip, loaded on the CPU).",
     )
     parser.add_argument(
-        "--episodes", type=int, default=10, help="Episodes (seeds) per agent and load."
+        "--episodes",
+        type=int,
+        default=None,
+        help="Episodes (seeds) per agent and load (default: 10, or the suite's count).",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="First episode seed; episodes use seed, seed+1, ..."
+        "--seed",
+        type=int,
+        default=None,
+        help="First episode seed; episodes use seed, seed+1, ... (default: 0; not with --suite).",
     )
     parser.add_argument("--out", required=True, type=Path, help="Output folder DIR.")
     parser.add_argument(
         "--load",
-        default="1",
-        help="Comma-separated workload multipliers (scenario override workload.load).",
+        default=None,
+        help="Comma-separated workload multipliers (scenario override workload.load; "
+        "default: 1; not with --suite).",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="Worker processes (1: run in this process)."
@@ -119,7 +140,15 @@ def parse_loads(text: str) -> list[float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    loads = parse_loads(args.load)
+    if (args.scenario is None) == (args.suite is None):
+        raise ConfigError("give either --scenario or --suite (one of them)")
+    if args.suite is not None:
+        return run_suite_cli(args)
+    if args.agents is None:
+        raise ConfigError("--agents: required with --scenario")
+    args.episodes = 10 if args.episodes is None else args.episodes
+    args.seed = 0 if args.seed is None else args.seed
+    loads = parse_loads("1" if args.load is None else args.load)
     specs = parse_agents(args.agents)
     check_run_options(args)
     check_output_folder(args.out, EVALUATION_FILES)  # before the run, not after it
@@ -158,6 +187,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{len(result.episodes)} episodes in {time.perf_counter() - began:.1f} s -> "
             + ", ".join(str(p) for p in paths)
+        )
+    return 0
+
+
+def run_suite_cli(args: argparse.Namespace) -> int:
+    """``--suite FILE``: every cell, one table, ``DIR/suite.csv`` and ``DIR/suite.json``."""
+    from agents.suite import load_suite, print_suite, run_suite, write_suite
+
+    for flag, value in (("--seed", args.seed), ("--load", args.load), ("--set", args.set)):
+        if value:  # None, or an empty --set list
+            raise ConfigError(f"{flag}: the suite file sets it for each cell, got {value!r}")
+    if args.plots:
+        raise ConfigError("--plots: not available with --suite (each cell draws its figures)")
+    if args.episodes is not None and args.episodes < 1:
+        raise ConfigError(f"--episodes: must be >= 1, got {args.episodes}")
+    if args.workers < 1:
+        raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
+    began = time.perf_counter()
+    suite = load_suite(args.suite)
+    extra = [] if args.agents is None else args.agents.split(",")
+    result = run_suite(
+        suite, extra, episodes=args.episodes, workers=args.workers, backend=args.backend,
+        progress=not args.quiet, out_dir=args.out,
+    )  # fmt: skip
+    paths = write_suite(result, args.out)
+    if not args.quiet:
+        print_suite(result)
+        episodes = sum(len(o.result.episodes) for o in result.outcomes if o.result is not None)
+        print(
+            f"{episodes} episodes in {time.perf_counter() - began:.1f} s -> "
+            + ", ".join(str(p) for p in paths)
+            + f" and {args.out / 'cells'}"
         )
     return 0
 

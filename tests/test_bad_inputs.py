@@ -843,6 +843,86 @@ def test_bad_model_file_for_evaluation(tmp_path, toy_world, case):
     message(info, expected.format(path=path), detail)
 
 
+# --- evaluation suites ---------------------------------------------------------------------
+
+_SUITE = {"name": "s", "seeds": {"first": 0, "count": 1},
+          "cells": [{"scenario": "toy", "loads": [1]}]}  # fmt: skip
+
+
+def suite(edits: dict[str, Any] | None = None, *, text: str | None = None):
+    """A case: write ``bad_suite.yaml`` (a one-cell suite with dotted ``edits``, or ``text``)."""
+
+    def write(tmp: Path) -> Path:
+        path = tmp / "bad_suite.yaml"
+        if text is None:
+            data = json.loads(json.dumps(_SUITE))
+            for dotted, value in (edits or {}).items():
+                _assign(data, dotted, value)
+            path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+SUITES = {
+    "unknown-top-level-key": (suite({"cell": []}), ["top level: unknown key", "'cell'"]),
+    "unknown-cell-key": (suite({"cells[0].load": 1}), ["cells[0]: unknown key", "'load'"]),
+    "negative-load": (suite({"cells[0].loads": [1, -2]}),
+                      ["cells[0].loads[1]: must be a positive finite number, got -2"]),
+    "load-not-a-list": (suite({"cells[0].loads": 1}),
+                        ["cells[0].loads: must be a non-empty list of loads, got 1"]),
+    "repeated-load": (suite({"cells[0].loads": [1, 1.0]}), ["cells[0].loads: loads must be "
+                                                            "distinct, got [1, 1.0]"]),
+    "no-cells": (suite({"cells": []}), ["cells: must be a non-empty list of cells, got []"]),
+    "unknown-scenario": (suite({"cells[0].scenario": "toyy"}),
+                         ["cells[0].scenario: unknown scenario (presets: ", "'toyy'"]),
+    "scenario-file-not-found": (suite({"cells[0].scenario": "nope.yaml"}),
+                                ["cells[0].scenario: unknown scenario: file not found",
+                                 "'nope.yaml'"]),
+    "generated-without-a-seed": (suite({"cells[0].scenario": "generated:abc"}),
+                                 ["cells[0].scenario: generated scenarios are generated:SEED",
+                                  "'generated:abc'"]),
+    "zero-seed-count": (suite({"seeds.count": 0}), ["seeds.count: must be an integer >= 1, got 0"]),
+    "cell-seeds-without-first": (suite({"cells[0].seeds": {"count": 2}}),
+                                 ["cells[0].seeds: missing key 'first'"]),
+    "unknown-agent": (suite({"agents": ["ect", "fastest"]}),
+                      ["agents: unknown agent 'fastest'"]),
+    "no-heuristic-to-compare-with": (suite({"agents": ["oracle"]}),
+                                     ["agents: must include a heuristic to compare with"]),
+    "load-as-an-override": (suite({"cells[0].overrides": {"workload.load": 2}}),
+                            ["cells[0].overrides: the load is set by 'loads'", "'workload.load'"]),
+    "unknown-variable": (suite({"cells[0].overrides": {"constellation.tle_file": "${HOME}/x"}}),
+                         ["cells[0].overrides.constellation.tle_file: unknown variable",
+                          "'${HOME}'"]),
+    "repeated-label": (suite({"cells": [{"scenario": "toy", "loads": [1]},
+                                        {"scenario": "toy", "loads": [2]}]}),
+                       ["cells[1].label: already used by cells[0], got 'toy'"]),
+    "not-a-mapping": (suite(text="- toy\n"), ["top level: must be a mapping, got ['toy']"]),
+    "malformed-yaml": (suite(text="name: [s\n"), ["bad_suite.yaml: line 2", "malformed YAML"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", SUITES, ids=list(SUITES))
+def test_bad_suite_file(tmp_path, case):
+    from agents.suite import load_suite
+
+    setup, fragments = SUITES[case]
+    with pytest.raises(ConfigError) as info:
+        load_suite(setup(tmp_path))
+    assert message(info, *fragments).startswith("bad_suite.yaml: ")
+
+
+def test_suite_cell_the_loader_rejects_names_the_suite_and_the_cell(tmp_path):
+    from agents.suite import load_suite, run_suite
+
+    path = suite({"cells[0].overrides": {"episode.duration_s": -1}})(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        run_suite(load_suite(path), progress=False)
+    message(info, "bad_suite.yaml: cells[0] (toy): toy.yaml: episode.duration_s: must be > 0")
+
+
 # --- the scripts, through main() -----------------------------------------------------------
 
 
@@ -878,6 +958,7 @@ def _files(tmp: Path) -> dict[str, Path]:
     dup_stations = tmp / "dup.yaml"
     dup_stations.write_text("stations:\n  - name: A\n    name: B\n    lat_deg: 1\n")
     (tmp / "bad_omm.json").write_text(_OMM_NO_MEAN_MOTION)
+    bad_suite = suite({"cells[0].scenario": "toyy"})(tmp)
     (tmp / "sats.kml").write_text("placemarks\n")
     (tmp / "sites.kml").write_text("<kml/>")
     (tmp / "st.geojson").write_text(json.dumps(
@@ -886,7 +967,8 @@ def _files(tmp: Path) -> dict[str, Path]:
             "a_file": tmp / "a_file", "model": model, "tmp": tmp,
             "bad_omm": tmp / "bad_omm.json", "kml": tmp / "sats.kml",
             "sites_kml": tmp / "sites.kml", "bad_geojson": tmp / "st.geojson",
-            "dup_stations": dup_stations, "twice_tle": twice_tle}  # fmt: skip
+            "dup_stations": dup_stations, "twice_tle": twice_tle,
+            "bad_suite": bad_suite}  # fmt: skip
 
 
 START = "2025-06-01T00:00:00Z"
@@ -1001,6 +1083,17 @@ SCRIPT_CASES = {
     "evaluate-output-is-a-folder-of-other-files": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --out {tmp}",
         ["{tmp}: output folder exists and is not a previous run's (a_file, "]),
+    "evaluate-suite-unknown-scenario": (
+        "evaluate", "--suite {bad_suite} --out {tmp}/o",
+        ["bad_suite.yaml: cells[0].scenario: unknown scenario", "'toyy'"]),
+    "evaluate-suite-and-scenario": (
+        "evaluate", "--suite {bad_suite} --scenario toy --agents ect --out {tmp}/o",
+        ["give either --scenario or --suite"]),
+    "evaluate-suite-with-a-load": (
+        "evaluate", "--suite {bad_suite} --load 2 --out {tmp}/o",
+        ["--load: the suite file sets it for each cell, got '2'"]),
+    "evaluate-scenario-without-agents": (
+        "evaluate", "--scenario toy --out {tmp}/o", ["--agents: required with --scenario"]),
     "evaluate-output-is-a-file": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --quiet --out {a_file}",
         ["File exists: {a_file}"]),

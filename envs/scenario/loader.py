@@ -635,7 +635,8 @@ def build_scenario(
         if overrides is not None and not isinstance(overrides, Mapping):
             _fail("overrides", "must be a mapping of dotted path to value", overrides)
         for key, value in (overrides or {}).items():
-            _apply_override(data, SHORTCUTS.get(key, key), value)
+            # a copy: file names in the value are resolved in place, the caller keeps its own
+            _apply_override(data, SHORTCUTS.get(key, key), copy.deepcopy(value))
         return _build(data, base_dir, source if source is not None else base_dir / label)
     except ConfigError as exc:
         raise ConfigError(f"{label}: {exc}") from None

@@ -266,6 +266,24 @@ def test_the_comparison_interval_is_paired_over_seeds():
         compare_with(EvaluationResult({"agents": ["a", "b"], "loads": [1.0]}, other_seeds, []), "a")
 
 
+def test_comparison_takes_a_reference_per_load_and_can_include_it(toy_eval):
+    result, _ = toy_eval
+    rows = compare_with(result, {1.0: "random", 2.0: "ect"}, include_reference=True)
+    assert [(r["agent"], r["reference"], r["load"]) for r in rows] == [
+        ("random", "random", 1.0), ("ect", "random", 1.0),
+        ("random", "ect", 2.0), ("ect", "ect", 2.0),
+    ]  # fmt: skip
+    for r in rows:
+        if r["agent"] == r["reference"]:  # exactly 1 with a degenerate interval
+            for key in ("mean", "p95", "cost"):
+                assert r[f"{key}_ratio"] == r[f"{key}_ratio_low"] == r[f"{key}_ratio_high"] == 1
+    same = [r for r in compare_with(result, "ect") if r["load"] == 2.0]
+    assert same == [r for r in rows if r["load"] == 2.0 and r["agent"] != "ect"]
+    assert [r["load"] for r in compare_with(result, {2.0: "ect"})] == [2.0]
+    with pytest.raises(ConfigError, match="'oracle' was not evaluated"):
+        compare_with(result, {1.0: "oracle"})
+
+
 def test_cli_scenario_overrides_reach_every_episode(tmp_path):
     out = tmp_path / "out"
     proc = run(EVALUATE, "--scenario", "toy", "--agents", "ect", "--episodes", "2", "--seed",

@@ -155,6 +155,15 @@ def test_dotted_override_and_top_level_shortcut_set_the_same_field():
     assert load_scenario("toy").workload.load == 1.0
 
 
+def test_a_mapping_override_naming_a_file_is_not_changed_for_the_caller():
+    tle = str(Path(__file__).resolve().parents[2] / "configs" / "tle" / "star_compute_12.tle")
+    overrides = {"constellation": {"tle_file": tle, "tle_class": "inference"}}
+    sc = load_scenario("toy", overrides)
+    assert sc.constellation.tle_file == Path(tle)
+    assert overrides == {"constellation": {"tle_file": tle, "tle_class": "inference"}}
+    assert isinstance(overrides["constellation"]["tle_file"], str)  # still JSON-ready
+
+
 def test_overrides_reach_list_entries_named_entries_and_missing_sections(tmp_path):
     sc = load_scenario(
         "toy",
