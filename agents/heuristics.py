@@ -5,8 +5,9 @@ heuristics and learned policies alike. A heuristic looks at the simulator only t
 environment's documented read-only view (``env.unwrapped.view``, an ``envs.sim.SimView``)
 and the satellites behind the candidate actions (``env.unwrapped.candidates``); it never
 touches private state. Action ``i < K`` sends the head job to ``candidates[i]``; action
-``K`` (when deferral is enabled) defers it. No heuristic defers while a dispatch action is
-valid: deferral is returned only when the mask allows nothing else.
+``K`` (when deferral is enabled) defers it. No heuristic but ``load_aware`` defers while a
+dispatch action is valid (``defers`` is ``True`` for it alone): deferral is otherwise
+returned only when the mask allows nothing else.
 
 | Name | Rule |
 |---|---|
@@ -73,6 +74,8 @@ class HeuristicAgent:
 
     name: ClassVar[str] = ""
     reference_bound: ClassVar[bool] = False
+    #: Whether the rule may defer a job while a candidate is valid (``load_aware`` only).
+    defers: ClassVar[bool] = False
 
     def __init__(self, env: gym.Env, seed: int | None = None):
         self.env = env.unwrapped
@@ -304,6 +307,7 @@ class LoadAwareAgent(HeuristicAgent):
     """
 
     name: ClassVar[str] = "load_aware"
+    defers: ClassVar[bool] = True
 
     def __init__(self, env: gym.Env, seed: int | None = None, fill: float = 1.0):
         super().__init__(env, seed)

@@ -63,12 +63,16 @@ class Cell:
     """A scenario and load to train on, with its overrides (e.g. a short arrival window)."""
 
     scenario: str
-    load: float
+    load: float | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def make_env(self, k_max: int) -> CanonicalDispatch:
-        """The canonical env of this cell (contact plans come from the disk cache)."""
-        env = ConstellationDispatchEnv(self.scenario, **{**dict(self.overrides), "load": self.load})
+        """The canonical env of this cell (contact plans come from the disk cache).
+
+        ``load`` ``None`` keeps the scenario's own load.
+        """
+        extra = {} if self.load is None else {"load": self.load}
+        env = ConstellationDispatchEnv(self.scenario, **{**dict(self.overrides), **extra})
         return CanonicalDispatch(env, k_max=k_max)
 
 

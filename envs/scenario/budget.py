@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from envs.ground import load_networks
 from envs.limits import check_count
-from envs.orbits.tle import load_tles
+from envs.orbits.elements import load_elements
 
 if TYPE_CHECKING:
     from envs.scenario.schema import Scenario
@@ -101,7 +101,7 @@ def _satellites_per_class(sc: Scenario) -> dict[str, int]:
     c = sc.constellation
     out: dict[str, int] = {}
     if c.tle_file is not None:
-        out[c.tle_class] = len(load_tles(c.tle_file))
+        out[c.tle_class] = len(load_elements(c.tle_file))
     for s in c.shells:
         out[s.sat_class] = out.get(s.sat_class, 0) + s.shell.size
     return out
