@@ -4,7 +4,7 @@ Found through :func:`importlib.resources.files` (``envs.resources.package_dir``)
 the same from a checkout, an editable install and an installed wheel.
 
 >>> list_pretrained()
-['star_compute_12_maskable_ppo', 'star_compute_12_outcome']
+['dispatch_policy', 'star_compute_12_maskable_ppo', 'star_compute_12_outcome']
 >>> pretrained_path("star_compute_12_outcome").name
 'star_compute_12_outcome.zip'
 """

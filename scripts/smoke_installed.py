@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import agents
     import envs
     from agents.evaluate import AgentSpec, load_model
+    from agents.scoring import PRETRAINED, ScoringAgent, load_scoring_model
     from agents.shipped import list_pretrained, pretrained_path
     from envs.errors import ConfigError
     from envs.scenario import list_presets, load_scenario
@@ -99,6 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("no pretrained policies installed")
     k = load_scenario("star_compute_12").dispatch.candidates
     for name in names:
+        if name == PRETRAINED:  # the distilled policy runs in any scenario, any K
+            model = load_scoring_model(name)
+            for overrides in ({}, {"dispatch.allow_defer": False, "dispatch.candidates": 3}):
+                env = gym.make(envs.ENV_ID, scenario="star_compute_12", **overrides)
+                taken = _step(env, args.steps, ScoringAgent(model, env))
+                env.close()
+            print(f"pretrained {name}: loaded, {taken} steps with and without deferral")
+            continue
         # A policy trained without deferral has K actions: play it in that setting.
         actions = MaskablePPO.load(pretrained_path(name), device="cpu").action_space.n
         overrides = {} if actions == k + 1 else {"dispatch.allow_defer": False}
