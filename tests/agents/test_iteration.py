@@ -67,7 +67,8 @@ def test_canonical_deferral_is_offered_only_at_overload():
 
 
 def test_canonical_actions_map_back_and_masked_ones_fall_back():
-    base = ConstellationDispatchEnv("toy", cache_dir=None, **{**BUSY, "dispatch.allow_defer": False})
+    no_defer = {**BUSY, "dispatch.allow_defer": False}
+    base = ConstellationDispatchEnv("toy", cache_dir=None, **no_defer)
     env = CanonicalDispatch(base, k_max=6)
     env.reset(seed=0)
     assert not env.action_masks()[6]  # no deferral in this scenario

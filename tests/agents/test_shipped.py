@@ -41,7 +41,7 @@ def test_other_paths_stand_for_no_shipped_file(name):
 
 
 def test_an_unknown_name_is_one_line_listing_the_known_ones():
-    with pytest.raises(ConfigError, match=r"pretrained: no shipped policy 'nope' \(known: star"):
+    with pytest.raises(ConfigError, match=r"pretrained: no shipped policy 'nope' \(known: dispatch_policy, star"):
         pretrained_path("nope")
 
 
