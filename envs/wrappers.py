@@ -10,10 +10,10 @@ gives every scenario the same spaces:
   ``QUEUE_FEATURES``; slots past the env's ``K`` are zeros (invalid);
 * action ``Discrete(k_max + 1)``: slot ``i`` sends the job to the env's candidate ``i``,
   action ``k_max`` defers it. The mask (``action_masks()``) marks padding invalid, and
-  deferral invalid when the scenario has none and whenever some candidate would still find
-  room in its buffer (deferral is for overload, as ``load_aware`` uses it: a policy free to
-  defer at every decision learns from one-step lookahead that a 60 s wait is cheap, and
-  then bounces jobs forever).
+  deferral invalid unless ``defer=True``, the scenario has deferral and every candidate
+  would find its buffer full (deferral is for overload, as ``load_aware`` uses it: a policy
+  free to defer at every decision learns from one-step lookahead that a 60 s wait is cheap,
+  and then bounces jobs forever).
 
 The two queue features come from ``SimView.queue_estimates``: the estimated delivery when the
 jobs still in uplink ahead of this one are served first, relative to the earliest over the
@@ -55,12 +55,16 @@ class CanonicalDispatch(gym.Wrapper):
     Args:
         env: A ``ConstellationDispatchEnv`` (or a wrapper of one that keeps its spaces).
         k_max: Candidate slots of the canonical layout (>= the env's ``K``).
+        defer: Offer deferral at overload (off by default: a job deferred at sustained
+            overload comes back every ``defer_s`` until a buffer frees, which can make an
+            episode millions of decisions long; the policy then sends it to the least bad
+            candidate, as the labels teach).
     """
 
     n_global = len(GLOBAL_FEATURES)
     n_features = len(CANDIDATE_FEATURES) + len(QUEUE_FEATURES)
 
-    def __init__(self, env: gym.Env, k_max: int = 16):
+    def __init__(self, env: gym.Env, k_max: int = 16, *, defer: bool = False):
         super().__init__(env)
         base = env.unwrapped
         if not isinstance(base, ConstellationDispatchEnv):
@@ -68,6 +72,7 @@ class CanonicalDispatch(gym.Wrapper):
         if isinstance(k_max, bool) or not isinstance(k_max, int) or k_max < base.k:
             raise ConfigError(f"k_max: must be an integer >= the env's K ({base.k}), got {k_max!r}")
         self.k_max = k_max
+        self.defer = bool(defer)
         size = self.n_global + k_max * self.n_features
         self.observation_space = spaces.Box(0.0, 2.0, shape=(size,), dtype=np.float32)
         self.action_space = spaces.Discrete(k_max + 1)
@@ -128,7 +133,7 @@ class CanonicalDispatch(gym.Wrapper):
             for i in valid:
                 blocks[i, nf] = squash_s(estimates[i].delivered - best)
                 blocks[i, nf + 1] = min(taken[i] / view.buffer_jobs(cands[i]), 2.0)
-        # Deferral only at overload: every candidate would find its buffer full.
-        if base.scenario.dispatch.allow_defer and env_mask[k]:
+        # Deferral only at overload (every candidate would find its buffer full), if at all.
+        if self.defer and base.scenario.dispatch.allow_defer and env_mask[k]:
             mask[self.k_max] = all(blocks[i, nf + 1] >= 1.0 for i in valid)
         return out

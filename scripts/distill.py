@@ -29,8 +29,8 @@ from envs.errors import ConfigError
 from envs.resources import configs_dir
 from envs.yamlio import read_yaml
 
-KEYS = ("cells", "generated", "teacher", "base", "horizon", "label_share", "explore", "rounds",
-        "imitation_seeds", "label_seeds", "k_max", "epochs", "seed")  # fmt: skip
+KEYS = ("cells", "generated", "max_decisions", "teacher", "base", "horizon", "label_share",
+        "explore", "rounds", "imitation_seeds", "label_seeds", "k_max", "epochs", "seed")  # fmt: skip
 
 
 def load_recipe(path: Path, hp: Sequence[str]) -> dict:
@@ -51,14 +51,17 @@ def load_recipe(path: Path, hp: Sequence[str]) -> dict:
 def recipe_cells(recipe: dict) -> list[Cell]:
     """The recipe's cells: listed presets, then ``generated:SEED`` at their own loads."""
     cells = []
+    limit = recipe["max_decisions"]
+    cap = {} if limit is None else {"episode.max_decisions": limit}
     for i, c in enumerate(recipe["cells"] or []):
         if not isinstance(c, dict) or "scenario" not in c:
             raise ConfigError(f"cells[{i}]: expected {{scenario, load, overrides}}, got {c!r}")
-        cells.append(Cell(str(c["scenario"]), c.get("load"), dict(c.get("overrides") or {})))
+        cells.append(Cell(str(c["scenario"]), c.get("load"),
+                          {**cap, **dict(c.get("overrides") or {})}))  # fmt: skip
     for s in recipe["generated"] or []:
         if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 900_000:
             raise ConfigError(f"generated: seeds must be integers in [0, 900000), got {s!r}")
-        cells.append(Cell(f"generated:{s}", None))
+        cells.append(Cell(f"generated:{s}", None, cap))
     if not cells:
         raise ConfigError("cells: give at least one cell or generated seed")
     return cells

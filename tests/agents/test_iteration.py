@@ -49,7 +49,9 @@ def test_canonical_layout_pads_candidates_and_copies_the_env_features():
 
 def test_canonical_deferral_is_offered_only_at_overload():
     base = ConstellationDispatchEnv("toy", cache_dir=None, **BUSY)
-    env = CanonicalDispatch(base, k_max=4)
+    env = CanonicalDispatch(base, k_max=4, defer=True)
+    never = CanonicalDispatch(ConstellationDispatchEnv("toy", cache_dir=None, **BUSY), k_max=4)
+    never.reset(seed=1)
     obs, _ = env.reset(seed=1)
     agent = make_heuristic("ect", base)  # fills buffers: overload comes
     offered = 0
@@ -60,7 +62,10 @@ def test_canonical_deferral_is_offered_only_at_overload():
         full = all(blocks[i, -1] >= 1.0 for i in valid)
         assert mask[4] == (full and base.action_masks()[base.k])
         offered += mask[4]
-        obs, _, term, trunc, _ = env.step(int(agent.predict(None)[0]))
+        assert not never.action_masks()[4]  # deferral off by default
+        action = int(agent.predict(None)[0])
+        never.step(action)
+        obs, _, term, trunc, _ = env.step(action)
         if term or trunc:
             break
     assert offered > 0
