@@ -29,8 +29,10 @@ from envs.errors import ConfigError
 from envs.resources import configs_dir
 from envs.yamlio import read_yaml
 
-KEYS = ("cells", "generated", "max_decisions", "teacher", "base", "horizon", "label_share",
-        "explore", "rounds", "imitation_seeds", "label_seeds", "k_max", "epochs", "seed")  # fmt: skip
+KEYS = (
+    "cells", "generated", "max_decisions", "teacher", "base", "horizon", "label_share",
+    "explore", "rounds", "imitation_seeds", "label_seeds", "k_max", "epochs", "seed",
+)  # fmt: skip
 
 
 def load_recipe(path: Path, hp: Sequence[str]) -> dict:
