@@ -91,6 +91,7 @@ def branch_cost_s(
     scale = root.scenario.reward.scale
     branch = root.fork()
     branch.observe_features = False  # the base heuristic reads the view, not observations
+    branch.truncate = False  # a branch is priced to its end, past episode.max_decisions
     agent = make_heuristic(base, branch, seed=seed)
     obs, reward, terminated, truncated, _ = branch.step(action)
     total = -reward

@@ -257,6 +257,9 @@ class ConstellationDispatchEnv(gym.Env):
         #: Build observation vectors (``False`` on planning forks, which heuristics drive:
         #: observations are then all zeros, the mask and candidates stay exact).
         self.observe_features = True
+        #: Apply ``episode.max_decisions`` (``False`` on planning forks, which must reach the
+        #: end of their branch to price it).
+        self.truncate = True
         #: ``(job, candidates, action)`` of the last step (the action after any fallback).
         self.last_decision: tuple[int, list[int], int] | None = None
         self._renderer = None  # envs.render.EpisodeRenderer, made by the first render()
@@ -323,7 +326,9 @@ class ConstellationDispatchEnv(gym.Env):
         reward = -(job_seconds + rw.drop_penalty_s * drops) * rw.scale
         terminated = sim.done
         limit = self.scenario.episode.max_decisions
-        truncated = not terminated and limit is not None and self._decisions >= limit
+        truncated = (
+            not terminated and limit is not None and self._decisions >= limit and self.truncate
+        )
         self._over = terminated or truncated
         info = self._info(invalid=invalid)
         if self._over:

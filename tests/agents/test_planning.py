@@ -193,3 +193,15 @@ def test_rollout_runs_in_the_harness_and_names_parse():
 def test_bad_rollout_names_get_one_line_errors(name, message):
     with pytest.raises(ConfigError, match=message):
         AgentSpec.parse(name) if ":" in name else parse_rollout_name(name)
+
+
+def test_a_branch_is_priced_to_its_end_past_the_decision_limit():
+    capped = busy_env(**{"episode.max_decisions": 15})
+    free = busy_env()
+    for env in (capped, free):
+        env.reset(seed=6)
+        for _ in range(10):
+            env.step(int(np.flatnonzero(env.action_masks())[0]))
+    a = int(np.flatnonzero(free.action_masks())[0])
+    assert branch_cost_s(capped, a, "ect", None) == branch_cost_s(free, a, "ect", None)
+    assert branch_cost_s(capped, a, "ect", 3) == branch_cost_s(free, a, "ect", 3)
