@@ -37,11 +37,9 @@ import copy
 import csv
 import json
 import math
-import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -51,7 +49,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from agents.heuristics import HEURISTICS
-from agents.lifeline import die_with, stop_processes
+from agents.lifeline import run_in_workers
 from agents.planning import ROLLOUT_PREFIX, make_agent, parse_rollout_name
 from agents.scoring import PRETRAINED, ScoringAgent, load_scoring_model
 from agents.shipped import shipped_model_path
@@ -489,24 +487,7 @@ def _run_pool(chunks: list, workers: int, collect: Callable[[list], None]) -> No
     the scripts, ``Ctrl-C``, an error) the workers are terminated instead of finishing
     their episodes.
     """
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=die_with, initargs=(os.getpid(),)
-    )
-    futures = []
-    try:
-        futures = [pool.submit(_run_chunk, *chunk) for chunk in chunks]
-        for future in as_completed(futures):
-            collect(future.result())
-    except BaseException:
-        for f in futures:
-            f.cancel()
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        stop_processes(processes)
-        raise
-    pool.shutdown()
+    run_in_workers(_run_chunk, chunks, workers, collect)
 
 
 def _import_ray() -> Any:

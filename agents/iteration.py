@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from agents.heuristics import HEURISTICS, make_heuristic
+from agents.lifeline import run_in_workers
 from agents.planning import branch_cost_s
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError
@@ -209,12 +209,10 @@ def label_episode(
     )
 
 
-def _label_task(args: tuple) -> RolloutLabels:
-    from agents.lifeline import die_with
-
-    cell, seed, index, student_path, kwargs, parent = args
-    if parent is not None:
-        die_with(parent)
+def _label_task(
+    n: int, cell: Cell, seed: int, index: int, student_path: str | None, kwargs: dict
+) -> tuple[int, RolloutLabels]:
+    """Task ``n`` of :func:`collect_labels` (in a worker process): ``(n, labels)``."""
     import torch as th
 
     th.set_num_threads(1)
@@ -223,7 +221,7 @@ def _label_task(args: tuple) -> RolloutLabels:
         from sb3_contrib import MaskablePPO
 
         student = MaskablePPO.load(student_path, device="cpu")
-    return label_episode(cell, seed, cell_index=index, student=student, **kwargs)
+    return n, label_episode(cell, seed, cell_index=index, student=student, **kwargs)
 
 
 def collect_labels(
@@ -239,17 +237,21 @@ def collect_labels(
     from tqdm.auto import tqdm
 
     path = None if student_path is None else os.fspath(student_path)
-    parent = os.getpid() if workers > 1 else None
-    tasks = [(c, int(s), i, path, kwargs, parent) for i, c in enumerate(cells) for s in seeds]
-    if workers <= 1:
-        parts = [_label_task(t) for t in tqdm(tasks, desc="labelling", disable=not progress)]
-    else:
-        import multiprocessing as mp
+    tasks = [(c, int(s), i, path, kwargs) for i, c in enumerate(cells) for s in seeds]
+    tasks = [(n, *t) for n, t in enumerate(tasks)]  # results are put back in task order
+    found: dict[int, RolloutLabels] = {}
+    with tqdm(total=len(tasks), desc="labelling", disable=not progress) as bar:
 
-        ctx = mp.get_context("forkserver")
-        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            parts = list(tqdm(pool.map(_label_task, tasks), total=len(tasks), desc="labelling",
-                              disable=not progress))  # fmt: skip
+        def done(result: tuple[int, RolloutLabels]) -> None:
+            found[result[0]] = result[1]
+            bar.update()
+
+        if workers <= 1:
+            for t in tasks:
+                done(_label_task(*t))
+        else:
+            run_in_workers(_label_task, tasks, workers, done)
+    parts = [found[n] for n in range(len(tasks))]
     return RolloutLabels.concat(parts)
 
 

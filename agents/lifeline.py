@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = ["WATCH_INTERVAL_S", "die_with", "parent_alive", "stop_processes"]
@@ -90,3 +90,40 @@ def stop_processes(processes: Iterable[Any], timeout_s: float = 5.0) -> None:
         if p.is_alive():
             p.kill()
             p.join(1.0)
+
+
+def run_in_workers(
+    fn: Callable[..., Any],
+    tasks: Iterable[tuple],
+    workers: int,
+    on_result: Callable[[Any], None],
+) -> None:
+    """``fn(*task)`` for every task on a process pool whose workers end with this process.
+
+    Results reach ``on_result`` as they complete (any order). Workers run :func:`die_with`
+    first, so a ``SIGKILL`` of this process leaves none behind; on any interruption here
+    (``SIGTERM`` raised as ``SystemExit`` by the scripts, ``Ctrl-C``, an error) the workers
+    are terminated instead of finishing their tasks.
+    """
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=die_with, initargs=(os.getpid(),)
+    )
+    futures = []
+    try:
+        futures = [pool.submit(fn, *task) for task in tasks]
+        for future in as_completed(futures):
+            on_result(future.result())
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_processes(processes)
+        raise
+    pool.shutdown()

@@ -177,3 +177,13 @@ def test_a_file_of_another_kind_is_refused_as_scoring(tmp_path):
         load_scoring_model(pretrained_path("star_compute_12_maskable_ppo"))
     with pytest.raises(ConfigError, match="model file not found"):
         load_scoring_model(tmp_path / "none.zip")
+
+
+def test_labels_from_two_worker_processes_equal_serial_labels():
+    from agents.iteration import collect_labels
+
+    kw = {"label_share": 0.5, "horizon": 5, "k_max": 4, "progress": False}
+    serial = collect_labels([TOY], [1, 2], workers=1, **kw)
+    pooled = collect_labels([TOY], [1, 2], workers=2, **kw)
+    for f in RolloutLabels.__slots__:
+        np.testing.assert_array_equal(getattr(serial, f), getattr(pooled, f))
