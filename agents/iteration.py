@@ -130,6 +130,32 @@ def _student_action(model: Any, obs: np.ndarray, mask: np.ndarray) -> int:
     return int(np.argmax(logits))
 
 
+def _play(
+    env: CanonicalDispatch, seed: int, act: Callable[[np.ndarray, np.ndarray], int | None]
+) -> None:
+    """Reset with ``seed``, then step with ``act(obs, mask)`` to the end.
+
+    Stops early when ``act`` gives ``None``; states with no valid action are stepped through
+    without asking.
+    """
+    obs, _ = env.reset(seed=int(seed))
+    done = env.unwrapped.sim.done
+    while not done:
+        mask = env.action_masks()
+        action = act(obs, mask) if mask.any() else 0
+        if action is None:
+            return
+        obs, _, term, trunc, _ = env.step(action)
+        done = term or trunc
+
+
+def _teacher_action(agent: Any, env: CanonicalDispatch) -> int:
+    """A heuristic's choice for the current decision, as a canonical action."""
+    base = env.unwrapped
+    a = int(agent.predict(None, action_masks=base.action_masks())[0])
+    return env.k_max if a == base.k else a
+
+
 def label_episode(
     cell: Cell,
     seed: int,
@@ -166,21 +192,14 @@ def label_episode(
     env = cell.make_env(k_max)
     base_env = env.unwrapped
     rng = np.random.default_rng([int(seed), 0x1AB])
-    obs, _ = env.reset(seed=int(seed))
     player = None if student is not None else make_heuristic(teacher, base_env, seed=seed)
     out: dict[str, list] = {"obs": [], "masks": [], "costs_s": [], "chosen": []}
-    done = base_env.sim.done
-    while not done:
-        mask = env.action_masks()
-        if not mask.any():
-            obs, _, term, trunc, _ = env.step(0)
-            done = term or trunc
-            continue
+
+    def act(obs: np.ndarray, mask: np.ndarray) -> int | None:
         if student is not None:
             action = _student_action(student, obs, mask)
         else:
-            env_action = int(player.predict(None, action_masks=base_env.action_masks())[0])
-            action = env.k_max if env_action == base_env.k else env_action
+            action = _teacher_action(player, env)
         valid = np.flatnonzero(mask)
         if rng.random() < explore:
             action = int(rng.choice(valid))
@@ -190,14 +209,13 @@ def label_episode(
                 costs[a] = branch_cost_s(base_env, env.to_env_action(int(a)), base, horizon,
                                          seed=int(rng.integers(2**31)))  # fmt: skip
             costs[valid] -= np.nanmin(costs)
-            out["obs"].append(obs)
-            out["masks"].append(mask.copy())
-            out["costs_s"].append(costs)
-            out["chosen"].append(action)
+            for key, value in zip(out, (obs, mask.copy(), costs, action), strict=True):
+                out[key].append(value)
             if max_labels is not None and len(out["obs"]) >= max_labels:
-                break
-        obs, _, term, trunc, _ = env.step(action)
-        done = term or trunc
+                return None
+        return action
+
+    _play(env, seed, act)
     n = len(out["obs"])
     dim = env.observation_space.shape[0]
     return RolloutLabels(
@@ -338,24 +356,17 @@ def imitate(
     obs, masks, actions = [], [], []
     for cell in cells:
         env = cell.make_env(k_max)
-        base = env.unwrapped
         for s in seeds:
-            o, _ = env.reset(seed=int(s))
-            agent = make_heuristic(teacher, base, seed=int(s))
-            done = base.sim.done
-            while not done:
-                m = env.action_masks()
-                if not m.any():
-                    o, _, term, trunc, _ = env.step(0)
-                    done = term or trunc
-                    continue
-                a = int(agent.predict(None, action_masks=base.action_masks())[0])
-                a = env.k_max if a == base.k else a
+            agent = make_heuristic(teacher, env.unwrapped, seed=int(s))
+
+            def act(o: np.ndarray, m: np.ndarray, agent: Any = agent, env: Any = env) -> int:
+                a = _teacher_action(agent, env)
                 obs.append(o)
                 masks.append(m)
                 actions.append(a)
-                o, _, term, trunc, _ = env.step(a)
-                done = term or trunc
+                return a
+
+            _play(env, int(s), act)
     if not actions:
         raise ConfigError("imitate: the teacher made no decisions")
     o_t = th.as_tensor(np.asarray(obs, dtype=np.float32))
