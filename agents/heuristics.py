@@ -5,9 +5,8 @@ heuristics and learned policies alike. A heuristic looks at the simulator only t
 environment's documented read-only view (``env.unwrapped.view``, an ``envs.sim.SimView``)
 and the satellites behind the candidate actions (``env.unwrapped.candidates``); it never
 touches private state. Action ``i < K`` sends the head job to ``candidates[i]``; action
-``K`` (when deferral is enabled) defers it. No heuristic but ``load_aware`` defers while a
-dispatch action is valid (``defers`` is ``True`` for it alone): deferral is otherwise
-returned only when the mask allows nothing else.
+``K`` (when deferral is enabled) defers it. No heuristic defers while a dispatch action is
+valid: deferral is returned only when the mask allows nothing else.
 
 | Name | Rule |
 |---|---|
@@ -17,7 +16,7 @@ returned only when the mask allows nothing else.
 | ``least_loaded`` | fewest jobs on board per buffer slot, then shortest compute backlog |
 | ``ect`` | earliest estimated completion (delivery), with the expected output length |
 | ``ect_queue`` | ECT counting the jobs still in uplink ahead of the job (compute and buffer) |
-| ``load_aware`` | ``ect_queue`` among satellites with room; defers when none has room |
+| ``load_aware`` | ``ect_queue`` among satellites with room; the least filled when none has |
 | ``oracle`` | earliest completion with the job's true output length (a reference bound) |
 
 Ties are broken by candidate order (earliest uplink opportunity first).
@@ -74,8 +73,6 @@ class HeuristicAgent:
 
     name: ClassVar[str] = ""
     reference_bound: ClassVar[bool] = False
-    #: Whether the rule may defer a job while a candidate is valid (``load_aware`` only).
-    defers: ClassVar[bool] = False
 
     def __init__(self, env: gym.Env, seed: int | None = None):
         self.env = env.unwrapped
@@ -131,7 +128,7 @@ class HeuristicAgent:
             raise ValueError("action_masks: no valid action")
         n_cands = min(self.k, len(self.env.candidates))
         dispatch = allowed[allowed < n_cands]
-        self._can_defer = bool(self.n_actions > self.k and mask[self.k])
+        self._can_defer = bool(self.n_actions > self.k and mask[self.k])  # for subclasses
         if dispatch.size == 0:
             action = int(allowed[0])  # only deferral (or padding) left: the mask decides
         else:
@@ -293,12 +290,13 @@ class ECTQueueAgent(HeuristicAgent):
 class LoadAwareAgent(HeuristicAgent):
     """ECT with queue-aware estimates that stops filling satellites at overload.
 
-    Below overload it is ``ect_queue``. A candidate is overloaded when its buffer would be
-    at least ``fill`` full on the job's arrival. Among the candidates that are not, the
-    earliest delivery wins. When every candidate is overloaded, sending the job would most
-    likely drop it (a drop costs ``reward.drop_penalty_s``, a day by default) or queue it
-    behind a full buffer, so the job is deferred (``dispatch.defer_s``) and comes back when
-    results have left; without deferral it goes to the least-filled candidate.
+    A candidate is overloaded when its buffer would be at least ``fill`` full on the job's
+    arrival (jobs on board plus those in uplink ahead of it). Among the candidates that are
+    not, the earliest queue-aware delivery wins. When every candidate is overloaded it does
+    not pile onto the first-finishing satellite, as ECT does, but spreads: the least-filled
+    candidate, then the earliest delivery. With ``fill`` 1 it differs from ``ect_queue``
+    only at overload. It never defers: at sustained overload a deferred job comes back every
+    ``defer_s`` until a buffer frees, which costs simulation time without reducing drops.
 
     Args:
         env: The environment.
@@ -307,7 +305,6 @@ class LoadAwareAgent(HeuristicAgent):
     """
 
     name: ClassVar[str] = "load_aware"
-    defers: ClassVar[bool] = True
 
     def __init__(self, env: gym.Env, seed: int | None = None, fill: float = 1.0):
         super().__init__(env, seed)
@@ -316,7 +313,7 @@ class LoadAwareAgent(HeuristicAgent):
         self.fill = float(fill)
 
     def choose(self, valid: Sequence[int]) -> int:
-        """Earliest queue-aware delivery among satellites with room; else defer or spread."""
+        """Earliest queue-aware delivery among satellites with room; else the least filled."""
         view, cands = self.view, self.env.candidates
         estimates, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
         share = [n / view.buffer_jobs(cands[i]) for i, n in zip(valid, taken, strict=True)]
@@ -324,8 +321,6 @@ class LoadAwareAgent(HeuristicAgent):
         if any(room):
             keys = [(not r, e.delivered) for r, e in zip(room, estimates, strict=True)]
             return _argmin(valid, keys)
-        if self._can_defer:
-            return self.k
         return _argmin(valid, [(x, e.delivered) for x, e in zip(share, estimates, strict=True)])
 
 

@@ -11,9 +11,8 @@ gives every scenario the same spaces:
 * action ``Discrete(k_max + 1)``: slot ``i`` sends the job to the env's candidate ``i``,
   action ``k_max`` defers it. The mask (``action_masks()``) marks padding invalid, and
   deferral invalid unless ``defer=True``, the scenario has deferral and every candidate
-  would find its buffer full (deferral is for overload, as ``load_aware`` uses it: a policy
-  free to defer at every decision learns from one-step lookahead that a 60 s wait is cheap,
-  and then bounces jobs forever).
+  would find its buffer full (a policy free to defer at every decision learns from one-step
+  lookahead that a 60 s wait is cheap, and then bounces jobs forever).
 
 The two queue features come from ``SimView.queue_estimates``: the estimated delivery when the
 jobs still in uplink ahead of this one are served first, relative to the earliest over the

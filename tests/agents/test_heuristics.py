@@ -40,9 +40,7 @@ def run_episode(env, agent: HeuristicAgent, seed: int, *, pass_mask: bool = True
         assert isinstance(action, np.ndarray) and action.shape == ()
         assert np.issubdtype(action.dtype, np.integer)
         assert mask[action], f"{agent.name} chose masked action {action}"
-        assert action < k or not mask[:k].any() or agent.defers, (
-            f"{agent.name} deferred with a valid candidate"
-        )
+        assert action < k or not mask[:k].any(), f"{agent.name} deferred with a valid candidate"
         obs, _, terminated, truncated, info = env.step(action)
         if terminated or truncated:
             assert terminated and not truncated
@@ -222,7 +220,6 @@ def test_registry_lists_the_heuristics_in_order_and_flags_only_oracle_as_a_bound
         "oracle",
     ]
     assert [n for n, c in HEURISTICS.items() if c.reference_bound] == ["oracle"]
-    assert [n for n, c in HEURISTICS.items() if c.defers] == ["load_aware"]
     assert HEURISTICS["oracle"] is OracleAgent
 
 
