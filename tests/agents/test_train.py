@@ -74,12 +74,14 @@ def test_quickstart_trains_evaluates_and_draws(tmp_path):
     script = str(REPO / "scripts" / "quickstart.py")
     out = tmp_path / "qs"
     proc = subprocess.run(
-        [sys.executable, script, "--scenario", "toy", "--timesteps", "256", "--episodes", "1",
-         "--load", "1", "--workers", "1", "--out", str(out)],
+        [sys.executable, script, "--scenario", "toy", "--label-share", "1", "--episodes", "1",
+         "--load", "8", "--workers", "1", "--out", str(out)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "ect" in proc.stdout and "maskable_ppo" in proc.stdout
+    assert "ect_queue" in proc.stdout and "pretrained" in proc.stdout and "scoring" in proc.stdout
+    assert "reading: shipped policy costs" in proc.stdout
+    assert "reading: this run's policy costs" in proc.stdout
     for name in ("summary.csv", "turnaround_cdf.png", "ground_tracks.png", "queue_length.png"):
         assert (out / "eval" / name).is_file(), name
     assert (out / "train" / "model.zip").is_file()
