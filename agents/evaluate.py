@@ -726,6 +726,20 @@ def short_label(label: str) -> str:
     return f"{kind}:{Path(path).name}" if sep and kind in MODEL_KINDS else label
 
 
+def _references(rows: Sequence[dict[str, Any]]) -> str:
+    """The reference of a comparison, or one per load when they differ.
+
+    >>> _references([{"reference": "ect", "load": 1.0}, {"reference": "ect", "load": 2.0}])
+    'ect'
+    >>> _references([{"reference": "a", "load": 1.0}, {"reference": "b", "load": 2.0}])
+    'a at load 1, b at load 2'
+    """
+    per_load = {r["load"]: r["reference"] for r in rows}
+    if len(set(per_load.values())) == 1:
+        return next(iter(per_load.values()))
+    return ", ".join(f"{ref} at load {load:g}" for load, ref in per_load.items())
+
+
 def print_comparison(rows: Sequence[dict[str, Any]], *, console: Any = None) -> None:
     """Print :func:`compare_with` rows: each ratio with its paired 95 % interval."""
     from rich import box
@@ -735,7 +749,7 @@ def print_comparison(rows: Sequence[dict[str, Any]], *, console: Any = None) -> 
     if not rows:
         return
     table = Table(
-        title=f"paired against {rows[0]['reference']} ({rows[0]['episodes']} seeds per load): "
+        title=f"paired against {_references(rows)} ({rows[0]['episodes']} seeds per load): "
         "agent / reference",
         caption="[low-high]: 95 % paired bootstrap over seeds; below 1 favours the agent",
         box=box.SIMPLE_HEAD,
