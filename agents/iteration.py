@@ -39,6 +39,7 @@ import numpy as np
 from agents.heuristics import HEURISTICS, make_heuristic
 from agents.lifeline import run_in_workers
 from agents.planning import branch_cost_s
+from agents.scoring import greedy_action
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError
 from envs.wrappers import QUEUE_FEATURES, CanonicalDispatch
@@ -120,16 +121,6 @@ def make_student(env: CanonicalDispatch, *, hidden: int = 64, seed: int = 0) -> 
                        device="cpu", verbose=0)  # fmt: skip
 
 
-def _student_action(model: Any, obs: np.ndarray, mask: np.ndarray) -> int:
-    import torch as th
-
-    with th.no_grad():
-        logits = model.policy.action_logits(th.as_tensor(obs[None], dtype=th.float32))[0]
-    logits = logits.numpy().astype(np.float64)
-    logits[~mask] = -np.inf
-    return int(np.argmax(logits))
-
-
 def _play(
     env: CanonicalDispatch, seed: int, act: Callable[[np.ndarray, np.ndarray], int | None]
 ) -> None:
@@ -197,7 +188,7 @@ def label_episode(
 
     def act(obs: np.ndarray, mask: np.ndarray) -> int | None:
         if student is not None:
-            action = _student_action(student, obs, mask)
+            action = greedy_action(student, obs, mask)
         else:
             action = _teacher_action(player, env)
         valid = np.flatnonzero(mask)

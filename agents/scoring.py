@@ -33,7 +33,7 @@ import numpy as np
 from envs.errors import ConfigError, first_line
 from envs.wrappers import CanonicalDispatch
 
-__all__ = ["PRETRAINED", "ScoringAgent", "load_scoring_model"]
+__all__ = ["PRETRAINED", "ScoringAgent", "greedy_action", "load_scoring_model"]
 
 #: Name of the shipped distilled policy (``agents/pretrained/<name>.zip``).
 PRETRAINED = "dispatch_policy"
@@ -94,13 +94,18 @@ class ScoringAgent:
         action_masks: np.ndarray | None = None,
     ) -> tuple[np.ndarray, None]:
         """The env's action for its current decision (``observation`` is the env's own)."""
-        import torch as th
-
         obs = self.canonical.canonical(np.asarray(observation, dtype=np.float32))
         mask = self.canonical.action_masks()
         if not mask.any():
             return np.array(0, dtype=np.int64), None
-        with th.no_grad():
-            logits = self.model.policy.action_logits(th.as_tensor(obs[None]))[0].numpy()
-        logits = np.where(mask, logits.astype(np.float64), -np.inf)
-        return np.array(self.canonical.to_env_action(int(np.argmax(logits))), dtype=np.int64), None
+        action = greedy_action(self.model, obs, mask)
+        return np.array(self.canonical.to_env_action(action), dtype=np.int64), None
+
+
+def greedy_action(model: Any, obs: np.ndarray, mask: np.ndarray) -> int:
+    """The valid canonical action of highest logit: one forward pass of the network."""
+    import torch as th
+
+    with th.no_grad():
+        logits = model.policy.action_logits(th.as_tensor(obs[None], dtype=th.float32))[0]
+    return int(np.argmax(np.where(mask, logits.numpy().astype(np.float64), -np.inf)))
