@@ -7,15 +7,21 @@ heuristic plays on for ``horizon`` decisions with the same future arrivals, and 
 drains. Those costs label *every* action of the decision, not just the one taken.
 
 The student is :class:`agents.policy.CandidateScoringPolicy` over the scenario-independent
-layout of ``envs.wrappers.CanonicalDispatch`` (no model one-hot, ``k_max`` candidate slots,
-a deferral slot, the queue-aware features), so one network serves every scenario. Training:
+layout of ``agents.votes.VotingDispatch`` (``envs.wrappers.CanonicalDispatch``'s: no model
+one-hot, ``k_max`` candidate slots, a deferral slot, the queue-aware features; plus which
+candidate each of ``ect_queue``, ``earliest_uplink`` and ``least_loaded`` would choose), so
+one network serves every scenario and can follow whichever rule fits the state. Training:
 
 1. **Warm start** (:func:`imitate`): cross-entropy towards a heuristic teacher's choices
-   (``ect_queue`` by default) on states the teacher visits.
+   on states the teacher visits. ``teacher="best"`` takes, in each cell, the heuristic of
+   least cost on the cell's imitation episodes (:func:`best_heuristic`): no heuristic wins
+   every scenario, and the warm start should not inherit one rule's blind spots.
 2. **Label** (:func:`label_episode`, run in parallel by :func:`collect_labels`): the
    current student plays with exploration (DAgger: states come from the learner, labels
    from the planner); a share of its decisions is labelled with the branch costs of every
-   valid action.
+   valid action. With several bases (``base="ect_queue+earliest_uplink"``) an action's
+   label is its cheapest branch over them (parallel rollout, ``agents.planning``), a
+   teacher at least as good as each base.
 3. **Fit** (:func:`fit_labels`): cost-sensitive classification. Each labelled decision's
    target is ``softmax(-(cost - best) / tau)`` with ``tau`` a tenth of the decision's mean
    regret, so the cheapest branch gets most of the mass; decisions are weighted by their
@@ -38,15 +44,19 @@ import numpy as np
 
 from agents.heuristics import HEURISTICS, make_heuristic
 from agents.lifeline import run_in_workers
-from agents.planning import branch_cost_s
+from agents.planning import best_branch_cost_s, parse_bases
 from agents.scoring import greedy_action
+from agents.votes import VotingDispatch
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError
 from envs.wrappers import QUEUE_FEATURES, CanonicalDispatch
 
 __all__ = [
+    "TEACHERS",
     "Cell",
     "RolloutLabels",
+    "best_heuristic",
+    "best_teachers",
     "collect_labels",
     "distill",
     "fit_labels",
@@ -58,6 +68,9 @@ __all__ = [
 #: Index of the full-on-arrival feature in a canonical candidate block (the room rule).
 ROOM_FEATURE = CanonicalDispatch.n_features - len(QUEUE_FEATURES) + 1
 
+#: The heuristics ``teacher="best"`` chooses among, per cell.
+TEACHERS = ("ect_queue", "earliest_uplink", "least_loaded", "load_aware")
+
 
 @dataclass(frozen=True, slots=True)
 class Cell:
@@ -67,14 +80,17 @@ class Cell:
     load: float | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
-    def make_env(self, k_max: int) -> CanonicalDispatch:
-        """The canonical env of this cell (contact plans come from the disk cache).
+    def make_env(self, k_max: int) -> VotingDispatch:
+        """The student's env for this cell (contact plans come from the disk cache).
 
         ``load`` ``None`` keeps the scenario's own load.
         """
+        return VotingDispatch(self.make_base_env(), k_max=k_max)
+
+    def make_base_env(self) -> ConstellationDispatchEnv:
+        """The cell's plain ``ConstellationDispatchEnv``."""
         extra = {} if self.load is None else {"load": self.load}
-        env = ConstellationDispatchEnv(self.scenario, **{**dict(self.overrides), **extra})
-        return CanonicalDispatch(env, k_max=k_max)
+        return ConstellationDispatchEnv(self.scenario, **{**dict(self.overrides), **extra})
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +125,7 @@ class RolloutLabels:
                                for f in RolloutLabels.__slots__))  # fmt: skip
 
 
-def make_student(env: CanonicalDispatch, *, hidden: int = 64, seed: int = 0) -> Any:
+def make_student(env: VotingDispatch, *, hidden: int = 64, seed: int = 0) -> Any:
     """A MaskablePPO holding a fresh :class:`CandidateScoringPolicy` for the canonical layout."""
     from sb3_contrib import MaskablePPO
 
@@ -154,11 +170,12 @@ def label_episode(
     cell_index: int = 0,
     student: Any = None,
     teacher: str = "ect_queue",
-    base: str = "ect_queue",
+    base: str | Sequence[str] = "ect_queue",
     horizon: int | None = 50,
     label_share: float = 0.1,
     explore: float = 0.1,
     max_labels: int | None = None,
+    labels_per_episode: int | None = None,
     k_max: int = 16,
 ) -> RolloutLabels:
     """Play one episode of ``cell`` and label a share of its decisions with branch costs.
@@ -169,20 +186,28 @@ def label_episode(
         cell_index: Stored with each label.
         student: A model from :func:`make_student` that plays (``None``: ``teacher`` plays).
         teacher: Heuristic that plays when there is no student.
-        base: Heuristic the branches follow after the labelled action.
+        base: Heuristic the branches follow after the labelled action; several (a list or
+            ``"A+B"``): an action's label is its cheapest branch over them.
         horizon: Decisions a branch plays before draining (``None``: to the end).
         label_share: Share of decisions labelled (chosen with the seed's generator).
         explore: Share of decisions where the player takes a random valid action.
         max_labels: Stop the episode after this many labels.
+        labels_per_episode: Lower the labelling share so that an episode yields about this
+            many labels (long episodes are labelled sparsely, not cut short; ``None``: no
+            cap).
         k_max: Candidate slots of the canonical layout.
     """
     if not 0 < label_share <= 1 or not 0 <= explore < 1:
         raise ConfigError(
             f"labels: label_share in (0, 1] and explore in [0, 1), got {label_share}, {explore}"
         )
+    if labels_per_episode is not None and labels_per_episode < 1:
+        raise ConfigError(f"labels_per_episode: must be >= 1, got {labels_per_episode!r}")
+    bases = parse_bases(base)
     env = cell.make_env(k_max)
     base_env = env.unwrapped
     rng = np.random.default_rng([int(seed), 0x1AB])
+    share: list[float] = []  # the episode's labelling share, fixed at its first decision
     player = None if student is not None else make_heuristic(teacher, base_env, seed=seed)
     out: dict[str, list] = {"obs": [], "masks": [], "costs_s": [], "chosen": []}
 
@@ -192,13 +217,15 @@ def label_episode(
         else:
             action = _teacher_action(player, env)
         valid = np.flatnonzero(mask)
+        if not share:
+            share.append(_episode_share(base_env, label_share, labels_per_episode))
         if rng.random() < explore:
             action = int(rng.choice(valid))
-        if len(valid) > 1 and rng.random() < label_share:
+        if len(valid) > 1 and rng.random() < share[0]:
             costs = np.full(env.k_max + 1, np.nan)
             for a in valid:
-                costs[a] = branch_cost_s(base_env, env.to_env_action(int(a)), base, horizon,
-                                         seed=int(rng.integers(2**31)))  # fmt: skip
+                costs[a] = best_branch_cost_s(base_env, env.to_env_action(int(a)), bases,
+                                              horizon, seed=int(rng.integers(2**31)))  # fmt: skip
             costs[valid] -= np.nanmin(costs)
             for key, value in zip(out, (obs, mask.copy(), costs, action), strict=True):
                 out[key].append(value)
@@ -216,6 +243,59 @@ def label_episode(
         np.full(n, cell_index, dtype=np.int64),
         np.asarray(out["chosen"], dtype=np.int64),
     )
+
+
+def _episode_share(
+    env: ConstellationDispatchEnv, label_share: float, per_episode: int | None
+) -> float:
+    """``label_share``, lowered so an episode of this many jobs gives ``per_episode`` labels."""
+    if per_episode is None:
+        return label_share
+    limit = env.scenario.episode.max_decisions
+    decisions = env.sim.n_jobs if limit is None else min(env.sim.n_jobs, limit)
+    return min(label_share, per_episode / max(decisions, 1))
+
+
+def heuristic_cost_s(cell: Cell, name: str, seed: int) -> float:
+    """Cost per arrived job of heuristic ``name`` on one episode of ``cell``.
+
+    An episode cut by ``episode.max_decisions`` is not priced at the cut (that would favour
+    a rule that keeps jobs waiting): arrivals stop there and the heuristic drains the
+    system, so every arrived job's cost is final.
+    """
+    from envs.sim.metrics import job_costs_s, job_table
+
+    env = cell.make_base_env()
+    env.reset(seed=int(seed))
+    env.observe_features = False
+    env.truncate = False
+    limit = env.scenario.episode.max_decisions
+    agent = make_heuristic(name, env, seed=int(seed))
+    done, n = env.sim.done, 0
+    while not done:
+        if limit is not None and n == limit:
+            env.sim.stop_arrivals()
+        mask = env.action_masks()
+        action = int(agent.predict(None, action_masks=mask)[0]) if mask.any() else 0
+        _, _, terminated, truncated, _ = env.step(action)
+        done, n = terminated or truncated, n + 1
+    sim = env.sim
+    total = job_costs_s(job_table(sim), sim.now, env.scenario.reward.drop_penalty_s).sum()
+    return float(total / max(sim.arrived, 1))
+
+
+def best_heuristic(
+    cell: Cell, seeds: Sequence[int], candidates: Sequence[str] = TEACHERS
+) -> tuple[str, dict[str, float]]:
+    """The heuristic of least mean cost per job on ``cell``'s ``seeds``, and every cost.
+
+    Ties go to the first in ``candidates``.
+    """
+    costs = {
+        name: float(np.mean([heuristic_cost_s(cell, name, int(s)) for s in seeds]))
+        for name in candidates
+    }
+    return min(candidates, key=costs.__getitem__), costs
 
 
 def _label_task(
@@ -329,7 +409,7 @@ def imitate(
     cells: Sequence[Cell],
     seeds: Sequence[int],
     *,
-    teacher: str = "ect_queue",
+    teacher: str | Sequence[str] = "ect_queue",
     k_max: int = 16,
     epochs: int = 5,
     batch_size: int = 512,
@@ -337,18 +417,26 @@ def imitate(
     seed: int = 0,
     progress: bool = True,
 ) -> dict[str, float]:
-    """Warm start: cross-entropy towards ``teacher``'s choices on the states it visits."""
+    """Warm start: cross-entropy towards a teacher's choices on the states it visits.
+
+    ``teacher`` is one heuristic for every cell or one per cell (e.g. from
+    :func:`best_heuristic`).
+    """
     import torch as th
 
     from agents.bc import _fit
 
-    if teacher not in HEURISTICS:
-        raise ConfigError(f"teacher: unknown heuristic {teacher!r}")
+    teachers = [teacher] * len(cells) if isinstance(teacher, str) else list(teacher)
+    if len(teachers) != len(cells):
+        raise ConfigError(f"teacher: expected one per cell ({len(cells)}), got {len(teachers)}")
+    for name in teachers:
+        if name not in HEURISTICS:
+            raise ConfigError(f"teacher: unknown heuristic {name!r}")
     obs, masks, actions = [], [], []
-    for cell in cells:
+    for cell, name in zip(cells, teachers, strict=True):
         env = cell.make_env(k_max)
         for s in seeds:
-            agent = make_heuristic(teacher, env.unwrapped, seed=int(s))
+            agent = make_heuristic(name, env.unwrapped, seed=int(s))
 
             def act(o: np.ndarray, m: np.ndarray, agent: Any = agent, env: Any = env) -> int:
                 a = _teacher_action(agent, env)
@@ -370,10 +458,37 @@ def imitate(
         return th.nn.functional.cross_entropy(logits, a_t[idx])
 
     _fit(policy, len(a_t), loss_of, epochs, batch_size, learning_rate, seed,
-         f"imitating {teacher}", progress)  # fmt: skip
+         f"imitating {', '.join(sorted(set(teachers)))}", progress)  # fmt: skip
     with th.no_grad():
         greedy = policy.action_logits(o_t).masked_fill(~m_t, -th.inf).argmax(1)
     return {"decisions": float(len(a_t)), "agreement": float((greedy == a_t).float().mean())}
+
+
+def _best_task(n: int, cell: Cell, seeds: Sequence[int]) -> tuple[int, str, dict[str, float]]:
+    """Task ``n`` of :func:`best_teachers` (in a worker process)."""
+    return n, *best_heuristic(cell, seeds)
+
+
+def best_teachers(
+    cells: Sequence[Cell], seeds: Sequence[int], *, workers: int = 1, progress: bool = True
+) -> list[tuple[str, dict[str, float]]]:
+    """:func:`best_heuristic` of every cell, on ``workers`` processes, in cell order."""
+    from tqdm.auto import tqdm
+
+    tasks = [(n, c, [int(s) for s in seeds]) for n, c in enumerate(cells)]
+    found: dict[int, tuple[str, dict[str, float]]] = {}
+    with tqdm(total=len(tasks), desc="best heuristic per cell", disable=not progress) as bar:
+
+        def done(result: tuple[int, str, dict[str, float]]) -> None:
+            found[result[0]] = result[1:]
+            bar.update()
+
+        if workers <= 1:
+            for t in tasks:
+                done(_best_task(*t))
+        else:
+            run_in_workers(_best_task, tasks, workers, done)
+    return [found[n] for n in range(len(tasks))]
 
 
 def distill(
@@ -384,9 +499,10 @@ def distill(
     imitation_seeds: Sequence[int] = (0,),
     label_seeds: Sequence[int] = (1, 2),
     teacher: str = "ect_queue",
-    base: str = "ect_queue",
+    base: str | Sequence[str] = "ect_queue",
     horizon: int | None = 50,
     label_share: float = 0.1,
+    labels_per_episode: int | None = None,
     explore: float = 0.1,
     k_max: int = 16,
     epochs: int = 20,
@@ -397,9 +513,11 @@ def distill(
 ) -> tuple[Any, list[dict[str, Any]]]:
     """The recipe: imitate ``teacher``, then ``rounds`` of label → fit (labels aggregated).
 
-    Round 0 labels states the teacher visits; later rounds, states the current student
-    visits. The student is saved as ``out_dir/round_R.zip`` after each round and
-    ``out_dir/model.zip`` at the end. Returns the model and one stats row per round.
+    ``teacher="best"`` imitates, in each cell, the heuristic of least cost on the cell's
+    imitation episodes. Every round labels states the current student visits (round 0: the
+    imitated student, saved as ``out_dir/imitation.zip``). The student is saved as
+    ``out_dir/round_R.zip`` after each round and ``out_dir/model.zip`` at the end. Returns
+    the model and one stats row per round.
     """
     from pathlib import Path
 
@@ -409,21 +527,34 @@ def distill(
     out.mkdir(parents=True, exist_ok=True)
     if rounds < 0:
         raise ConfigError(f"rounds: must be >= 0, got {rounds}")
+    parse_bases(base)
+    if teacher == "best":
+        found = best_teachers(cells, imitation_seeds, workers=workers, progress=progress)
+        teachers: str | list[str] = [name for name, _ in found]
+        for cell, (name, costs) in zip(cells, found, strict=True):
+            load = "own load" if cell.load is None else f"load {cell.load:g}"
+            table = ", ".join(f"{k} {v / 60:.1f}" for k, v in costs.items())
+            log(f"teacher for {cell.scenario} ({load}): {name}  [cost/job, min: {table}]")
+    elif teacher in HEURISTICS:
+        teachers = teacher
+    else:
+        raise ConfigError(f"teacher: unknown heuristic {teacher!r} (or 'best')")
     model = make_student(cells[0].make_env(k_max), seed=seed)
-    stats = imitate(model, cells, imitation_seeds, teacher=teacher, k_max=k_max, seed=seed,
+    stats = imitate(model, cells, imitation_seeds, teacher=teachers, k_max=k_max, seed=seed,
                     progress=progress)  # fmt: skip
     log(f"imitation of {teacher}: {int(stats['decisions'])} decisions, "
         f"agreement {stats['agreement']:.3f}")  # fmt: skip
     rows: list[dict[str, Any]] = [{"round": "imitation", **stats}]
+    with atomic_write(out / "imitation.zip", "wb") as fh:
+        model.save(fh, exclude=["policy.optimizer"])
     parts: list[RolloutLabels] = []
     for r in range(rounds):
-        student_path = None
-        if r > 0:
-            student_path = out / f"round_{r - 1}.zip"
+        student_path = out / ("imitation.zip" if r == 0 else f"round_{r - 1}.zip")
         seeds = [s + 1000 * r for s in label_seeds]
         labels = collect_labels(cells, seeds, student_path=student_path, workers=workers,
-                                progress=progress, teacher=teacher, base=base, horizon=horizon,
-                                label_share=label_share, explore=explore, k_max=k_max)  # fmt: skip
+                                progress=progress, base=base, horizon=horizon,
+                                label_share=label_share, labels_per_episode=labels_per_episode,
+                                explore=explore, k_max=k_max)  # fmt: skip
         parts.append(labels)
         data = RolloutLabels.concat(parts)
         fit = fit_labels(model, data, epochs=epochs, seed=seed + r, progress=progress)

@@ -17,6 +17,11 @@ in the system will cost; it is measured rather than guessed: the branch stops ar
 until every job in the system is delivered or dropped. Jobs arriving after the horizon are
 left out, so the terminal estimate ignores the effect of today's choice on them only.
 
+Several bases, ``rollout:A+B[:H]``, give each candidate the cheapest of its branches, one per
+base (parallel rollout, Chang, Givan & Chong 2004): the result is at least as good as the
+best of the bases wherever the branches are exact, which is what a policy that should beat
+*every* heuristic needs as a teacher. It costs one branch per base and candidate.
+
 This is a *reference*, not a deployable policy: each decision costs ``K × (H + drain)``
 simulated decisions. On ``star_compute_12`` at load 1 with ``H = 200`` that is about
 0.1–0.3 s a decision (~1,300 decisions per episode-hour of arrivals); the full horizon costs
@@ -43,26 +48,53 @@ import numpy as np
 from agents.heuristics import HEURISTICS, HeuristicAgent, make_heuristic
 from envs.errors import ConfigError
 
-__all__ = ["ROLLOUT_PREFIX", "RolloutAgent", "branch_cost_s", "parse_rollout_name"]
+__all__ = [
+    "ROLLOUT_PREFIX",
+    "RolloutAgent",
+    "best_branch_cost_s",
+    "branch_cost_s",
+    "parse_bases",
+    "parse_rollout_name",
+]
 
 ROLLOUT_PREFIX = "rollout"
+
+
+def parse_bases(base: str | Sequence[str], where: str = "base") -> tuple[str, ...]:
+    """Base heuristics from ``"A"``, ``"A+B"`` or a list; ``ConfigError`` naming a bad one.
+
+    >>> parse_bases("ect_queue+earliest_uplink")
+    ('ect_queue', 'earliest_uplink')
+    """
+    names = base.split("+") if isinstance(base, str) else list(base)
+    if not names:
+        raise ConfigError(f"{where}: give at least one base heuristic")
+    for name in names:
+        if not isinstance(name, str) or name not in HEURISTICS or HEURISTICS[name].reference_bound:
+            known = ", ".join(k for k, v in HEURISTICS.items() if not v.reference_bound)
+            raise ConfigError(f"{where}: unknown base heuristic {name!r} (known: {known})")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: a base heuristic is listed twice in {base!r}")
+    return tuple(names)
 
 
 def parse_rollout_name(name: str) -> tuple[str, int | None]:
     """``"rollout:BASE[:H]"`` → ``(BASE, H or None)``; ``ConfigError`` naming what is wrong.
 
+    ``BASE`` is one heuristic or several joined by ``+`` (parallel rollout).
+
     >>> parse_rollout_name("rollout:ect:200")
     ('ect', 200)
     >>> parse_rollout_name("rollout:least_loaded")
     ('least_loaded', None)
+    >>> parse_rollout_name("rollout:ect_queue+earliest_uplink:30")
+    ('ect_queue+earliest_uplink', 30)
     """
     parts = name.split(":")
     if parts[0] != ROLLOUT_PREFIX or len(parts) not in (2, 3):
         raise ConfigError(f"agent: expected rollout:BASE[:H], got {name!r}")
     base = parts[1]
-    if base not in HEURISTICS or HEURISTICS[base].reference_bound:
-        known = ", ".join(k for k, v in HEURISTICS.items() if not v.reference_bound)
-        raise ConfigError(f"agent {name!r}: unknown base heuristic {base!r} (known: {known})")
+    parse_bases(base, f"agent {name!r}")
     if len(parts) == 2:
         return base, None
     try:
@@ -108,6 +140,17 @@ def branch_cost_s(
     return total / scale
 
 
+def best_branch_cost_s(
+    env: gym.Env,
+    action: int,
+    bases: Sequence[str],
+    horizon: int | None,
+    seed: int | None = None,
+) -> float:
+    """The cheapest :func:`branch_cost_s` of ``action`` over ``bases`` (same random numbers)."""
+    return min(branch_cost_s(env, action, b, horizon, seed=seed) for b in bases)
+
+
 class RolloutAgent(HeuristicAgent):
     """One-step rollout of a base heuristic: the action whose branch costs least.
 
@@ -116,7 +159,8 @@ class RolloutAgent(HeuristicAgent):
     Args:
         env: The environment (forked at every decision; never stepped here).
         seed: Seed of the common random numbers handed to a random base.
-        base: Name of the base heuristic (any non-reference heuristic).
+        base: Name of the base heuristic (any non-reference heuristic), or several joined
+            by ``+``: each candidate then costs its cheapest branch over them.
         horizon: Decisions played after the candidate before draining (``None``: to the
             end of the episode).
     """
@@ -135,6 +179,7 @@ class RolloutAgent(HeuristicAgent):
         super().__init__(env, seed)
         parse_rollout_name(f"{ROLLOUT_PREFIX}:{base}" + ("" if horizon is None else f":{horizon}"))
         self.base, self.horizon = base, horizon
+        self.bases = parse_bases(base)
         self.last_costs_s: dict[int, float] = {}
 
     def __repr__(self) -> str:
@@ -148,7 +193,8 @@ class RolloutAgent(HeuristicAgent):
             self.last_costs_s = {}
             return actions[0]
         crn = int(self.rng.integers(2**31))  # one draw per decision, shared by all branches
-        costs = [branch_cost_s(self.env, a, self.base, self.horizon, seed=crn) for a in actions]
+        costs = [best_branch_cost_s(self.env, a, self.bases, self.horizon, seed=crn)
+                 for a in actions]  # fmt: skip
         self.last_costs_s = dict(zip(actions, costs, strict=True))
         return actions[int(np.argmin(costs))]
 

@@ -1,7 +1,9 @@
 """Run a distilled candidate-scoring policy in any scenario: the ``pretrained`` agent.
 
-Policies trained by ``agents.iteration`` read the scenario-independent layout of
-``envs.wrappers.CanonicalDispatch``. :class:`ScoringAgent` wraps such a model for an
+Policies trained by ``agents.iteration`` read a scenario-independent layout:
+``agents.votes.VotingDispatch`` (the canonical layout of ``envs.wrappers.CanonicalDispatch``
+plus the heuristics' votes) or, for older files, ``CanonicalDispatch`` itself; the layout is
+recognised from the network's candidate-block width. :class:`ScoringAgent` wraps such a model for an
 ordinary ``ConstellationDispatchEnv``: at each decision it builds the canonical observation
 from the env's own, takes one forward pass of the network, and maps the chosen slot back
 to the env's action. Any ``K`` works (the network scores each candidate with the same
@@ -30,6 +32,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from agents.votes import layout_for
 from envs.errors import ConfigError, first_line
 from envs.wrappers import CanonicalDispatch
 
@@ -55,13 +58,14 @@ def load_scoring_model(path_or_name: str | os.PathLike[str]) -> Any:
     except Exception as exc:  # corrupt zip, wrong class: one line
         raise ConfigError(f"scoring: cannot load model file {path}: {first_line(exc)}") from None
     policy = model.policy
-    if getattr(policy, "n_global", None) != CanonicalDispatch.n_global or getattr(
-        policy, "n_features", None
-    ) != CanonicalDispatch.n_features:
+    n_features = getattr(policy, "n_features", None)
+    if getattr(policy, "n_global", None) != CanonicalDispatch.n_global or (
+        not isinstance(n_features, int) or layout_for(n_features) is None
+    ):
         raise ConfigError(
-            f"scoring: model file {path} is not a candidate-scoring policy of the canonical "
-            f"layout ({CanonicalDispatch.n_global} global, {CanonicalDispatch.n_features} "
-            "candidate features); load it with its own kind (e.g. maskable_ppo:PATH)"
+            f"scoring: model file {path} is not a candidate-scoring policy of a canonical "
+            f"layout ({CanonicalDispatch.n_global} global features, {CanonicalDispatch.n_features} "
+            "or more candidate features); load it with its own kind (e.g. maskable_ppo:PATH)"
         )
     return model
 
@@ -79,7 +83,8 @@ class ScoringAgent:
         base = env.unwrapped
         policy = model.policy
         k_model = (int(model.observation_space.shape[0]) - policy.n_global) // policy.n_features
-        self.canonical = CanonicalDispatch(base, k_max=max(k_model, base.k))
+        layout = layout_for(policy.n_features) or CanonicalDispatch
+        self.canonical = layout(base, k_max=max(k_model, base.k))
         self.env = base
 
     def reset(self) -> None:

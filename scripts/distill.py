@@ -31,7 +31,8 @@ from envs.yamlio import read_yaml
 
 KEYS = (
     "cells", "generated", "max_decisions", "teacher", "base", "horizon", "label_share",
-    "explore", "rounds", "imitation_seeds", "label_seeds", "k_max", "epochs", "seed",
+    "labels_per_episode", "explore", "rounds", "imitation_seeds", "label_seeds", "k_max",
+    "epochs", "seed",
 )  # fmt: skip
 
 
@@ -91,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cells, out_dir=args.out, rounds=int(recipe["rounds"]),
         imitation_seeds=recipe["imitation_seeds"], label_seeds=recipe["label_seeds"],
         teacher=recipe["teacher"], base=recipe["base"], horizon=recipe["horizon"],
-        label_share=float(recipe["label_share"]), explore=float(recipe["explore"]),
+        label_share=float(recipe["label_share"]),
+        labels_per_episode=recipe["labels_per_episode"], explore=float(recipe["explore"]),
         k_max=int(recipe["k_max"]), epochs=int(recipe["epochs"]), workers=args.workers,
         seed=int(recipe["seed"]),
     )  # fmt: skip

@@ -3,14 +3,15 @@
 The shipped policy (``pretrained``) is compared too, on the same paired episodes.
 
 Training is a short version of the recipe behind the shipped policy
-(``configs/agents/distill.yaml``, ``agents.iteration``): imitate ``ect_queue``, then one
-round of rollout labels (every valid action of a share of decisions tried on a fork of the
-episode) fitted into the candidate-scoring network, on the scenario at loads 1 and 2 with
-short arrival windows. Writes OUT/train (model.zip, round_0.zip) and OUT/eval (summary.csv,
-jobs.csv, summary.json, comparison.csv against the best heuristic of each load,
-turnaround_cdf.png, turnaround_vs_load.png, contact_gantt.png, ground_tracks.png,
-queue_length.png), prints the tables and ends with a one-line reading. About 10 minutes on 2
-CPU cores with the defaults.
+(``configs/agents/distill.yaml``, ``agents.iteration``): imitate the cheapest heuristic of
+each load, then one round of rollout labels (every valid action of a share of decisions
+tried on a fork of the episode, its label the cheapest branch under ``ect_queue`` or
+``earliest_uplink``) fitted into the candidate-scoring network, on the scenario at loads 1
+and 2 with short arrival windows. Writes OUT/train (model.zip, imitation.zip, round_0.zip)
+and OUT/eval (summary.csv, jobs.csv, summary.json, comparison.csv against the best
+heuristic of each load, turnaround_cdf.png, turnaround_vs_load.png, contact_gantt.png,
+ground_tracks.png, queue_length.png), prints the tables and ends with a one-line reading.
+About 10 minutes on 2 CPU cores with the defaults.
 """
 
 from __future__ import annotations
@@ -86,8 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     cells = [Cell(args.scenario, load, {"episode.duration_s": 1200.0}) for load in loads]
     print(f"[1/3] distilling a dispatcher on {args.scenario} (loads {args.load}, short windows)")
     distill(cells, out_dir=args.out / "train", rounds=1, imitation_seeds=[args.seed],
-            label_seeds=[args.seed + 1], label_share=args.label_share, horizon=30,
-            workers=args.workers, seed=args.seed)  # fmt: skip
+            label_seeds=[args.seed + 1], teacher="best", base=["ect_queue", "earliest_uplink"],
+            label_share=args.label_share, horizon=30, workers=args.workers,
+            seed=args.seed)  # fmt: skip
     model = f"scoring:{args.out / 'train' / 'model.zip'}"
     print(f"[2/3] evaluating against the heuristics and the shipped policy ({args.episodes} "
           "paired episodes per load)")  # fmt: skip

@@ -173,7 +173,7 @@ def test_the_shipped_policy_runs_at_any_k_with_or_without_deferral():
 def test_a_file_of_another_kind_is_refused_as_scoring(tmp_path):
     from agents.shipped import pretrained_path
 
-    with pytest.raises(ConfigError, match="not a candidate-scoring policy of the canonical"):
+    with pytest.raises(ConfigError, match="not a candidate-scoring policy of a canonical"):
         load_scoring_model(pretrained_path("star_compute_12_maskable_ppo"))
     with pytest.raises(ConfigError, match="model file not found"):
         load_scoring_model(tmp_path / "none.zip")
