@@ -72,18 +72,9 @@ class SimView:
             "deadline_s": s.deadline[job],
         }
 
-    def uplink_backlog_s(self, job: int, sat: int) -> float:
-        """Time until the uplink ``job`` would use on ``sat`` finishes the transfers queued."""
-        s = self._sim
-        return max(0.0, s.busy_up.get(s.uplink_link(job, sat), 0.0) - s.now)
-
     def compute_backlog_s(self, sat: int) -> float:
         """Time until the satellite's first server is free."""
         return max(0.0, min(self._sim.free_at[sat]) - self._sim.now)
-
-    def downlink_backlog_s(self, sat: int) -> float:
-        """Time until the satellite's transmitter finishes the results already queued."""
-        return max(0.0, self._sim.busy_down[sat] - self._sim.now)
 
     def onboard(self, sat: int) -> int:
         """Jobs holding a slot in the satellite's on-board buffer."""
