@@ -12,9 +12,9 @@ command that runs a scenario; hyperparameters are ``--hp KEY=VALUE`` (``train``,
 ``distill``, ``quickstart``).
 
 Example:
-    >>> from agents.cli import COMMANDS
-    >>> sorted(COMMANDS)[:3]
-    ['benchmark', 'distill', 'estimate-error']
+    >>> from agents.cli import main
+    >>> main(["plot", "--scenario", "toy", "--load", "0", "--out", "unused"])
+    2
 """
 
 from __future__ import annotations
