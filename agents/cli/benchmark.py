@@ -13,6 +13,8 @@ Subcommands:
 
 Results are printed and written as JSON (``--out``). Wall-clock figures vary between
 machines and runs; ratios measured in one run are the comparable numbers.
+
+``python scripts/benchmark.py`` is the same command (same options) in a checkout.
 """
 
 from __future__ import annotations

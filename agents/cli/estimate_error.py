@@ -7,8 +7,10 @@ jobs still in uplink ahead of the job, so on ``star_compute_12`` many of its job
 downlink pass it expected and are delivered an orbit later.
 
 Example:
-    python scripts/estimate_error.py --scenario star_compute_12 --agent ect --load 0.5,1 \\
+    constellation-dispatch estimate-error --scenario star_compute_12 --agent ect --load 0.5,1 \\
         --seed 100 --out out/estimate_error.json
+
+``python scripts/estimate_error.py`` is the same command (same options) in a checkout.
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
 r"""Evaluate dispatch agents on a scenario over loads and paired seeds; write tables and plots.
 
 Example:
-    python scripts/evaluate.py --scenario star_compute_12 \\
+    constellation-dispatch evaluate --scenario star_compute_12 \\
         --agents random,round_robin,earliest_uplink,least_loaded,ect,oracle \\
         --episodes 3 --load 0.5,1,2 --seed 0 --out out/eval --workers 2
 
 Or a whole suite (``configs/suites/*.yaml``), every agent judged against the best heuristic
 of each cell (``docs/evaluation-suites.md``):
-    python scripts/evaluate.py --suite configs/suites/benchmark.yaml \\
+    constellation-dispatch evaluate --suite configs/suites/benchmark.yaml \\
         --agents maskable_ppo:PATH --workers 2 --out out/benchmark
+
+``python scripts/evaluate.py`` is the same command (same options) in a checkout.
 """
 
 from __future__ import annotations

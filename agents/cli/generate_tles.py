@@ -1,9 +1,11 @@
 """Generate TLEs for a Walker-delta or sun-synchronous shell (the project's own data).
 
 Example (the file shipped as configs/tle/star_compute_12.tle):
-    python scripts/generate_tles.py --altitude-km 500 --planes 1 --sats-per-plane 12 \
+    constellation-dispatch generate-tles --altitude-km 500 --planes 1 --sats-per-plane 12 \
         --inclination sso --ltan-hours 10.5 --epoch 2025-06-01T00:00:00Z \
         --name-prefix STAR --first-catnr 90001 --out configs/tle/star_compute_12.tle
+
+``python scripts/generate_tles.py`` is the same command (same options) in a checkout.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 r"""Compute every satellite–ground-station pass over a horizon and write it as CSV.
 
 Example:
-    python scripts/contact_plan.py --tle configs/tle/star_compute_12.tle \\
+    constellation-dispatch plan --tle configs/tle/star_compute_12.tle \\
         --stations configs/ground_stations/china.yaml --start 2025-06-01T00:00:00Z \\
         --hours 24 --min-elevation 10 --out passes.csv --plot passes.png
+
+``python scripts/contact_plan.py`` is the same command (same options) in a checkout.
 """
 
 from __future__ import annotations

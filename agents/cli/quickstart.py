@@ -15,6 +15,8 @@ CPU cores with the defaults.
 --set KEY=VALUE overrides the scenario everywhere (training, evaluation, the drawn episode);
 --hp KEY=VALUE changes the distillation (keys: rounds, horizon, label_share, explore, epochs,
 k_max, teacher, base; see configs/agents/distill.yaml).
+
+``python scripts/quickstart.py`` is the same command (same options) in a checkout.
 """
 
 from __future__ import annotations

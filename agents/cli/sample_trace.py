@@ -6,7 +6,9 @@ that drifts over minutes as in the real trace); prompt and output lengths are in
 lognormals. The parameters below were fitted by eye to figures measured on the real trace.
 
 Example (the file shipped as configs/traces/sample_conv.csv):
-    python scripts/make_sample_trace.py --rows 2000 --seed 7 --out configs/traces/sample_conv.csv
+    constellation-dispatch sample-trace --rows 2000 --seed 7 --out configs/traces/sample_conv.csv
+
+``python scripts/make_sample_trace.py`` is the same command (same options) in a checkout.
 """
 
 from __future__ import annotations

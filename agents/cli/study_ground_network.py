@@ -1,8 +1,10 @@
 r"""Ground-network study: contacts, gaps and downlink capacity for each choice of networks.
 
 Example:
-    python scripts/ground_network_study.py --scenarios star_compute_12,walker_100 \\
+    constellation-dispatch study ground-network --scenarios star_compute_12,walker_100 \\
         --networks china,aws,ksat,aws+ksat,all --hours 24 --out out/ground_network
+
+``python scripts/ground_network_study.py`` is the same command (same options) in a checkout.
 """
 
 from __future__ import annotations

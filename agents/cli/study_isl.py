@@ -8,8 +8,10 @@ turnaround of completed jobs, the share of arrived jobs delivered under the thre
 links off with a 95 % bootstrap interval over seeds.
 
 Example:
-    python scripts/isl_study.py --scenario star_compute_12 --episodes 5 --seed 0 \\
+    constellation-dispatch study isl --scenario star_compute_12 --episodes 5 --seed 0 \\
         --max-hops 1,3,6 --out out/isl
+
+``python scripts/isl_study.py`` is the same command (same options) in a checkout.
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ threshold by policy, origin station, submission time relative to the passes over
 and hour of submission, with the figures.
 
 Example:
-    python scripts/turnaround_study.py --scenario star_compute_12 --episodes 5 --seed 0 \\
+    constellation-dispatch study turnaround --scenario star_compute_12 --episodes 5 --seed 0 \\
         --out out/turnaround --workers 1
+
+``python scripts/turnaround_study.py`` is the same command (same options) in a checkout.
 """
 
 from __future__ import annotations

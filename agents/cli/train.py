@@ -34,7 +34,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "overrides the scenario (training and evaluation environments). Writes "
         "DIR/model.zip, DIR/best_model.zip (best evaluation against ECT), DIR/config.yaml (the "
         "exact configuration), DIR/evaluations.csv, DIR/logs (csv, and tensorboard when "
-        "installed) and DIR/checkpoints. Load the model in scripts/evaluate.py as "
+        "installed) and DIR/checkpoints. Evaluate the model with evaluate --agents "
         "maskable_ppo:DIR/model.zip.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

@@ -1,8 +1,10 @@
 """Compare the contact plan with skyfield ``find_events`` and print the worst differences.
 
 Examples (the figures quoted in docs/concepts.md, "Contact plan"):
-    python scripts/validate_contact_plan.py --tle ../shared/data/tle/iridium_next_20260103.tle
-    python scripts/validate_contact_plan.py --step 300
+    constellation-dispatch validate-plan --tle ../shared/data/tle/iridium_next_20260103.tle
+    constellation-dispatch validate-plan --step 300
+
+``python scripts/validate_contact_plan.py`` is the same command (same options) in a checkout.
 """
 
 from __future__ import annotations
