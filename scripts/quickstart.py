@@ -1,117 +1,12 @@
-"""The main job: distil a dispatcher briefly, then compare it with every heuristic.
+"""``python scripts/quickstart.py``: the same as ``constellation-dispatch quickstart``.
 
-The shipped policy (``pretrained``) is compared too, on the same paired episodes.
-
-Training is a short version of the recipe behind the shipped policy
-(``configs/agents/distill.yaml``, ``agents.iteration``): imitate the cheapest heuristic of
-each load, then one round of rollout labels (every valid action of a share of decisions
-tried on a fork of the episode, its label the cheapest branch under ``ect_queue`` or
-``earliest_uplink``) fitted into the candidate-scoring network, on the scenario at loads 1
-and 2 with short arrival windows. Writes OUT/train (model.zip, imitation.zip, round_0.zip)
-and OUT/eval (summary.csv, jobs.csv, summary.json, comparison.csv against the best
-heuristic of each load, turnaround_cdf.png, turnaround_vs_load.png, contact_gantt.png,
-ground_tracks.png, queue_length.png), prints the tables and ends with a one-line reading.
-About 10 minutes on 2 CPU cores with the defaults.
+The command lives in ``agents.cli.quickstart``; this file keeps the script form working.
 """
 
-from __future__ import annotations
+from agents.cli._common import run_cli
+from agents.cli.quickstart import main
 
-import argparse
-import sys
-import time
-from collections.abc import Sequence
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _cli import run_cli
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    parser.add_argument("--scenario", default="star_compute_12", help="Preset name or YAML path.")
-    parser.add_argument(
-        "--label-share", type=float, default=0.1, help="Share of decisions labelled by rollouts."
-    )
-    parser.add_argument("--episodes", type=int, default=3, help="Evaluation episodes per load.")
-    parser.add_argument("--load", default="1,2", help="Comma-separated evaluation loads.")
-    parser.add_argument("--seed", type=int, default=0, help="Training seed.")
-    parser.add_argument("--eval-seed", type=int, default=100, help="First evaluation seed.")
-    parser.add_argument("--workers", type=int, default=2, help="Evaluation processes.")
-    parser.add_argument("--out", type=Path, default=Path("out/quickstart"), help="Output folder.")
-    return parser
-
-
-def reading(comparison: list[dict], best: dict[float, str]) -> list[str]:
-    """One line per learned agent: its cost per job over the best heuristic's, per load."""
-    lines = []
-    for agent in dict.fromkeys(r["agent"] for r in comparison):
-        if not agent.startswith(("pretrained", "scoring")):
-            continue
-        parts = [f"{r['cost_ratio']:.3f}× {best[r['load']]} at load {r['load']:g}"
-                 for r in comparison if r["agent"] == agent]  # fmt: skip
-        name = "shipped policy" if agent == "pretrained" else "this run's policy"
-        lines.append(f"reading: {name} costs {', '.join(parts)} (cost per job against the "
-                     "best heuristic of each load; below 1 is better)")  # fmt: skip
-    return lines
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from agents.evaluate import (
-        EVALUATION_FILES,
-        compare_with,
-        evaluate,
-        print_comparison,
-        print_table,
-        run_episode,
-        write_results,
-    )
-    from agents.heuristics import HEURISTICS
-    from agents.iteration import Cell, distill
-    from agents.plots import plot_episode
-    from agents.suite import best_heuristics
-    from envs.atomic import staged_folder
-    from envs.contact_plan import default_cache_dir
-    from envs.errors import ConfigError
-    from envs.scenario import load_scenario
-    from envs.sim import build_world
-
-    args = build_parser().parse_args(argv)
-    try:
-        loads = [float(x) for x in args.load.split(",") if x.strip()]
-    except ValueError:
-        raise ConfigError(f"--load: expected numbers like 1,2, got {args.load!r}") from None
-    began = time.perf_counter()
-    cells = [Cell(args.scenario, load, {"episode.duration_s": 1200.0}) for load in loads]
-    print(f"[1/3] distilling a dispatcher on {args.scenario} (loads {args.load}, short windows)")
-    distill(cells, out_dir=args.out / "train", rounds=1, imitation_seeds=[args.seed],
-            label_seeds=[args.seed + 1], teacher="best", base=["ect_queue", "earliest_uplink"],
-            label_share=args.label_share, horizon=30, workers=args.workers,
-            seed=args.seed)  # fmt: skip
-    model = f"scoring:{args.out / 'train' / 'model.zip'}"
-    print(f"[2/3] evaluating against the heuristics and the shipped policy ({args.episodes} "
-          "paired episodes per load)")  # fmt: skip
-    result = evaluate(
-        args.scenario, [*HEURISTICS, "pretrained", model], loads, args.episodes, args.eval_seed,
-        workers=args.workers,
-    )  # fmt: skip
-    print_table(result.summary)
-    best = best_heuristics(result)
-    comparison = compare_with(result, best)
-    print_comparison(comparison)
-    for line in reading(comparison, best):
-        print(line)
-    print("[3/3] drawing one episode (contact Gantt chart, ground tracks, queue lengths)")
-    world = build_world(load_scenario(args.scenario), cache_dir=default_cache_dir())
-    episode = run_episode(args.scenario, model, loads[0], args.eval_seed, world=world)
-    with staged_folder(args.out / "eval", recognised=EVALUATION_FILES) as stage:  # one set
-        write_results(result, stage, fresh=False, reference=best)
-        plot_episode(episode, world, stage)
-    print(f"done in {time.perf_counter() - began:.0f} s -> {args.out}")
-    return 0
-
+__all__ = ["main", "run_cli"]
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main))
+    raise SystemExit(run_cli(main))

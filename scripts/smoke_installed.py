@@ -2,8 +2,9 @@
 
 Checks that the installed packages, not a source tree, are imported; makes an environment from
 every preset with ``gym.make`` and steps it; draws an ``rgb_array`` frame; loads every shipped
-pretrained policy and lets it play. Exits 0 when all of that works, else 1 with the reason on
-stderr (2 with ``error: ...`` for bad arguments or data).
+pretrained policy and lets it play; runs the console command ``constellation-dispatch --help``
+and a one-episode ``constellation-dispatch evaluate`` on the toy preset. Exits 0 when all of
+that works, else 1 with the reason on stderr (2 with ``error: ...`` for bad arguments or data).
 
 Example (CI, ``.ci/run``, after installing the wheel into a fresh venv):
     cd "$(mktemp -d)" && python /path/to/repo/scripts/smoke_installed.py --steps 5
@@ -12,16 +13,32 @@ Example (CI, ``.ci/run``, after installing the wheel into a fresh venv):
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _cli import run_cli
+from agents.cli._common import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
+COMMAND = "constellation-dispatch"
+
+
+def console_command() -> list[str] | None:
+    """The installed console script (beside this interpreter, else on ``PATH``), or ``None``."""
+    beside = Path(sys.executable).parent / COMMAND
+    found = str(beside) if beside.is_file() else shutil.which(COMMAND)
+    return None if found is None else [found]
+
+
+def _run_console(command: list[str], args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run ``command args`` in ``cwd``; its exit status and stdout + stderr."""
+    proc = subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    return proc.returncode, proc.stdout + proc.stderr
 
 
 def _step(env, steps: int, policy=None) -> int:
@@ -116,6 +133,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         taken = _step(env, args.steps, model)
         env.close()
         print(f"pretrained {name}: loaded, {taken} steps")
+    command = console_command()
+    if command is None:
+        return _fail(f"console command {COMMAND} not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        code, text = _run_console(command, ["--help"], Path(tmp))
+        if code != 0 or "evaluate" not in text:
+            return _fail(f"{COMMAND} --help exited {code}: {text[-500:]}")
+        evaluate = ["evaluate", "--scenario", "toy", "--agents", "ect", "--episodes", "1",
+                    "--quiet", "--out", "eval"]  # fmt: skip
+        code, text = _run_console(command, evaluate, Path(tmp))
+        if code != 0 or not (Path(tmp) / "eval" / "summary.csv").is_file():
+            return _fail(f"{COMMAND} {' '.join(evaluate)} exited {code}: {text[-500:]}")
+    print(f"console: {command[-1]}: --help and a one-episode evaluate ran")
     print("smoke: ok")
     return 0
 

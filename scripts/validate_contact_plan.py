@@ -1,75 +1,12 @@
-"""Compare the contact plan with skyfield ``find_events`` and print the worst differences.
+"""Thin wrapper: the same as ``constellation-dispatch validate-plan``.
 
-Examples (the figures quoted in docs/concepts.md, "Contact plan"):
-    python scripts/validate_contact_plan.py --tle ../shared/data/tle/iridium_next_20260103.tle
-    python scripts/validate_contact_plan.py --step 300
+The command lives in ``agents.cli.validate_plan``; this file keeps the script form working.
 """
 
-from __future__ import annotations
+from agents.cli._common import run_cli
+from agents.cli.validate_plan import main
 
-import argparse
-import sys
-from collections.abc import Sequence
-from datetime import datetime, timezone
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _cli import run_cli
-
-from envs.contact_plan import compute_contact_plan
-from envs.contact_plan.validate import REFERENCE_STATIONS, compare_with_skyfield
-from envs.orbits import Constellation, Shell, load_elements, shells_tles
-from envs.timeutil import builtin_timescale, parse_utc
-
-EPOCH = datetime(2026, 1, 3, 12, 0, tzinfo=timezone.utc)
-
-
-def generated_tles(epoch: datetime):
-    """The project's own shells used by the tests: an SSO string of pearls and a Walker shell."""
-    return shells_tles(
-        [
-            Shell(500.0, planes=1, sats_per_plane=12, inclination_deg=None, ltan_hours=10.5,
-                  name_prefix="SC", first_catnr=91001),
-            Shell(550.0, planes=4, sats_per_plane=5, inclination_deg=53.0, phasing=1,
-                  name_prefix="WD", first_catnr=92001),
-        ],
-        epoch,
-    )  # fmt: skip
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--tle", type=Path, default=None,
-                        help="TLE or OMM file (default: the tests' generated shells)")  # fmt: skip
-    parser.add_argument("--start", default=EPOCH.isoformat(), help="Start, ISO 8601 UTC.")
-    parser.add_argument("--hours", type=float, default=24.0, help="Horizon in hours.")
-    parser.add_argument("--step", type=float, default=None, help="Grid step (default: library).")
-    args = parser.parse_args(argv)
-    start = parse_utc(args.start, "--start")
-    tles = load_elements(args.tle) if args.tle else generated_tles(start)
-    ts = builtin_timescale()
-    kwargs = {} if args.step is None else {"step_s": args.step}
-    plan = compute_contact_plan(
-        Constellation.from_tles(tles), REFERENCE_STATIONS, start, args.hours * 3600.0, ts=ts,
-        **kwargs,
-    )  # fmt: skip
-    c = compare_with_skyfield(plan, tles, REFERENCE_STATIONS, ts)
-    size = f"{len(tles)} satellites x {len(REFERENCE_STATIONS)} stations x {args.hours:g} h"
-    print(f"{size}: {c.passes} complete passes compared, {len(c.count_mismatches)} pairs differ")
-    for line in c.count_mismatches[:10]:
-        print("  " + line)
-    print(f"  max |rise/set - skyfield|           {c.worst_time_s:.3f} s")
-    print(f"  max |max elevation - skyfield|      {c.worst_max_el_deg:.4f} deg")
-    print(
-        f"  skyfield altitude at our rise/set   within {c.worst_alt_at_event_deg:.1e} deg of mask"
-    )
-    print(f"  skyfield altitude at our peak       within {c.worst_alt_at_peak_deg:.1e} deg of ours")
-    print(f"  min (our peak - skyfield's peak)    {c.min_peak_margin_deg:.4f} deg")
-    return 1 if c.count_mismatches else 0
-
+__all__ = ["main", "run_cli"]
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main))
+    raise SystemExit(run_cli(main))

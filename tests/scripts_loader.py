@@ -12,8 +12,8 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def load_script(name: str, module_name: str | None = None) -> ModuleType:
-    """``scripts/<name>.py`` as a fresh module; ``sys.path`` is restored afterwards (the
-    scripts put their own folder on it for ``_cli``)."""
+    """``scripts/<name>.py`` as a fresh module (a thin wrapper: ``main`` and ``run_cli``);
+    ``sys.path`` is restored afterwards."""
     spec = importlib.util.spec_from_file_location(module_name or name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     saved = list(sys.path)

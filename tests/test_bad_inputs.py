@@ -1061,6 +1061,24 @@ SCRIPT_CASES = {
     "contact_plan-station-file-with-a-duplicate-key": (
         "contact_plan", "--tle {good_tle} --stations {dup_stations} --start " + START,
         ["dup.yaml:3: duplicate key 'name' (first at", "dup.yaml:2)"]),
+    "evaluate-hyperparameter-given-to-set": (
+        "evaluate", "--scenario toy --agents ect --episodes 1 --set gamma=0.9 --out {tmp}/o",
+        ["--set gamma=0.9: gamma is a hyperparameter, not a scenario override; give it with "
+         "--hp gamma=0.9 (train, distill, quickstart)"]),
+    "plot_episode-bad-override": (
+        "plot_episode", "--scenario toy --set episode.duration_s=-1 --out {tmp}/p",
+        ["toy.yaml: episode.duration_s: must be > 0, got -1"]),
+    "distill-hyperparameter-given-to-set": (
+        "distill", "--set rounds=2 --out {tmp}/d", ["--set rounds=2: rounds is a hyperparameter"]),
+    "distill-bad-override-of-every-cell": (
+        "distill",
+        '--hp generated=[] --hp cells=[{{"scenario":"toy"}}] --set load=-1 --out {tmp}/d',
+        ["toy.yaml: workload.load: must be > 0, got -1"]),
+    "quickstart-setting-it-does-not-have": (
+        "quickstart", "--hp lerning_rate=1 --out {tmp}/q",
+        ["--hp lerning_rate: not a setting of the quickstart's distillation (allowed: rounds"]),
+    "quickstart-scenario-override-given-to-hp": (
+        "quickstart", "--hp load=2 --out {tmp}/q", ["--hp load=2: load is a scenario override"]),
     "evaluate-override-without-value": (
         "evaluate", "--scenario toy --agents ect --episodes 1 --set episode --out {tmp}/o",
         ["--set: expected KEY=VALUE, got 'episode'"]),
@@ -1100,14 +1118,28 @@ SCRIPT_CASES = {
     "train-unknown-preset": (
         "train", "--scenario toyy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress",
         ["scenario: unknown preset", "'toyy'"]),
+    "train-bad-hp-syntax": (
+        "train", "--scenario toy --timesteps 10 --hp learning_rate --out {tmp}/r",
+        ["--hp: expected KEY=VALUE, got 'learning_rate'"]),
     "train-bad-set-syntax": (
-        "train", "--scenario toy --timesteps 10 --set learning_rate --out {tmp}/r",
-        ["--set: expected key=value, got 'learning_rate'"]),
+        "train", "--scenario toy --timesteps 10 --set workload.load --out {tmp}/r",
+        ["--set: expected KEY=VALUE, got 'workload.load'"]),
+    "train-hyperparameter-given-to-set": (
+        "train", "--scenario toy --timesteps 10 --set learning_rate=1e-4 --out {tmp}/r",
+        ["--set learning_rate=1e-4: learning_rate is a hyperparameter, not a scenario override; "
+         "give it with --hp learning_rate=1e-4"]),
+    "train-scenario-override-given-to-hp": (
+        "train", "--scenario toy --timesteps 10 --hp workload.load=2 --out {tmp}/r",
+        ["--hp workload.load=2: workload.load is a scenario override, not a hyperparameter; "
+         "give it with --set workload.load=2"]),
+    "train-bad-scenario-override": (
+        "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
+        "--set workload.load=-1", ["toy.yaml: workload.load: must be > 0, got -1"]),
     "train-zero-timesteps": (
         "train", "--scenario toy --timesteps 0 --out {tmp}/r", ["--timesteps", "got 0"]),
     "train-bad-env-override": (
         "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
-        "--set env_overrides.workload.load=-1", ["toy.yaml: workload.load: must be > 0, got -1"]),
+        "--hp env_overrides.workload.load=-1", ["toy.yaml: workload.load: must be > 0, got -1"]),
     "train-unknown-preset-with-worker-processes": (
         "train", "--scenario toyy --n-envs 2 --timesteps 10 --out {tmp}/r --no-progress",
         ["scenario: unknown preset", "'toyy'"]),
@@ -1119,20 +1151,20 @@ SCRIPT_CASES = {
         "--resume {tmp}/nope.zip", ["--resume: checkpoint not found: {tmp}/nope.zip"]),
     "train-unknown-hyperparameter": (
         "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
-        "--set lerning_rate=0.001", ["unknown hyperparameter(s) ['lerning_rate']"]),
+        "--hp lerning_rate=0.001", ["unknown hyperparameter(s) ['lerning_rate']"]),
     "train-hyperparameter-of-the-wrong-type": (
         "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
-        "--set learning_rate=fast",
+        "--hp learning_rate=fast",
         ["hyperparameter learning_rate: expected a number, got 'fast'"]),
     "train-integer-hyperparameter-given-a-fraction": (
         "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
-        "--set n_steps=64.5", ["hyperparameter n_steps: expected an integer, got 64.5"]),
+        "--hp n_steps=64.5", ["hyperparameter n_steps: expected an integer, got 64.5"]),
     "train-unknown-warm-start-target": (
         "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
-        '--set bc={{"target":"best"}}', ["bc.target: expected imitate or outcome, got 'best'"]),
+        '--hp bc={{"target":"best"}}', ["bc.target: expected imitate or outcome, got 'best'"]),
     "train-exploration-share-of-one": (
         "train", "--scenario toy --n-envs 1 --timesteps 10 --out {tmp}/r --no-progress "
-        '--set bc={{"explore":1}}', ["bc.explore: expected a share in [0, 1), got 1"]),
+        '--hp bc={{"explore":1}}', ["bc.explore: expected a share in [0, 1), got 1"]),
     "benchmark-unknown-scenario": (
         "benchmark", "env --scenarios toyy --out {tmp}/b.json",
         ["scenario: unknown preset", "'toyy'"]),

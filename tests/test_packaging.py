@@ -118,6 +118,9 @@ def test_the_built_wheel_holds_the_configs_the_policies_and_the_metadata(tmp_pat
     assert "Version: 0.2.0" in metadata
     assert "License-Expression: Apache-2.0" in metadata
     assert f"{dist_info}/licenses/LICENSE" in names
+    assert "agents/cli/__init__.py" in names and "agents/cli/__main__.py" in names
+    entry_points = zipfile.ZipFile(wheel).read(f"{dist_info}/entry_points.txt").decode()
+    assert "constellation-dispatch = agents.cli:main" in entry_points
 
 
 def test_ci_smoke_tests_the_installed_wheel_after_the_readme_test_command():

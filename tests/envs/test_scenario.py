@@ -27,7 +27,6 @@ from envs.scenario import (
     list_presets,
     load_scenario,
 )
-from tests.scripts_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 TOY = PRESET_DIR / "toy.yaml"
@@ -95,7 +94,8 @@ def test_star_compute_12_shell_generates_exactly_the_shipped_tle_file():
 
 
 def test_star_compute_2800_shells_are_the_benchmark_full_scale_shells():
-    bench = load_script("benchmark", "_bench")
+    from agents.cli import benchmark as bench
+
     sc = load_scenario("star_compute_2800")
     assert [s.shell for s in sc.constellation.shells] == bench.full_scale_shells()
     per_class = {}

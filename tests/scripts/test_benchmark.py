@@ -33,8 +33,8 @@ def test_env_benchmark_times_the_chosen_policy(tmp_path, policy):
 
 
 def test_the_heuristic_drives_the_episode(monkeypatch):
-    bench = scripts_loader.load_script("benchmark")
     from agents import heuristics
+    from agents.cli import benchmark as bench
     from envs.dispatch_env import ConstellationDispatchEnv
 
     chosen = []
@@ -61,7 +61,6 @@ def test_the_heuristic_drives_the_episode(monkeypatch):
 )  # fmt: skip
 def test_soak_honours_faults_given_with_set(tmp_path, capsys, monkeypatch, extra, enabled, source):
     bench = scripts_loader.load_script("benchmark")
-    monkeypatch.syspath_prepend(str(REPO / "scripts"))  # benchmark imports _soak lazily
     out = tmp_path / "s.json"
     argv = ["soak", "--scenario", "toy", "--decisions", "40", "--warmup", "10",
             "--duration-s", "600", "--out", str(out), *extra]  # fmt: skip

@@ -56,7 +56,7 @@ def test_study_json_and_plot(study):
     ],
 )
 def test_bad_options_are_one_line_errors(tmp_path, capsys, argv, message):
-    from _cli import run_cli
+    from agents.cli._common import run_cli
 
     module = scripts_loader.load_script("isl_study")
     code = run_cli(module.main, ["--scenario", "toy", "--out", str(tmp_path), *argv])

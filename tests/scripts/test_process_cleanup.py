@@ -80,8 +80,8 @@ def kill_and_check(proc: subprocess.Popen, sig: int, workers: int) -> str:
 EVALUATE = ["--scenario", "toy", "--agents", "random,ect", "--episodes", "2000", "--workers",
             "2", "--quiet", "--out", "eval"]  # fmt: skip
 TRAIN = ["--scenario", "toy", "--algo", "maskable_ppo", "--timesteps", "1000000", "--n-envs",
-         "2", "--no-progress", "--out", "run", "--set", "bc=null", "--set", "n_steps=64",
-         "--set", "batch_size=32", "--set", "eval_freq=1000000", "--set",
+         "2", "--no-progress", "--out", "run", "--hp", "bc=null", "--hp", "n_steps=64",
+         "--hp", "batch_size=32", "--hp", "eval_freq=1000000", "--hp",
          "checkpoint_freq=1000000"]  # fmt: skip
 
 

@@ -1,5 +1,9 @@
 """Shared command-line plumbing: one-line errors and non-zero exit codes, no tracebacks.
 
+Also the options several commands share: ``--set KEY=VALUE`` (scenario overrides, everywhere),
+``--hp KEY=VALUE`` (hyperparameters, for the commands that train), the cache options and the
+checks of ``--episodes``, ``--workers``, ``--seed``, ``--hours`` and ``--min-elevation``.
+
 Bad input (any :class:`~envs.errors.ConstellationDispatchError`, or a file that cannot be
 opened or written) prints ``error: ...`` on one line of stderr and exits with status 2. The
 project's own warnings (e.g. ``TLEEpochWarning``) print as one ``warning: ...`` line; other
@@ -123,15 +127,53 @@ def add_set_option(parser: argparse.ArgumentParser, example: str) -> None:
         default=[],
         metavar="KEY=VALUE",
         help=f"Scenario override (repeatable; numbers stay numbers, other values are YAML), "
-        f"e.g. {example}.",
+        f"e.g. {example}. Hyperparameters are not scenario overrides: give them with --hp "
+        f"(train, distill, quickstart).",
     )
 
 
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+def add_hp_option(parser: argparse.ArgumentParser, what: str, example: str) -> None:
+    """``--hp KEY=VALUE`` (repeatable) hyperparameter overrides of ``what``."""
+    parser.add_argument(
+        "--hp",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"Hyperparameter override of {what} (repeatable; numbers stay numbers, other "
+        f"values are YAML), e.g. {example}. Scenario overrides go to --set.",
+    )
+
+
+def hyperparameter_keys() -> frozenset[str]:
+    """Top-level keys of the shipped hyperparameter files (``configs/agents/*.yaml``).
+
+    These are the keys ``--hp`` takes (an algorithm's or the distillation recipe's); none of
+    them is a key of a scenario, so ``--set`` can name the flag to use instead.
+    """
+    from envs.resources import configs_dir
+    from envs.yamlio import read_yaml
+
+    keys: set[str] = set()
+    for path in sorted((configs_dir() / "agents").glob("*.yaml")):
+        data = read_yaml(path, path.name)
+        if isinstance(data, dict):
+            keys.update(str(k) for k in data)
+    return frozenset(keys)
+
+
+def parse_overrides(items: Sequence[str], flag: str = "--set") -> dict[str, Any]:
     """``["episode.duration_s=600", "networks=[china,ksat]"]`` → a dict of overrides.
 
     A value that reads as a number is one (YAML would keep ``1e10`` a string); anything
-    else is parsed as YAML. A malformed item is a one-line ``ConfigError``.
+    else is parsed as YAML. A malformed item is a one-line ``ConfigError``, and so is a
+    hyperparameter given to ``--set`` (scenario overrides only): the error names ``--hp``.
+
+    >>> parse_overrides(["load=2", "networks=[china, ksat]"])
+    {'load': 2, 'networks': ['china', 'ksat']}
+    >>> parse_overrides(["gamma=0.9"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    envs.errors.ConfigError: --set gamma=0.9: gamma is a hyperparameter, ... with --hp gamma=0.9 ...
     """
     from envs.errors import ConfigError
     from envs.yamlio import parse_yaml
@@ -141,7 +183,12 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"--set: expected KEY=VALUE, got {item!r}")
+            raise ConfigError(f"{flag}: expected KEY=VALUE, got {item!r}")
+        if flag == "--set" and key.split(".")[0] in hyperparameter_keys():
+            raise ConfigError(
+                f"--set {item}: {key} is a hyperparameter, not a scenario override; give it "
+                f"with --hp {item} (train, distill, quickstart)"
+            )
         for kind in (int, float):
             try:
                 out[key] = kind(raw)
@@ -149,5 +196,42 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
             except ValueError:
                 pass
         else:
-            out[key] = parse_yaml(raw, f"--set {key}")
+            out[key] = parse_yaml(raw, f"{flag} {key}")
+    return out
+
+
+def scenario_keys() -> frozenset[str]:
+    """The first parts of scenario override keys: the scenario's sections and the shortcuts."""
+    import dataclasses
+
+    from envs.scenario import Scenario
+    from envs.scenario.loader import SHORTCUTS
+
+    sections = {f.name for f in dataclasses.fields(Scenario)} - {"source"}
+    return frozenset(sections | set(SHORTCUTS))
+
+
+def parse_hyperparameters(items: Sequence[str]) -> dict[str, Any]:
+    """``--hp KEY=VALUE`` items → a dict, like :func:`parse_overrides`.
+
+    A scenario key (``load``, ``workload.load``, …) is a one-line ``ConfigError`` naming
+    ``--set``, the flag for scenario overrides.
+
+    >>> parse_hyperparameters(["rounds=2"])
+    {'rounds': 2}
+    >>> parse_hyperparameters(["workload.load=2"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    envs.errors.ConfigError: --hp workload.load=2: workload.load is a scenario override, ...
+    """
+    from envs.errors import ConfigError
+
+    out = parse_overrides(items, flag="--hp")
+    for item in items:
+        key = item.partition("=")[0].strip()
+        if key.split(".")[0] in scenario_keys():
+            raise ConfigError(
+                f"--hp {item}: {key} is a scenario override, not a hyperparameter; give it "
+                f"with --set {item}"
+            )
     return out

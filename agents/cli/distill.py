@@ -1,0 +1,117 @@
+r"""Train the distilled dispatch policy: imitation, then rollout-labelled policy iteration.
+
+    constellation-dispatch distill --out runs/distill --workers 2
+    (or: python scripts/distill.py --out runs/distill --workers 2)
+
+reads the recipe from configs/agents/distill.yaml (change any key with --hp KEY=VALUE, e.g.
+--hp rounds=3 --hp "generated=[1, 2]"; --set KEY=VALUE overrides the scenario of every
+cell, e.g. --set isl.enabled=true), writes DIR/model.zip (and DIR/round_R.zip after each
+round), DIR/rounds.csv (imitation agreement; per round the labels collected, the agreement
+of the greedy action with the cheapest branch and its regret relative to a random action)
+and DIR/config.json. See agents/iteration.py for the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from agents.cli._common import add_set_option, parse_hyperparameters, parse_overrides
+from agents.iteration import Cell, distill
+from envs.atomic import atomic_write
+from envs.errors import ConfigError
+from envs.resources import configs_dir
+from envs.yamlio import read_yaml
+
+KEYS = (
+    "cells", "generated", "max_decisions", "teacher", "base", "horizon", "label_share",
+    "labels_per_episode", "explore", "rounds", "imitation_seeds", "label_seeds", "k_max",
+    "epochs", "seed",
+)  # fmt: skip
+
+
+def load_recipe(path: Path, hp: Sequence[str]) -> dict:
+    """The recipe file with ``--hp`` overrides; unknown keys are one-line errors."""
+    recipe = read_yaml(path)
+    if not isinstance(recipe, dict):
+        raise ConfigError(f"{path}: expected a mapping of recipe keys")
+    recipe.update(parse_hyperparameters(hp))
+    unknown = sorted(set(recipe) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (allowed: {', '.join(KEYS)})")
+    missing = [k for k in KEYS if k not in recipe]
+    if missing:
+        raise ConfigError(f"{path}: missing key {missing[0]!r}")
+    return recipe
+
+
+def recipe_cells(recipe: dict, overrides: dict | None = None) -> list[Cell]:
+    """The recipe's cells: listed presets, then ``generated:SEED`` at their own loads.
+
+    ``overrides`` (``--set``) apply to every cell, over the recipe's own overrides.
+    """
+    cells = []
+    limit = recipe["max_decisions"]
+    cap = {} if limit is None else {"episode.max_decisions": limit}
+    extra = dict(overrides or {})
+    for i, c in enumerate(recipe["cells"] or []):
+        if not isinstance(c, dict) or "scenario" not in c:
+            raise ConfigError(f"cells[{i}]: expected {{scenario, load, overrides}}, got {c!r}")
+        cells.append(Cell(str(c["scenario"]), c.get("load"),
+                          {**cap, **dict(c.get("overrides") or {}), **extra}))  # fmt: skip
+    for s in recipe["generated"] or []:
+        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 900_000:
+            raise ConfigError(f"generated: seeds must be integers in [0, 900000), got {s!r}")
+        cells.append(Cell(f"generated:{s}", None, {**cap, **extra}))
+    if not cells:
+        raise ConfigError("cells: give at least one cell or generated seed")
+    return cells
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Distil; write the model, ``rounds.csv`` and ``config.json``."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--recipe", type=Path, default=configs_dir() / "agents" / "distill.yaml",
+                        help="recipe file (YAML)")  # fmt: skip
+    parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
+                        help="recipe (hyperparameter) override, e.g. rounds=1")  # fmt: skip
+    add_set_option(parser, "--set isl.enabled=true (every cell)")
+    parser.add_argument("--workers", type=int, default=2, help="labelling processes")
+    parser.add_argument("--out", type=Path, default=Path("runs/distill"), help="output folder")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
+    recipe = load_recipe(args.recipe, args.hp)
+    cells = recipe_cells(recipe, parse_overrides(args.set))
+    for cell in cells:  # bad scenarios fail here, in one line, before any work
+        cell.make_env(int(recipe["k_max"]))
+    began = time.perf_counter()
+    _, rows = distill(
+        cells, out_dir=args.out, rounds=int(recipe["rounds"]),
+        imitation_seeds=recipe["imitation_seeds"], label_seeds=recipe["label_seeds"],
+        teacher=recipe["teacher"], base=recipe["base"], horizon=recipe["horizon"],
+        label_share=float(recipe["label_share"]),
+        labels_per_episode=recipe["labels_per_episode"], explore=float(recipe["explore"]),
+        k_max=int(recipe["k_max"]), epochs=int(recipe["epochs"]), workers=args.workers,
+        seed=int(recipe["seed"]),
+    )  # fmt: skip
+    seconds = time.perf_counter() - began
+    with atomic_write(args.out / "rounds.csv") as fh:
+        fields = sorted({k for r in rows for k in r}, key=lambda k: (k != "round", k))
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    with atomic_write(args.out / "config.json") as fh:
+        json.dump({"recipe": recipe, "set": args.set, "argv": list(argv or sys.argv[1:]),
+                   "seconds": seconds}, fh, indent=2, default=str)  # fmt: skip
+    print(f"trained in {seconds / 60:.1f} min; wrote {args.out}/model.zip")
+    return 0
+
