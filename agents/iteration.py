@@ -54,11 +54,14 @@ from envs.wrappers import QUEUE_FEATURES, CanonicalDispatch
 __all__ = [
     "TEACHERS",
     "Cell",
+    "Demonstrations",
     "RolloutLabels",
     "best_heuristic",
     "best_teachers",
     "collect_labels",
+    "demonstrations",
     "distill",
+    "fit_demonstrations",
     "fit_labels",
     "imitate",
     "label_episode",
@@ -404,6 +407,128 @@ def fit_labels(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Demonstrations:
+    """Teacher choices in the canonical layout: ``obs``, ``masks``, ``actions``, ``cell``."""
+
+    obs: np.ndarray
+    masks: np.ndarray
+    actions: np.ndarray
+    cell: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    @staticmethod
+    def concat(parts: Sequence[Demonstrations]) -> Demonstrations:
+        """One set from several."""
+        return Demonstrations(*(np.concatenate([getattr(p, f) for p in parts])
+                                for f in Demonstrations.__slots__))  # fmt: skip
+
+
+def _teachers(teacher: str | Sequence[str], n_cells: int) -> list[str]:
+    teachers = [teacher] * n_cells if isinstance(teacher, str) else list(teacher)
+    if len(teachers) != n_cells:
+        raise ConfigError(f"teacher: expected one per cell ({n_cells}), got {len(teachers)}")
+    for name in teachers:
+        if name not in HEURISTICS:
+            raise ConfigError(f"teacher: unknown heuristic {name!r}")
+    return teachers
+
+
+def demonstrations(
+    cells: Sequence[Cell],
+    seeds: Sequence[int],
+    *,
+    teacher: str | Sequence[str] = "ect_queue",
+    k_max: int = 16,
+    student: Any = None,
+    explore: float = 0.0,
+) -> Demonstrations:
+    """The teacher's choice at every decision of ``cells`` × ``seeds``.
+
+    Without ``student`` the teacher plays (its own states); with one, the student plays
+    (greedy, plus a share ``explore`` of random valid actions) and the teacher only says what
+    it would do: DAgger's states of the learner, labels of the expert. ``teacher`` is one
+    heuristic for every cell or one per cell (e.g. from :func:`best_heuristic`).
+    """
+    teachers = _teachers(teacher, len(cells))
+    if not 0 <= explore < 1:
+        raise ConfigError(f"explore: must be in [0, 1), got {explore!r}")
+    obs, masks, actions, cell_of = [], [], [], []
+    for index, (cell, name) in enumerate(zip(cells, teachers, strict=True)):
+        env = cell.make_env(k_max)
+        for s in seeds:
+            agent = make_heuristic(name, env.unwrapped, seed=int(s))
+            rng = np.random.default_rng([int(s), 0xDA6])
+
+            def act(o: np.ndarray, m: np.ndarray, agent: Any = agent, env: Any = env,
+                    rng: Any = rng, index: int = index) -> int:  # fmt: skip
+                a = _teacher_action(agent, env)
+                obs.append(o)
+                masks.append(m)
+                actions.append(a)
+                cell_of.append(index)
+                if student is None:
+                    return a
+                if rng.random() < explore:
+                    return int(rng.choice(np.flatnonzero(m)))
+                return greedy_action(student, o, m)
+
+            _play(env, int(s), act)
+    if not actions:
+        raise ConfigError("imitate: the teacher made no decisions")
+    dim = int(np.asarray(obs[0]).shape[0])
+    return Demonstrations(
+        np.asarray(obs, dtype=np.float32).reshape(len(obs), dim),
+        np.asarray(masks, dtype=bool).reshape(len(obs), -1),
+        np.asarray(actions, dtype=np.int64),
+        np.asarray(cell_of, dtype=np.int64),
+    )
+
+
+def fit_demonstrations(
+    model: Any,
+    data: Demonstrations,
+    *,
+    epochs: int = 5,
+    batch_size: int = 512,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    progress: bool = True,
+    desc: str = "imitating",
+) -> dict[str, float]:
+    """Cross-entropy towards the teacher's choices, in place; every cell weighs the same.
+
+    A cell's decisions share one unit of weight, so a dense scenario's 20,000 decisions do
+    not drown a sparse one's few hundred. Returns ``{"decisions", "agreement"}`` (agreement
+    averaged over cells, the same weighting).
+    """
+    import torch as th
+
+    from agents.bc import _fit
+
+    counts = np.bincount(data.cell)
+    weight = 1.0 / counts[data.cell]
+    weight *= len(data) / weight.sum()
+    o_t = th.as_tensor(data.obs)
+    m_t = th.as_tensor(data.masks)
+    a_t = th.as_tensor(data.actions)
+    w_t = th.as_tensor(weight, dtype=th.float32)
+    policy = model.policy
+
+    def loss_of(idx: th.Tensor) -> th.Tensor:
+        logits = policy.action_logits(o_t[idx]).masked_fill(~m_t[idx], -1e9)
+        ce = th.nn.functional.cross_entropy(logits, a_t[idx], reduction="none")
+        return (w_t[idx] * ce).mean()
+
+    _fit(policy, len(data), loss_of, epochs, batch_size, learning_rate, seed, desc, progress)
+    with th.no_grad():
+        greedy = policy.action_logits(o_t).masked_fill(~m_t, -th.inf).argmax(1).numpy()
+    hit = (greedy == data.actions).astype(np.float64)
+    return {"decisions": float(len(data)), "agreement": float((hit * weight).sum() / len(data))}
+
+
 def imitate(
     model: Any,
     cells: Sequence[Cell],
@@ -417,51 +542,12 @@ def imitate(
     seed: int = 0,
     progress: bool = True,
 ) -> dict[str, float]:
-    """Warm start: cross-entropy towards a teacher's choices on the states it visits.
-
-    ``teacher`` is one heuristic for every cell or one per cell (e.g. from
-    :func:`best_heuristic`).
-    """
-    import torch as th
-
-    from agents.bc import _fit
-
-    teachers = [teacher] * len(cells) if isinstance(teacher, str) else list(teacher)
-    if len(teachers) != len(cells):
-        raise ConfigError(f"teacher: expected one per cell ({len(cells)}), got {len(teachers)}")
-    for name in teachers:
-        if name not in HEURISTICS:
-            raise ConfigError(f"teacher: unknown heuristic {name!r}")
-    obs, masks, actions = [], [], []
-    for cell, name in zip(cells, teachers, strict=True):
-        env = cell.make_env(k_max)
-        for s in seeds:
-            agent = make_heuristic(name, env.unwrapped, seed=int(s))
-
-            def act(o: np.ndarray, m: np.ndarray, agent: Any = agent, env: Any = env) -> int:
-                a = _teacher_action(agent, env)
-                obs.append(o)
-                masks.append(m)
-                actions.append(a)
-                return a
-
-            _play(env, int(s), act)
-    if not actions:
-        raise ConfigError("imitate: the teacher made no decisions")
-    o_t = th.as_tensor(np.asarray(obs, dtype=np.float32))
-    m_t = th.as_tensor(np.asarray(masks, dtype=bool))
-    a_t = th.as_tensor(np.asarray(actions, dtype=np.int64))
-    policy = model.policy
-
-    def loss_of(idx: th.Tensor) -> th.Tensor:
-        logits = policy.action_logits(o_t[idx]).masked_fill(~m_t[idx], -1e9)
-        return th.nn.functional.cross_entropy(logits, a_t[idx])
-
-    _fit(policy, len(a_t), loss_of, epochs, batch_size, learning_rate, seed,
-         f"imitating {', '.join(sorted(set(teachers)))}", progress)  # fmt: skip
-    with th.no_grad():
-        greedy = policy.action_logits(o_t).masked_fill(~m_t, -th.inf).argmax(1)
-    return {"decisions": float(len(a_t)), "agreement": float((greedy == a_t).float().mean())}
+    """Warm start: :func:`fit_demonstrations` on the states the teacher visits."""
+    data = demonstrations(cells, seeds, teacher=teacher, k_max=k_max)
+    names = ", ".join(sorted(set(_teachers(teacher, len(cells)))))
+    return fit_demonstrations(model, data, epochs=epochs, batch_size=batch_size,
+                              learning_rate=learning_rate, seed=seed, progress=progress,
+                              desc=f"imitating {names}")  # fmt: skip
 
 
 def _best_task(n: int, cell: Cell, seeds: Sequence[int]) -> tuple[int, str, dict[str, float]]:
@@ -499,6 +585,7 @@ def distill(
     imitation_seeds: Sequence[int] = (0,),
     label_seeds: Sequence[int] = (1, 2),
     teacher: str = "ect_queue",
+    dagger_rounds: int = 0,
     base: str | Sequence[str] = "ect_queue",
     horizon: int | None = 50,
     label_share: float = 0.1,
@@ -514,8 +601,11 @@ def distill(
     """The recipe: imitate ``teacher``, then ``rounds`` of label → fit (labels aggregated).
 
     ``teacher="best"`` imitates, in each cell, the heuristic of least cost on the cell's
-    imitation episodes. Every round labels states the current student visits (round 0: the
-    imitated student, saved as ``out_dir/imitation.zip``). The student is saved as
+    imitation episodes. ``dagger_rounds`` rounds then let the student play (with ``explore``)
+    while the teachers say what they would do, and refit on all demonstrations (DAgger with
+    the heuristics as experts; seeds ``imitation_seeds`` + 100 d). Every rollout round labels
+    states the current student visits (round 0: the imitated student, saved as
+    ``out_dir/imitation.zip``). The student is saved as
     ``out_dir/round_R.zip`` after each round and ``out_dir/model.zip`` at the end. Returns
     the model and one stats row per round.
     """
@@ -525,8 +615,8 @@ def distill(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if rounds < 0:
-        raise ConfigError(f"rounds: must be >= 0, got {rounds}")
+    if rounds < 0 or dagger_rounds < 0:
+        raise ConfigError(f"rounds, dagger_rounds: must be >= 0, got {rounds}, {dagger_rounds}")
     parse_bases(base)
     if teacher == "best":
         found = best_teachers(cells, imitation_seeds, workers=workers, progress=progress)
@@ -540,11 +630,24 @@ def distill(
     else:
         raise ConfigError(f"teacher: unknown heuristic {teacher!r} (or 'best')")
     model = make_student(cells[0].make_env(k_max), seed=seed)
-    stats = imitate(model, cells, imitation_seeds, teacher=teachers, k_max=k_max, seed=seed,
-                    progress=progress)  # fmt: skip
+    data = demonstrations(cells, imitation_seeds, teacher=teachers, k_max=k_max)
+    stats = fit_demonstrations(model, data, seed=seed, progress=progress,
+                               desc=f"imitating {teacher}")  # fmt: skip
     log(f"imitation of {teacher}: {int(stats['decisions'])} decisions, "
         f"agreement {stats['agreement']:.3f}")  # fmt: skip
     rows: list[dict[str, Any]] = [{"round": "imitation", **stats}]
+    for d in range(dagger_rounds):
+        seeds = [int(s) + 100 * (d + 1) for s in imitation_seeds]
+        more = demonstrations(cells, seeds, teacher=teachers, k_max=k_max, student=model,
+                              explore=explore)  # fmt: skip
+        before = fit_demonstrations(model, more, epochs=0, progress=False)["agreement"]
+        data = Demonstrations.concat([data, more])
+        stats = fit_demonstrations(model, data, seed=seed + d + 1, progress=progress,
+                                   desc=f"dagger round {d}")  # fmt: skip
+        rows.append({"round": f"dagger_{d}", "agreement_before": before, **stats})
+        log(f"dagger round {d}: the student agreed with its teachers on {before:.3f} of the "
+            f"states it visits; refit on {int(stats['decisions'])} decisions, agreement "
+            f"{stats['agreement']:.3f}")  # fmt: skip
     with atomic_write(out / "imitation.zip", "wb") as fh:
         model.save(fh, exclude=["policy.optimizer"])
     parts: list[RolloutLabels] = []

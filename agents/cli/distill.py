@@ -29,9 +29,9 @@ from envs.resources import configs_dir
 from envs.yamlio import read_yaml
 
 KEYS = (
-    "cells", "generated", "max_decisions", "teacher", "base", "horizon", "label_share",
-    "labels_per_episode", "explore", "rounds", "imitation_seeds", "label_seeds", "k_max",
-    "epochs", "seed",
+    "cells", "generated", "max_decisions", "teacher", "dagger_rounds", "base", "horizon",
+    "label_share", "labels_per_episode", "explore", "rounds", "imitation_seeds", "label_seeds",
+    "k_max", "epochs", "seed",
 )  # fmt: skip
 
 
@@ -97,7 +97,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     _, rows = distill(
         cells, out_dir=args.out, rounds=int(recipe["rounds"]),
         imitation_seeds=recipe["imitation_seeds"], label_seeds=recipe["label_seeds"],
-        teacher=recipe["teacher"], base=recipe["base"], horizon=recipe["horizon"],
+        teacher=recipe["teacher"], dagger_rounds=int(recipe["dagger_rounds"]),
+        base=recipe["base"], horizon=recipe["horizon"],
         label_share=float(recipe["label_share"]),
         labels_per_episode=recipe["labels_per_episode"], explore=float(recipe["explore"]),
         k_max=int(recipe["k_max"]), epochs=int(recipe["epochs"]), workers=args.workers,

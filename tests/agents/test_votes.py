@@ -131,3 +131,47 @@ def test_distill_with_the_best_teacher_and_two_bases_runs_in_the_harness(tmp_pat
     assert env.action_masks()[int(agent.predict(obs)[0])]
     with pytest.raises(ConfigError, match="teacher: unknown heuristic 'worst'"):
         distill([TOY], out_dir=tmp_path / "x", rounds=0, teacher="worst", progress=False)
+
+
+def test_dagger_demonstrations_follow_the_student_and_record_the_teacher():
+    from agents.iteration import demonstrations, make_student
+
+    env = TOY.make_env(4)
+    student = make_student(env, hidden=16, seed=3)  # untrained: it plays unlike the teacher
+    own = demonstrations([TOY], [5], teacher="ect_queue", k_max=4)
+    led = demonstrations([TOY], [5], teacher="ect_queue", k_max=4, student=student)
+    assert len(own) > 20 and len(led) > 20
+    assert not (len(own) == len(led) and np.array_equal(own.obs, led.obs))  # other states
+    # Each recorded action is the teacher's choice in the recorded state: the vote column
+    # of ect_queue marks the same slot (the vote is that rule's choice).
+    votes = led.obs[:, env.n_global :].reshape(len(led), 4, env.n_features)
+    col = CanonicalDispatch.n_features + VOTERS.index("ect_queue")
+    has = led.masks[:, :4].any(1)
+    np.testing.assert_array_equal(votes[has, :, col].argmax(1), led.actions[has])
+
+
+def test_every_cell_weighs_the_same_in_the_imitation_fit():
+    # Cell 0 (900 decisions) wants the slot with the highest feature 3, cell 1 (60) the
+    # lowest; a global feature tells the cells apart. Unweighted, cell 1 would be noise.
+    from agents.iteration import Demonstrations, fit_demonstrations, make_student
+
+    rng = np.random.default_rng(0)
+    env = TOY.make_env(4)
+    g, f = env.n_global, env.n_features
+    counts = (900, 60)
+    parts = []
+    for c, n in enumerate(counts):
+        obs = np.zeros((n, g + 4 * f), np.float32)
+        obs[:, 3] = c  # the "pending" global feature marks the cell
+        blocks = obs[:, g:].reshape(n, 4, f)
+        blocks[..., 0] = 1.0
+        blocks[..., 3] = rng.random((n, 4))
+        act = blocks[..., 3].argmax(1) if c == 0 else blocks[..., 3].argmin(1)
+        masks = np.zeros((n, 5), bool)
+        masks[:, :4] = True
+        parts.append(Demonstrations(obs, masks, act.astype(np.int64), np.full(n, c)))
+    data = Demonstrations.concat(parts)
+    model = make_student(env, hidden=32)
+    stats = fit_demonstrations(model, data, epochs=40, batch_size=64, learning_rate=3e-3,
+                               progress=False)  # fmt: skip
+    assert stats["decisions"] == 960 and stats["agreement"] > 0.85
