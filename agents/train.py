@@ -43,7 +43,7 @@ _META_KEYS = (
     "train_loads", "normalize_reward", "bc",
 )  # fmt: skip
 # Keyword arguments of ConstellationDispatchEnv that are not scenario overrides.
-_ENV_ARGS = ("render_mode", "invalid_action", "cache_dir", "check_invariants")
+_ENV_ARGS = ("render_mode", "invalid_action", "cache_dir", "check_invariants", "reward")
 # Constructor arguments that train() sets itself.
 _SET_BY_TRAIN = ("self", "policy", "env", "seed", "device", "policy_kwargs", "verbose",
                  "_init_setup_model", "tensorboard_log")  # fmt: skip
