@@ -24,6 +24,8 @@ from envs.sim import (
     SimView,
     World,
     build_world,
+    job_costs_s,
+    job_table,
     metrics,
     sample_fault_plan,
 )
@@ -176,7 +178,9 @@ class ConstellationDispatchEnv(gym.Env):
     ``time_s``, ``invalid_action``. After ``reset()`` also ``reset_reward`` (the reward
     accrued before the first decision, ≤ 0; part of the return). On the last step also
     ``mean_turnaround_s``, ``p50/p95/p99_turnaround_s``, ``dropped_<reason>``,
-    ``jobs_redispatched`` and ``satellites_failed``; ``metrics()`` returns them any time.
+    ``jobs_redispatched`` and ``satellites_failed`` (``metrics()`` returns them any time),
+    and ``cost_s``: the episode's total cost in seconds (``envs.sim.job_costs_s``; jobs still
+    in flight at a truncation count their time so far), whatever the reward.
 
     ## Arguments
     | Argument | Default | Meaning |
@@ -344,6 +348,10 @@ class ConstellationDispatchEnv(gym.Env):
         info = self._info(invalid=invalid)
         if self._over:
             info.update(self.metrics())
+            # The episode's objective in seconds, whatever the reward (for learning curves).
+            info["cost_s"] = float(
+                job_costs_s(job_table(sim), sim.now, self.scenario.reward.drop_penalty_s).sum()
+            )
         return obs, float(reward), terminated, truncated, info
 
     def fork(self) -> ConstellationDispatchEnv:

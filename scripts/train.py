@@ -24,8 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a dispatch policy on a scenario. Hyperparameters come from "
         "configs/agents/<algo>.yaml and can be overridden with --set key=value. Writes "
         "DIR/model.zip, DIR/best_model.zip (best evaluation against ECT), DIR/config.yaml (the "
-        "exact configuration), DIR/evaluations.csv, DIR/logs (csv, and tensorboard when "
-        "installed) and DIR/checkpoints. Load the model in scripts/evaluate.py as "
+        "exact configuration), DIR/evaluations.csv, DIR/learning_curve.csv and .png, DIR/logs "
+        "(TensorBoard and csv) and DIR/checkpoints. Load the model in scripts/evaluate.py as "
         "maskable_ppo:DIR/model.zip.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

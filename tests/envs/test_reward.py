@@ -103,3 +103,17 @@ def test_names_make_the_documented_rewards():
     assert make_reward("time_in_system_s").unit_s == 1.0
     mine = CountingReward()
     assert make_reward(mine) is mine
+
+
+
+def test_the_last_step_reports_the_episode_cost_in_seconds_whatever_the_reward():
+    for reward, unit_s in (("time_in_system", 3600.0), ("time_in_system_s", 1.0)):
+        env = ConstellationDispatchEnv("toy", cache_dir=None, load=3.0, reward=reward)
+        _, info = env.reset(seed=2)
+        total, done = info["reset_reward"], False
+        while not done:
+            mask = env.action_masks()
+            _, r, term, trunc, info = env.step(int(np.flatnonzero(mask)[0]) if mask.any() else 0)
+            total, done = total + r, term or trunc
+        assert info["cost_s"] > 0
+        assert info["cost_s"] == pytest.approx(-total * unit_s, rel=1e-12)
