@@ -391,8 +391,12 @@ def _warm_start(
         json.dump(meta["bc"], fh, indent=2)
 
 
-def _normalized(vec: Any, meta: dict[str, Any], params: dict[str, Any], resume: Any) -> Any:
+def _normalized(
+    vec: Any, meta: dict[str, Any], params: dict[str, Any], resume: Any
+) -> tuple[Any, bool]:
     """``VecNormalize`` around ``vec``: the checkpoint's statistics when resuming, else fresh.
+
+    Returns the wrapped env and whether the statistics were restored from ``resume``.
 
     Rewards: returns span hours to days of job time; a running scale keeps the critic's
     targets near unit size. Observations are already in [0, 2] and stay raw unless
@@ -405,18 +409,15 @@ def _normalized(vec: Any, meta: dict[str, Any], params: dict[str, Any], resume: 
     for key in ("normalize_reward", "normalize_obs"):
         if not isinstance(meta.get(key, False), bool):
             raise ConfigError(f"{key}: expected true or false, got {meta[key]!r}")
-    if resume is not None:
-        saved = stats_path(resume)
-        if saved.is_file():
-            return restore_stats(saved, vec)
-        print(f"--resume: no VecNormalize statistics beside {resume} ({saved.name}); "
-              "starting them afresh", file=sys.stderr)  # fmt: skip
-    return VecNormalize(
+    if resume is not None and stats_path(resume).is_file():
+        return restore_stats(stats_path(resume), vec), True
+    fresh = VecNormalize(
         vec,
         norm_obs=bool(meta.get("normalize_obs", False)),
         norm_reward=bool(meta.get("normalize_reward", False)),
         gamma=params.get("gamma", 0.99),
     )
+    return fresh, False
 
 
 def _load_checkpoint(cls: type, algo: str, path: Path, vec: Any) -> Any:
@@ -513,8 +514,10 @@ def _learn(
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.logger import configure
 
-    if meta.get("normalize_reward") or meta.get("normalize_obs"):
-        vec = _normalized(vec, meta, params, resume)
+    normalized = bool(meta.get("normalize_reward") or meta.get("normalize_obs"))
+    restored = False
+    if normalized:
+        vec, restored = _normalized(vec, meta, params, resume)
     cls = _algo_class(algo)
     policy_name = meta.get("policy", "mlp")
     policy_kwargs = dict(params.pop("policy_kwargs", None) or {})
@@ -529,6 +532,12 @@ def _learn(
         raise ConfigError(f"policy: expected 'candidate' or 'mlp', got {policy_name!r}")
     if resume is not None:
         model = _load_checkpoint(cls, algo, Path(resume), vec)
+        if normalized and not restored:
+            from agents.normalize import stats_path
+
+            missing = stats_path(resume).name
+            print(f"--resume: no VecNormalize statistics beside {resume} ({missing}); "
+                  "starting them afresh", file=sys.stderr)  # fmt: skip
     else:
         check_hyperparams(cls, algo, params)
         try:

@@ -214,7 +214,7 @@ def test_learning_curve_rows_are_the_training_episodes_in_hours(tmp_path):
         assert cost_h > 0 and float(r["return"]) == pytest.approx(-cost_h, abs=1e-6)
 
 
-def test_vecnormalize_statistics_follow_every_model_file_resume_and_evaluation(tmp_path):
+def test_vecnormalize_statistics_follow_every_model_file_resume_and_evaluation(tmp_path, capsys):
     from sb3_contrib import MaskablePPO
 
     from agents.evaluate import AgentSpec, load_model
@@ -233,6 +233,11 @@ def test_vecnormalize_statistics_follow_every_model_file_resume_and_evaluation(t
     model = train("toy", "maskable_ppo", 64, 0, 1, tmp_path / "resumed", overrides=fast,
                   progress=False, resume=out / "checkpoints/rl_model_64_steps.zip")  # fmt: skip
     assert model.get_vec_normalize_env().obs_rms.count > saved  # carried on, not restarted
+    stats_path(out / "checkpoints/rl_model_128_steps.zip").unlink()
+    capsys.readouterr()
+    train("toy", "maskable_ppo", 64, 0, 1, tmp_path / "afresh", overrides=fast, progress=False,
+          resume=out / "checkpoints/rl_model_128_steps.zip")  # fmt: skip
+    assert "rl_model_128_steps.vecnormalize.pkl); starting them afresh" in capsys.readouterr().err
     env = ConstellationDispatchEnv("toy", cache_dir=None)
     player = load_model(AgentSpec("maskable_ppo", str(out / "model.zip")), env)
     assert isinstance(player, ObservationNormalized)
