@@ -228,8 +228,8 @@ def test_vecnormalize_statistics_follow_every_model_file_resume_and_evaluation(t
               "checkpoints/rl_model_128_steps.zip"]  # fmt: skip
     for name in models:
         stats = load_stats(stats_path(out / name))
-        assert stats.norm_obs and stats.norm_reward and stats.venv is None, name
-    saved = load_stats(stats_path(out / "checkpoints/rl_model_64_steps.zip")).obs_rms.count
+        assert stats.norm_obs and stats.norm_reward and stats.obs_count > 0, name
+    saved = load_stats(stats_path(out / "checkpoints/rl_model_64_steps.zip")).obs_count
     model = train("toy", "maskable_ppo", 64, 0, 1, tmp_path / "resumed", overrides=fast,
                   progress=False, resume=out / "checkpoints/rl_model_64_steps.zip")  # fmt: skip
     assert model.get_vec_normalize_env().obs_rms.count > saved  # carried on, not restarted
@@ -237,7 +237,7 @@ def test_vecnormalize_statistics_follow_every_model_file_resume_and_evaluation(t
     capsys.readouterr()
     train("toy", "maskable_ppo", 64, 0, 1, tmp_path / "afresh", overrides=fast, progress=False,
           resume=out / "checkpoints/rl_model_128_steps.zip")  # fmt: skip
-    assert "rl_model_128_steps.vecnormalize.pkl); starting them afresh" in capsys.readouterr().err
+    assert "rl_model_128_steps.vecnormalize.npz); starting them afresh" in capsys.readouterr().err
     env = ConstellationDispatchEnv("toy", cache_dir=None)
     player = load_model(AgentSpec("maskable_ppo", str(out / "model.zip")), env)
     assert isinstance(player, ObservationNormalized)
@@ -252,4 +252,4 @@ def test_vecnormalize_statistics_follow_every_model_file_resume_and_evaluation(t
 def test_a_run_without_normalisation_saves_no_statistics(tmp_path):
     out = tmp_path / "run"
     train("toy", "ppo", 64, 0, 1, out, overrides=FAST, progress=False)
-    assert not list(out.rglob("*.vecnormalize.pkl"))
+    assert not list(out.rglob("*.vecnormalize.npz"))
