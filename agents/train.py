@@ -514,6 +514,9 @@ def _learn(
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.logger import configure
 
+    tensorboard = meta.get("tensorboard", True)
+    if not isinstance(tensorboard, bool):
+        raise ConfigError(f"tensorboard: expected true or false, got {tensorboard!r}")
     normalized = bool(meta.get("normalize_reward") or meta.get("normalize_obs"))
     restored = False
     if normalized:
@@ -549,9 +552,6 @@ def _learn(
             raise ConfigError(f"{algo}: bad hyperparameters {params}: {first_line(exc)}") from None
         if meta.get("bc"):
             _warm_start(model, scenario, meta, env_overrides, out, progress)
-    tensorboard = meta.get("tensorboard", True)
-    if not isinstance(tensorboard, bool):
-        raise ConfigError(f"tensorboard: expected true or false, got {tensorboard!r}")
     # TensorBoard event files and CSV in OUT/logs (tensorboard --logdir OUT/logs).
     model.tensorboard_log = str(out / "logs") if tensorboard else None
     formats = ["csv", "tensorboard"] if tensorboard else ["csv"]
