@@ -121,7 +121,7 @@ def collect_demonstrations(
             ``least_loaded`` when it is congested); the mapping's loads replace ``loads``.
         loads: Workload multipliers; every seed is played at every load.
         seeds: Reset seeds (use seeds disjoint from the evaluation seeds).
-        overrides: Scenario overrides (e.g. the reward scale the student is trained with).
+        overrides: Env arguments and scenario overrides (e.g. the reward the student learns).
         explore: Share of decisions replaced by a uniformly random valid candidate (a fully
             committed satellite only when no candidate has room, as the policy's room rule
             allows; never deferral). The teacher still sees every state; the exploring

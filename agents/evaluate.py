@@ -204,12 +204,13 @@ def load_model(spec: AgentSpec, env: ConstellationDispatchEnv) -> Any:
             f"{spec.kind}: cannot load model file {path}: {first_line(exc)}"
         ) from None
     want, got = env.observation_space.shape, getattr(model.observation_space, "shape", None)
+    from agents.normalize import with_saved_normalization
     from agents.policy import CandidateScoringPolicy, adapt_to_env
 
     if isinstance(getattr(model, "policy", None), CandidateScoringPolicy) and got != want:
         # The candidate-scoring policy is size-independent: it runs at any K.
         try:
-            return adapt_to_env(model, env)
+            return with_saved_normalization(adapt_to_env(model, env), path)
         except ValueError as exc:
             raise ConfigError(f"{spec.kind}: model file {path}: {exc}") from None
     if got != want or getattr(model.action_space, "n", None) != env.action_space.n:
@@ -217,7 +218,7 @@ def load_model(spec: AgentSpec, env: ConstellationDispatchEnv) -> Any:
             f"{spec.kind}: model file {path} was trained for observations {got} and "
             f"{model.action_space}, the scenario has {want} and {env.action_space}"
         )
-    return model
+    return with_saved_normalization(model, path)  # VecNormalize statistics saved beside it
 
 
 @dataclass(frozen=True, slots=True)

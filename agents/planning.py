@@ -47,6 +47,7 @@ import numpy as np
 
 from agents.heuristics import HEURISTICS, HeuristicAgent, make_heuristic
 from envs.errors import ConfigError
+from envs.reward import TimeInSystem
 
 __all__ = [
     "ROLLOUT_PREFIX",
@@ -120,8 +121,8 @@ def branch_cost_s(
     end of the episode). The cost is minus the return, in seconds.
     """
     root = env.unwrapped
-    scale = root.scenario.reward.scale
     branch = root.fork()
+    branch.reward_fn = TimeInSystem("s")  # priced in seconds, whatever the env's reward
     branch.observe_features = False  # the base heuristic reads the view, not observations
     branch.truncate = False  # a branch is priced to its end, past episode.max_decisions
     agent = make_heuristic(base, branch, seed=seed)
@@ -137,7 +138,7 @@ def branch_cost_s(
         )
         total -= reward
         n += 1
-    return total / scale
+    return total
 
 
 def best_branch_cost_s(

@@ -2,6 +2,13 @@
 
 Hyperparameters come from ``configs/agents/<algo>.yaml`` (RL Zoo style) with command-line
 ``key=value`` overrides; the exact configuration used is written next to the model.
+
+Tracking: TensorBoard event files and CSV logs go to the run's ``logs/`` (``tensorboard:
+false`` in the config keeps only the CSV), the periodic evaluations against ECT are logged
+as ``eval/*`` scalars, every training episode's return and cost per job are written as
+``learning_curve.csv`` and drawn as ``learning_curve.png``, and a ``VecNormalize``'s
+statistics are saved beside every model file and restored by ``--resume``
+(``agents.normalize``).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from agents.curves import LearningCurve, curve_rows, write_learning_curve
 from envs.atomic import atomic_write, staged_folder
 from envs.errors import ConfigError, first_line
 from envs.resources import configs_dir
@@ -37,13 +45,14 @@ __all__ = [
 AGENT_CONFIG_DIR = configs_dir() / "agents"
 ALGOS = ("maskable_ppo", "ppo", "dqn", "a2c")
 #: Files that mark a training output folder (``train`` may replace it).
-TRAINING_FILES = ("config.yaml", "model.zip", "best_model.zip", "evaluations.csv")
+TRAINING_FILES = ("config.yaml", "model.zip", "best_model.zip", "evaluations.csv",
+                  "learning_curve.csv")  # fmt: skip
 _META_KEYS = (
     "policy", "env_overrides", "eval_freq", "eval_seeds", "eval_load", "checkpoint_freq",
-    "train_loads", "normalize_reward", "bc",
+    "train_loads", "normalize_reward", "normalize_obs", "bc", "tensorboard",
 )  # fmt: skip
 # Keyword arguments of ConstellationDispatchEnv that are not scenario overrides.
-_ENV_ARGS = ("render_mode", "invalid_action", "cache_dir", "check_invariants")
+_ENV_ARGS = ("render_mode", "invalid_action", "cache_dir", "check_invariants", "reward")
 # Constructor arguments that train() sets itself.
 _SET_BY_TRAIN = ("self", "policy", "env", "seed", "device", "policy_kwargs", "verbose",
                  "_init_setup_model", "tensorboard_log")  # fmt: skip
@@ -162,7 +171,14 @@ def _callback_base() -> type:
 
 
 def save_model(model: Any, path: Path) -> None:
-    """``model.save`` to a temporary file renamed over ``path``: never a half-written zip."""
+    """``model.save`` to a temporary file renamed over ``path``: never a half-written zip.
+
+    A model trained in a ``VecNormalize`` gets its statistics beside it
+    (``agents.normalize.stats_path``), written first so a model file never lacks them.
+    """
+    from agents.normalize import save_stats
+
+    save_stats(model, path)
     with atomic_write(path, "wb") as fh:
         model.save(fh)
 
@@ -210,10 +226,12 @@ def check_hyperparams(cls: type, algo: str, params: dict[str, Any]) -> None:
 class EvalAgainstECT(_callback_base()):
     """Every ``eval_freq`` steps, play the fixed eval seeds (at every eval load) against ECT.
 
-    Logs ``eval/mean_turnaround_s``, ``eval/drop_rate``, ``eval/return_per_job_h`` and the
-    ratio of the model's mean turnaround to ECT's on the same seeds; keeps the best model (by
-    return per job, which charges drops) as ``best_model.zip`` and appends every evaluation
-    to ``evaluations.csv``.
+    Logs ``eval/mean_turnaround_s``, ``eval/drop_rate``, ``eval/return_per_job_h``, ECT's
+    values of the same (``eval/ect_*``) and the ratios of the model to ECT on the same seeds
+    (``eval/turnaround_vs_ect``, ``eval/cost_vs_ect``: cost per job, drops charged) as
+    scalars of the run's logger (TensorBoard and CSV), written at the evaluation's timestep;
+    keeps the best model (by return per job, which charges drops) as ``best_model.zip`` and
+    appends every evaluation to ``evaluations.csv``.
     """
 
     def __init__(
@@ -283,11 +301,20 @@ class EvalAgainstECT(_callback_base()):
         return True
 
     def _evaluate(self) -> None:
-        score = self._score(self.label, {self.label: self.model})
+        from agents.normalize import normalized_for_play
+
+        # The eval episodes run outside the training VecNormalize: normalise like it does.
+        player = normalized_for_play(self.model, self.training_env)
+        score = self._score(self.label, {self.label: player})
         ratio = score["mean_turnaround_s"] / self.ect["mean_turnaround_s"]
         for key, value in score.items():
             self.logger.record(f"eval/{key}", value)
+            self.logger.record(f"eval/ect_{key}", self.ect[key])
         self.logger.record("eval/turnaround_vs_ect", ratio)
+        self.logger.record(
+            "eval/cost_vs_ect", score["return_per_job_h"] / self.ect["return_per_job_h"]
+        )
+        self.logger.dump(self.num_timesteps)  # at the evaluation's step, like SB3's EvalCallback
         if score["return_per_job_h"] > self.best:
             self.best = score["return_per_job_h"]
             save_model(self.model, self.out / "best_model.zip")
@@ -344,7 +371,7 @@ def _warm_start(
     )  # fmt: skip
     scale = 1.0
     vec = model.get_env()
-    if hasattr(vec, "ret_rms"):  # VecNormalize: seed its return statistics from the teacher
+    if getattr(vec, "norm_reward", False):  # VecNormalize: seed its return statistics
         running = demos.running_returns(float(model.gamma))
         vec.ret_rms.mean, vec.ret_rms.var = float(running.mean()), float(running.var())
         vec.ret_rms.count = float(len(running))
@@ -362,6 +389,35 @@ def _warm_start(
     meta["bc"] = {**cfg, "result": stats}
     with atomic_write(out / "bc.json") as fh:
         json.dump(meta["bc"], fh, indent=2)
+
+
+def _normalized(
+    vec: Any, meta: dict[str, Any], params: dict[str, Any], resume: Any
+) -> tuple[Any, bool]:
+    """``VecNormalize`` around ``vec``: the checkpoint's statistics when resuming, else fresh.
+
+    Returns the wrapped env and whether the statistics were restored from ``resume``.
+
+    Rewards: returns span hours to days of job time; a running scale keeps the critic's
+    targets near unit size. Observations are already in [0, 2] and stay raw unless
+    ``normalize_obs`` (then the model needs the statistics to act: they are saved with it).
+    """
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from agents.normalize import restore_stats, stats_path
+
+    for key in ("normalize_reward", "normalize_obs"):
+        if not isinstance(meta.get(key, False), bool):
+            raise ConfigError(f"{key}: expected true or false, got {meta[key]!r}")
+    if resume is not None and stats_path(resume).is_file():
+        return restore_stats(stats_path(resume), vec), True
+    fresh = VecNormalize(
+        vec,
+        norm_obs=bool(meta.get("normalize_obs", False)),
+        norm_reward=bool(meta.get("normalize_reward", False)),
+        gamma=params.get("gamma", 0.99),
+    )
+    return fresh, False
 
 
 def _load_checkpoint(cls: type, algo: str, path: Path, vec: Any) -> Any:
@@ -458,13 +514,13 @@ def _learn(
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.logger import configure
 
-    if meta.get("normalize_reward"):
-        from stable_baselines3.common.vec_env import VecNormalize
-
-        # Returns span hours to days of job-seconds; a running scale keeps the critic's
-        # targets near unit size. Observations are already in [0, 2] and stay raw, so the
-        # saved model needs no statistics at evaluation time.
-        vec = VecNormalize(vec, norm_obs=False, norm_reward=True, gamma=params.get("gamma", 0.99))
+    tensorboard = meta.get("tensorboard", True)
+    if not isinstance(tensorboard, bool):
+        raise ConfigError(f"tensorboard: expected true or false, got {tensorboard!r}")
+    normalized = bool(meta.get("normalize_reward") or meta.get("normalize_obs"))
+    restored = False
+    if normalized:
+        vec, restored = _normalized(vec, meta, params, resume)
     cls = _algo_class(algo)
     policy_name = meta.get("policy", "mlp")
     policy_kwargs = dict(params.pop("policy_kwargs", None) or {})
@@ -479,6 +535,12 @@ def _learn(
         raise ConfigError(f"policy: expected 'candidate' or 'mlp', got {policy_name!r}")
     if resume is not None:
         model = _load_checkpoint(cls, algo, Path(resume), vec)
+        if normalized and not restored:
+            from agents.normalize import stats_path
+
+            missing = stats_path(resume).name
+            print(f"--resume: no VecNormalize statistics beside {resume} ({missing}); "
+                  "starting them afresh", file=sys.stderr)  # fmt: skip
     else:
         check_hyperparams(cls, algo, params)
         try:
@@ -490,16 +552,14 @@ def _learn(
             raise ConfigError(f"{algo}: bad hyperparameters {params}: {first_line(exc)}") from None
         if meta.get("bc"):
             _warm_start(model, scenario, meta, env_overrides, out, progress)
-    formats = ["csv"]
-    try:
-        import tensorboard  # noqa: F401
-
-        formats.append("tensorboard")
-    except ImportError:
-        pass
+    # TensorBoard event files and CSV in OUT/logs (tensorboard --logdir OUT/logs).
+    model.tensorboard_log = str(out / "logs") if tensorboard else None
+    formats = ["csv", "tensorboard"] if tensorboard else ["csv"]
     model.set_logger(configure(str(out / "logs"), formats))
+    curve = LearningCurve()
     callbacks = CallbackList(
         [
+            curve,
             Checkpoints(int(meta.get("checkpoint_freq", 50000)) // n_envs, out / "checkpoints"),
             EvalAgainstECT(
                 scenario,
@@ -519,6 +579,7 @@ def _learn(
         reset_num_timesteps=resume is None,
     )
     save_model(model, out / "model.zip")
+    write_learning_curve(curve_rows(curve, out), out, f"{algo} on {scenario}")
     config = {
         "scenario": scenario, "algo": algo, "timesteps": timesteps, "seed": seed, "n_envs": n_envs,
         "resume": None if resume is None else str(resume),

@@ -15,6 +15,7 @@ from gymnasium import spaces
 from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
 from envs.jobs import clip_trace_tokens, generate_jobs, load_trace
+from envs.reward import Reward, make_reward
 from envs.scenario import Scenario, load_scenario
 from envs.sim import (
     Estimate,
@@ -23,6 +24,8 @@ from envs.sim import (
     SimView,
     World,
     build_world,
+    job_costs_s,
+    job_table,
     metrics,
     sample_fault_plan,
 )
@@ -142,13 +145,15 @@ class ConstellationDispatchEnv(gym.Env):
     Estimates use the expected output length (the true one is hidden until completion).
 
     ## Rewards
-    ``-(job-seconds accrued since the previous decision + drop_penalty_s × drops) × scale``.
-    Undiscounted, the episode return is ``-(sum over jobs of time in system + penalties) ×
-    scale``: the total turnaround of completed jobs plus the time dropped jobs spent before
-    their drop. What accrues before the first decision (jobs dropped because no satellite
-    can deliver them, before any action) is not in any step's reward: ``reset()`` reports it
-    as ``info["reset_reward"]``, so the return is ``reset_reward`` plus the step rewards.
-    ``envs.sim.job_costs_s`` gives the same cost per job from the job table.
+    Pluggable (``reward=``, ``envs.reward``). The default, ``TimeInSystem("h")`` (Decima's
+    form), is ``-(job-seconds accrued since the previous decision + drop_penalty_s × drops) /
+    3600``: rewards in hours (``reward="time_in_system_s"`` for seconds). Undiscounted, the
+    episode return is minus the sum over jobs of time in system plus penalties, in that unit:
+    the total turnaround of completed jobs plus the time dropped jobs spent before their drop.
+    What accrues before the first decision (jobs dropped because no satellite can deliver
+    them, before any action) is not in any step's reward: ``reset()`` reports it as
+    ``info["reset_reward"]``, so the return is ``reset_reward`` plus the step rewards.
+    ``envs.sim.job_costs_s`` gives the same cost per job, in seconds, from the job table.
 
     ## Starting State
     Jobs are drawn for the episode from ``reset(seed=...)`` (arrivals, origins, models,
@@ -173,7 +178,9 @@ class ConstellationDispatchEnv(gym.Env):
     ``time_s``, ``invalid_action``. After ``reset()`` also ``reset_reward`` (the reward
     accrued before the first decision, ≤ 0; part of the return). On the last step also
     ``mean_turnaround_s``, ``p50/p95/p99_turnaround_s``, ``dropped_<reason>``,
-    ``jobs_redispatched`` and ``satellites_failed``; ``metrics()`` returns them any time.
+    ``jobs_redispatched`` and ``satellites_failed`` (``metrics()`` returns them any time),
+    and ``cost_s``: the episode's total cost in seconds (``envs.sim.job_costs_s``; jobs still
+    in flight at a truncation count their time so far), whatever the reward.
 
     ## Arguments
     | Argument | Default | Meaning |
@@ -184,6 +191,7 @@ class ConstellationDispatchEnv(gym.Env):
     | ``cache_dir`` | default cache | contact-plan cache folder (``None`` disables) |
     | ``check_invariants`` | ``False`` | verify job conservation at every event |
     | ``world`` | ``None`` | a prebuilt ``World`` for this scenario (shares the contact plan) |
+    | ``reward`` | ``"time_in_system"`` | an ``envs.reward.Reward`` or its name (see Rewards) |
     | ``**overrides`` | | scenario overrides, e.g. ``load=2.0``, ``candidates=4`` |
 
     ## Version History
@@ -204,6 +212,7 @@ class ConstellationDispatchEnv(gym.Env):
         cache_dir: str | os.PathLike[str] | None = "default",
         check_invariants: bool = False,
         world: World | None = None,
+        reward: Reward | str = "time_in_system",
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -225,6 +234,8 @@ class ConstellationDispatchEnv(gym.Env):
         self.world = world if world is not None else build_world(self.scenario, cache_dir=cache)
         self.render_mode = render_mode
         self.invalid_action = invalid_action
+        #: The reward object (``envs.reward``): called at ``reset()`` and every ``step()``.
+        self.reward_fn = make_reward(reward)
         self.check_invariants = check_invariants
         sc = self.scenario
         self.k = sc.dispatch.candidates
@@ -290,9 +301,12 @@ class ConstellationDispatchEnv(gym.Env):
         # Cost accrued before the first decision (e.g. jobs dropped because no satellite can
         # serve them): no action can change it, so it is reported here, not in a step reward.
         job_seconds, drops = self.sim.take_accrued()
-        rw = sc.reward
         info = self._info(invalid=False)
-        info["reset_reward"] = -(job_seconds + rw.drop_penalty_s * drops) * rw.scale
+        info["reset_reward"] = float(
+            self.reward_fn.reset(
+                self, job_seconds, drops, drop_penalty_s=sc.reward.drop_penalty_s
+            )
+        )
         return obs, info
 
     def step(self, action):
@@ -322,8 +336,9 @@ class ConstellationDispatchEnv(gym.Env):
             self._decisions += 1
         obs = self._next_decision()
         job_seconds, drops = sim.take_accrued()
-        rw = self.scenario.reward
-        reward = -(job_seconds + rw.drop_penalty_s * drops) * rw.scale
+        reward = self.reward_fn.step(
+            self, job_seconds, drops, drop_penalty_s=self.scenario.reward.drop_penalty_s
+        )
         terminated = sim.done
         limit = self.scenario.episode.max_decisions
         truncated = (
@@ -333,6 +348,10 @@ class ConstellationDispatchEnv(gym.Env):
         info = self._info(invalid=invalid)
         if self._over:
             info.update(self.metrics())
+            # The episode's objective in seconds, whatever the reward (for learning curves).
+            info["cost_s"] = float(
+                job_costs_s(job_table(sim), sim.now, self.scenario.reward.drop_penalty_s).sum()
+            )
         return obs, float(reward), terminated, truncated, info
 
     def fork(self) -> ConstellationDispatchEnv:
@@ -360,6 +379,7 @@ class ConstellationDispatchEnv(gym.Env):
         new._mask = self._mask.copy()
         new._np_random = copy.deepcopy(self._np_random)
         new._fault_seeds = copy.deepcopy(self._fault_seeds)
+        new.reward_fn = copy.deepcopy(self.reward_fn)  # a stateful reward goes on separately
         new._renderer = None  # a fork draws its own frames
         return new
 

@@ -33,8 +33,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "configs/agents/<algo>.yaml and can be overridden with --hp KEY=VALUE; --set KEY=VALUE "
         "overrides the scenario (training and evaluation environments). Writes "
         "DIR/model.zip, DIR/best_model.zip (best evaluation against ECT), DIR/config.yaml (the "
-        "exact configuration), DIR/evaluations.csv, DIR/logs (csv, and tensorboard when "
-        "installed) and DIR/checkpoints. Evaluate the model with evaluate --agents "
+        "exact configuration), DIR/evaluations.csv, DIR/learning_curve.csv and .png, DIR/logs "
+        "(TensorBoard and csv) and DIR/checkpoints. Evaluate the model with evaluate --agents "
         "maskable_ppo:DIR/model.zip.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

@@ -269,7 +269,12 @@ _WORKLOAD = {
     "onboard_fraction": _num("in [0, 1]", lambda x: 0 <= x <= 1),
 }
 _DISPATCH = {"candidates": _COUNT, "allow_defer": _BOOL, "defer_s": _POS}
-_REWARD = {"drop_penalty_s": _NONNEG, "scale": _POS}
+_REWARD = {"drop_penalty_s": _NONNEG}
+# Keys that once existed: a one-line pointer to what replaced them.
+_REMOVED = {
+    "reward.scale": "removed: rewards are in hours by default; choose the unit with the "
+    "env's reward= argument (envs.reward, e.g. reward='time_in_system_s' for seconds)",
+}
 _ISL = {"enabled": _BOOL, "in_plane": _BOOL, "cross_plane": _BOOL, "rate_bps": _POS,
         "latency_s": _NONNEG, "max_hops": _COUNT}  # fmt: skip
 _REQUIRED = ("name", "episode", "constellation", "classes", "models", "ground", "workload")
@@ -299,6 +304,8 @@ def _check_keys(field: str, raw: Mapping, allowed: Any) -> None:
     for key in raw:
         if key not in allowed:
             where = f"{field}.{key}" if field else str(key)
+            if where in _REMOVED:
+                raise ConfigError(f"{where}: {_REMOVED[where]}")
             raise ConfigError(f"{where}: unknown key {key!r} (allowed: {', '.join(allowed)})")
 
 
@@ -344,6 +351,9 @@ def _apply_override(data: dict, dotted: Any, value: Any) -> None:
             if not isinstance(tree, dict):
                 raise ConfigError(f"{where}: {parts[i - 1]!r} is a value, it has no key {part!r}")
             if part not in tree and "*" not in tree:
+                dotted_so_far = ".".join(str(p) for p in parts[: i + 1])
+                if dotted_so_far in _REMOVED:
+                    raise ConfigError(f"{where}: {_REMOVED[dotted_so_far]}")
                 known = ", ".join(k for k in tree if k != "*")
                 raise ConfigError(f"{where}: unknown key {part!r} (allowed: {known})")
             tree = tree.get(part, tree.get("*"))

@@ -268,16 +268,17 @@ class DispatchSpec:
 
 @dataclass(frozen=True, slots=True)
 class RewardSpec:
-    """Reward: −(job-seconds since the previous decision) − drop_penalty_s per drop, × scale.
+    """Reward: −(job-seconds since the previous decision) − drop_penalty_s per drop.
+
+    The unit (hours by default) and the form of the reward are the env's ``reward=`` argument
+    (``envs.reward``); the scenario sets what a drop costs.
 
     Attributes:
         drop_penalty_s: Job-seconds charged for each dropped job (86,400: a dropped job costs
             as much as one that waited a day), so that dropping never pays.
-        scale: Multiplies every reward (e.g. 1/3600 for rewards in hours).
     """
 
     drop_penalty_s: float = 86400.0
-    scale: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

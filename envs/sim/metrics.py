@@ -89,7 +89,7 @@ def job_costs_s(table: dict[str, np.ndarray], now_s: float, drop_penalty_s: floa
 
     Time in system (arrival to delivery, to the drop, or to ``now_s`` for a job still in the
     system) plus ``drop_penalty_s`` for a dropped job; 0 for a job that has not arrived. The
-    sum is minus the undiscounted return divided by ``reward.scale``, including what accrued
+    sum is minus the undiscounted return in seconds (``envs.reward``), including what accrued
     before the first decision, so it holds however the episode ended (also when every job
     was dropped before any step was taken).
 

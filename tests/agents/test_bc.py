@@ -122,7 +122,8 @@ def test_job_costs_add_up_to_minus_the_episode_return():
     for load in (1.0, 3.0):
         demos = collect_demonstrations("toy", loads=[load], seeds=[0])
         assert len(demos.job_costs_s) == len(demos) and (demos.job_costs_s > 0).all()
-        np.testing.assert_allclose(demos.job_costs_s.sum(), -demos.rewards.sum(), rtol=1e-9)
+        # Rewards are in hours (the env's default), the job costs in seconds.
+        np.testing.assert_allclose(demos.job_costs_s.sum(), -3600 * demos.rewards.sum(), rtol=1e-9)
 
 
 def test_exploring_replaces_some_teacher_actions_with_allowed_ones():

@@ -17,6 +17,8 @@ BUSY = {"load": 12.0, "classes.inference.buffer_jobs": 6}
 
 
 def busy_env(**kw) -> ConstellationDispatchEnv:
+    """The busy toy env, its rewards in seconds (the unit branch costs are priced in)."""
+    kw = {"reward": "time_in_system_s", **kw}
     return ConstellationDispatchEnv("toy", cache_dir=None, **{**BUSY, **kw})
 
 
@@ -31,7 +33,7 @@ def play(env, agent, seed: int, steps: int | None = None) -> float:
         n += 1
         if term or trunc:
             break
-    return total / env.scenario.reward.scale
+    return total
 
 
 def test_queue_estimates_equal_plain_estimates_when_nothing_is_in_uplink():
@@ -146,7 +148,17 @@ def test_branch_cost_leaves_the_env_untouched_and_is_exact_to_the_end():
     while not (term or trunc):
         obs, r, term, trunc, _ = env.step(int(agent.predict(obs)[0]))
         total -= r
-    assert total / env.scenario.reward.scale == predicted[action]
+    assert total == predicted[action]
+
+
+def test_branch_costs_are_in_seconds_whatever_the_env_reward_unit():
+    costs = []
+    for reward in ("time_in_system_s", "time_in_system_h"):
+        env = busy_env(reward=reward)
+        env.reset(seed=4)
+        costs.append(branch_cost_s(env, int(np.flatnonzero(env.action_masks())[0]), "ect", 5))
+        assert env.reward_fn.unit == reward[-1]  # the branch's seconds did not leak back
+    assert costs[0] == costs[1] > 0
 
 
 def test_a_horizon_past_the_end_equals_the_full_rollout():

@@ -28,7 +28,7 @@ def test_short_training_produces_a_model_the_harness_evaluates(tmp_path, algo, p
         assert (out / name).is_file(), name
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["algo"] == algo and config["hyperparameters"]["n_steps"] == 64
-    assert config["env_overrides"]["reward.scale"] == pytest.approx(1 / 3600)
+    assert "reward.scale" not in config["env_overrides"]  # the env's rewards are in hours
     assert len((out / "evaluations.csv").read_text().splitlines()) >= 2
     result = run_episode("toy", f"{algo}:{out / 'model.zip'}", 1.0, seed=3)
     assert (
@@ -116,8 +116,11 @@ def test_checkpoints_load_and_resuming_in_place_keeps_the_evaluations(tmp_path):
     assert [p.name for p in checkpoints] == ["rl_model_128_steps.zip", "rl_model_64_steps.zip"]
     assert MaskablePPO.load(checkpoints[0], device="cpu").num_timesteps == 128
     before = (out / "evaluations.csv").read_text().splitlines()
+    curve = (out / "learning_curve.csv").read_text().splitlines()
     train("toy", "maskable_ppo", 128, 0, 1, out, overrides=fast, progress=False,
           resume=checkpoints[0])  # fmt: skip
+    resumed = (out / "learning_curve.csv").read_text().splitlines()
+    assert resumed[: len(curve)] == curve and len(resumed) > len(curve)  # appended
     after = (out / "evaluations.csv").read_text().splitlines()
     assert after[: len(before)] == before and len(after) > len(before)
     assert sum(line.startswith("timesteps") for line in after) == 1
@@ -163,3 +166,90 @@ def test_a_crash_before_the_model_is_written_leaves_the_previous_run(tmp_path, m
     train("toy", "maskable_ppo", 64, 2, 1, out, overrides=quick, progress=False)
     assert not (out / "checkpoints").exists() and (out / "model.zip").is_file()
     assert not (out / "INCOMPLETE").exists()
+
+
+def _scalars(logs: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar of the TensorBoard event files in ``logs``: tag -> [(step, value)]."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = logs.glob("events.out.tfevents.*")
+    acc = EventAccumulator(str(events))
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def test_training_logs_tensorboard_scalars_with_the_evaluations_against_ect(tmp_path):
+    out = tmp_path / "run"
+    train("toy", "ppo", 256, 0, 1, out, overrides=FAST, progress=False)
+    scalars = _scalars(out / "logs")
+    for tag in ("eval/return_per_job_h", "eval/ect_return_per_job_h", "eval/cost_vs_ect",
+                "eval/turnaround_vs_ect", "eval/drop_rate", "train/value_loss"):  # fmt: skip
+        assert tag in scalars, sorted(scalars)
+    steps = [step for step, _ in scalars["eval/return_per_job_h"]]
+    assert steps[0] == 0 and steps[-1] >= 128  # the starting point, then every eval_freq
+    model_cost = [-v for _, v in scalars["eval/return_per_job_h"]]
+    ect_cost = [-v for _, v in scalars["eval/ect_return_per_job_h"]]
+    ratio = [v for _, v in scalars["eval/cost_vs_ect"]]
+    assert ratio == pytest.approx([m / e for m, e in zip(model_cost, ect_cost, strict=True)])
+    quiet = tmp_path / "quiet"
+    train("toy", "ppo", 64, 0, 1, quiet, overrides=[*FAST, "tensorboard=false"], progress=False)
+    assert not list((quiet / "logs").glob("events.out.tfevents.*"))
+    with pytest.raises(ConfigError, match="tensorboard: expected true or false, got 'maybe'"):
+        train("toy", "ppo", 64, 0, 1, tmp_path / "x", overrides=[*FAST, "tensorboard=maybe"],
+              progress=False)  # fmt: skip
+
+
+def test_learning_curve_rows_are_the_training_episodes_in_hours(tmp_path):
+    import csv
+
+    out = tmp_path / "run"
+    train("toy", "ppo", 256, 0, 1, out, overrides=FAST, progress=False)
+    rows = list(csv.DictReader((out / "learning_curve.csv").open()))
+    assert len(rows) >= 3 and (out / "learning_curve.png").stat().st_size > 10_000
+    steps = [int(r["timesteps"]) for r in rows]
+    assert steps == sorted(steps) and steps[-1] <= 256
+    for r in rows:  # toy drops nothing before the first decision: return = -cost, in hours
+        cost_h = float(r["cost_per_job_h"]) * int(r["jobs_arrived"])
+        # Monitor rounds the return to 6 decimals.
+        assert cost_h > 0 and float(r["return"]) == pytest.approx(-cost_h, abs=1e-6)
+
+
+def test_vecnormalize_statistics_follow_every_model_file_resume_and_evaluation(tmp_path, capsys):
+    from sb3_contrib import MaskablePPO
+
+    from agents.evaluate import AgentSpec, load_model
+    from agents.normalize import ObservationNormalized, load_stats, stats_path
+    from envs.dispatch_env import ConstellationDispatchEnv
+
+    out = tmp_path / "run"
+    fast = [*FAST, "policy=mlp", "checkpoint_freq=64", "normalize_obs=true", "bc=null"]
+    train("toy", "maskable_ppo", 128, 0, 1, out, overrides=fast, progress=False)
+    models = ["model.zip", "best_model.zip", "checkpoints/rl_model_64_steps.zip",
+              "checkpoints/rl_model_128_steps.zip"]  # fmt: skip
+    for name in models:
+        stats = load_stats(stats_path(out / name))
+        assert stats.norm_obs and stats.norm_reward and stats.obs_count > 0, name
+    saved = load_stats(stats_path(out / "checkpoints/rl_model_64_steps.zip")).obs_count
+    model = train("toy", "maskable_ppo", 64, 0, 1, tmp_path / "resumed", overrides=fast,
+                  progress=False, resume=out / "checkpoints/rl_model_64_steps.zip")  # fmt: skip
+    assert model.get_vec_normalize_env().obs_rms.count > saved  # carried on, not restarted
+    stats_path(out / "checkpoints/rl_model_128_steps.zip").unlink()
+    capsys.readouterr()
+    train("toy", "maskable_ppo", 64, 0, 1, tmp_path / "afresh", overrides=fast, progress=False,
+          resume=out / "checkpoints/rl_model_128_steps.zip")  # fmt: skip
+    assert "rl_model_128_steps.vecnormalize.npz); starting them afresh" in capsys.readouterr().err
+    env = ConstellationDispatchEnv("toy", cache_dir=None)
+    player = load_model(AgentSpec("maskable_ppo", str(out / "model.zip")), env)
+    assert isinstance(player, ObservationNormalized)
+    obs, _ = env.reset(seed=0)
+    raw = MaskablePPO.load(out / "model.zip", device="cpu")
+    stats = load_stats(stats_path(out / "model.zip"))
+    expected = raw.predict(stats.normalize_obs(obs), deterministic=True)[0]
+    assert player.predict(obs, deterministic=True)[0] == expected
+    assert run_episode("toy", f"maskable_ppo:{out / 'model.zip'}", 1.0, seed=3).decisions > 0
+
+
+def test_a_run_without_normalisation_saves_no_statistics(tmp_path):
+    out = tmp_path / "run"
+    train("toy", "ppo", 64, 0, 1, out, overrides=FAST, progress=False)
+    assert not list(out.rglob("*.vecnormalize.npz"))

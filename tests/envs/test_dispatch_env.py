@@ -68,17 +68,23 @@ def _nan_equal(x, y):
 
 
 @pytest.mark.parametrize(
-    "overrides",
-    [{}, {"workload.deadline_s": 900.0, "load": 3.0}, {"workload.onboard_fraction": 0.3}],
+    ("overrides", "unit_s"),
+    [
+        ({}, 3600.0),  # the default reward is in hours
+        ({"workload.deadline_s": 900.0, "load": 3.0}, 3600.0),
+        ({"workload.onboard_fraction": 0.3, "reward": "time_in_system_s"}, 1.0),
+    ],
 )
-def test_episode_return_is_minus_total_time_in_system_plus_penalties(sc12_world, overrides):
+def test_episode_return_is_minus_total_time_in_system_plus_penalties(
+    sc12_world, overrides, unit_s
+):
     env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, **overrides)
     _, rewards, info = rollout(env, seed=1)
     table = job_table(env.sim)
     end = np.where(np.isnan(table["delivered_s"]), table["dropped_at_s"], table["delivered_s"])
     assert not np.isnan(end).any() and info["jobs_in_flight"] == 0
     penalty = env.scenario.reward.drop_penalty_s * info["jobs_dropped"]
-    expected = -(float((end - table["arrival_s"]).sum()) + penalty) * env.scenario.reward.scale
+    expected = -(float((end - table["arrival_s"]).sum()) + penalty) / unit_s
     assert float(rewards.sum()) == pytest.approx(expected, rel=1e-9)
     if "load" in overrides:
         assert info["jobs_dropped"] > 0  # the penalty term is exercised

@@ -238,21 +238,22 @@ def test_same_seed_gives_an_identical_job_table(case):
     assert rewards == again_rewards == fresh_rewards
 
 
-@given(seeded_envs(blackouts=BLACKOUTS))
-def test_return_is_minus_the_job_table_cost_even_without_a_decision(case):
+@given(seeded_envs(blackouts=BLACKOUTS), st.sampled_from(["time_in_system", "time_in_system_s"]))
+def test_return_is_minus_the_job_table_cost_even_without_a_decision(case, reward):
     scenario, world, seed, policy_seed = case
-    env = ConstellationDispatchEnv(scenario, world=world, check_invariants=True)
+    env = ConstellationDispatchEnv(scenario, world=world, check_invariants=True, reward=reward)
+    unit_s = env.reward_fn.unit_s  # the return is in the reward's unit (hours by default)
     table, rewards = episode(env, seed, policy_seed)
     rw = scenario.reward
     cost = float(job_costs_s(table, env.sim.now, rw.drop_penalty_s).sum())
-    assert sum(rewards) == pytest.approx(-cost * rw.scale, rel=1e-9, abs=1e-6)
+    assert sum(rewards) == pytest.approx(-cost / unit_s, rel=1e-9, abs=1e-9)
     dropped = int((table["status"] == "dropped").sum())
     assert cost >= rw.drop_penalty_s * dropped
     _, info = env.reset(seed=seed)
     no_decision = not env.action_masks().any()
     event(f"jobs: {min(len(table['job']), 3)}+, ends before a decision: {no_decision}")
     if no_decision:  # the whole cost is the reset's; the one step only terminates
-        assert info["reset_reward"] == pytest.approx(-cost * rw.scale, rel=1e-9, abs=1e-6)
+        assert info["reset_reward"] == pytest.approx(-cost / unit_s, rel=1e-9, abs=1e-9)
         _, reward, terminated, truncated, _ = env.step(0)
         assert reward == 0.0 and terminated and not truncated
         if dropped:

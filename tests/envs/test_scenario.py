@@ -362,7 +362,7 @@ INVALID = {
     "zero defer": (_set("dispatch.defer_s", 0), ["dispatch.defer_s", "got 0"]),
     "defer not bool": (_set("dispatch.allow_defer", "yes"), ["allow_defer", "'yes'"]),
     "negative drop penalty": (_set("reward.drop_penalty_s", -1), ["drop_penalty_s", "-1"]),
-    "zero reward scale": (_set("reward.scale", 0), ["reward.scale", "got 0"]),
+    "removed reward scale": (_set("reward.scale", 1), ["reward.scale", "removed", "reward="]),
     "zero satellites": (_set("constellation", {"shells": []}), ["constellation", "no satellites"]),
     "missing station file": (
         _set("ground.station_files", ["atlantis.yaml"]),
@@ -424,3 +424,8 @@ def test_trace_start_defaults_to_first_and_rejects_other_words_naming_the_field(
     assert load_scenario("toy").workload.arrivals.trace_start == "first"
     with pytest.raises(ConfigError, match=r"workload\.arrivals\.trace_start: must be one of first"):
         load_scenario("toy", {"workload.arrivals.trace_start": "middle"})
+
+
+def test_the_removed_reward_scale_override_points_to_the_reward_argument():
+    with pytest.raises(ConfigError, match=r"reward\.scale.*removed.*reward="):
+        load_scenario("toy", {"reward.scale": 2.777777777777778e-04})
