@@ -788,8 +788,12 @@ def write_results(
     plots: bool = True,
     reference: str | Mapping[float, str] = "ect",
     fresh: bool = True,
+    report: bool | None = None,
 ) -> list[Path]:
     """Write ``summary.csv``, ``jobs.csv``, ``summary.json`` and (``plots``) the two figures.
+
+    With ``report`` (default: as ``plots``) also ``report.html``, one self-contained page of
+    the tables and interactive figures (:mod:`agents.report_html`).
 
     When ``reference`` (one label, or a label per load) was evaluated with other agents,
     ``comparison.csv`` holds :func:`compare_with` against it.
@@ -807,7 +811,8 @@ def write_results(
     """
     if fresh:
         with staged_folder(out_dir, recognised=EVALUATION_FILES) as stage:
-            written = write_results(result, stage, plots=plots, reference=reference, fresh=False)
+            written = write_results(result, stage, plots=plots, reference=reference,
+                                    fresh=False, report=report)  # fmt: skip
         return [Path(out_dir) / p.relative_to(stage) for p in written]
     out = Path(out_dir)
     paths = [out / "summary.csv", out / "jobs.csv", out / "summary.json"]
@@ -824,6 +829,7 @@ def write_results(
             cols = [_cells(e.jobs[c]) for c in columns]
             writer.writerows((e.agent, e.load, e.seed, *row) for row in zip(*cols, strict=True))
     refs = {reference} if isinstance(reference, str) else set(reference.values())
+    comparison = None
     if refs and refs <= set(result.config["agents"]) and len(result.config["agents"]) > 1:
         comparison = compare_with(result, reference)
         paths.append(out / "comparison.csv")
@@ -842,6 +848,10 @@ def write_results(
 
         paths.append(plot_turnaround_cdf(result, out / "turnaround_cdf.png"))
         paths.append(plot_turnaround_vs_load(result, out / "turnaround_vs_load.png"))
+    if plots if report is None else report:
+        from agents.report_html import REPORT_NAME, write_report
+
+        paths.append(write_report(result, out / REPORT_NAME, comparison=comparison))
     return paths
 
 

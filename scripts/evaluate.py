@@ -52,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         "table; times in seconds since the scenario epoch), DIR/summary.json (the table and "
         "the exact configuration), DIR/comparison.csv (with ect among several agents: each agent "
         "/ ect for mean, p95 and cost per job, with 95%% paired-bootstrap intervals over "
-        "seeds), DIR/turnaround_cdf.png and DIR/turnaround_vs_load.png. DIR is written as a "
+        "seeds), DIR/turnaround_cdf.png, DIR/turnaround_vs_load.png and DIR/report.html (one "
+        "self-contained page that works offline: the tables, interactive turnaround CDFs, cost "
+        "against load, a job-by-job Gantt chart of one episode, ground tracks with station "
+        "contacts). DIR is written as a "
         "set: into a fresh folder that replaces DIR when everything is written (an earlier "
         "run's files do not stay beside the new ones; DIR must be new, empty or an earlier "
         "run's folder). "
@@ -70,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
         "loads x seeds). Runs the suite's agents plus --agents in every cell and writes "
         "DIR/suite.csv and DIR/suite.json (one row per cell, load and agent: cost per job, mean, "
         "p95, drop rate, ratio to the cell's best heuristic with a 95%% paired-bootstrap "
-        "interval, share of the heuristic-to-bound gap closed) and each cell's usual outputs "
-        "in DIR/cells/NN_LABEL. The suite sets loads and seeds (--episodes overrides the count).",
+        "interval, share of the heuristic-to-bound gap closed), DIR/report.html (that table "
+        "and the ratios as one page, linking each cell's report.html) and each cell's usual "
+        "outputs in DIR/cells/NN_LABEL. The suite sets loads and seeds (--episodes overrides "
+        "the count).",
     )
     parser.add_argument(
         "--agents",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import math
 import os
@@ -11,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from agents.evaluate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, short_label
+from agents.report_html import REPORT_NAME, figure_div, html_table, page
 from agents.suite.run import SUITE_COLUMNS, SuiteResult, cell_folder, is_candidate_heuristic
+from agents.units import time_unit
 from envs.atomic import atomic_write
 
-__all__ = ["GOOD_RATIO", "print_suite", "reading", "write_suite"]
+__all__ = ["GOOD_RATIO", "print_suite", "reading", "suite_report_html", "write_suite"]
 
 #: The ratio to the best heuristic a reading line counts cells at or below.
 GOOD_RATIO = 0.90
@@ -24,8 +27,13 @@ def _json_safe(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def write_suite(result: SuiteResult, out_dir: str | os.PathLike[str]) -> list[Path]:
+def write_suite(
+    result: SuiteResult, out_dir: str | os.PathLike[str], *, report: bool = True
+) -> list[Path]:
     """Write ``suite.csv`` (the rows, NaN as empty) and ``suite.json`` (suite, cells, rows).
+
+    With ``report`` also ``report.html``: :func:`suite_report_html`, linking each cell's own
+    ``report.html`` where the cell wrote one.
 
     ``suite.json`` holds the suite's name, file, agents and seeds, one entry per cell (label,
     scenario, loads, overrides, seeds, episodes, ``skipped`` reason, output ``folder``) and
@@ -61,7 +69,81 @@ def write_suite(result: SuiteResult, out_dir: str | os.PathLike[str]) -> list[Pa
     with atomic_write(paths[1]) as fh:
         json.dump(data, fh, indent=2)
         fh.write("\n")
+    if report:
+        paths.append(out / REPORT_NAME)
+        with atomic_write(paths[-1], "w", encoding="utf-8") as fh:
+            fh.write(suite_report_html(result, out))
     return paths
+
+
+def suite_report_html(result: SuiteResult, out_dir: str | os.PathLike[str] | None = None) -> str:
+    """The suite as one self-contained HTML page: the table and the ratios with their intervals.
+
+    Turnarounds and costs are in one unit for the whole table (:func:`agents.units.time_unit`).
+    With ``out_dir``, each cell links to ``cells/NN_label/report.html`` when that file exists.
+    """
+    import plotly.graph_objects as go
+
+    suite = result.suite
+    keys = ("cost_per_job_s", "mean_s", "p95_s", "bound_cost_per_job_s")
+    unit = time_unit(r[k] for r in result.rows for k in keys)
+    f = unit.format
+    header = ("cell", "load", "seeds", "agent", f"cost/job ({unit.name})", "ratio [95 %]", "gap",
+              f"mean ({unit.name})", f"p95 ({unit.name})", "drop %")  # fmt: skip
+    rows, classes, links = [], [], []
+    for o in result.outcomes:
+        folder = "" if o.result is None else cell_folder(o)
+        if out_dir is not None and folder and (Path(out_dir) / folder / REPORT_NAME).is_file():
+            links.append(f'<li><a href="{folder}/{REPORT_NAME}">{html.escape(o.cell.label)}</a>'
+                         "</li>")  # fmt: skip
+    for r in result.rows:
+        if r["skipped"]:
+            rows.append([r["label"], f"{r['load']:g}", "", short_label(r["agent"]),
+                         "skipped: " + r["skipped"], *[""] * 5])  # fmt: skip
+            classes.append("")
+            continue
+        best = r["agent"] == r["best_heuristic"]
+        ratio = "= best" if best else (
+            f"{r['ratio_to_best_heuristic']:.3f} [{r['ratio_low']:.3f}-{r['ratio_high']:.3f}]"
+            if math.isfinite(r["ratio_to_best_heuristic"]) else "-"
+        )  # fmt: skip
+        rows.append([
+            r["label"], f"{r['load']:g}", str(r["episodes"]), short_label(r["agent"]),
+            f(r["cost_per_job_s"]), ratio,
+            "-" if math.isnan(r["gap_closed"]) else f"{r['gap_closed']:+.2f}",
+            f(r["mean_s"]), f(r["p95_s"]),
+            "-" if math.isnan(r["drop_rate"]) else f"{100 * r['drop_rate']:.1f}",
+        ])  # fmt: skip
+        classes.append("")
+    caption = (f"Costs and turnarounds in {unit.long_name}. ratio: cost per job / the cell's "
+               "best heuristic's, [low-high] 95 % paired bootstrap over seeds; gap: share of the "
+               "best heuristic's gap to the contention-free bound closed.")  # fmt: skip
+    fig = go.Figure()
+    ran = [r for r in result.rows if not r["skipped"]]
+    for agent in result.agents:
+        mine = [r for r in ran if r["agent"] == agent]
+        fig.add_scatter(
+            x=[f"{r['label']} @ {r['load']:g}" for r in mine],
+            y=[r["ratio_to_best_heuristic"] for r in mine], mode="markers",
+            name=short_label(agent),
+            error_y={"type": "data",
+                     "array": [r["ratio_high"] - r["ratio_to_best_heuristic"] for r in mine],
+                     "arrayminus": [r["ratio_to_best_heuristic"] - r["ratio_low"] for r in mine]},
+        )  # fmt: skip
+    fig.add_hline(y=1.0, line_dash="dot", line_color="grey")
+    fig.update_layout(height=460, yaxis_title="cost per job / best heuristic's",
+                      title="Ratio to the best heuristic of each cell and load (95 % paired "
+                      "bootstrap over seeds); below 1 is better")  # fmt: skip
+    cells = (f"<p>Each cell's own report:</p><ul>{''.join(links)}</ul>" if links
+             else '<p class="note">No cell wrote its own report.</p>')  # fmt: skip
+    sections = [
+        f'<p class="note">{html.escape(suite.description or "")} ({suite.source.name})</p>',
+        '<section id="suite"><h2>Against the best heuristic of each cell</h2>'
+        + html_table(header, rows, caption=caption, classes=classes) + "</section>",
+        '<section id="ratios"><h2>Ratios</h2>' + figure_div(fig, "ratios") + "</section>",
+        f'<section id="cells"><h2>Cells</h2>{cells}</section>',
+    ]  # fmt: skip
+    return page(f"suite {suite.name}", sections)
 
 
 def reading(rows: Sequence[dict[str, Any]], agent: str) -> str:

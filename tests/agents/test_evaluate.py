@@ -155,7 +155,7 @@ def test_cli_help_documents_the_options():
     proc = run(EVALUATE, "--help")
     assert proc.returncode == 0
     for option in ("--scenario", "--agents", "--episodes", "--seed", "--out", "--load",
-                   "--workers", "--backend", "--plots", "maskable_ppo"):  # fmt: skip
+                   "--workers", "--backend", "--plots", "maskable_ppo", "report.html"):  # fmt: skip
         assert option in proc.stdout
 
 
@@ -204,7 +204,7 @@ def test_cli_end_to_end_with_episode_plots(tmp_path):
     assert "paired against ect" in proc.stdout
     names = ("summary.csv", "jobs.csv", "summary.json", "comparison.csv", "turnaround_cdf.png",
              "turnaround_vs_load.png", "contact_gantt.png", "ground_tracks.png",
-             "queue_length.png")  # fmt: skip
+             "queue_length.png", "report.html")  # fmt: skip
     for name in names:
         assert (out / name).stat().st_size > 0, name
     assert {r["seed"] for r in read_csv(out / "jobs.csv")} == {"3"}

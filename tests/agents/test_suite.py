@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -255,3 +256,13 @@ def test_a_cell_flying_a_tle_file_by_override_runs_and_writes_its_files(tmp_path
     assert config["config"]["overrides"]["constellation"]["tle_file"] == str(tle)
     (row,) = read_csv(tmp_path / "out" / "suite.csv")
     assert row["agent"] == "ect" and row["best_heuristic"] == "ect" and row["skipped"] == ""
+
+
+def test_the_suite_report_is_one_offline_page_of_the_table_and_the_ratios(smoke):
+    result, out = smoke
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert '<section id="suite">' in text and 'id="fig-ratios"' in text
+    assert "suite smoke" in text and "= best" in text
+    assert not [s for s in re.findall(r"<script[^>]*>", text) if "src=" in s]
+    assert "No cell wrote its own report." in text  # the fixture's cells ran without plots
+    assert len(re.findall(r"<tr>", text)) == len(result.rows) + 1  # the header and every row
