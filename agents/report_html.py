@@ -129,6 +129,7 @@ def _summary_section(summary: Sequence[Mapping[str, Any]]) -> str:
     keys = ("mean_turnaround_s", "p50_turnaround_s", "p95_turnaround_s", "p99_turnaround_s",
             "cost_per_job_s")  # fmt: skip
     unit = time_unit(r[k] for r in summary for k in keys)
+    few = any(r.get("few_seeds") for r in summary)
     header = ("agent", "load", "episodes", f"mean ({unit.name})", "95 % CI", "p50", "p95",
               "p99", "done", "dropped", "drop %", f"cost/job ({unit.name})")  # fmt: skip
     rows, classes = [], []
@@ -143,8 +144,9 @@ def _summary_section(summary: Sequence[Mapping[str, Any]]) -> str:
         ])  # fmt: skip
         classes.append("bound" if r["agent"] == "bound" else "")
     caption = (
-        f"Turnaround of completed jobs in {unit.long_name}. CI: 95 % bootstrap over episodes. "
-        "cost/job: time in system plus drop penalties per arrived job (the environment's "
+        f"Turnaround of completed jobs in {unit.long_name}. CI: 95 % BCa bootstrap over episodes"
+        + (" (fewer than 5 episodes: the intervals mean little). " if few else ". ")
+        + "cost/job: time in system plus drop penalties per arrived job (the environment's "
         "objective). * reference bound (oracle: true output lengths; bound: no other job in "
         "the way)."
     )
@@ -172,8 +174,10 @@ def _comparison_section(comparison: Sequence[Mapping[str, Any]]) -> str:
          _pct(r["drop_rate"]), _pct(r["reference_drop_rate"])]
         for r in comparison
     ]  # fmt: skip
-    caption = ("Agent / reference on the same episodes; [low-high]: 95 % paired bootstrap over "
-               "seeds. Below 1 favours the agent.")  # fmt: skip
+    few = comparison[0].get("few_seeds")
+    few = " (fewer than 5 seeds: the intervals mean little)" if few else ""
+    caption = ("Agent / reference on the same episodes; [low-high]: 95 % paired BCa bootstrap over "
+               f"seeds{few}. Below 1 favours the agent.")  # fmt: skip
     return _section("comparison", "Comparison", html_table(header, rows, caption=caption))
 
 

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _cli import add_set_option, check_run_options, parse_overrides, run_cli
 
+from agents.bootstrap import MIN_SEEDS, few_seeds_warning
 from agents.evaluate import (
     BACKENDS,
     BOOTSTRAP_RESAMPLES,
@@ -47,11 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         "seed all agents see identical job arrivals) at every load, and write DIR/summary.csv "
         "(one row per agent and load: mean/p50/p95/p99 turnaround in seconds over the pooled "
         "completed jobs, completed, dropped, drop_rate = dropped / (completed + dropped), and "
-        f"a 95%% bootstrap CI of the mean over episodes, {BOOTSTRAP_RESAMPLES} resamples), "
+        f"a 95 % BCa bootstrap interval of the mean over episodes, {BOOTSTRAP_RESAMPLES} "
+        f"resamples; fewer than {MIN_SEEDS} seeds are flagged: few_seeds, and a warning on "
+        "stderr), "
         "DIR/jobs.csv (one row per job and episode: agent, load, seed, then the simulator's job "
         "table; times in seconds since the scenario epoch), DIR/summary.json (the table and "
         "the exact configuration), DIR/comparison.csv (with ect among several agents: each agent "
-        "/ ect for mean, p95 and cost per job, with 95%% paired-bootstrap intervals over "
+        "/ ect for mean, p95 and cost per job, with 95 % paired-bootstrap intervals over "
         "seeds), DIR/turnaround_cdf.png, DIR/turnaround_vs_load.png and DIR/report.html (one "
         "self-contained page that works offline: the tables, interactive turnaround CDFs, cost "
         "against load, a job-by-job Gantt chart of one episode, ground tracks with station "
@@ -185,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             paths += plot_episode(episode, world, stage)
     paths = [args.out / p.relative_to(stage) for p in paths]
+    warning = few_seeds_warning(args.episodes)
+    if warning:
+        print(warning, file=sys.stderr)
     if not args.quiet:
         print_table(result.summary)
         if "ect" in result.config["agents"] and len(specs) > 1:
@@ -217,6 +223,10 @@ def run_suite_cli(args: argparse.Namespace) -> int:
         progress=not args.quiet, out_dir=args.out,
     )  # fmt: skip
     paths = write_suite(result, args.out)
+    ran = [o.episodes for o in result.outcomes if o.result is not None]
+    warning = few_seeds_warning(min(ran), "in a cell") if ran else None
+    if warning:
+        print(warning, file=sys.stderr)
     if not args.quiet:
         print_suite(result)
         episodes = sum(len(o.result.episodes) for o in result.outcomes if o.result is not None)

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agents.evaluate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, short_label
+from agents.bootstrap import MIN_SEEDS
+from agents.evaluate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, print_wide, short_label
 from agents.report_html import REPORT_NAME, figure_div, html_table, page
 from agents.suite.run import SUITE_COLUMNS, SuiteResult, cell_folder, is_candidate_heuristic
 from agents.units import time_unit
@@ -62,7 +63,8 @@ def write_suite(
                   "seeds": {"first": suite.seeds.first, "count": suite.seeds.count}},
         "agents": list(result.agents), "extra_agents": list(result.extra),
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
-                      "confidence": 0.95, "over": "seeds (paired)", "statistic": "cost ratio"},
+                      "confidence": 0.95, "over": "seeds (paired)", "statistic": "cost ratio",
+                      "method": "BCa (scipy.stats.bootstrap)", "min_seeds": MIN_SEEDS},
         "cells": cells,
         "rows": [{k: _json_safe(v) for k, v in r.items()} for r in result.rows],
     }  # fmt: skip
@@ -176,29 +178,34 @@ interval below 1 in 1; drop rate at most 0.0 %'
 
 
 def print_suite(result: SuiteResult, *, console: Any = None) -> None:
-    """Print one table of the suite (minutes), skipped cells, and a reading per extra agent.
+    """Print one table of the suite (one time unit by size), skipped cells, and readings.
 
     Readings are given for every extra agent and every suite agent that is not a candidate
     heuristic (e.g. ``oracle`` or ``rollout:…`` when the suite lists them).
     """
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    def m(x: float) -> str:
-        return "-" if math.isnan(x) else f"{x / 60:.1f}"
+    keys = ("cost_per_job_s", "mean_s", "p95_s", "bound_cost_per_job_s")
+    unit = time_unit(r[k] for r in result.rows for k in keys)
+    m = unit.format
 
     def pct(x: float) -> str:
         return "-" if math.isnan(x) else f"{100 * x:.1f}"
 
     suite = result.suite
     table = Table(
-        title=f"suite {suite.name}: cost per job against the best heuristic of each cell (minutes)",
-        caption=(
-            "ratio: cost per job / the cell's best heuristic's (= best), \\[low-high] 95 % paired "
-            "bootstrap over seeds; gap: share of the best heuristic's gap to the bound closed; "
-            "cost/job: time in system plus drop penalties per job; bound *: contention-free, "
-            "no drops"
+        title=escape(f"suite {suite.name}: cost per job against the best heuristic of each cell "
+                     f"({unit.long_name})"),
+        caption=escape(
+            "ratio: cost per job / the cell's best heuristic's (= best), [low-high] 95 % paired "
+            "BCa bootstrap over seeds; gap: share of the best heuristic's gap to the bound "
+            "closed; cost/job: time in system plus drop penalties per job; bound *: "
+            "contention-free, no drops"
+            + ("; seeds < 5: the intervals mean little" if any(r["few_seeds"] for r in result.rows)
+               else "")
         ),
         box=box.SIMPLE_HEAD,
     )
@@ -216,18 +223,18 @@ def print_suite(result: SuiteResult, *, console: Any = None) -> None:
         if first["skipped"]:
             if not skipped or skipped[-1][0] != first["label"]:
                 skipped.append((first["label"], first["skipped"]))
-                table.add_row(first["label"], "", "", "skipped (see below)", *[""] * 6)
+                table.add_row(escape(first["label"]), "", "", "skipped (see below)", *[""] * 6)
                 table.add_section()
             continue
         for i, r in enumerate(rows):
             best = r["agent"] == r["best_heuristic"]
-            ratio = "= best" if best else (
+            ratio = "= best" if best else escape(
                 f"{r['ratio_to_best_heuristic']:.3f} [{r['ratio_low']:.3f}-{r['ratio_high']:.3f}]"
                 if math.isfinite(r["ratio_to_best_heuristic"]) else "-"
             )  # fmt: skip
             table.add_row(
-                first["label"] if i == 0 else "", f"{load:g}" if i == 0 else "",
-                str(r["episodes"]) if i == 0 else "", short_label(r["agent"]),
+                escape(first["label"]) if i == 0 else "", f"{load:g}" if i == 0 else "",
+                str(r["episodes"]) if i == 0 else "", escape(short_label(r["agent"])),
                 m(r["cost_per_job_s"]), ratio,
                 "-" if math.isnan(r["gap_closed"]) else f"{r['gap_closed']:+.2f}",
                 m(r["mean_s"]), m(r["p95_s"]), pct(r["drop_rate"]),
@@ -236,9 +243,7 @@ def print_suite(result: SuiteResult, *, console: Any = None) -> None:
                       m(first["bound_mean_s"]), m(first["bound_p95_s"]), "0.0")  # fmt: skip
         table.add_section()
     console = console or Console()
-    if not console.is_terminal:  # logs and pipes: do not squeeze to the default 80 columns
-        console.width = max(console.width, 130)
-    console.print(table)
+    print_wide(table, console)
     for label, reason in skipped:
         console.print(f"skipped {label}: {reason}", markup=False, highlight=False, soft_wrap=True)
     for agent in result.agents:

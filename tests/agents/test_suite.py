@@ -266,3 +266,20 @@ def test_the_suite_report_is_one_offline_page_of_the_table_and_the_ratios(smoke)
     assert not [s for s in re.findall(r"<script[^>]*>", text) if "src=" in s]
     assert "No cell wrote its own report." in text  # the fixture's cells ran without plots
     assert len(re.findall(r"<tr>", text)) == len(result.rows) + 1  # the header and every row
+
+
+def test_the_suite_table_gives_minute_long_costs_in_minutes(smoke):
+    import dataclasses
+
+    result, _ = smoke
+    keys = ("cost_per_job_s", "mean_s", "p95_s", "bound_cost_per_job_s", "bound_mean_s",
+            "bound_p95_s")  # fmt: skip
+    fast = dataclasses.replace(result, rows=tuple(
+        dict(r, **{k: r[k] / 100 for k in keys}) for r in result.rows))  # fmt: skip
+    texts = []
+    for res in (result, fast):
+        buffer = StringIO()
+        print_suite(res, console=Console(file=buffer, width=80))
+        texts.append(buffer.getvalue())
+    assert "(hours)" in texts[0] and "(minutes)" in texts[1]
+    assert "[low-high] 95 % paired BCa bootstrap" in texts[1].replace("\n", " ")
