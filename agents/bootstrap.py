@@ -30,7 +30,6 @@ Interval(low=2.0, high=2.0, method='point')
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -92,18 +91,22 @@ def episode_interval(
         resamples: Bootstrap resamples.
         seed: Seed of the resampling generator (the same seed resamples agents in pairs).
     """
-    from scipy.stats import DegenerateDataWarning, bootstrap
+    from scipy.stats import bootstrap
 
     point = float(statistic(np.arange(n), axis=-1)) if n else math.nan
     if n < 2:
         return Interval(point, point, "point") if math.isfinite(point) else _NONE
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DegenerateDataWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 in resamples without jobs
-        res = bootstrap(
-            (np.arange(n),), statistic, n_resamples=resamples, vectorized=True,
-            method="BCa", confidence_level=CONFIDENCE, rng=np.random.default_rng(seed),
-        )  # fmt: skip
+    # The resamples first (percentile), then BCa on the same resamples only where it is
+    # defined: scipy warns on degenerate data, and silencing that warning would reset
+    # Python's once-only warning registry (the scenario's own warnings would repeat).
+    def finite_statistic(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.nan_to_num(statistic(idx, axis=axis), nan=np.inf)  # NaN: no interval
+
+    data, rng = (np.arange(n),), np.random.default_rng(seed)
+    common = {"vectorized": True, "confidence_level": CONFIDENCE, "rng": rng}
+    with np.errstate(all="ignore"):
+        res = bootstrap(data, finite_statistic, n_resamples=resamples, method="percentile",
+                        **common)  # fmt: skip
     values = np.asarray(res.bootstrap_distribution, dtype=float)
     finite = values[np.isfinite(values)]
     if not len(finite):
@@ -112,15 +115,35 @@ def episode_interval(
     if np.ptp(finite) <= 1e-12 * scale:
         value = point if math.isfinite(point) else float(finite[0])
         return Interval(value, value, "point")
-    low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    if math.isfinite(low) and math.isfinite(high) and len(finite) == len(values):
-        return Interval(low, high, "BCa")
+    if len(finite) == len(values) and _bca_defined(statistic, n, point, values):
+        with np.errstate(all="ignore"):
+            bca = bootstrap(data, statistic, n_resamples=0, method="BCa", bootstrap_result=res,
+                            **common)  # fmt: skip
+        low, high = float(bca.confidence_interval.low), float(bca.confidence_interval.high)
+        if math.isfinite(low) and math.isfinite(high):
+            return Interval(low, high, "BCa")
     tail = 100 * (1 - CONFIDENCE) / 2
     low, high = np.percentile(finite, [tail, 100 - tail])
     return Interval(float(low), float(high), "percentile")
 
 
 _NONE = Interval(math.nan, math.nan, "none")
+
+
+def _bca_defined(
+    statistic: Callable[..., np.ndarray], n: int, point: float, values: np.ndarray
+) -> bool:
+    """Whether BCa's bias and acceleration are finite.
+
+    That needs the point strictly inside the resampled values and leave-one-out (jackknife)
+    values that are finite and not all equal.
+    """
+    if not math.isfinite(point) or not 0.0 < float(np.mean(values < point)) < 1.0:
+        return False
+    leave_one_out = np.array([np.delete(np.arange(n), i) for i in range(n)])
+    with np.errstate(all="ignore"):
+        jackknife = np.asarray(statistic(leave_one_out, axis=-1), dtype=float)
+    return bool(np.isfinite(jackknife).all() and np.ptp(jackknife) > 0)
 
 
 def few_seeds_warning(episodes: int, what: str = "per load") -> str | None:

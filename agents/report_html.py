@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -315,7 +316,11 @@ def gantt_figure(episode: Any, unit: TimeUnit) -> Any:
 
 
 def scenario_world(config: Mapping[str, Any]) -> World:
-    """The ``World`` of an evaluation's scenario (its overrides, the first load), from cache."""
+    """The ``World`` of an evaluation's scenario (its overrides, the first load), from cache.
+
+    The evaluation already gave the scenario's warnings (e.g. stale TLEs): rebuilding it
+    here repeats none of them.
+    """
     from envs.contact_plan import default_cache_dir
     from envs.scenario import load_scenario
     from envs.sim import build_world
@@ -323,7 +328,9 @@ def scenario_world(config: Mapping[str, Any]) -> World:
     name = config["scenario"]
     where = name if name.startswith("generated:") else config["scenario_file"]
     overrides = {**config.get("overrides", {}), "load": config["loads"][0]}
-    return build_world(load_scenario(where, overrides), cache_dir=default_cache_dir())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return build_world(load_scenario(where, overrides), cache_dir=default_cache_dir())
 
 
 def map_figure(world: World) -> Any:
