@@ -17,12 +17,15 @@ decision. After each load's agents comes a ``bound`` row (a reference bound): ev
 contention-free earliest delivery (``envs.sim.bounds``), which no policy beats; a job it
 cannot deliver within the horizon or by its deadline counts as dropped, and its cost is
 ``contention_free_cost_s`` (a lower bound of every policy's cost).
-``mean_ci_low_s``/``mean_ci_high_s`` are a 95 % percentile bootstrap over *episodes*:
-:data:`BOOTSTRAP_RESAMPLES` resamples of the episodes with replacement, statistic = pooled
-mean turnaround of the resample (total turnaround / completed jobs), interval = the 2.5th and
-97.5th percentiles. The generator seed (:data:`BOOTSTRAP_SEED`) is fixed and the same for
-every row, so agents are resampled in pairs and results repeat exactly. With one episode the
-interval collapses to the mean.
+``mean_ci_low_s``/``mean_ci_high_s`` are a 95 % BCa bootstrap over *episodes*
+(``scipy.stats.bootstrap`` through :mod:`agents.bootstrap`): :data:`BOOTSTRAP_RESAMPLES`
+resamples of the episodes with replacement, statistic = pooled mean turnaround of the
+resample (total turnaround / completed jobs). The generator seed (:data:`BOOTSTRAP_SEED`) is
+fixed and the same for every row, so agents are resampled in pairs and results repeat
+exactly. ``ci_method`` says how the interval was obtained (``BCa``; ``percentile`` where BCa
+is undefined; ``point`` where every resample agrees, e.g. one episode: the interval is the
+mean). ``few_seeds`` is true below :data:`agents.bootstrap.MIN_SEEDS` episodes, where an
+interval means little.
 
 >>> res = evaluate("toy", ["random", "ect"], loads=[1.0], episodes=2, seed=0, progress=False)
 >>> [(r["agent"], r["episodes"]) for r in res.summary]
@@ -48,6 +51,14 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from agents.bootstrap import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    MIN_SEEDS,
+    Interval,
+    episode_interval,
+    episode_weights,
+)
 from agents.heuristics import HEURISTICS
 from agents.lifeline import run_in_workers
 from agents.planning import ROLLOUT_PREFIX, make_agent, parse_rollout_name
@@ -82,8 +93,10 @@ __all__ = [
     "load_model",
     "paired_differences",
     "parse_agents",
+    "pooled_mean_interval",
     "print_comparison",
     "print_table",
+    "print_wide",
     "run_episode",
     "short_label",
     "summarize",
@@ -97,12 +110,11 @@ MODEL_KINDS = {
     "dqn": ("stable_baselines3", "DQN"),
     "a2c": ("stable_baselines3", "A2C"),
 }
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 20250601
 SUMMARY_COLUMNS = (
     "agent", "scenario", "load", "episodes", "mean_turnaround_s", "p50_turnaround_s",
     "p95_turnaround_s", "p99_turnaround_s", "completed", "dropped", "drop_rate",
     "mean_ci_low_s", "mean_ci_high_s", "in_flight", "cost_per_job_s", "reference_bound",
+    "ci_method", "few_seeds",
 )  # fmt: skip
 #: Files that mark an evaluation output folder (``write_results`` may replace it).
 EVALUATION_FILES = ("summary.csv", "summary.json", "jobs.csv")
@@ -474,7 +486,8 @@ def evaluate(
         "overrides": given,
         "package_version": metadata.version("constellation-dispatch"),
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
-                      "confidence": 0.95, "over": "episodes", "statistic": "pooled mean"},
+                      "confidence": 0.95, "over": "episodes", "statistic": "pooled mean",
+                      "method": "BCa (scipy.stats.bootstrap)", "min_seeds": MIN_SEEDS},
     }  # fmt: skip
     played = [done[i] for i in range(len(order))]
     return EvaluationResult(config, played, summarize(config, played))
@@ -518,16 +531,23 @@ def _run_ray(chunks: list, workers: int, collect: Callable[[list], None]) -> Non
 
 
 # ------------------------------------------------------------------------------ statistics
-def bootstrap_ci(sums: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
-    """95 % percentile bootstrap over episodes of the pooled mean (sum / count)."""
+def pooled_mean_interval(sums: np.ndarray, counts: np.ndarray) -> Interval:
+    """95 % BCa bootstrap over episodes of the pooled mean ``sum(sums) / sum(counts)``."""
+    sums, counts = np.asarray(sums, dtype=float), np.asarray(counts, dtype=float)
     if counts.sum() == 0:
-        return math.nan, math.nan
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    idx = rng.integers(0, len(sums), size=(BOOTSTRAP_RESAMPLES, len(sums)))
-    n = counts[idx].sum(axis=1)
-    stat = sums[idx].sum(axis=1)[n > 0] / n[n > 0]
-    low, high = np.percentile(stat, [2.5, 97.5])
-    return float(low), float(high)
+        return Interval(math.nan, math.nan, "none")
+
+    def pooled(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return sums[idx].sum(axis=axis) / counts[idx].sum(axis=axis)
+
+    return episode_interval(pooled, len(sums))
+
+
+def bootstrap_ci(sums: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
+    """The bounds of :func:`pooled_mean_interval` (NaN when nothing was counted)."""
+    interval = pooled_mean_interval(sums, counts)
+    return interval.low, interval.high
 
 
 def summarize(config: dict[str, Any], episodes: Sequence[EpisodeResult]) -> list[dict[str, Any]]:
@@ -579,12 +599,13 @@ def _summary_row(
     else:
         mean = p50 = p95 = p99 = math.nan
     sums = np.array([t.sum() for t in turn])
-    low, high = bootstrap_ci(sums, np.array([len(t) for t in turn]))
+    interval = pooled_mean_interval(sums, np.array([len(t) for t in turn]))
     arrived = sum(e.metrics["jobs_arrived"] for e in eps)
     values = (
         label, config["scenario"], load, len(eps), mean, p50, p95, p99,
         completed, dropped, dropped / (completed + dropped) if completed + dropped
-        else math.nan, low, high, in_flight, cost / arrived if arrived else math.nan, reference,
+        else math.nan, interval.low, interval.high, in_flight,
+        cost / arrived if arrived else math.nan, reference, interval.method, len(eps) < MIN_SEEDS,
     )  # fmt: skip
     return dict(zip(SUMMARY_COLUMNS, values, strict=True))
 
@@ -622,7 +643,7 @@ def paired_differences(result: EvaluationResult, a: str, b: str) -> list[PairedD
 COMPARISON_COLUMNS = (
     "agent", "reference", "load", "episodes", "mean_ratio", "mean_ratio_low", "mean_ratio_high",
     "p95_ratio", "p95_ratio_low", "p95_ratio_high", "cost_ratio", "cost_ratio_low",
-    "cost_ratio_high", "drop_rate", "reference_drop_rate",
+    "cost_ratio_high", "drop_rate", "reference_drop_rate", "ci_method", "few_seeds",
 )  # fmt: skip
 
 
@@ -640,6 +661,33 @@ def _weighted_p95(values: np.ndarray, episode: np.ndarray, weights: np.ndarray) 
     return out
 
 
+class _EpisodeStats:
+    """An agent's pooled statistics for any episode weights ``(..., n)`` (a resample each)."""
+
+    def __init__(self, eps: Sequence[EpisodeResult]) -> None:
+        turn = [e.turnarounds_s for e in eps]
+        self.sums = np.array([t.sum() for t in turn], dtype=float)
+        self.counts = np.array([len(t) for t in turn], dtype=float)
+        self.costs = np.array([e.metrics.get("cost_s", math.nan) for e in eps], dtype=float)
+        pooled = np.concatenate(turn) if turn else np.zeros(0)
+        episode = np.repeat(np.arange(len(eps)), [len(t) for t in turn])
+        order = np.argsort(pooled, kind="stable")
+        self.values, self.episode = pooled[order], episode[order]
+        done = sum(e.metrics["jobs_completed"] for e in eps)
+        dropped = sum(e.metrics["jobs_dropped"] for e in eps)
+        self.drop_rate = dropped / max(done + dropped, 1)
+
+    def mean(self, w: np.ndarray) -> np.ndarray:
+        return (w @ self.sums) / (w @ self.counts)
+
+    def p95(self, w: np.ndarray) -> np.ndarray:
+        flat = w.reshape(-1, w.shape[-1])
+        return _weighted_p95(self.values, self.episode, flat).reshape(w.shape[:-1])
+
+    def cost(self, w: np.ndarray) -> np.ndarray:
+        return w @ self.costs
+
+
 def compare_with(
     result: EvaluationResult,
     reference: str | Mapping[float, str] = "ect",
@@ -652,10 +700,13 @@ def compare_with(
     ``mean_ratio`` and ``p95_ratio`` are the agent's pooled mean and 95th-percentile
     turnaround (completed jobs) over the reference's; ``cost_ratio`` is the same for the
     objective (time in system plus drop penalties, summed over the episodes). The intervals
-    are a 95 % *paired* bootstrap: resample the seeds with replacement and recompute both
-    agents' statistics on the same resampled episodes, so the workload's variation cancels.
-    Ratios below 1 favour the agent; an interval that excludes 1 is a difference the seeds
-    support. The p95 here is the inverted-CDF percentile (the summary's interpolates).
+    are a 95 % *paired* BCa bootstrap (:func:`agents.bootstrap.episode_interval`): resample
+    the seeds with replacement and recompute both agents' statistics on the same resampled
+    episodes, so the workload's variation cancels. Ratios below 1 favour the agent; an
+    interval that excludes 1 is a difference the seeds support. The p95 here is the
+    inverted-CDF percentile (the summary's interpolates). ``ci_method`` is the weakest method
+    of the three intervals (``BCa``, else ``percentile``, else ``point``: every resample gave
+    the same ratio); ``few_seeds`` is true below :data:`agents.bootstrap.MIN_SEEDS` seeds.
 
     Args:
         result: An evaluation with the reference among its agents.
@@ -682,49 +733,46 @@ def compare_with(
         n = len(ref)
         if n == 0:
             continue
-        rng = np.random.default_rng(BOOTSTRAP_SEED)
-        weights = np.vstack([np.ones(n, dtype=np.int64)] + [
-            np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(resamples)
-        ])  # fmt: skip
         stats = {}
         for label in dict.fromkeys([ref_label, *labels]):
             eps = result.episodes_of(label, load)
             if [e.seed for e in eps] != [e.seed for e in ref]:
                 raise ConfigError(f"agent {label!r}: episodes are not paired with {ref_label!r}")
-            turn = [e.turnarounds_s for e in eps]
-            sums = weights @ np.array([t.sum() for t in turn])
-            counts = weights @ np.array([len(t) for t in turn])
-            pooled = np.concatenate(turn) if turn else np.zeros(0)
-            episode = np.repeat(np.arange(n), [len(t) for t in turn])
-            order = np.argsort(pooled, kind="stable")
-            cost = weights @ np.array([e.metrics.get("cost_s", math.nan) for e in eps])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = sums / counts
-            done = sum(e.metrics["jobs_completed"] for e in eps)
-            dropped = sum(e.metrics["jobs_dropped"] for e in eps)
-            stats[label] = {
-                "mean": mean, "p95": _weighted_p95(pooled[order], episode[order], weights),
-                "cost": cost, "drop_rate": dropped / max(done + dropped, 1),
-            }  # fmt: skip
+            stats[label] = _EpisodeStats(eps)
         for label in labels:
             row = {"agent": label, "reference": ref_label, "load": load, "episodes": n}
+            methods = []
             for key in ("mean", "p95", "cost"):
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    ratio = stats[label][key] / stats[ref_label][key]
-                finite = ratio[1:][np.isfinite(ratio[1:])]
-                low, high = np.percentile(finite, [2.5, 97.5]) if len(finite) else (math.nan,) * 2
-                row |= {f"{key}_ratio": float(ratio[0]), f"{key}_ratio_low": float(low),
-                        f"{key}_ratio_high": float(high)}  # fmt: skip
-            row["drop_rate"] = stats[label]["drop_rate"]
-            row["reference_drop_rate"] = stats[ref_label]["drop_rate"]
+                a, b = getattr(stats[label], key), getattr(stats[ref_label], key)
+
+                def ratio(idx: np.ndarray, axis: int = -1, a=a, b=b, n=n) -> np.ndarray:
+                    w = episode_weights(idx, n)
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        return a(w) / b(w)
+
+                interval = episode_interval(ratio, n, resamples=resamples)
+                point = float(ratio(np.arange(n)))
+                methods.append(interval.method)
+                row |= {f"{key}_ratio": point, f"{key}_ratio_low": interval.low,
+                        f"{key}_ratio_high": interval.high}  # fmt: skip
+            row["drop_rate"] = stats[label].drop_rate
+            row["reference_drop_rate"] = stats[ref_label].drop_rate
+            row["ci_method"] = next((m for m in ("none", "percentile", "BCa") if m in methods),
+                                    "point")  # fmt: skip
+            row["few_seeds"] = n < MIN_SEEDS
             rows.append(row)
     return rows
 
 
 def short_label(label: str) -> str:
-    """A saved model's label as ``kind:file name`` (the full path stays in the CSV files)."""
+    """A saved model's label as ``kind:file name`` (the full path stays in the CSV files).
+
+    >>> short_label("scoring:runs/a/best.zip"), short_label("rollout:ect:10")
+    ('scoring:best.zip', 'rollout:ect:10')
+    """
     kind, sep, path = label.partition(":")
-    return f"{kind}:{Path(path).name}" if sep and kind in MODEL_KINDS else label
+    saved = kind in MODEL_KINDS or kind == "scoring"
+    return f"{kind}:{Path(path).name}" if sep and saved else label
 
 
 def _references(rows: Sequence[dict[str, Any]]) -> str:
@@ -744,32 +792,49 @@ def _references(rows: Sequence[dict[str, Any]]) -> str:
 def print_comparison(rows: Sequence[dict[str, Any]], *, console: Any = None) -> None:
     """Print :func:`compare_with` rows: each ratio with its paired 95 % interval."""
     from rich import box
-    from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     if not rows:
         return
+    few = " (fewer than 5 seeds: the intervals mean little)" if rows[0].get("few_seeds") else ""
     table = Table(
-        title=f"paired against {_references(rows)} ({rows[0]['episodes']} seeds per load): "
-        "agent / reference",
-        caption="[low-high]: 95 % paired bootstrap over seeds; below 1 favours the agent",
+        title=escape(f"paired against {_references(rows)} ({rows[0]['episodes']} seeds per "
+                     "load): agent / reference"),
+        caption=escape(f"[low-high]: 95 % paired BCa bootstrap over seeds{few}; below 1 "
+                       "favours the agent"),
         box=box.SIMPLE_HEAD,
-    )
+    )  # fmt: skip
     for name in ("agent", "load", "mean", "p95", "cost/job", "drop%", "ref drop%"):
         table.add_column(name, justify="left" if name == "agent" else "right", no_wrap=True)
 
     def ratio(r: dict[str, Any], key: str) -> str:
-        return f"{r[key + '_ratio']:.3f} [{r[key + '_ratio_low']:.3f}-{r[key + '_ratio_high']:.3f}]"
+        return escape(
+            f"{r[key + '_ratio']:.3f} [{r[key + '_ratio_low']:.3f}-{r[key + '_ratio_high']:.3f}]"
+        )
 
     for r in rows:
         table.add_row(
-            short_label(r["agent"]), f"{r['load']:g}", ratio(r, "mean"), ratio(r, "p95"),
-            ratio(r, "cost"),
+            escape(short_label(r["agent"])), f"{r['load']:g}", ratio(r, "mean"),
+            ratio(r, "p95"), ratio(r, "cost"),
             f"{100 * r['drop_rate']:.1f}", f"{100 * r['reference_drop_rate']:.1f}",
         )  # fmt: skip
+    print_wide(table, console)
+
+
+def print_wide(table: Any, console: Any = None) -> None:
+    """Print a rich table; into a log or a pipe as wide as it needs (no column squeezed).
+
+    A terminal keeps its width (rich wraps or shortens cells there); a file has no width,
+    so the console takes the table's natural width rather than rich's default 80 columns.
+    """
+    from rich.console import Console
+    from rich.measure import Measurement
+
     console = console or Console()
-    if not console.is_terminal:  # logs and pipes: do not squeeze to the default 80 columns
-        console.width = max(console.width, 130)
+    if not console.is_terminal:
+        wide = console.options.update(max_width=1000)
+        console.width = max(console.width, Measurement.get(console, wide, table).maximum)
     console.print(table)
 
 
@@ -789,8 +854,12 @@ def write_results(
     plots: bool = True,
     reference: str | Mapping[float, str] = "ect",
     fresh: bool = True,
+    report: bool | None = None,
 ) -> list[Path]:
     """Write ``summary.csv``, ``jobs.csv``, ``summary.json`` and (``plots``) the two figures.
+
+    With ``report`` (default: as ``plots``) also ``report.html``, one self-contained page of
+    the tables and interactive figures (:mod:`agents.report_html`).
 
     When ``reference`` (one label, or a label per load) was evaluated with other agents,
     ``comparison.csv`` holds :func:`compare_with` against it.
@@ -808,7 +877,8 @@ def write_results(
     """
     if fresh:
         with staged_folder(out_dir, recognised=EVALUATION_FILES) as stage:
-            written = write_results(result, stage, plots=plots, reference=reference, fresh=False)
+            written = write_results(result, stage, plots=plots, reference=reference,
+                                    fresh=False, report=report)  # fmt: skip
         return [Path(out_dir) / p.relative_to(stage) for p in written]
     out = Path(out_dir)
     paths = [out / "summary.csv", out / "jobs.csv", out / "summary.json"]
@@ -825,6 +895,7 @@ def write_results(
             cols = [_cells(e.jobs[c]) for c in columns]
             writer.writerows((e.agent, e.load, e.seed, *row) for row in zip(*cols, strict=True))
     refs = {reference} if isinstance(reference, str) else set(reference.values())
+    comparison = None
     if refs and refs <= set(result.config["agents"]) and len(result.config["agents"]) > 1:
         comparison = compare_with(result, reference)
         paths.append(out / "comparison.csv")
@@ -843,41 +914,53 @@ def write_results(
 
         paths.append(plot_turnaround_cdf(result, out / "turnaround_cdf.png"))
         paths.append(plot_turnaround_vs_load(result, out / "turnaround_vs_load.png"))
+    if plots if report is None else report:
+        from agents.report_html import REPORT_NAME, write_report
+
+        paths.append(write_report(result, out / REPORT_NAME, comparison=comparison))
     return paths
 
 
 def print_table(summary: Sequence[dict[str, Any]], *, console: Any = None) -> None:
-    """Print the summary rows as a rich table (turnarounds in hours)."""
+    """Print the summary rows as a rich table, turnarounds in one unit chosen by their size.
+
+    The unit (seconds, minutes or hours: :func:`agents.units.time_unit`) is named in the
+    title; a table of minute-long turnarounds is not printed as ``0.02`` hours.
+    """
     from rich import box
-    from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    def h(x: float) -> str:
-        return "-" if math.isnan(x) else f"{x / 3600:.2f}"
+    from agents.units import time_unit
 
-    first = summary[0] if summary else {"scenario": "", "episodes": 0}
+    keys = ("mean_turnaround_s", "p50_turnaround_s", "p95_turnaround_s", "p99_turnaround_s",
+            "cost_per_job_s")  # fmt: skip
+    unit = time_unit(r[k] for r in summary for k in keys)
+    h = unit.format
+    first = summary[0] if summary else {"scenario": "", "episodes": 0, "few_seeds": False}
+    few = " (fewer than 5: the intervals mean little)" if first.get("few_seeds") else ""
     table = Table(
-        title=f"{first['scenario']}: turnaround in hours, {first['episodes']} episodes per row",
-        caption=(
-            "CI: 95 % bootstrap over episodes; cost/job: time in system plus drop penalties per "
-            "job; * reference bound (oracle: true output lengths; bound: no other job in the way)"
+        title=escape(f"{first['scenario']}: turnaround in {unit.long_name}, {first['episodes']} "
+                     f"episodes per row{few}"),
+        caption=escape(
+            "CI: 95 % BCa bootstrap over episodes; cost/job: time in system plus drop penalties "
+            "per job; * reference bound (oracle: true output lengths; bound: no other job in the "
+            "way)"
         ),
         box=box.SIMPLE_HEAD,
-    )
+    )  # fmt: skip
     names = ("agent", "load", "mean", "95 % CI", "p50", "p95", "p99", "done", "drop", "drop%",
              "cost/job")  # fmt: skip
     for name in names:
         table.add_column(name, justify="left" if name == "agent" else "right", no_wrap=True)
     for r in summary:
         table.add_row(
-            short_label(r["agent"]) + (" *" if r["reference_bound"] else ""), f"{r['load']:g}",
+            escape(short_label(r["agent"])) + (" *" if r["reference_bound"] else ""),
+            f"{r['load']:g}",
             h(r["mean_turnaround_s"]), f"{h(r['mean_ci_low_s'])}-{h(r['mean_ci_high_s'])}",
             h(r["p50_turnaround_s"]), h(r["p95_turnaround_s"]), h(r["p99_turnaround_s"]),
             str(r["completed"]), str(r["dropped"]),
             "-" if math.isnan(r["drop_rate"]) else f"{100 * r['drop_rate']:.1f}",
             h(r["cost_per_job_s"]),
         )  # fmt: skip
-    console = console or Console()
-    if not console.is_terminal:  # logs and pipes: do not squeeze to the default 80 columns
-        console.width = max(console.width, 120)
-    console.print(table)
+    print_wide(table, console)

@@ -13,6 +13,7 @@ import io
 import math
 import os
 import tempfile
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,7 @@ __all__ = [
     "plot_queue_length",
     "plot_turnaround_cdf",
     "plot_turnaround_vs_load",
+    "queue_length_figure",
     "save_figure",
     "turnaround_cdf_figure",
     "turnaround_vs_load_figure",
@@ -498,9 +500,21 @@ def plot_queue_length(
     title: str = "",
     max_sats: int = 12,
 ) -> Path:
+    """Write :func:`queue_length_figure` as a PNG."""
+    return save_figure(queue_length_figure(jobs, world, title=title, max_sats=max_sats), path)
+
+
+#: Characters per title line of the queue-length figure (its 11-inch width, 12 pt text).
+_TITLE_CHARS = 90
+
+
+def queue_length_figure(
+    jobs: Mapping[str, np.ndarray], world: World, *, title: str = "", max_sats: int = 12
+) -> Figure:
     """Per-satellite on-board jobs over the episode (top) and jobs not yet on board (bottom).
 
-    With more than ``max_sats`` satellites the ones with the highest peak are drawn.
+    With more than ``max_sats`` satellites the ones with the highest peak are drawn. A long
+    title is wrapped so that it stays inside the figure.
     """
     t_s, counts = onboard_counts(jobs, world.n_sats)
     order = np.argsort(-counts.max(axis=0), kind="stable")[:max_sats]
@@ -518,7 +532,8 @@ def plot_queue_length(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     shown = "" if len(order) == world.n_sats else f" (busiest {len(order)} of {world.n_sats})"
-    ax.set_title((title or "Jobs on board per satellite") + shown + "; dotted: buffer size")
+    text = (title or "Jobs on board per satellite") + shown + "; dotted: buffer size"
+    ax.set_title(textwrap.fill(text, _TITLE_CHARS, break_on_hyphens=False))
     arrival = np.asarray(jobs["arrival_s"], float)
     left = np.fmin(np.asarray(jobs["uplink_end_s"], float), np.asarray(jobs["dropped_at_s"], float))
     left = np.where(np.isnan(left), np.inf, left)
@@ -531,7 +546,7 @@ def plot_queue_length(
     ax2.set_xlabel(f"hours since {world.scenario.episode.epoch:%Y-%m-%d %H:%M} UTC")
     ax2.grid(alpha=0.3)
     ax2.set_xlim(0, max(1, math.ceil(max(t_s[-1], times.max(initial=0.0)) / HOUR_S)))
-    return save_figure(fig, path)
+    return fig
 
 
 def plot_episode(
@@ -554,8 +569,10 @@ def plot_episode(
             drawn = plot_contact_gantt(world.plan, Path(tmp) / gantt.name)
         with atomic_write(gantt, "wb") as fh:
             fh.write(drawn.read_bytes())
-    label = (f"{episode.scenario}, {episode.agent}, load {episode.load:g}, seed {episode.seed}: "
-             "jobs on board per satellite")  # fmt: skip
+    from agents.evaluate import short_label
+
+    label = (f"{episode.scenario}, {short_label(episode.agent)}, load {episode.load:g}, "
+             f"seed {episode.seed}: jobs on board per satellite")  # fmt: skip
     return [
         gantt,
         plot_ground_tracks(world, out / "ground_tracks.png"),

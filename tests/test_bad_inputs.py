@@ -1205,9 +1205,11 @@ def test_stale_tle_is_one_warning_line_and_the_script_carries_on(tmp_path, capsy
     path.write_text(yaml.safe_dump(data))
     code, err = run_main("evaluate", argv, capsys)
     assert code == 0, err
+    # The stale TLE is one line; the other is the one-seed warning (agents.bootstrap).
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("warning: bad.yaml: constellation.tle_file"), err
+    assert len(lines) == 2 and lines[0].startswith("warning: bad.yaml: constellation.tle_file"), err
     assert "30.0 days before the start 2025-07-01T00:00:00Z" in lines[0]
+    assert lines[1].startswith("warning: 1 seed per load")
 
 
 def test_contact_plan_warns_in_one_line_for_a_stale_tle_and_carries_on(tmp_path, capsys):

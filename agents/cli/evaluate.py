@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from agents.bootstrap import MIN_SEEDS, few_seeds_warning
 from agents.cli._common import add_set_option, check_run_options, parse_overrides
 from agents.evaluate import (
     BACKENDS,
@@ -47,12 +49,17 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "seed all agents see identical job arrivals) at every load, and write DIR/summary.csv "
         "(one row per agent and load: mean/p50/p95/p99 turnaround in seconds over the pooled "
         "completed jobs, completed, dropped, drop_rate = dropped / (completed + dropped), and "
-        f"a 95% bootstrap CI of the mean over episodes, {BOOTSTRAP_RESAMPLES} resamples), "
+        f"a 95 % BCa bootstrap interval of the mean over episodes, {BOOTSTRAP_RESAMPLES} "
+        f"resamples; fewer than {MIN_SEEDS} seeds are flagged: few_seeds, and a warning on "
+        "stderr), "
         "DIR/jobs.csv (one row per job and episode: agent, load, seed, then the simulator's job "
         "table; times in seconds since the scenario epoch), DIR/summary.json (the table and "
         "the exact configuration), DIR/comparison.csv (with ect among several agents: each agent "
-        "/ ect for mean, p95 and cost per job, with 95% paired-bootstrap intervals over "
-        "seeds), DIR/turnaround_cdf.png and DIR/turnaround_vs_load.png. DIR is written as a "
+        "/ ect for mean, p95 and cost per job, with 95 % paired-bootstrap intervals over "
+        "seeds), DIR/turnaround_cdf.png, DIR/turnaround_vs_load.png and DIR/report.html (one "
+        "self-contained page that works offline: the tables, interactive turnaround CDFs, cost "
+        "against load, a job-by-job Gantt chart of one episode, ground tracks with station "
+        "contacts). DIR is written as a "
         "set: into a fresh folder that replaces DIR when everything is written (an earlier "
         "run's files do not stay beside the new ones; DIR must be new, empty or an earlier "
         "run's folder). "
@@ -69,9 +76,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="Instead of --scenario: a suite file (configs/suites/*.yaml) of cells (scenario x "
         "loads x seeds). Runs the suite's agents plus --agents in every cell and writes "
         "DIR/suite.csv and DIR/suite.json (one row per cell, load and agent: cost per job, mean, "
-        "p95, drop rate, ratio to the cell's best heuristic with a 95%% paired-bootstrap "
-        "interval, share of the heuristic-to-bound gap closed) and each cell's usual outputs "
-        "in DIR/cells/NN_LABEL. The suite sets loads and seeds (--episodes overrides the count).",
+        "p95, drop rate, ratio to the cell's best heuristic with a 95 % paired-bootstrap "
+        "interval, share of the heuristic-to-bound gap closed), DIR/report.html (that table "
+        "and the ratios as one page, linking each cell's report.html) and each cell's usual "
+        "outputs in DIR/cells/NN_LABEL. The suite sets loads and seeds (--episodes overrides "
+        "the count).",
     )
     parser.add_argument(
         "--agents",
@@ -181,6 +190,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             )
             paths += plot_episode(episode, world, stage)
     paths = [args.out / p.relative_to(stage) for p in paths]
+    warning = few_seeds_warning(args.episodes)
+    if warning:
+        print(warning, file=sys.stderr)
     if not args.quiet:
         print_table(result.summary)
         if "ect" in result.config["agents"] and len(specs) > 1:
@@ -213,6 +225,10 @@ def run_suite_cli(args: argparse.Namespace) -> int:
         progress=not args.quiet, out_dir=args.out,
     )  # fmt: skip
     paths = write_suite(result, args.out)
+    ran = [o.episodes for o in result.outcomes if o.result is not None]
+    warning = few_seeds_warning(min(ran), "in a cell") if ran else None
+    if warning:
+        print(warning, file=sys.stderr)
     if not args.quiet:
         print_suite(result)
         episodes = sum(len(o.result.episodes) for o in result.outcomes if o.result is not None)

@@ -52,7 +52,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "row per variant, agent and seed), DIR/summary.csv (pooled over seeds: mean, p50, "
         "p95 turnaround of completed jobs, share of arrived jobs under the threshold, drop "
         "share, share of delivered results relayed, and for each of mean/p50/p95/share the "
-        "mean paired difference to links off with a 95%% bootstrap interval over seeds), "
+        "mean paired difference to links off with a 95 % bootstrap interval over seeds), "
         "DIR/isl_study.json (configuration and both tables) and DIR/isl_study.png. Bad input "
         "exits with status 2 and a one-line error.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

@@ -68,7 +68,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "pass_timing, contact_end_s, one_contact, under_threshold, the six stage durations "
         "and the bottleneck stage), the shares by policy, pass timing, origin station and hour "
         "of submission (DIR/share_by_*.csv: jobs, completed, dropped, under, share = under / "
-        "jobs with a 95%% bootstrap interval over episodes, bound_share (jobs whose "
+        "jobs with a 95 % bootstrap interval over episodes, bound_share (jobs whose "
         "contention-free earliest delivery is under the threshold: the most any policy could "
         "reach), in_pass_share, one_contact_share, median_turnaround_s), median stage "
         "durations (DIR/stages.csv), all of it with the "

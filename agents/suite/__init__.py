@@ -20,6 +20,9 @@ lowest ``cost_per_job_s`` (ties: the first in the suite's agent order). Rows
   of every job (``envs.sim.bounds``) summed and divided by the arrived jobs: the mean bound
   turnaround with no drops (a job no satellite can deliver within the horizon adds 0), a
   lower bound on any policy's cost per job. ``bound_mean_s``/``bound_p95_s`` as the agents'.
+* ``ci_method``: how the ratio's interval was obtained (``BCa``, ``percentile`` where BCa is
+  undefined, ``point`` where every resample agrees); ``few_seeds``: fewer than
+  :data:`agents.bootstrap.MIN_SEEDS` seeds, so the interval means little.
 
 Strings in a suite may use ``${CONSTELLATION_DISPATCH_SHARED_DATA}`` (default: ``shared/data``
 beside the repository). A cell whose files are missing (e.g. the shared TLEs) is skipped with

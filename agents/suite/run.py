@@ -39,7 +39,7 @@ SUITE_COLUMNS = (
     "cell", "label", "scenario", "load", "agent", "episodes", "cost_per_job_s", "mean_s",
     "p95_s", "drop_rate", "ratio_to_best_heuristic", "ratio_low", "ratio_high",
     "best_heuristic", "gap_closed", "bound_cost_per_job_s", "bound_mean_s", "bound_p95_s",
-    "skipped",
+    "skipped", "ci_method", "few_seeds",
 )  # fmt: skip
 
 
@@ -122,7 +122,8 @@ def cell_rows(outcome: CellOutcome) -> list[dict[str, Any]]:
     if outcome.result is None:
         return [
             {**dict.fromkeys(SUITE_COLUMNS, nan), **base, "load": load, "agent": agent,
-             "episodes": 0, "best_heuristic": "", "skipped": outcome.skipped}
+             "episodes": 0, "best_heuristic": "", "skipped": outcome.skipped,
+             "ci_method": "", "few_seeds": False}
             for load in cell.loads for agent in outcome.agents
         ]  # fmt: skip
     result = outcome.result
@@ -152,6 +153,7 @@ def cell_rows(outcome: CellOutcome) -> list[dict[str, Any]]:
                 "bound_cost_per_job_s": bound_cost,
                 "bound_mean_s": bound.get("mean_turnaround_s", nan),
                 "bound_p95_s": bound.get("p95_turnaround_s", nan), "skipped": "",
+                "ci_method": c.get("ci_method", ""), "few_seeds": s["few_seeds"],
             })  # fmt: skip
     return rows
 

@@ -155,8 +155,9 @@ def test_cli_help_documents_the_options():
     proc = run(EVALUATE, "--help")
     assert proc.returncode == 0
     for option in ("--scenario", "--agents", "--episodes", "--seed", "--out", "--load",
-                   "--workers", "--backend", "--plots", "maskable_ppo"):  # fmt: skip
+                   "--workers", "--backend", "--plots", "maskable_ppo", "report.html"):  # fmt: skip
         assert option in proc.stdout
+    assert "%%" not in proc.stdout and "95 %" in proc.stdout
 
 
 @pytest.mark.parametrize(
@@ -204,7 +205,7 @@ def test_cli_end_to_end_with_episode_plots(tmp_path):
     assert "paired against ect" in proc.stdout
     names = ("summary.csv", "jobs.csv", "summary.json", "comparison.csv", "turnaround_cdf.png",
              "turnaround_vs_load.png", "contact_gantt.png", "ground_tracks.png",
-             "queue_length.png")  # fmt: skip
+             "queue_length.png", "report.html")  # fmt: skip
     for name in names:
         assert (out / name).stat().st_size > 0, name
     assert {r["seed"] for r in read_csv(out / "jobs.csv")} == {"3"}
@@ -366,3 +367,49 @@ def _dead_pid() -> int:
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     return int(proc.stdout)
+
+
+def _printed(print_fn, rows) -> str:
+    from io import StringIO
+
+    from rich.console import Console
+
+    buffer = StringIO()
+    print_fn(rows, console=Console(file=buffer, width=80))  # a file: not a terminal
+    return buffer.getvalue()
+
+
+def test_the_comparison_caption_keeps_its_brackets(toy_eval):
+    from agents.evaluate import print_comparison
+
+    result, _ = toy_eval
+    text = _printed(print_comparison, compare_with(result, "ect"))
+    assert "[low-high]: 95 % paired BCa bootstrap" in text  # not eaten as rich markup
+    assert "(fewer than 5 seeds: the intervals mean little)" in text
+
+
+def test_a_label_of_any_length_keeps_every_column_whole_in_a_log(toy_eval):
+    from agents.evaluate import print_table
+
+    result, _ = toy_eval
+    long = "rollout:" + "x" * 140  # no file name to shorten it to
+    rows = [dict(r, agent=long if r["agent"] == "random" else r["agent"]) for r in result.summary]
+    text = _printed(print_table, rows)
+    assert long in text and "…" not in text
+    header = next(line for line in text.splitlines() if "agent" in line and "load" in line)
+    for name in ("95 % CI", "p50", "p95", "p99", "done", "drop%", "cost/job"):
+        assert name in header, name
+
+
+def test_the_summary_table_gives_minute_long_turnarounds_in_minutes(toy_eval):
+    from agents.evaluate import print_table
+
+    result, _ = toy_eval
+    hours = _printed(print_table, result.summary)
+    assert "turnaround in hours" in hours
+    fast = [dict(r, **{k: r[k] / 100 for k in r if k.endswith("_s")}) for r in result.summary]
+    text = _printed(print_table, fast)
+    assert "turnaround in minutes" in text and "0.0" not in text.split("cost/job")[1][:60]
+    ect = next(r for r in fast if r["agent"] == "ect" and r["load"] == 1.0)
+    row = next(line for line in text.splitlines() if line.strip().startswith("ect "))
+    assert f"{ect['mean_turnaround_s'] / 60:.2f}" in row

@@ -147,3 +147,23 @@ def test_station_labels_never_overlap_on_the_map():
     overlaps = [(a, b) for a, b in itertools.combinations(range(len(boxes)), 2)
                 if boxes[a].overlaps(boxes[b])]  # fmt: skip
     assert overlaps == [], [(texts[a].get_text(), texts[b].get_text()) for a, b in overlaps]
+
+
+def test_the_queue_length_title_stays_inside_the_figure(toy_result):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from agents.plots import queue_length_figure
+    from agents.report_html import scenario_world
+
+    world = scenario_world(toy_result.config)
+    episode = toy_result.episodes[0]
+    title = (f"{episode.scenario}, maskable_ppo:/home/someone/experiments/2026-11-30/"
+             "star_compute_12/distillation/round_3/best_model.zip, load 1, seed 0: jobs on "
+             "board per satellite")  # fmt: skip
+    fig = queue_length_figure(episode.jobs, world, title=title)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    box = ax.title.get_window_extent(canvas.get_renderer())
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
+    assert "dotted: buffer size" in ax.get_title()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -255,3 +256,30 @@ def test_a_cell_flying_a_tle_file_by_override_runs_and_writes_its_files(tmp_path
     assert config["config"]["overrides"]["constellation"]["tle_file"] == str(tle)
     (row,) = read_csv(tmp_path / "out" / "suite.csv")
     assert row["agent"] == "ect" and row["best_heuristic"] == "ect" and row["skipped"] == ""
+
+
+def test_the_suite_report_is_one_offline_page_of_the_table_and_the_ratios(smoke):
+    result, out = smoke
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert '<section id="suite">' in text and 'id="fig-ratios"' in text
+    assert "suite smoke" in text and "= best" in text
+    assert not [s for s in re.findall(r"<script[^>]*>", text) if "src=" in s]
+    assert "No cell wrote its own report." in text  # the fixture's cells ran without plots
+    assert len(re.findall(r"<tr>", text)) == len(result.rows) + 1  # the header and every row
+
+
+def test_the_suite_table_gives_minute_long_costs_in_minutes(smoke):
+    import dataclasses
+
+    result, _ = smoke
+    keys = ("cost_per_job_s", "mean_s", "p95_s", "bound_cost_per_job_s", "bound_mean_s",
+            "bound_p95_s")  # fmt: skip
+    fast = dataclasses.replace(result, rows=tuple(
+        dict(r, **{k: r[k] / 100 for k in keys}) for r in result.rows))  # fmt: skip
+    texts = []
+    for res in (result, fast):
+        buffer = StringIO()
+        print_suite(res, console=Console(file=buffer, width=80))
+        texts.append(buffer.getvalue())
+    assert "(hours)" in texts[0] and "(minutes)" in texts[1]
+    assert "[low-high] 95 % paired BCa bootstrap" in texts[1].replace("\n", " ")

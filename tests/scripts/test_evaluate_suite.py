@@ -37,5 +37,7 @@ def test_smoke_suite_runs_end_to_end_and_reads_each_extra_agent(tmp_path):
     data = json.loads((out / "suite.json").read_text())
     assert data["extra_agents"] == ["oracle"]
     for folder in ("00_toy", "01_star_compute_12"):
-        for name in ("summary.csv", "jobs.csv", "comparison.csv", "turnaround_cdf.png"):
+        for name in ("summary.csv", "jobs.csv", "comparison.csv", "turnaround_cdf.png",
+                     "report.html"):  # fmt: skip
             assert (out / "cells" / folder / name).stat().st_size > 0, (folder, name)
+        assert f'href="cells/{folder}/report.html"' in (out / "report.html").read_text()
