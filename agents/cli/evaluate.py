@@ -76,7 +76,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="Instead of --scenario: a suite file (configs/suites/*.yaml) of cells (scenario x "
         "loads x seeds). Runs the suite's agents plus --agents in every cell and writes "
         "DIR/suite.csv and DIR/suite.json (one row per cell, load and agent: cost per job, mean, "
-        "p95, drop rate, ratio to the cell's best heuristic with a 95 % paired-bootstrap "
+        "p95, drop rate, ratio to the cell's best heuristic with a 95%% paired-bootstrap "
         "interval, share of the heuristic-to-bound gap closed), DIR/report.html (that table "
         "and the ratios as one page, linking each cell's report.html) and each cell's usual "
         "outputs in DIR/cells/NN_LABEL. The suite sets loads and seeds (--episodes overrides "
