@@ -88,7 +88,8 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
     else:
         # Offline: a local instance reports no usage statistics (an opt-out of Ray's).
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        # address='local': a new instance even when a cluster runs on this machine.
+        ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     try:
         yield ray
     finally:

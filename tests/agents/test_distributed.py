@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import sys
 
 import numpy as np
 import pytest
 
-from agents.distributed import check_address, ray_session, run_on_ray
+from agents.distributed import check_address, import_ray, ray_session, run_on_ray
 from agents.evaluate import evaluate
 from envs.errors import ConfigError
 
@@ -37,7 +38,7 @@ def local_ray():
     ray = pytest.importorskip("ray", reason="ray is not installed (pip install -e '.[ray]')")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RAY_USAGE_STATS_ENABLED", "0")
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
         try:
             yield ray
         finally:
@@ -85,3 +86,13 @@ def test_addresses_that_are_not_a_ray_address_are_refused():
     for bad in ("head", "http://head:8265", "ray://head", ""):
         with pytest.raises(ConfigError, match="--address"):
             check_address(bad)
+
+
+def test_without_ray_the_error_gives_the_install_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    with pytest.raises(
+        ConfigError, match=r"sweep: ray is not installed; .*pip install -e '\.\[ray\]'"
+    ):
+        import_ray("sweep")
+    with pytest.raises(ConfigError, match="backend 'ray': ray is not installed"):
+        evaluate("toy", ["ect"], episodes=1, backend="ray", progress=False)
