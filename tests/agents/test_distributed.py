@@ -96,3 +96,20 @@ def test_without_ray_the_error_gives_the_install_command(monkeypatch):
         import_ray("sweep")
     with pytest.raises(ConfigError, match="backend 'ray': ray is not installed"):
         evaluate("toy", ["ect"], episodes=1, backend="ray", progress=False)
+
+
+@needs_ray
+def test_ray_labels_equal_serial_labels(local_ray, monkeypatch):
+    from agents.iteration import Cell, RolloutLabels, collect_labels
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("backend='ray' used the process pool")
+
+    monkeypatch.setattr("agents.iteration.run_in_workers", no_pool)
+
+    toy = Cell("toy", 12.0, {"classes.inference.buffer_jobs": 6})
+    kw = {"label_share": 0.5, "horizon": 5, "k_max": 4, "progress": False}
+    serial = collect_labels([toy], [1, 2], workers=1, **kw)
+    on_ray = collect_labels([toy], [1, 2], workers=2, backend="ray", **kw)
+    for f in RolloutLabels.__slots__:
+        np.testing.assert_array_equal(getattr(serial, f), getattr(on_ray, f))
