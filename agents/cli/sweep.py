@@ -294,7 +294,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--cpus", type=int, default=None,
         help="CPUs of the local instance (default: every core); not with --address.",
     )  # fmt: skip
-    parser.add_argument("--quiet", action="store_true", help="Print nothing on success.")
+    parser.add_argument(
+        "--quiet", action="store_true", help="No summary line (Ray still logs its start-up)."
+    )
     return parser
 
 
