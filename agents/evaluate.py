@@ -515,19 +515,10 @@ def _import_ray() -> Any:
 
 
 def _run_ray(chunks: list, workers: int, collect: Callable[[list], None]) -> None:
-    ray = _import_ray()
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-    try:
-        task = ray.remote(_run_chunk)
-        pending = [task.remote(*chunk) for chunk in chunks]
-        while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            collect(ray.get(ready[0]))
-    finally:
-        if started:
-            ray.shutdown()
+    """The chunks as Ray tasks: on the open session, else a local instance of ``workers`` CPUs."""
+    from agents.distributed import run_on_ray
+
+    run_on_ray(_run_chunk, chunks, workers, collect)
 
 
 # ------------------------------------------------------------------------------ statistics

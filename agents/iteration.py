@@ -323,11 +323,18 @@ def collect_labels(
     student_path: str | os.PathLike[str] | None = None,
     workers: int = 1,
     progress: bool = True,
+    backend: str = "process",
     **kwargs: Any,
 ) -> RolloutLabels:
-    """:func:`label_episode` for every cell × seed, on ``workers`` processes."""
+    """:func:`label_episode` for every cell × seed, on ``workers`` processes or Ray tasks.
+
+    ``backend="ray"`` runs the tasks with :func:`agents.distributed.run_on_ray` (the open Ray
+    session, else a local instance of ``workers`` CPUs); the labels do not depend on it.
+    """
     from tqdm.auto import tqdm
 
+    if backend not in ("process", "ray"):
+        raise ConfigError(f"backend: must be process or ray, got {backend!r}")
     path = None if student_path is None else os.fspath(student_path)
     tasks = [(c, int(s), i, path, kwargs) for i, c in enumerate(cells) for s in seeds]
     tasks = [(n, *t) for n, t in enumerate(tasks)]  # results are put back in task order
@@ -341,6 +348,10 @@ def collect_labels(
         if workers <= 1:
             for t in tasks:
                 done(_label_task(*t))
+        elif backend == "ray":
+            from agents.distributed import run_on_ray
+
+            run_on_ray(_label_task, tasks, workers, done)
         else:
             run_in_workers(_label_task, tasks, workers, done)
     parts = [found[n] for n in range(len(tasks))]

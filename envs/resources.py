@@ -10,7 +10,8 @@ in ``agents.shipped``), so the same code finds the data in a checkout, an editab
 * checkout or editable install: ``<repo>/configs`` (beside the ``envs`` package).
 
 >>> sorted(p.name for p in configs_dir().iterdir() if p.is_dir())
-['agents', 'distributions', 'ground_stations', 'scenarios', 'suites', 'tle', 'traces', 'zoo']
+['agents', 'distributions', 'ground_stations', 'scenarios', 'suites', 'sweeps', 'tle', 'traces',
+ 'zoo']
 """
 
 from __future__ import annotations

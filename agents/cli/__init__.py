@@ -38,6 +38,10 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
         "Evaluate agents over loads and paired seeds (or a suite); write tables and plots.",
     ),
     "train": ("agents.cli.train", "Train a dispatch policy with stable-baselines3/sb3-contrib."),
+    "sweep": (
+        "agents.cli.sweep",
+        "Train over seeds x hyperparameters x scenarios on Ray Tune; one CSV, the best config.",
+    ),
     "distill": (
         "agents.cli.distill",
         "Train the distilled policy: imitation, then rollout-labelled policy iteration.",

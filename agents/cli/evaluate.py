@@ -20,7 +20,9 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from agents.bootstrap import MIN_SEEDS, few_seeds_warning
 from agents.cli._common import add_set_option, check_run_options, parse_overrides
@@ -124,6 +126,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "(pip install -e .[ray]).",
     )
     parser.add_argument(
+        "--address",
+        default=None,
+        help="With --backend ray: a running Ray cluster (auto, HOST:PORT or ray://HOST:10001) "
+        "instead of a local instance of --workers CPUs.",
+    )
+    parser.add_argument(
         "--plots",
         action="store_true",
         help="Also draw one episode (first seed, first load, first non-random agent): "
@@ -147,6 +155,17 @@ def parse_loads(text: str) -> list[float]:
     return loads
 
 
+def ray_cluster(args: argparse.Namespace) -> AbstractContextManager[Any]:
+    """``--address``: the Ray session the run uses (``--backend ray`` only); else nothing."""
+    if args.address is None:
+        return nullcontext()
+    if args.backend != "ray":
+        raise ConfigError(f"--address: only with --backend ray, got --backend {args.backend}")
+    from agents.distributed import check_address, ray_session
+
+    return ray_session(check_address(args.address))
+
+
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Run the command; its exit status (bad input raises a one-line error)."""
     args = build_parser(prog).parse_args(argv)
@@ -163,17 +182,18 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     check_run_options(args)
     check_output_folder(args.out, EVALUATION_FILES)  # before the run, not after it
     began = time.perf_counter()
-    result = evaluate(
-        args.scenario,
-        specs,
-        loads=loads,
-        episodes=args.episodes,
-        seed=args.seed,
-        workers=args.workers,
-        backend=args.backend,
-        progress=not args.quiet,
-        overrides=parse_overrides(args.set),
-    )
+    with ray_cluster(args):
+        result = evaluate(
+            args.scenario,
+            specs,
+            loads=loads,
+            episodes=args.episodes,
+            seed=args.seed,
+            workers=args.workers,
+            backend=args.backend,
+            progress=not args.quiet,
+            overrides=parse_overrides(args.set),
+        )
     with staged_folder(args.out, recognised=EVALUATION_FILES) as stage:  # one set of files
         paths = write_results(result, stage, fresh=False)
         if args.plots:
@@ -220,10 +240,11 @@ def run_suite_cli(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     suite = load_suite(args.suite)
     extra = [] if args.agents is None else args.agents.split(",")
-    result = run_suite(
-        suite, extra, episodes=args.episodes, workers=args.workers, backend=args.backend,
-        progress=not args.quiet, out_dir=args.out,
-    )  # fmt: skip
+    with ray_cluster(args):
+        result = run_suite(
+            suite, extra, episodes=args.episodes, workers=args.workers, backend=args.backend,
+            progress=not args.quiet, out_dir=args.out,
+        )  # fmt: skip
     paths = write_suite(result, args.out)
     ran = [o.episodes for o in result.outcomes if o.result is not None]
     warning = few_seeds_warning(min(ran), "in a cell") if ran else None
@@ -238,4 +259,3 @@ def run_suite_cli(args: argparse.Namespace) -> int:
             + f" and {args.out / 'cells'}"
         )
     return 0
-
