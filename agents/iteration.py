@@ -54,8 +54,8 @@ from envs.wrappers import QUEUE_FEATURES, CanonicalDispatch
 __all__ = [
     "TEACHERS",
     "Cell",
-    "Demonstrations",
     "RolloutLabels",
+    "TeacherChoices",
     "best_heuristic",
     "best_teachers",
     "collect_labels",
@@ -419,8 +419,12 @@ def fit_labels(
 
 
 @dataclass(frozen=True, slots=True)
-class Demonstrations:
-    """Teacher choices in the canonical layout: ``obs``, ``masks``, ``actions``, ``cell``."""
+class TeacherChoices:
+    """Teacher choices in the canonical layout: ``obs``, ``masks``, ``actions``, ``cell``.
+
+    (``agents.bc.Demonstrations`` also records rewards, for the value regression of
+    behaviour cloning; the distillation needs only the choices and their cells.)
+    """
 
     obs: np.ndarray
     masks: np.ndarray
@@ -431,10 +435,10 @@ class Demonstrations:
         return len(self.actions)
 
     @staticmethod
-    def concat(parts: Sequence[Demonstrations]) -> Demonstrations:
+    def concat(parts: Sequence[TeacherChoices]) -> TeacherChoices:
         """One set from several."""
-        return Demonstrations(*(np.concatenate([getattr(p, f) for p in parts])
-                                for f in Demonstrations.__slots__))  # fmt: skip
+        return TeacherChoices(*(np.concatenate([getattr(p, f) for p in parts])
+                                for f in TeacherChoices.__slots__))  # fmt: skip
 
 
 def _teachers(teacher: str | Sequence[str], n_cells: int) -> list[str]:
@@ -455,7 +459,7 @@ def demonstrations(
     k_max: int = 16,
     student: Any = None,
     explore: float = 0.0,
-) -> Demonstrations:
+) -> TeacherChoices:
     """The teacher's choice at every decision of ``cells`` × ``seeds``.
 
     Without ``student`` the teacher plays (its own states); with one, the student plays
@@ -490,7 +494,7 @@ def demonstrations(
     if not actions:
         raise ConfigError("imitate: the teacher made no decisions")
     dim = int(np.asarray(obs[0]).shape[0])
-    return Demonstrations(
+    return TeacherChoices(
         np.asarray(obs, dtype=np.float32).reshape(len(obs), dim),
         np.asarray(masks, dtype=bool).reshape(len(obs), -1),
         np.asarray(actions, dtype=np.int64),
@@ -500,7 +504,7 @@ def demonstrations(
 
 def fit_demonstrations(
     model: Any,
-    data: Demonstrations,
+    data: TeacherChoices,
     *,
     epochs: int = 5,
     batch_size: int = 512,
@@ -652,7 +656,7 @@ def distill(
         more = demonstrations(cells, seeds, teacher=teachers, k_max=k_max, student=model,
                               explore=explore)  # fmt: skip
         before = fit_demonstrations(model, more, epochs=0, progress=False)["agreement"]
-        data = Demonstrations.concat([data, more])
+        data = TeacherChoices.concat([data, more])
         stats = fit_demonstrations(model, data, seed=seed + d + 1, progress=progress,
                                    desc=f"dagger round {d}")  # fmt: skip
         rows.append({"round": f"dagger_{d}", "agreement_before": before, **stats})

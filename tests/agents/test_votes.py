@@ -153,7 +153,7 @@ def test_dagger_demonstrations_follow_the_student_and_record_the_teacher():
 def test_every_cell_weighs_the_same_in_the_imitation_fit():
     # Cell 0 (900 decisions) wants the slot with the highest feature 3, cell 1 (60) the
     # lowest; a global feature tells the cells apart. Unweighted, cell 1 would be noise.
-    from agents.iteration import Demonstrations, fit_demonstrations, make_student
+    from agents.iteration import TeacherChoices, fit_demonstrations, make_student
 
     rng = np.random.default_rng(0)
     env = TOY.make_env(4)
@@ -169,8 +169,8 @@ def test_every_cell_weighs_the_same_in_the_imitation_fit():
         act = blocks[..., 3].argmax(1) if c == 0 else blocks[..., 3].argmin(1)
         masks = np.zeros((n, 5), bool)
         masks[:, :4] = True
-        parts.append(Demonstrations(obs, masks, act.astype(np.int64), np.full(n, c)))
-    data = Demonstrations.concat(parts)
+        parts.append(TeacherChoices(obs, masks, act.astype(np.int64), np.full(n, c)))
+    data = TeacherChoices.concat(parts)
     model = make_student(env, hidden=32)
     stats = fit_demonstrations(model, data, epochs=40, batch_size=64, learning_rate=3e-3,
                                progress=False)  # fmt: skip
