@@ -3,19 +3,19 @@
 The shipped policy (``pretrained``) is compared too, on the same paired episodes.
 
 Training is a short version of the recipe behind the shipped policy
-(``configs/agents/distill.yaml``, ``agents.iteration``): imitate the cheapest heuristic of
-each load, then one round of rollout labels (every valid action of a share of decisions
-tried on a fork of the episode, its label the cheapest branch under ``ect_queue`` or
-``earliest_uplink``) fitted into the candidate-scoring network, on the scenario at loads 1
-and 2 with short arrival windows. Writes OUT/train (model.zip, imitation.zip, round_0.zip)
-and OUT/eval (summary.csv, jobs.csv, summary.json, comparison.csv against the best
-heuristic of each load, turnaround_cdf.png, turnaround_vs_load.png, contact_gantt.png,
-ground_tracks.png, queue_length.png), prints the tables and ends with a one-line reading.
+(``configs/agents/distill.yaml``, ``agents.iteration``): on the scenario at loads 1 and 2
+with short arrival windows, find the cheapest heuristic of each load, imitate it with the
+candidate-scoring network (which sees every heuristic's vote), then two DAgger rounds (the
+network plays, the heuristics say what they would do, refit). ``--hp rounds=1`` adds a round
+of rollout labels. Writes OUT/train (model.zip, imitation.zip) and OUT/eval (summary.csv,
+jobs.csv, summary.json, comparison.csv against the best heuristic of each load,
+turnaround_cdf.png, turnaround_vs_load.png, contact_gantt.png, ground_tracks.png,
+queue_length.png, report.html), prints the tables and ends with a one-line reading.
 About 10 minutes on 2 CPU cores with the defaults.
 
 --set KEY=VALUE overrides the scenario everywhere (training, evaluation, the drawn episode);
 --hp KEY=VALUE changes the distillation (keys: rounds, horizon, label_share, explore, epochs,
-k_max, teacher, base; see configs/agents/distill.yaml).
+k_max, teacher, dagger_rounds, base; see configs/agents/distill.yaml).
 
 ``python scripts/quickstart.py`` is the same command (same options) in a checkout.
 """
@@ -36,8 +36,8 @@ from agents.cli._common import (
 
 #: The distillation ``--hp`` may change, and the quickstart's values of them.
 DISTILL_DEFAULTS = {
-    "rounds": 1, "horizon": 30, "explore": 0.1, "epochs": 20, "k_max": 16,
-    "teacher": "best", "base": ["ect_queue", "earliest_uplink"],
+    "rounds": 0, "dagger_rounds": 2, "horizon": 30, "explore": 0.1, "epochs": 20,
+    "k_max": 16, "teacher": "best", "base": ["ect_queue", "earliest_uplink"],
 }  # fmt: skip
 
 
