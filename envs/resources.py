@@ -9,7 +9,7 @@ in ``agents.shipped``), so the same code finds the data in a checkout, an editab
 * installed wheel: ``<site-packages>/envs/configs``;
 * checkout or editable install: ``<repo>/configs`` (beside the ``envs`` package).
 
->>> sorted(p.name for p in configs_dir().iterdir() if p.is_dir())
+>>> sorted(p.name for p in configs_dir().iterdir() if p.is_dir())  # doctest: +NORMALIZE_WHITESPACE
 ['agents', 'distributions', 'ground_stations', 'scenarios', 'suites', 'sweeps', 'tle', 'traces',
  'zoo']
 """
