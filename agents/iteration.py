@@ -44,7 +44,7 @@ import numpy as np
 
 from agents.heuristics import HEURISTICS, make_heuristic
 from agents.lifeline import run_in_workers
-from agents.planning import best_branch_cost_s, parse_bases
+from agents.planning import best_branch_cost_s, parse_bases, play_then_drain
 from agents.scoring import greedy_action
 from agents.votes import VotingDispatch
 from envs.dispatch_env import ConstellationDispatchEnv
@@ -56,6 +56,7 @@ __all__ = [
     "Cell",
     "RolloutLabels",
     "TeacherChoices",
+    "agreement",
     "best_heuristic",
     "best_teachers",
     "collect_labels",
@@ -272,16 +273,8 @@ def heuristic_cost_s(cell: Cell, name: str, seed: int) -> float:
     env.reset(seed=int(seed))
     env.observe_features = False
     env.truncate = False
-    limit = env.scenario.episode.max_decisions
-    agent = make_heuristic(name, env, seed=int(seed))
-    done, n = env.sim.done, 0
-    while not done:
-        if limit is not None and n == limit:
-            env.sim.stop_arrivals()
-        mask = env.action_masks()
-        action = int(agent.predict(None, action_masks=mask)[0]) if mask.any() else 0
-        _, _, terminated, truncated, _ = env.step(action)
-        done, n = terminated or truncated, n + 1
+    play_then_drain(env, make_heuristic(name, env, seed=int(seed)),
+                    env.scenario.episode.max_decisions)  # fmt: skip
     sim = env.sim
     total = job_costs_s(job_table(sim), sim.now, env.scenario.reward.drop_penalty_s).sum()
     return float(total / max(sim.arrived, 1))
@@ -434,6 +427,11 @@ class TeacherChoices:
     def __len__(self) -> int:
         return len(self.actions)
 
+    def cell_weights(self) -> np.ndarray:
+        """Per-decision weights, mean 1, giving every cell's decisions the same total."""
+        weight = 1.0 / np.bincount(self.cell)[self.cell]
+        return weight * (len(self) / weight.sum())
+
     @staticmethod
     def concat(parts: Sequence[TeacherChoices]) -> TeacherChoices:
         """One set from several."""
@@ -523,9 +521,7 @@ def fit_demonstrations(
 
     from agents.bc import _fit
 
-    counts = np.bincount(data.cell)
-    weight = 1.0 / counts[data.cell]
-    weight *= len(data) / weight.sum()
+    weight = data.cell_weights()
     o_t = th.as_tensor(data.obs)
     m_t = th.as_tensor(data.masks)
     a_t = th.as_tensor(data.actions)
@@ -538,10 +534,21 @@ def fit_demonstrations(
         return (w_t[idx] * ce).mean()
 
     _fit(policy, len(data), loss_of, epochs, batch_size, learning_rate, seed, desc, progress)
+    return {"decisions": float(len(data)), "agreement": agreement(model, data)}
+
+
+def agreement(model: Any, data: TeacherChoices) -> float:
+    """Share of ``data``'s decisions whose greedy action is the teacher's.
+
+    Every cell weighs the same (:meth:`TeacherChoices.cell_weights`).
+    """
+    import torch as th
+
     with th.no_grad():
-        greedy = policy.action_logits(o_t).masked_fill(~m_t, -th.inf).argmax(1).numpy()
+        logits = model.policy.action_logits(th.as_tensor(data.obs))
+        greedy = logits.masked_fill(~th.as_tensor(data.masks), -th.inf).argmax(1).numpy()
     hit = (greedy == data.actions).astype(np.float64)
-    return {"decisions": float(len(data)), "agreement": float((hit * weight).sum() / len(data))}
+    return float((hit * data.cell_weights()).sum() / len(data))
 
 
 def imitate(
@@ -655,7 +662,7 @@ def distill(
         seeds = [int(s) + 100 * (d + 1) for s in imitation_seeds]
         more = demonstrations(cells, seeds, teacher=teachers, k_max=k_max, student=model,
                               explore=explore)  # fmt: skip
-        before = fit_demonstrations(model, more, epochs=0, progress=False)["agreement"]
+        before = agreement(model, more)
         data = TeacherChoices.concat([data, more])
         stats = fit_demonstrations(model, data, seed=seed + d + 1, progress=progress,
                                    desc=f"dagger round {d}")  # fmt: skip

@@ -56,6 +56,7 @@ __all__ = [
     "branch_cost_s",
     "parse_bases",
     "parse_rollout_name",
+    "play_then_drain",
 ]
 
 ROLLOUT_PREFIX = "rollout"
@@ -126,19 +127,28 @@ def branch_cost_s(
     branch.observe_features = False  # the base heuristic reads the view, not observations
     branch.truncate = False  # a branch is priced to its end, past episode.max_decisions
     agent = make_heuristic(base, branch, seed=seed)
-    obs, reward, terminated, truncated, _ = branch.step(action)
-    total = -reward
+    _, reward, _, _, _ = branch.step(action)
+    return play_then_drain(branch, agent, horizon, cost=-reward)
+
+
+def play_then_drain(env: gym.Env, agent: Any, horizon: int | None, *, cost: float = 0.0) -> float:
+    """Let ``agent`` play ``horizon`` decisions, then stop arrivals and drain to the end.
+
+    ``env`` is an unwrapped env that ignores ``episode.max_decisions`` (``truncate`` off);
+    ``horizon`` ``None`` plays the episode out. Returns ``cost`` minus every reward received
+    (summed in step order). States with no valid action are stepped through without asking.
+    """
     n = 0
-    while not (terminated or truncated):
+    while not env.sim.done:
         if horizon is not None and n == horizon:
-            branch.sim.stop_arrivals()
+            env.sim.stop_arrivals()
             horizon = None  # drain: play on until the jobs in the system are resolved
-        obs, reward, terminated, truncated, _ = branch.step(
-            int(agent.predict(obs, action_masks=branch.action_masks())[0])
-        )
-        total -= reward
+        mask = env.action_masks()
+        action = int(agent.predict(None, action_masks=mask)[0]) if mask.any() else 0
+        _, reward, _, _, _ = env.step(action)
+        cost -= reward
         n += 1
-    return total
+    return cost
 
 
 def best_branch_cost_s(
