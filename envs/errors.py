@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "ConstellationDispatchError", "TLEError", "first_line"]
+__all__ = ["ConfigError", "ConstellationDispatchError", "TLEError", "first_line", "show_value"]
+
+#: Longest ``repr`` of a bad value an error message shows.
+SHOW_CHARS = 60
 
 
 class ConstellationDispatchError(Exception):
@@ -27,3 +30,13 @@ def first_line(exc: BaseException) -> str:
     For one-line errors that wrap a third-party failure.
     """
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def show_value(value: object, limit: int = SHOW_CHARS) -> str:
+    """``repr`` of a bad value on one line, cut to ``limit`` characters (ending ``...``).
+
+    >>> show_value("x" * 100, 10)
+    "'xxxxxx..."
+    """
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -3,24 +3,31 @@
 A ground-station network file (``configs/ground_stations/*.yaml``) is validated once, here,
 into :class:`Station` records; :func:`station_arrays` turns them into the numpy batches the
 contact-plan code works on. Positions are WGS84 geodetic in the files and Earth-fixed (ITRS)
-Cartesian kilometres in the arrays. GeoJSON and CSV station lists are read by
-:mod:`envs.ground_formats`.
+Cartesian kilometres in the arrays. The :class:`Station` record itself lives in
+:mod:`envs.station` (re-exported here); GeoJSON and CSV station lists are read by
+:mod:`envs.ground_formats`, which builds stations without importing this module.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from envs.errors import ConfigError
+from envs.constants import WGS84_A_KM, WGS84_E2, WGS84_F
+from envs.errors import ConfigError, show_value
+from envs.ground_formats import load_other_stations, name_field
+from envs.station import (
+    DEFAULT_DOWNLINK_BPS,
+    DEFAULT_MIN_ELEVATION_DEG,
+    DEFAULT_UPLINK_BPS,
+    REQUIRED_STATION_KEYS,
+    STATION_KEYS,
+    Station,
+)
 from envs.yamlio import read_yaml
 
 __all__ = [
@@ -43,114 +50,8 @@ __all__ = [
 
 StrPath = str | os.PathLike[str]
 
-WGS84_A_KM = 6378.137  # WGS84 equatorial radius
-WGS84_F = 1.0 / 298.257223563  # WGS84 flattening
-_WGS84_E2 = WGS84_F * (2.0 - WGS84_F)
-
-DEFAULT_MIN_ELEVATION_DEG = 10.0
-DEFAULT_UPLINK_BPS = 2e6
-DEFAULT_DOWNLINK_BPS = 1e8
-
-# Keys of a network file (only ``stations`` is required) and of its station entries.
+# Keys of a network file (only ``stations`` is required).
 FILE_KEYS: tuple[str, ...] = ("stations", "network", "source")
-REQUIRED_STATION_KEYS: tuple[str, ...] = ("name", "lat_deg", "lon_deg", "alt_m")
-_OPTIONAL_STATION_KEYS = ("min_elevation_deg", "network", "uplink_bps", "downlink_bps")
-STATION_KEYS: tuple[str, ...] = REQUIRED_STATION_KEYS + _OPTIONAL_STATION_KEYS
-
-_BOUNDS: tuple[tuple[str, float, float, bool], ...] = (  # field, low, high, high included
-    ("lat_deg", -90.0, 90.0, True),
-    ("lon_deg", -180.0, 360.0, False),
-    ("alt_m", -500.0, 9000.0, True),
-    ("min_elevation_deg", 0.0, 90.0, False),
-)
-_REPR_MAX = 60
-_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-
-
-def _show(value: object) -> str:
-    """The ``repr`` of a bad value, shortened so that error messages stay on one line."""
-    text = repr(value).replace("\n", " ")
-    return text if len(text) <= _REPR_MAX else text[: _REPR_MAX - 3] + "..."
-
-
-def _number(field: str, value: object) -> float:
-    """``value`` as a float; bools, strings and other non-reals raise :class:`ConfigError`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        hint = ""
-        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
-            hint = " (YAML 1.1 reads 1e8 as text: write 1.0e+8)"
-        raise ConfigError(f"{field}: must be a number, got {_show(value)}{hint}")
-    return float(value)
-
-
-def _text(field: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{field}: must be a non-empty string, got {_show(value)}")
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class Station:
-    """One ground station: where it is, what it can see, and how fast its links are.
-
-    Every field is checked on construction; a bad value raises :class:`ConfigError` naming
-    the field and the value. Integers are stored as floats, and a longitude in [180, 360) is
-    normalised to (-180, 180].
-
-    The defaults are typical, not vendor figures: a 10 deg elevation mask is the usual
-    operational compromise between pass length and terrain/atmospheric losses; 2 Mbit/s is a
-    typical S-band command/data uplink; 100 Mbit/s is a typical X-band payload downlink of a
-    small Earth-observation satellite (X-band links span roughly 50-800 Mbit/s). Override
-    them per station or per scenario when better numbers are known.
-
-    Attributes:
-        name: Unique station name (network files prefix it with the operator).
-        lat_deg: Geodetic (WGS84) latitude, degrees north, in [-90, 90].
-        lon_deg: Longitude, degrees east, normalised to (-180, 180].
-        alt_m: Height above the WGS84 ellipsoid, metres, in [-500, 9000].
-        min_elevation_deg: Elevation mask, degrees, in [0, 90).
-        network: Network or vendor the station belongs to, e.g. ``"ksat"``, ``"aws"``.
-        uplink_bps: Ground-to-satellite data rate, bit/s, finite and > 0.
-        downlink_bps: Satellite-to-ground data rate, bit/s, finite and > 0.
-
-    Example:
-        >>> Station("KSAT Svalbard", 78.23, 15.41, 500).lon_deg
-        15.41
-        >>> Station("Dateline", 0, 270, 0).lon_deg
-        -90.0
-        >>> Station("Nowhere", 95, 0, 0)
-        Traceback (most recent call last):
-        ...
-        envs.errors.ConfigError: lat_deg: must be in [-90, 90], got 95
-    """
-
-    name: str
-    lat_deg: float
-    lon_deg: float
-    alt_m: float
-    min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG
-    network: str = "own"
-    uplink_bps: float = DEFAULT_UPLINK_BPS
-    downlink_bps: float = DEFAULT_DOWNLINK_BPS
-
-    def __post_init__(self) -> None:
-        _text("name", self.name)
-        _text("network", self.network)
-        for field, low, high, closed in _BOUNDS:
-            raw = getattr(self, field)
-            value = _number(field, raw)
-            if not (low <= value <= high if closed else low <= value < high):
-                interval = f"[{low:g}, {high:g}{']' if closed else ')'}"
-                raise ConfigError(f"{field}: must be in {interval}, got {_show(raw)}")
-            object.__setattr__(self, field, value)
-        lon = self.lon_deg
-        if lon > 180.0 or lon == -180.0:  # normalise to (-180, 180]
-            object.__setattr__(self, "lon_deg", lon - 360.0 if lon > 180.0 else 180.0)
-        for field in ("uplink_bps", "downlink_bps"):
-            rate = _number(field, getattr(self, field))
-            if not (rate > 0.0 and math.isfinite(rate)):
-                raise ConfigError(f"{field}: must be finite and > 0, got {_show(rate)}")
-            object.__setattr__(self, field, rate)
 
 
 def _check_keys(where: str, entry: Mapping[Any, Any], allowed: Sequence[str]) -> None:
@@ -187,8 +88,6 @@ def load_stations(path: StrPath) -> list[Station]:
         ...     [(s.name, s.network, s.lat_deg, s.min_elevation_deg) for s in load_stations(path)]
         [('Troll', 'polar', -72.0, 5.0)]
     """
-    from envs.ground_formats import load_other_stations  # imports this module
-
     path = Path(path)
     other = load_other_stations(path)
     if other is not None:
@@ -196,7 +95,7 @@ def load_stations(path: StrPath) -> list[Station]:
     data = read_yaml(path)
     if not isinstance(data, Mapping):
         raise ConfigError(
-            f"{path}: top level must be a mapping with a 'stations' list, got {_show(data)}"
+            f"{path}: top level must be a mapping with a 'stations' list, got {show_value(data)}"
         )
     _check_keys(f"{path}: ", data, FILE_KEYS)
     if "stations" not in data:
@@ -204,19 +103,19 @@ def load_stations(path: StrPath) -> list[Station]:
     entries = data["stations"]
     if not isinstance(entries, list) or not entries:
         raise ConfigError(
-            f"{path}: stations: must be a non-empty list of mappings, got {_show(entries)}"
+            f"{path}: stations: must be a non-empty list of mappings, got {show_value(entries)}"
         )
     network = data.get("network", path.stem)
     for key, value in (("network", network), ("source", data.get("source", "-"))):
         if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{path}: {key}: must be a non-empty string, got {_show(value)}")
+            raise ConfigError(f"{path}: {key}: must be a non-empty string, got {show_value(value)}")
 
     stations: list[Station] = []
     first_index: dict[str, int] = {}
     for i, entry in enumerate(entries):
         where = f"{path}: stations[{i}]"
         if not isinstance(entry, Mapping):
-            raise ConfigError(f"{where}: must be a mapping, got {_show(entry)}")
+            raise ConfigError(f"{where}: must be a mapping, got {show_value(entry)}")
         _check_keys(f"{where}.", entry, STATION_KEYS)
         for key in REQUIRED_STATION_KEYS:
             if key not in entry:
@@ -264,8 +163,6 @@ def load_networks(paths: Sequence[StrPath]) -> list[Station]:
         path = Path(raw)
         for i, station in enumerate(load_stations(path)):
             if station.name in origin:
-                from envs.ground_formats import name_field  # imports this module
-
                 raise ConfigError(
                     f"{path}: {name_field(path, i)}: station name {station.name!r} "
                     f"is already defined in {origin[station.name]}"
@@ -295,9 +192,9 @@ def stations_ecef_km(stations: Sequence[Station]) -> np.ndarray:
     lat, lon = np.radians(_column(stations, "lat_deg")), np.radians(_column(stations, "lon_deg"))
     h_km = _column(stations, "alt_m") / 1000.0
     sin_lat = np.sin(lat)
-    n_km = WGS84_A_KM / np.sqrt(1.0 - _WGS84_E2 * sin_lat**2)  # prime-vertical radius
+    n_km = WGS84_A_KM / np.sqrt(1.0 - WGS84_E2 * sin_lat**2)  # prime-vertical radius
     xy = (n_km + h_km) * np.cos(lat)
-    z = (n_km * (1.0 - _WGS84_E2) + h_km) * sin_lat
+    z = (n_km * (1.0 - WGS84_E2) + h_km) * sin_lat
     return np.stack([xy * np.cos(lon), xy * np.sin(lon), z], axis=-1).reshape(-1, 3)
 
 

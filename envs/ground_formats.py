@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from envs.errors import ConfigError
-from envs.ground import STATION_KEYS, Station
+from envs.errors import ConfigError, show_value
+from envs.station import STATION_KEYS, Station
 from envs.yamlio import DuplicateKeyError, parse_yaml
 
 __all__ = [
@@ -59,12 +59,6 @@ _BY_EXTENSION = {
 # GeoJSON properties used as Station fields (lat/lon come from the geometry).
 _PROPERTIES = ("alt_m", "min_elevation_deg", "network", "uplink_bps", "downlink_bps")
 _NUMERIC = ("lat_deg", "lon_deg", "alt_m", "min_elevation_deg", "uplink_bps", "downlink_bps")
-_SHOW = 60
-
-
-def _show(value: object) -> str:
-    text = repr(value).replace("\n", " ")
-    return text if len(text) <= _SHOW else text[: _SHOW - 3] + "..."
 
 
 def _read_text(path: Path) -> str | None:
@@ -215,29 +209,29 @@ def load_geojson_stations(path: Path, text: str | None = None) -> list[Station]:
         got = data.get("type") if isinstance(data, Mapping) else data
         raise ConfigError(
             f"{path}: type: expected a GeoJSON 'FeatureCollection' of Point features, "
-            f"got {_show(got)}"
+            f"got {show_value(got)}"
         )
     features = data.get("features")
     if not isinstance(features, list) or not features:
-        raise ConfigError(f"{path}: features: must be a non-empty list, got {_show(features)}")
+        raise ConfigError(f"{path}: features: must be a non-empty list, got {show_value(features)}")
     stations, places = [], []
     for i, feature in enumerate(features):
         where = f"{path}: features[{i}]"
         if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
-            raise ConfigError(f"{where}: must be a GeoJSON Feature, got {_show(feature)}")
+            raise ConfigError(f"{where}: must be a GeoJSON Feature, got {show_value(feature)}")
         geometry = feature.get("geometry")
         if not isinstance(geometry, Mapping) or geometry.get("type") != "Point":
             got = geometry.get("type") if isinstance(geometry, Mapping) else geometry
-            raise ConfigError(f"{where}.geometry: must be a Point, got {_show(got)}")
+            raise ConfigError(f"{where}.geometry: must be a Point, got {show_value(got)}")
         coords = geometry.get("coordinates")
         if not isinstance(coords, list) or len(coords) not in (2, 3):
             raise ConfigError(
                 f"{where}.geometry.coordinates: must be [lon, lat] or [lon, lat, alt_m], "
-                f"got {_show(coords)}"
+                f"got {show_value(coords)}"
             )
         props = feature.get("properties")
         if not isinstance(props, Mapping):
-            raise ConfigError(f"{where}.properties: must be a mapping, got {_show(props)}")
+            raise ConfigError(f"{where}.properties: must be a mapping, got {show_value(props)}")
         if "name" not in props:
             raise ConfigError(f"{where}.properties.name: required key missing")
         fields: dict[str, Any] = {"network": path.stem, "alt_m": 0.0}
@@ -250,8 +244,8 @@ def load_geojson_stations(path: Path, text: str | None = None) -> list[Station]:
             locate["alt_m"] = f"{c}[2] (alt_m)"
             if "alt_m" in props and props["alt_m"] != coords[2]:
                 raise ConfigError(
-                    f"{where}.properties.alt_m: {_show(props['alt_m'])} contradicts "
-                    f"geometry.coordinates[2] {_show(coords[2])}"
+                    f"{where}.properties.alt_m: {show_value(props['alt_m'])} contradicts "
+                    f"geometry.coordinates[2] {show_value(coords[2])}"
                 )
             fields["alt_m"] = coords[2]
         stations.append(_station(where, fields, locate))
@@ -304,7 +298,7 @@ def load_csv_stations(path: Path, text: str | None = None) -> list[Station]:
     if missing:
         raise ConfigError(
             f"{path} line {header_line}: missing column(s) {', '.join(missing)} "
-            f"(header {_show(','.join(columns))})"
+            f"(header {show_value(','.join(columns))})"
         )
     if len(rows) == 1:
         raise ConfigError(f"{path}: no stations below the header")
