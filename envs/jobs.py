@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from envs.atomic import atomic_write
+from envs.constants import HOUR_S
 from envs.errors import ConfigError
 from envs.limits import check_count
 from envs.timeutil import require_utc
@@ -380,7 +381,7 @@ def diurnal_times(
     hour0 = epoch.hour + epoch.minute / 60 + (epoch.second + epoch.microsecond * 1e-6) / 3600
     candidates = poisson_times(rate * (1.0 + amp), duration_s, rng)
     u = rng.random(candidates.size)
-    hour = (hour0 + candidates / 3600.0 + float(lon_deg) / 15.0) % 24.0
+    hour = (hour0 + candidates / HOUR_S + float(lon_deg) / 15.0) % 24.0
     relative = 1.0 + amp * np.cos(2.0 * np.pi * (hour - float(peak_hour)) / 24.0)
     return candidates[u * (1.0 + amp) < relative]
 

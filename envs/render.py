@@ -37,6 +37,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from envs.atomic import atomic_write
+from envs.constants import HOUR_S
 from envs.contact_plan import ContactPlan
 from envs.orbits import propagate_ecef, time_grid
 from envs.timeutil import builtin_timescale, format_utc
@@ -98,7 +99,7 @@ def _clear(ax) -> None:
 
 
 def _hours(seconds: float) -> str:
-    return "—" if not math.isfinite(seconds) else f"{seconds / 3600.0:.2f} h"
+    return "—" if not math.isfinite(seconds) else f"{seconds / HOUR_S:.2f} h"
 
 
 class EpisodeRenderer:
@@ -369,7 +370,7 @@ def plot_contact_gantt(
     row = np.full(len(plan.station_names), -1)
     row[shown] = np.arange(len(shown))
     sel = row[p.station] >= 0
-    hours = 3600.0
+    hours = HOUR_S
     x0, x1 = p.rise_s[sel] / hours, p.set_s[sel] / hours
     y = row[p.station[sel]]
     verts = np.stack(
@@ -509,7 +510,7 @@ def plot_contact_gantt_grouped(
     planes = groups
     rows: list[tuple[int, int]] = [(n, q) for n in range(len(plan.network_names)) for q in planes]
     cmap = matplotlib.colormaps["tab10"]
-    hours = 3600.0
+    hours = HOUR_S
     fig = Figure(figsize=(12, max(3.0, 0.26 * len(rows) + 1.6)), constrained_layout=True)
     ax = fig.subplots()
     for y, (n, q) in enumerate(rows):

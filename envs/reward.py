@@ -28,17 +28,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gymnasium import Env
+
+from envs.constants import HOUR_S
 from envs.errors import ConfigError
-
-if TYPE_CHECKING:
-    from envs.dispatch_env import ConstellationDispatchEnv
 
 __all__ = ["REWARD_NAMES", "UNITS_S", "Reward", "TimeInSystem", "make_reward"]
 
 #: Seconds per unit of :class:`TimeInSystem`.
-UNITS_S = {"s": 1.0, "h": 3600.0}
+UNITS_S = {"s": 1.0, "h": HOUR_S}
 #: Names ``make_reward`` (and the env's ``reward=`` argument) accepts.
 REWARD_NAMES = ("time_in_system", "time_in_system_h", "time_in_system_s")
 
@@ -46,13 +46,15 @@ REWARD_NAMES = ("time_in_system", "time_in_system_h", "time_in_system_s")
 class Reward(ABC):
     """What the environment pays for the job time and drops accrued since the last call.
 
-    ``env`` is the environment (``None`` when called outside one); ``drop_penalty_s`` is
-    the scenario's ``reward.drop_penalty_s``.
+    ``env`` is the environment calling it (a ``ConstellationDispatchEnv``; ``None`` when
+    called outside one); ``drop_penalty_s`` is the scenario's ``reward.drop_penalty_s``. This
+    module knows the environment only as a ``gymnasium.Env``, so it imports nothing from
+    ``envs.dispatch_env``.
     """
 
     def reset(
         self,
-        env: ConstellationDispatchEnv | None,
+        env: Env | None,
         job_seconds: float,
         drops: int,
         *,
@@ -68,7 +70,7 @@ class Reward(ABC):
     @abstractmethod
     def step(
         self,
-        env: ConstellationDispatchEnv | None,
+        env: Env | None,
         job_seconds: float,
         drops: int,
         *,
@@ -102,7 +104,7 @@ class TimeInSystem(Reward):
 
     def step(
         self,
-        env: ConstellationDispatchEnv | None,
+        env: Env | None,
         job_seconds: float,
         drops: int,
         *,

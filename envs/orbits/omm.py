@@ -27,6 +27,7 @@ from typing import Any
 
 from sgp4 import omm as sgp4_omm
 
+from envs.constants import DAY_S
 from envs.errors import TLEError
 from envs.orbits.tle import MAX_CATNR, TLE, check_unique_names, format_catnr, tle_checksum
 
@@ -124,7 +125,7 @@ def _epoch(record: Mapping[str, Any]) -> tuple[datetime, float]:
 def _epoch_field(whole: datetime, fraction_s: float) -> str:
     """Columns 19-32 of line 1: two-digit year and day of year to 1e-8 day."""
     start = datetime(whole.year, 1, 1, tzinfo=timezone.utc)
-    day = 1.0 + ((whole - start).total_seconds() + fraction_s) / 86400.0
+    day = 1.0 + ((whole - start).total_seconds() + fraction_s) / DAY_S
     text = f"{day:012.8f}"
     days_in_year = (datetime(whole.year + 1, 1, 1, tzinfo=timezone.utc) - start).days
     year = whole.year

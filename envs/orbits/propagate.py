@@ -22,6 +22,7 @@ from skyfield.jpllib import SpiceKernel
 from skyfield.sgp4lib import theta_GMST1982
 from skyfield.timelib import Timescale
 
+from envs.constants import DAY_S
 from envs.errors import ConfigError
 from envs.orbits.tle import TLE, tle_to_satrec
 from envs.timeutil import builtin_timescale, require_utc, skyfield_times
@@ -38,7 +39,6 @@ __all__ = [
     "time_grid",
 ]
 
-DAY_S = 86400.0
 # Earth radius skyfield uses for its shadow test (``skyfield.constants.ERAD``).
 EARTH_RADIUS_SHADOW_KM = 6378.1366
 

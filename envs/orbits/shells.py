@@ -26,6 +26,7 @@ from sgp4.api import SGP4_ERRORS, WGS72, Satrec
 from sgp4.earth_gravity import wgs72
 from sgp4.exporter import export_tle
 
+from envs.constants import DAY_S
 from envs.errors import ConfigError
 from envs.orbits.tle import MAX_CATNR, TLE, format_catnr, tle_checksum
 from envs.timeutil import require_utc
@@ -43,7 +44,7 @@ EARTH_RADIUS_KM = wgs72.radiusearthkm  # 6378.135
 MU_KM3_PER_S2 = wgs72.mu  # 398600.8
 J2 = wgs72.j2  # 0.001082616
 TROPICAL_YEAR_DAYS = 365.2421897
-SUN_RATE_RAD_PER_S = 2.0 * math.pi / (TROPICAL_YEAR_DAYS * 86400.0)
+SUN_RATE_RAD_PER_S = 2.0 * math.pi / (TROPICAL_YEAR_DAYS * DAY_S)
 _SGP4_EPOCH0 = datetime(1949, 12, 31, tzinfo=timezone.utc)
 _J2000 = datetime(2000, 1, 1, 12, tzinfo=timezone.utc)  # JD 2451545.0 (UTC; UT1 and TT ignored)
 

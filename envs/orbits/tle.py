@@ -24,6 +24,7 @@ from pathlib import Path
 from sgp4.api import SGP4_ERRORS, WGS72, Satrec
 
 from envs.atomic import atomic_write
+from envs.constants import DAY_S
 from envs.errors import TLEError
 
 __all__ = [
@@ -158,7 +159,7 @@ def check_epoch_age(
     2.0
     """
     check_epoch_distance(tles, start, 0.0, source)
-    ages = [(start - t.epoch).total_seconds() / 86400.0 for t in tles]
+    ages = [(start - t.epoch).total_seconds() / DAY_S for t in tles]
     if not ages:
         return 0.0
     worst = max(range(len(ages)), key=lambda i: abs(ages[i]))
@@ -206,7 +207,7 @@ def check_epoch_distance(
         return
     end = start + timedelta(seconds=float(horizon_s))
     days = [
-        max(abs((start - t.epoch).total_seconds()), abs((end - t.epoch).total_seconds())) / 86400
+        max(abs((start - t.epoch).total_seconds()), abs((end - t.epoch).total_seconds())) / DAY_S
         for t in tles
     ]
     worst = max(range(len(days)), key=days.__getitem__)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from envs.constants import DAY_S
 from envs.ground import load_networks
 from envs.limits import check_count
 from envs.orbits.elements import load_elements
@@ -89,10 +90,10 @@ def check_budget(sc: Scenario) -> None:
         )  # fmt: skip
     outages = sc.faults.random_station_outages
     if outages is not None:
-        count = outages.rate_per_day * horizon / 86400.0 * n_stations
+        count = outages.rate_per_day * horizon / DAY_S * n_stations
         check_count(
             "outages", count, "faults.random_station_outages.rate_per_day",
-            f"{outages.rate_per_day:g} a day × {horizon / 86400.0:.3g} days × {n_stations} "
+            f"{outages.rate_per_day:g} a day × {horizon / DAY_S:.3g} days × {n_stations} "
             "stations",
         )  # fmt: skip
 

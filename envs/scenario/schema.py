@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from envs.constants import DAY_S, HOUR_S
 from envs.orbits.shells import Shell
 from envs.scenario.faults import FaultsSpec
 
@@ -88,7 +89,7 @@ class SatelliteClass:
             return None
         if self.power == "sunlit_only":
             return 0.0
-        return self.battery_wh * 3600.0 / self.compute_w
+        return self.battery_wh * HOUR_S / self.compute_w
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,8 +246,8 @@ class EpisodeSpec:
     """
 
     epoch: datetime
-    duration_s: float = 6 * 3600.0
-    drain_s: float = 12 * 3600.0
+    duration_s: float = 6 * HOUR_S
+    drain_s: float = 12 * HOUR_S
     contact_step_s: float = 180.0
     max_decisions: int | None = None
 
@@ -278,7 +279,7 @@ class RewardSpec:
             as much as one that waited a day), so that dropping never pays.
     """
 
-    drop_penalty_s: float = 86400.0
+    drop_penalty_s: float = DAY_S
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from envs.constants import DAY_S
 from envs.errors import ConfigError
 from envs.scenario.faults import FaultsSpec
 from envs.sim.core import _IN_FLIGHT, _PENDING, COMPUTE_DONE, DOWNLINK_DONE, UPLINK_DONE, Sim
@@ -38,7 +39,6 @@ from envs.sim.world import World
 
 __all__ = ["FaultPlan", "FaultedWorld", "cut_windows", "sample_fault_plan"]
 
-_DAY_S = 86400.0
 _STAGES = (UPLINK_DONE, COMPUTE_DONE, DOWNLINK_DONE)
 
 
@@ -82,7 +82,7 @@ def sample_fault_plan(spec: FaultsSpec, world: World, rng: np.random.Generator) 
     outages = [(_station(world, o.station), o.start_s, o.end_s) for o in spec.station_outages]
     rso = spec.random_station_outages
     if rso is not None and rso.rate_per_day > 0:
-        counts = outage_rng.poisson(rso.rate_per_day * horizon / _DAY_S, size=world.n_stations)
+        counts = outage_rng.poisson(rso.rate_per_day * horizon / DAY_S, size=world.n_stations)
         total = int(counts.sum())
         starts = outage_rng.uniform(0.0, horizon, size=total)
         ends = starts + outage_rng.exponential(rso.mean_duration_s, size=total)
@@ -112,7 +112,7 @@ def sample_fault_plan(spec: FaultsSpec, world: World, rng: np.random.Generator) 
         first[sat] = min(f.time_s, first.get(sat, np.inf))
     rsf = spec.random_satellite_failures
     if rsf is not None and rsf.rate_per_day > 0:
-        times = failure_rng.exponential(_DAY_S / rsf.rate_per_day, size=world.n_sats)
+        times = failure_rng.exponential(DAY_S / rsf.rate_per_day, size=world.n_sats)
         for sat in np.flatnonzero(times < horizon).tolist():
             first[sat] = min(float(times[sat]), first.get(sat, np.inf))
     return FaultPlan(
