@@ -38,24 +38,43 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from envs.orbits import Constellation, shell_elements, time_grid
 from envs.scenario.schema import IslSpec, Scenario
-from envs.sim.links import INF, walk
+from envs.sim.links import INF, Windows, walk
 
-if TYPE_CHECKING:
-    from envs.sim.world import World
-
-__all__ = ["PLANE_TOL_DEG", "SHELL_TOL_KM", "IslGraph", "Planes", "plane_structure"]
+__all__ = [
+    "PLANE_TOL_DEG",
+    "SHELL_TOL_KM",
+    "DownlinkSource",
+    "IslGraph",
+    "Planes",
+    "plane_structure",
+]
 
 #: Orbit normals closer than this share a plane (TLE satellites); inclinations of a shell too.
 PLANE_TOL_DEG = 2.0
 #: Orbit radii closer than this share a plane or shell (TLE satellites).
 SHELL_TOL_KM = 25.0
+
+
+class DownlinkSource(Protocol):
+    """What :meth:`IslGraph.best_relay` reads of a world (``envs.sim.world.World`` is one).
+
+    Attributes:
+        failed: Satellites that have failed (a relay path may not cross them).
+    """
+
+    failed: Collection[int]
+
+    def downlink_windows(self, sat: int) -> Windows:
+        """Contacts of ``sat`` with any downlink-permitted station, best rate per instant."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +324,12 @@ class IslGraph:
         return self.spec.latency_s + nbytes * 8.0 / self.spec.rate_bps
 
     def best_relay(
-        self, world: World, sat: int, t: float, nbytes: float, busy_down: list[float] | None
+        self,
+        world: DownlinkSource,
+        sat: int,
+        t: float,
+        nbytes: float,
+        busy_down: list[float] | None,
     ) -> tuple[float, float, int, int]:
         """Where a result ready on ``sat`` at ``t`` goes down soonest.
 
