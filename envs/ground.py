@@ -19,7 +19,7 @@ import numpy as np
 
 from envs.constants import WGS84_A_KM, WGS84_E2, WGS84_F
 from envs.errors import ConfigError, show_value
-from envs.ground_formats import load_other_stations, name_field
+from envs.ground_formats import load_other_stations, name_field, read_station_file
 from envs.station import (
     DEFAULT_DOWNLINK_BPS,
     DEFAULT_MIN_ELEVATION_DEG,
@@ -28,7 +28,7 @@ from envs.station import (
     STATION_KEYS,
     Station,
 )
-from envs.yamlio import read_yaml
+from envs.yamlio import parse_yaml, read_yaml
 
 __all__ = [
     "DEFAULT_DOWNLINK_BPS",
@@ -89,10 +89,12 @@ def load_stations(path: StrPath) -> list[Station]:
         [('Troll', 'polar', -72.0, 5.0)]
     """
     path = Path(path)
-    other = load_other_stations(path)
+    read = read_station_file(path)  # the file is read once, whatever its format
+    other = load_other_stations(path, read)
     if other is not None:
         return other
-    data = read_yaml(path)
+    text = read[1]
+    data = read_yaml(path) if text is None else parse_yaml(text, str(path))
     if not isinstance(data, Mapping):
         raise ConfigError(
             f"{path}: top level must be a mapping with a 'stations' list, got {show_value(data)}"

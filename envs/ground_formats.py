@@ -39,6 +39,7 @@ __all__ = [
     "load_geojson_stations",
     "load_other_stations",
     "name_field",
+    "read_station_file",
     "station_file_format",
 ]
 
@@ -119,13 +120,14 @@ def station_file_format(text: str | None, suffix: str = "") -> str | None:
     return "yaml" if isinstance(data, Mapping) else None
 
 
-def load_other_stations(path: Path) -> list[Station] | None:
-    """Stations of a GeoJSON or CSV file; ``None`` for a YAML file (the caller reads it).
+def read_station_file(path: Path) -> tuple[str, str | None]:
+    """A station file's format (a key of `STATION_FORMATS`) and text, reading it once.
+
+    The text is ``None`` when the file is not UTF-8 text.
 
     Raises:
-        ConfigError: The file is missing, of an unknown format (the message lists
-            `STATION_FORMATS`), or malformed (see `load_geojson_stations`,
-            `load_csv_stations`).
+        ConfigError: The file is missing or of an unknown format (the message lists
+            `STATION_FORMATS`).
     """
     text = _read_text(path)
     kind = station_file_format(text, path.suffix)
@@ -133,6 +135,22 @@ def load_other_stations(path: Path) -> list[Station] | None:
         raise ConfigError(
             f"{path}: unknown station file format; accepted: " + ", ".join(STATION_FORMATS.values())
         )
+    return kind, text
+
+
+def load_other_stations(
+    path: Path, read: tuple[str, str | None] | None = None
+) -> list[Station] | None:
+    """Stations of a GeoJSON or CSV file; ``None`` for a YAML file (the caller reads it).
+
+    ``read`` is what `read_station_file` returned for ``path`` (default: read it now).
+
+    Raises:
+        ConfigError: The file is missing, of an unknown format (the message lists
+            `STATION_FORMATS`), or malformed (see `load_geojson_stations`,
+            `load_csv_stations`).
+    """
+    kind, text = read_station_file(path) if read is None else read
     if kind == "yaml":
         return None
     if text is None:

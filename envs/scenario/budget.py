@@ -21,9 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from envs.constants import DAY_S
-from envs.ground import load_networks
 from envs.limits import check_count
-from envs.orbits.elements import load_elements
 
 if TYPE_CHECKING:
     from envs.scenario.schema import Scenario
@@ -72,7 +70,7 @@ def check_budget(sc: Scenario) -> None:
     n_sats = sum(per_class.values())
     g = sc.ground
     n_stations = sum(
-        1 for s in load_networks(g.station_files) if g.networks is None or s.network in g.networks
+        1 for s in g.file_stations() if g.networks is None or s.network in g.networks
     )
     check_count(
         "grid_cells", (steps + 1) * n_sats * n_stations, longest,
@@ -102,7 +100,7 @@ def _satellites_per_class(sc: Scenario) -> dict[str, int]:
     c = sc.constellation
     out: dict[str, int] = {}
     if c.tle_file is not None:
-        out[c.tle_class] = len(load_elements(c.tle_file))
+        out[c.tle_class] = len(c.file_tles())
     for s in c.shells:
         out[s.sat_class] = out.get(s.sat_class, 0) + s.shell.size
     return out

@@ -1,6 +1,6 @@
 """The scenario YAML reference, generated from the schema so that it cannot drift.
 
-Every key the loader accepts (``envs.scenario.loader``'s key tree) is listed with its type,
+Every key the loader accepts (``envs.scenario.fields.KEY_TREE``) is listed with its type,
 unit, default and meaning; the meaning is the ``Attributes:`` entry of the schema dataclass
 the key fills, the unit comes from the key's suffix (``_s`` seconds, ``_deg`` degrees, ...).
 ``docs/scenarios.md`` is this module's output (``python -m envs.scenario.reference``);
@@ -20,8 +20,9 @@ import sys
 from dataclasses import dataclass
 
 from envs.orbits.shells import Shell
-from envs.scenario import faults, schema
-from envs.scenario.loader import _REQUIRED, _TREE
+from envs.scenario import fault_specs as faults
+from envs.scenario import schema
+from envs.scenario.fields import KEY_TREE, REQUIRED_SECTIONS
 
 __all__ = ["ReferenceRow", "reference_markdown", "reference_rows"]
 
@@ -62,7 +63,7 @@ _UNITS = (
     ("_s", "s"), ("_m", "m"), ("_bytes", "bytes"), ("_jobs", "jobs"), ("_tokens", "tokens"),
 )  # fmt: skip
 _REQUIRED_KEYS = {
-    *_REQUIRED, "episode.epoch", "ground.station_files", "classes.*.models",
+    *REQUIRED_SECTIONS, "episode.epoch", "ground.station_files", "classes.*.models",
     "models.*.prefill_tokens_per_s", "models.*.decode_tokens_per_s", "models.*.memory_gb",
     "constellation.shells[].altitude_km", "constellation.shells[].planes",
     "constellation.shells[].sats_per_plane",
@@ -151,7 +152,7 @@ def _leaves(tree: object, prefix: str) -> list[str]:
 def reference_rows() -> list[ReferenceRow]:
     """Every key the loader accepts, in the loader's order, with what the schema says of it."""
     rows = []
-    for key in _leaves(_TREE, ""):
+    for key in _leaves(KEY_TREE, ""):
         section, _, leaf = key.rpartition(".")
         cls = _SECTIONS.get(section)
         fields = {f.name: f for f in dataclasses.fields(cls)} if cls else {}

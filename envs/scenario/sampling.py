@@ -3,7 +3,7 @@
 :func:`sample_scenario_dict` draws a plain mapping of scenario YAML keys from a space file
 (``envs.scenario.space``; default ``configs/distributions/default.yaml``) using
 ``np.random.default_rng(seed)`` alone; :func:`sample_scenario` passes it through the scenario
-loader's validation (``envs.scenario.loader.build_scenario``), so a sampled scenario is
+loader's validation (``envs.scenario.build.build_scenario``), so a sampled scenario is
 always one a user could have written. It is named ``generated:SEED``;
 ``load_scenario("generated:SEED")`` (and so the env, ``gym.make`` and ``scripts/evaluate.py
 --scenario``) returns it, with overrides applied on top.
@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.scenario import loader as _ld
+from envs.scenario.build import build_scenario
+from envs.scenario.checks import fail
 from envs.scenario.schema import Scenario
 from envs.scenario.space import (
     DEFAULT_SPACE,
@@ -42,6 +43,7 @@ from envs.scenario.space import (
 __all__ = [
     "DEFAULT_SPACE",
     "DISTRIBUTIONS",
+    "GENERATED_PREFIX",
     "SPACE_DIR",
     "Dist",
     "ScenarioSpace",
@@ -51,6 +53,8 @@ __all__ = [
     "space_path",
 ]
 
+#: Scenario names ``generated:SEED[@SPACE]`` are sampled (``envs.scenario.loader``).
+GENERATED_PREFIX = "generated:"
 _MAX_TRIES = 1000  # redraws of a shell's planes x sats_per_plane to fit max_satellites
 _FIRST_CATNR = 90001
 _CLASS_KEYS = ("servers", "throughput_scale", "memory_gb", "model_swap_s", "buffer_jobs", "power")
@@ -59,7 +63,7 @@ _GROUND_KEYS = ("network_count", "min_elevation_deg", "uplink_rate_scale", "down
 
 def _seed(seed: Any) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        _ld._fail("seed", "must be an integer >= 0", seed)
+        fail("seed", "must be an integer >= 0", seed)
     return int(seed)
 
 
@@ -84,7 +88,7 @@ def _shells(space: ScenarioSpace, rng: np.random.Generator) -> list[dict[str, An
                 break
         else:
             what = f"no planes x sats_per_plane of shell {j} fits in {budget} satellites left"
-            _ld._fail("constellation.max_satellites", what, budget)
+            fail("constellation.max_satellites", what, budget)
         shell = {
             "class": "inference",
             "altitude_km": altitude,
@@ -197,7 +201,7 @@ def sample_scenario_dict(seed: int, space: ScenarioSpace | None = None) -> dict[
         f"{w['process']} arrivals at load {w['load']:.2f}."
     )
     return {
-        "name": f"{_ld.GENERATED_PREFIX}{seed}",
+        "name": f"{GENERATED_PREFIX}{seed}",
         "description": desc,
         "episode": {"epoch": draw("epoch"), "duration_s": duration, **episode},
         "constellation": {"shells": shells},
@@ -246,6 +250,6 @@ def sample_scenario(seed: int, space: ScenarioSpace | None = None) -> Scenario:
     """
     space = load_space(DEFAULT_SPACE) if space is None else space
     data = sample_scenario_dict(seed, space)
-    return _ld.build_scenario(
+    return build_scenario(
         data, base_dir=space.source.parent, source=space.source, label=data["name"]
     )

@@ -11,8 +11,12 @@ from datetime import datetime
 from pathlib import Path
 
 from envs.constants import DAY_S, HOUR_S
+from envs.ground import load_networks
+from envs.orbits.elements import load_elements
 from envs.orbits.shells import Shell
-from envs.scenario.faults import FaultsSpec
+from envs.orbits.tle import TLE
+from envs.scenario.fault_specs import FaultsSpec
+from envs.station import Station
 
 __all__ = [
     "ArrivalSpec",
@@ -109,11 +113,22 @@ class ConstellationSpec:
             by the loader.
         tle_class: Class of the TLE file's satellites.
         shells: Generated shells, in order after the TLE satellites.
+        loaded: ``(tle_file, its element sets)`` as the loader read them, so that the file
+            is read once per scenario (not compared, not shown; ``None``: not read yet).
     """
 
     tle_file: Path | None = None
     tle_class: str = "inference"
     shells: tuple[ShellSpec, ...] = ()
+    loaded: tuple[Path, tuple[TLE, ...]] | None = field(default=None, compare=False, repr=False)
+
+    def file_tles(self) -> list[TLE]:
+        """The element sets of ``tle_file`` (none without one), read once by the loader."""
+        if self.tle_file is None:
+            return []
+        if self.loaded is not None and self.loaded[0] == self.tle_file:
+            return list(self.loaded[1])
+        return load_elements(self.tle_file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +148,8 @@ class GroundSpec:
         reference_range_km: Range at which the ``range`` model gives the full station rate.
         uplink_rate_scale: Multiplies every station's uplink rate (``uplink_bps``).
         downlink_rate_scale: Multiplies every station's downlink rate (``downlink_bps``).
+        loaded: ``(station_files, every station in them)`` as the loader read them, so that
+            each file is read once per scenario (not compared, not shown).
     """
 
     station_files: tuple[Path, ...]
@@ -145,6 +162,15 @@ class GroundSpec:
     reference_range_km: float = 1000.0
     uplink_rate_scale: float = 1.0
     downlink_rate_scale: float = 1.0
+    loaded: tuple[tuple[Path, ...], tuple[Station, ...]] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def file_stations(self) -> list[Station]:
+        """Every station of ``station_files`` (all networks), read once by the loader."""
+        if self.loaded is not None and self.loaded[0] == self.station_files:
+            return list(self.loaded[1])
+        return load_networks(self.station_files)
 
 
 @dataclass(frozen=True, slots=True)

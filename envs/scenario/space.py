@@ -32,7 +32,35 @@ import numpy as np
 from envs.errors import ConfigError
 from envs.ground import load_networks
 from envs.jobs import load_trace
-from envs.scenario import loader as _ld
+from envs.scenario.build import PRESET_DIR, STATION_DIR
+from envs.scenario.checks import (
+    COUNT,
+    NONNEG,
+    POS,
+    Conv,
+    check_keys,
+    choice,
+    epoch,
+    fail,
+    list_of,
+    mapping,
+    named,
+    number,
+    resolve_file,
+    section,
+    weights,
+)
+from envs.scenario.fields import (
+    ARRIVAL_FIELDS,
+    CLASS_FIELDS,
+    DISPATCH_FIELDS,
+    EPISODE_FIELDS,
+    GROUND_FIELDS,
+    MODEL_FIELDS,
+    REWARD_FIELDS,
+    TOKEN_FIELDS,
+    WORKLOAD_FIELDS,
+)
 from envs.yamlio import read_yaml
 
 __all__ = [
@@ -47,7 +75,7 @@ __all__ = [
 ]
 
 #: Folder of the shipped space files; a bare name in ``generated:SEED@NAME`` is looked up here.
-SPACE_DIR = _ld.PRESET_DIR.parent / "distributions"
+SPACE_DIR = PRESET_DIR.parent / "distributions"
 #: The space ``generated:SEED`` samples from.
 DEFAULT_SPACE = SPACE_DIR / "default.yaml"
 #: Distribution kinds a space file may use.
@@ -55,73 +83,73 @@ DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "choice")
 
 
 def _shares(field: str, value: Any) -> dict[str, float]:
-    shares = {n: _ld._NONNEG(f"{field}.{n}", w) for n, w in _ld._named(field, value)}
+    shares = {n: NONNEG(f"{field}.{n}", w) for n, w in named(field, value)}
     if sum(shares.values()) <= 0:
-        _ld._fail(field, "shares must have a positive sum", value)
+        fail(field, "shares must have a positive sum", value)
     return shares
 
 
-def _in(low: float, high: float, *, high_open: bool = False) -> _ld.Conv:
+def _in(low: float, high: float, *, high_open: bool = False) -> Conv:
     right = ")" if high_open else "]"
-    return _ld._num(
+    return number(
         f"in [{low:g}, {high:g}{right}",
         lambda x: low <= x < high if high_open else low <= x <= high,
     )
 
 
-_A, _T, _W = _ld._ARRIVALS, _ld._TOKENS, _ld._WORKLOAD
-_TABLES: dict[str, dict[str, tuple[_ld.Conv, bool]]] = {
-    "": {"epoch": (_ld._epoch, False)},
+_A, _T, _W = ARRIVAL_FIELDS, TOKEN_FIELDS, WORKLOAD_FIELDS
+_TABLES: dict[str, dict[str, tuple[Conv, bool]]] = {
+    "": {"epoch": (epoch, False)},
     "episode": {
-        "max_duration_s": (_ld._POS, False),
-        "drain_s": (_ld._NONNEG, False),
-        "contact_step_s": (_ld._EPISODE["contact_step_s"], False),
+        "max_duration_s": (POS, False),
+        "drain_s": (NONNEG, False),
+        "contact_step_s": (EPISODE_FIELDS["contact_step_s"], False),
     },
     "constellation": {
-        "max_satellites": (_ld._COUNT, True),
-        "shells": (_ld._COUNT, True),
-        "kind": (_ld._choice("walker", "sso"), False),
+        "max_satellites": (COUNT, True),
+        "shells": (COUNT, True),
+        "kind": (choice("walker", "sso"), False),
         "altitude_km": (_in(150, 5000), False),
-        "planes": (_ld._COUNT, True),
-        "sats_per_plane": (_ld._COUNT, True),
+        "planes": (COUNT, True),
+        "sats_per_plane": (COUNT, True),
         "inclination_deg": (_in(0, 180), False),
         "ltan_hours": (_in(0, 24), False),
-        "sso_raan_spread_deg": (_ld._num("in (0, 360]", lambda x: 0 < x <= 360), False),
+        "sso_raan_spread_deg": (number("in (0, 360]", lambda x: 0 < x <= 360), False),
     },
     "classes": {
         **{
-            k: (_ld._CLASS[k], k in ("servers", "buffer_jobs"))
+            k: (CLASS_FIELDS[k], k in ("servers", "buffer_jobs"))
             for k in ("servers", "throughput_scale", "memory_gb", "model_swap_s", "buffer_jobs")
         },
-        "power": (_ld._choice("always", "sunlit_only"), False),
+        "power": (choice("always", "sunlit_only"), False),
     },
     "ground": {
-        "network_count": (_ld._COUNT, True),
+        "network_count": (COUNT, True),
         **{
-            k: (_ld._GROUND[k], False)
+            k: (GROUND_FIELDS[k], False)
             for k in ("min_elevation_deg", "uplink_rate_scale", "downlink_rate_scale")
         },
     },
     "workload": {
-        "load": (_ld._POS, False),
-        "utilisation": (_ld._POS, False),
-        "jobs_at_load_1": (_ld._POS, False),
+        "load": (POS, False),
+        "utilisation": (POS, False),
+        "jobs_at_load_1": (POS, False),
         **{k: (_A[k], False) for k in ("process", "amplitude", "peak_hour", "trace_start")},
         **{
             k: (_T[k], k == "max_tokens")
             for k in ("input_median", "input_sigma", "output_median", "output_sigma", "max_tokens")
         },
         "models": (_shares, False),
-        "origin_count": (_ld._COUNT, True),
-        "origin_weights": (_ld._choice("equal", "random"), False),
+        "origin_count": (COUNT, True),
+        "origin_weights": (choice("equal", "random"), False),
         **{k: (_W[k], False) for k in ("bytes_per_token", "overhead_bytes", "deadline_s")},
     },
-    "dispatch": {k: (c, k == "candidates") for k, c in _ld._DISPATCH.items()},
-    "reward": {k: (c, False) for k, c in _ld._REWARD.items()},
+    "dispatch": {k: (c, k == "candidates") for k, c in DISPATCH_FIELDS.items()},
+    "reward": {k: (c, False) for k, c in REWARD_FIELDS.items()},
 }
 #: Section → key → (checker of one value, integer field), read-only; the checkers are the
 #: loader's, so a space accepts exactly the values a scenario file may hold.
-FIELDS: Mapping[str, Mapping[str, tuple[_ld.Conv, bool]]] = MappingProxyType(
+FIELDS: Mapping[str, Mapping[str, tuple[Conv, bool]]] = MappingProxyType(
     {section: MappingProxyType(table) for section, table in _TABLES.items()}
 )
 # Keys that are constants, never distributions: read by load_space itself.
@@ -217,41 +245,41 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _dist(field: str, raw: Any, conv: _ld.Conv, integer: bool) -> Dist:
+def _dist(field: str, raw: Any, conv: Conv, integer: bool) -> Dist:
     """Parse and check one field: a constant, or ``{dist: ..., ...}``."""
     if not (isinstance(raw, Mapping) and "dist" in raw):
         return Dist("constant", values=(conv(field, raw),), integer=integer)
     kind = raw["dist"]
     if kind not in DISTRIBUTIONS:
-        _ld._fail(
+        fail(
             f"{field}.dist", f"unknown distribution (known: {', '.join(DISTRIBUTIONS)})", kind
         )
     if kind == "choice":
-        _ld._check_keys(field, raw, ("dist", "values", "weights"))
+        check_keys(field, raw, ("dist", "values", "weights"))
         values = raw.get("values")
         if not isinstance(values, list) or not values:
-            _ld._fail(f"{field}.values", "must be a non-empty list", values)
+            fail(f"{field}.values", "must be a non-empty list", values)
         checked = tuple(conv(f"{field}.values[{i}]", v) for i, v in enumerate(values))
-        weights = _ld._weights(f"{field}.weights", raw.get("weights"))
-        if weights is not None and len(weights) != len(values):
+        shares = weights(f"{field}.weights", raw.get("weights"))
+        if shares is not None and len(shares) != len(values):
             what = f"must have one weight per value ({len(values)})"
-            _ld._fail(f"{field}.weights", what, list(weights))
-        p = None if weights is None else tuple(w / sum(weights) for w in weights)
+            fail(f"{field}.weights", what, list(shares))
+        p = None if shares is None else tuple(w / sum(shares) for w in shares)
         return Dist("choice", values=checked, weights=p, integer=integer)
-    _ld._check_keys(field, raw, ("dist", "low", "high"))
+    check_keys(field, raw, ("dist", "low", "high"))
     bounds = []
     for key in ("low", "high"):
         if key not in raw:
             raise ConfigError(f"{field}.{key}: required key missing")
-        _ld._num("a number", lambda x: True, integer=kind == "int_uniform")(
+        number("a number", lambda x: True, integer=kind == "int_uniform")(
             f"{field}.{key}", raw[key]
         )
         bounds.append(conv(f"{field}.{key}", raw[key]))
     low, high = bounds
     if low > high:
-        _ld._fail(field, "low must be <= high", {"low": low, "high": high})
+        fail(field, "low must be <= high", {"low": low, "high": high})
     if kind == "log_uniform" and low <= 0:
-        _ld._fail(f"{field}.low", "must be > 0 for log_uniform", low)
+        fail(f"{field}.low", "must be > 0 for log_uniform", low)
     return Dist(kind, float(low), float(high), integer=integer)
 
 
@@ -303,17 +331,17 @@ def load_space(path: str | os.PathLike[str]) -> ScenarioSpace:
 
 def _space(raw: Any, path: Path) -> ScenarioSpace:
     sections = [s for s in FIELDS if s]
-    top = _ld._mapping("top level", raw)
-    _ld._check_keys("", top, ["epoch", "models", *sections])
+    top = mapping("top level", raw)
+    check_keys("", top, ["epoch", "models", *sections])
     params: dict[str, Dist] = {}
     fixed: dict[str, Any] = {}
-    for section, table in FIELDS.items():
-        node = top if not section else _ld._mapping(section, top.get(section))
-        allowed = (*table, *_FIXED.get(section, ()))
-        if section:
-            _ld._check_keys(section, node, allowed)
+    for part, table in FIELDS.items():
+        node = top if not part else mapping(part, top.get(part))
+        allowed = (*table, *_FIXED.get(part, ()))
+        if part:
+            check_keys(part, node, allowed)
         for key in allowed:
-            field = f"{section}.{key}" if section else key
+            field = f"{part}.{key}" if part else key
             if key not in node:
                 raise ConfigError(f"{field}: required key missing")
             if key in table:
@@ -321,15 +349,15 @@ def _space(raw: Any, path: Path) -> ScenarioSpace:
             elif key not in table:
                 fixed[field] = node[key]
     models = {
-        name: _ld._section(f"models.{name}", m, _ld._MODEL, tuple(_ld._MODEL))
-        for name, m in _ld._named("models", fixed["models"])
+        name: section(f"models.{name}", m, MODEL_FIELDS, tuple(MODEL_FIELDS))
+        for name, m in named("models", fixed["models"])
     }
     for i, shares in enumerate(params["workload.models"].values):
         for name in shares:
             if name not in models:
                 what = f"unknown model (known: {', '.join(models)})"
-                _ld._fail(f"workload.models.values[{i}].{name}", what, name)
-    files = _ld._list(lambda f, v: _ld._resolve(f, v, path.parent, _ld.STATION_DIR))(
+                fail(f"workload.models.values[{i}].{name}", what, name)
+    files = list_of(lambda f, v: resolve_file(f, v, path.parent, STATION_DIR))(
         "ground.station_files", fixed["ground.station_files"]
     )
     try:
@@ -340,22 +368,22 @@ def _space(raw: Any, path: Path) -> ScenarioSpace:
     networks = tuple((n, tuple(s.name for s in stations if s.network == n)) for n in names)
     trace_file, tokens, rate = None, (0.0, 0.0), 0.0
     if fixed["workload.trace_file"] is not None:
-        trace_file = _ld._resolve("workload.trace_file", fixed["workload.trace_file"], path.parent)
+        trace_file = resolve_file("workload.trace_file", fixed["workload.trace_file"], path.parent)
         trace = load_trace(trace_file)
         if trace.size < 2 or trace.span_s <= 0:
-            _ld._fail("workload.trace_file", "needs >= 2 rows and a positive span", trace.size)
+            fail("workload.trace_file", "needs >= 2 rows and a positive span", trace.size)
         tokens = (
             float(np.maximum(trace.context_tokens, 1).mean()),
             float(np.maximum(trace.generated_tokens, 1).mean()),
         )
         rate = (trace.size - 1) / trace.span_s
     elif "trace" in params["workload.process"].values:
-        _ld._fail("workload.trace_file", "required when process can be trace", None)
+        fail("workload.trace_file", "required when process can be trace", None)
     c = {k.split(".")[1]: d for k, d in params.items() if k.startswith("constellation.")}
     need = c["shells"].highest * c["planes"].lowest * c["sats_per_plane"].lowest
     if c["max_satellites"].lowest < need:
         what = f"must be >= shells x planes x sats_per_plane at their smallest ({need:g})"
-        _ld._fail("constellation.max_satellites", what, c["max_satellites"].lowest)
+        fail("constellation.max_satellites", what, c["max_satellites"].lowest)
     return ScenarioSpace(
         params=MappingProxyType(params),
         models=MappingProxyType(models),

@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from envs.contact_plan import ContactPlan, compute_contact_plan
-from envs.ground import Station, load_networks
+from envs.ground import Station
 from envs.orbits import (
     Constellation,
-    load_elements,
     load_ephemeris,
     propagate_ecef,
     shells_tles,
@@ -42,7 +41,7 @@ def scenario_tles(scenario: Scenario) -> tuple[list[TLE], list[str]]:
     tles: list[TLE] = []
     classes: list[str] = []
     if spec.tle_file is not None:
-        file_tles = load_elements(spec.tle_file)
+        file_tles = spec.file_tles()  # as the loader read it: each file is read once
         tles += file_tles
         classes += [spec.tle_class] * len(file_tles)
     for shell_spec in spec.shells:
@@ -55,7 +54,7 @@ def scenario_tles(scenario: Scenario) -> tuple[list[TLE], list[str]]:
 def scenario_stations(scenario: Scenario) -> list[Station]:
     """Stations of the networks the scenario uses, with the mask and rate overrides applied."""
     g = scenario.ground
-    stations = load_networks(g.station_files)
+    stations = g.file_stations()  # as the loader read them: each file is read once
     if g.networks is not None:
         stations = [s for s in stations if s.network in g.networks]
     if g.min_elevation_deg is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envs.scenario import loader, reference
+from envs.scenario import fields, reference
 from envs.scenario.reference import reference_markdown, reference_rows
 
 
@@ -30,8 +30,8 @@ def test_units_and_defaults_come_from_the_schema():
 
 
 def test_a_loader_key_without_a_schema_field_fails_the_generator(monkeypatch):
-    tree = {**loader._TREE, "episode": {**loader._TREE["episode"], "warp_factor": None}}
-    monkeypatch.setattr(reference, "_TREE", tree)
+    tree = {**fields.KEY_TREE, "episode": {**fields.KEY_TREE["episode"], "warp_factor": None}}
+    monkeypatch.setattr(reference, "KEY_TREE", tree)
     with pytest.raises(KeyError, match=r"episode\.warp_factor: no schema field documents this key"):
         reference_rows()
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import collections
+import pathlib
+
 import numpy as np
 
+from envs import resources
 from envs.scenario import load_scenario
 from envs.sim import build_world
 
@@ -60,3 +64,32 @@ def test_rate_scales_multiply_every_station_rate_and_default_to_the_file_rates()
     assert [s.name for s in scaled] == [s.name for s in base]
     assert [s.uplink_bps for s in scaled] == [2.0 * s.uplink_bps for s in base]
     assert [s.downlink_bps for s in scaled] == [0.5 * s.downlink_bps for s in base]
+
+
+def _count_file_opens(monkeypatch) -> collections.Counter:
+    """Count ``Path.open`` calls per file name (``read_bytes``/``read_text`` go through it)."""
+    opened: collections.Counter = collections.Counter()
+    real_open = pathlib.Path.open
+
+    def counting_open(self, *args, **kwargs):
+        opened[self.name] += 1
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "open", counting_open)
+    return opened
+
+
+def test_each_input_file_is_read_once_while_loading_a_scenario_and_building_its_world(
+    monkeypatch,
+):
+    tle = resources.configs_dir() / "tle" / "star_compute_12.tle"
+    overrides = {
+        "constellation": {"tle_file": str(tle)},  # a TLE file, no shells
+        "faults.satellite_failures": [{"satellite": "STAR-01-03", "time_s": 60}],
+        "duration_s": 600.0,
+        "episode.drain_s": 600.0,
+    }
+    opened = _count_file_opens(monkeypatch)
+    scenario = load_scenario("toy", overrides)
+    build_world(scenario, cache_dir=None)
+    assert opened == {"toy.yaml": 1, "star_compute_12.tle": 1, "china.yaml": 1}
