@@ -33,9 +33,15 @@ a job dropped later (deadline) does not give its reservation back.
 
 Drops: ``deadline_missed`` (the deadline passes before delivery), ``no_contact`` (no window
 left in the horizon to finish a stage), ``buffer_full``, ``satellite_failure`` (the job's
-satellite failed; see ``envs.sim.faults``, whose ``FaultedWorld`` also cuts the windows for
-station outages and degraded links). Invariant at every event:
-``arrived == completed + dropped + in_flight`` (``check_invariants``).
+satellite failed: :meth:`Sim.fail`, called by the failure events the fault plan schedules;
+see ``envs.sim.faults``, whose ``FaultedWorld`` also cuts the windows for station outages and
+degraded links). Invariant at every event:
+``arrived == completed + dropped + in_flight`` (``check_invariants``). Only this module
+changes a ``Sim``'s state.
+
+Size: about 500 lines, above the house's ~400, because it is one state machine (the ``Sim``
+class, its events and their handlers); its pieces share every attribute, and splitting
+them over modules would spread that state instead of containing it.
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ _FUTURE, _PENDING, _IN_FLIGHT, _COMPLETED, _DROPPED = range(5)
 # Event kinds double as tie-break priorities: completions before new work at equal times.
 # A satellite failure comes last: work finishing at the failure instant is not lost.
 DOWNLINK_DONE, COMPUTE_DONE, UPLINK_DONE, DEFER_RETURN, DEADLINE, SAT_FAILURE = range(6)
+# The events of a job's stages: a job assigned to a satellite has exactly one on the heap.
+_STAGES = (UPLINK_DONE, COMPUTE_DONE, DOWNLINK_DONE)
 _TIMELINE = ("dispatch", "uplink_start", "uplink_end", "compute_start", "compute_end",
              "downlink_start", "delivered", "dropped_at")  # fmt: skip
 
@@ -245,6 +253,47 @@ class Sim:
         self.dropped += 1
         self.drops_since += 1
 
+    def fail(self, sat: int, reason: str = "satellite_failure") -> None:
+        """Satellite ``sat`` fails now: its windows go and the jobs assigned to it are resolved.
+
+        The world records the failure (``FaultedWorld.mark_failed``; a failure already
+        recorded changes nothing). Every job assigned to the satellite has exactly one stage
+        event on the heap (uplink, compute or downlink done); those events are removed and the
+        jobs dropped with ``reason`` or, when the world's faults say ``redispatch``, put back in
+        the pending queue if their uplink had not finished (in job order, i.e. arrival order).
+        The ``SAT_FAILURE`` events of the world's fault plan call this.
+        """
+        if reason not in DROP_REASONS:
+            raise ValueError(f"Sim.fail: reason must be one of {DROP_REASONS}, got {reason!r}")
+        if not self.world.mark_failed(sat):
+            return
+        heap, hit, keep = self.heap, [], []
+        for event in heap:
+            kind, job = event[3], event[4]
+            on_sat = (
+                kind in _STAGES
+                and (self.holder(job) if kind == DOWNLINK_DONE else self.sat[job]) == sat
+            )
+            if on_sat:
+                if self.status[job] == _IN_FLIGHT:
+                    hit.append((job, kind))
+            else:
+                keep.append(event)
+        heap[:] = keep  # in place: the event loop holds a reference to the list
+        heapq.heapify(heap)
+        for job, kind in sorted(hit):
+            if self.world.redispatch and kind == UPLINK_DONE and self.origin[job] >= 0:
+                self.committed[sat] -= 1
+                del self.uplinking[sat][job]
+                self.queue_version[sat] += 1
+                self.sat[job] = -1
+                self.timeline["dispatch"][job] = self.timeline["uplink_start"][job] = np.nan
+                self.status[job] = _PENDING
+                self.pending.append(job)
+                self.redispatched += 1
+            else:
+                self._drop(job, reason)
+
     # ------------------------------------------------------------------ decisions
     def head(self) -> int:
         """The pending job awaiting a decision (``-1`` when none)."""
@@ -349,7 +398,7 @@ class Sim:
 
     def _handle(self, kind: int, job: int) -> None:
         if kind == SAT_FAILURE:  # ``job`` is the satellite here
-            self.world.fail_satellite(self, job)
+            self.fail(job)
             return
         if self.status[job] == _DROPPED:
             return  # a reservation outliving its job (dropped at its deadline)

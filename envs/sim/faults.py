@@ -24,7 +24,6 @@ generator. :class:`FaultedWorld` is the episode's view of the shared ``World``:
 from __future__ import annotations
 
 import copy
-import heapq
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -32,14 +31,12 @@ import numpy as np
 
 from envs.constants import DAY_S
 from envs.errors import ConfigError
-from envs.scenario.faults import FaultsSpec
-from envs.sim.core import _IN_FLIGHT, _PENDING, COMPUTE_DONE, DOWNLINK_DONE, UPLINK_DONE, Sim
+from envs.scenario.fault_specs import FaultsSpec
 from envs.sim.links import Windows
 from envs.sim.world import World
 
 __all__ = ["FaultPlan", "FaultedWorld", "cut_windows", "sample_fault_plan"]
 
-_STAGES = (UPLINK_DONE, COMPUTE_DONE, DOWNLINK_DONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +235,8 @@ class FaultedWorld(World):
 
     It shares the base world's static data (contact plan, rates, classes) and keeps its own
     window caches, built lazily from the cut passes; the base world and other episodes are
-    untouched. Satellite failures are applied by the simulator (``fail_satellite``).
+    untouched. It schedules the satellite failures (``failures``) and records them
+    (``mark_failed``); the simulator resolves the failed satellite's jobs (``Sim.fail``).
 
     Args:
         base: The scenario's shared world.
@@ -290,45 +288,17 @@ class FaultedWorld(World):
         starts, ends, rates, piece = cut_windows(starts, ends, rates, p.station[idx], profiles)
         return starts, ends, rates, sats[piece]
 
-    def fail_satellite(self, sim: Sim, sat: int) -> None:
-        """The ``SAT_FAILURE`` event: remove ``sat`` and resolve the jobs assigned to it.
+    def mark_failed(self, sat: int) -> bool:
+        """Record that ``sat`` failed: its windows leave the caches (``False``: it already had).
 
-        Called by ``Sim`` at the failure time. Every job assigned to the satellite has
-        exactly one stage event on the heap (uplink, compute or downlink done); those events
-        are removed, and the jobs dropped (``satellite_failure``) or, with ``redispatch``,
-        put back in the pending queue if their uplink had not finished (in job order, i.e.
-        arrival order).
+        Called by ``Sim.fail``, which resolves the satellite's jobs; the world only keeps what
+        a failure changes about contacts.
         """
         if sat in self.failed:
-            return
+            return False
         self.failed.add(sat)
         self._pair_windows = {k: v for k, v in self._pair_windows.items() if k[0] != sat}
         self._net_up_windows = {k: v for k, v in self._net_up_windows.items() if k[0] != sat}
         self._down_windows.pop(sat, None)
         self._station_lists.clear()
-        heap, hit, keep = sim.heap, [], []
-        for event in heap:
-            kind, job = event[3], event[4]
-            on_sat = (
-                kind in _STAGES
-                and (sim.holder(job) if kind == DOWNLINK_DONE else sim.sat[job]) == sat
-            )
-            if on_sat:
-                if sim.status[job] == _IN_FLIGHT:
-                    hit.append((job, kind))
-            else:
-                keep.append(event)
-        heap[:] = keep  # in place: the event loop holds a reference to the list
-        heapq.heapify(heap)
-        for job, kind in sorted(hit):
-            if self.redispatch and kind == UPLINK_DONE and sim.origin[job] >= 0:
-                sim.committed[sat] -= 1
-                del sim.uplinking[sat][job]
-                sim.queue_version[sat] += 1
-                sim.sat[job] = -1
-                sim.timeline["dispatch"][job] = sim.timeline["uplink_start"][job] = np.nan
-                sim.status[job] = _PENDING
-                sim.pending.append(job)
-                sim.redispatched += 1
-            else:
-                sim._drop(job, "satellite_failure")
+        return True

@@ -82,6 +82,8 @@ class World:
     failures: tuple[tuple[float, int], ...] = ()
     #: Satellites that have failed (never any without faults).
     failed: frozenset[int] | set[int] = frozenset()
+    #: Whether jobs still uplinking to a failed satellite return to the pending queue.
+    redispatch: bool = False
 
     def __init__(
         self,
@@ -151,6 +153,16 @@ class World:
         ``FaultedWorld`` overrides it: failures change its windows during an episode.
         """
         return self
+
+    def mark_failed(self, sat: int) -> bool:
+        """Record a satellite failure; a shared ``World`` has none (``FaultedWorld`` does).
+
+        Raises:
+            TypeError: Always: failures belong to one episode's ``FaultedWorld``.
+        """
+        raise TypeError(
+            f"World: satellite {sat} cannot fail in the shared world; use a FaultedWorld"
+        )
 
     # ------------------------------------------------------------ lazily built windows
     def uplink_windows(self, sat: int, station: int) -> Windows:

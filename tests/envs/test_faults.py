@@ -186,6 +186,28 @@ def test_satellite_failure_drops_exactly_its_jobs_or_redispatches_the_ground_sid
     assert sim.committed == [0, 0] and sim.onboard == [0, 0]
 
 
+def test_sim_fail_resolves_the_satellites_jobs_itself_once_and_only_in_a_faulted_world():
+    world = faulted(make_world(TWO_SATS))  # no scheduled failure: the simulator is told
+    sim = Sim(world, make_jobs(FAILURE_JOBS), check=True)
+    for sat in (0, 0, 1):
+        sim.advance()
+        sim.dispatch(sat)
+    # at 310 s: job 2 goes to satellite 1; job 0 waits on board satellite 0 for a downlink
+    # pass, job 1 for its uplink pass
+    sim.fail(0)
+    sim.fail(0)  # a second failure of the same satellite changes nothing
+    sim.check_invariants()
+    assert world.failed == {0} and sim.dropped == 2
+    assert world.uplink_windows(0, 0) == ([], [], [])
+    t = job_table(drive(sim, []))
+    assert t["drop_reason"].tolist() == ["satellite_failure", "satellite_failure", ""]
+    assert t["status"][2] == "completed"
+    with pytest.raises(TypeError, match="shared world"):
+        Sim(make_world(TWO_SATS), make_jobs(FAILURE_JOBS)).fail(0)
+    with pytest.raises(ValueError, match="reason"):
+        sim.fail(1, "meteor")
+
+
 def test_failed_satellite_has_no_windows_and_its_onboard_jobs_drop_for_the_failure():
     world = faulted(make_world(TWO_SATS), satellite_failures=(SatelliteFailure("SAT-01-01", 40),))
     jobs = make_jobs([(50, onboard_origin(0), 0, 1000, 50, INF), (60, 0, 0, 1000, 50, INF)])
