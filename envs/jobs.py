@@ -7,32 +7,37 @@ when the job completes. :func:`generate_jobs` turns a validated :class:`Workload
 
 Arrivals are a homogeneous Poisson process (:func:`poisson_times`), a Poisson process whose rate
 follows each origin's local solar time (:func:`diurnal_times`), or the replay of a request trace
-in the Azure LLM inference format (:func:`load_trace`, :func:`trace_times`).
+in the Azure LLM inference format (:func:`trace_times`; the traces themselves are read by
+``envs.traces``, whose names this module re-exports).
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import os
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from envs.atomic import atomic_write
 from envs.constants import HOUR_S
-from envs.errors import ConfigError
+from envs.errors import ConfigError, show_value
 from envs.limits import check_count
 from envs.timeutil import require_utc
+from envs.traces import (
+    TRACE_COLUMNS,
+    Trace,
+    TraceTokensWarning,
+    clip_trace_tokens,
+    load_trace,
+    write_trace,
+)
 
 if TYPE_CHECKING:
-    from envs.scenario.schema import TokenSpec, WorkloadSpec
+    from envs.scenario.schema import ArrivalSpec, TokenSpec, WorkloadSpec
 
 __all__ = [
     "ONBOARD_ORIGIN",
@@ -55,37 +60,6 @@ StrPath = str | os.PathLike[str]
 ONBOARD_ORIGIN = -1  # origin of a job generated on board satellite 0; satellite s: -1 - s
 
 
-class TraceTokensWarning(UserWarning):
-    """A trace has token counts above ``workload.tokens.max_tokens``; they were clipped."""
-
-
-def clip_trace_tokens(
-    tokens: np.ndarray, max_tokens: int, *, source: str, column: str
-) -> np.ndarray:
-    """Token counts of trace rows clipped to ``[1, max_tokens]``, warning if any was above.
-
-    One outlier row (say 10^18 tokens) would otherwise dominate the expected output length
-    the dispatcher assumes (the trace's mean) and make every job look undeliverable.
-
-    >>> with warnings.catch_warnings(record=True) as seen:
-    ...     warnings.simplefilter("always")
-    ...     clip_trace_tokens(np.array([0, 5, 10**18]), 100, source="t.csv", column="GeneratedTokens").tolist()
-    [1, 5, 100]
-    >>> str(seen[0].message)
-    't.csv: GeneratedTokens: 1 row(s) above workload.tokens.max_tokens 100 (largest 1e+18) clipped to 100'
-    """  # noqa: E501
-    tokens = np.asarray(tokens, dtype=np.int64)
-    above = tokens > max_tokens
-    if above.any():
-        warnings.warn(
-            f"{source}: {column}: {int(above.sum())} row(s) above workload.tokens.max_tokens "
-            f"{max_tokens} (largest {float(tokens.max()):.3g}) clipped to {max_tokens}",
-            TraceTokensWarning,
-            stacklevel=1,  # one location: shown once per process by the default filter
-        )
-    return np.clip(tokens, 1, max(int(max_tokens), 1))
-
-
 def onboard_origin(sat: int | np.ndarray) -> int | np.ndarray:
     """Origin code of a job generated on board ``sat`` (negative; stations are >= 0).
 
@@ -93,17 +67,6 @@ def onboard_origin(sat: int | np.ndarray) -> int | np.ndarray:
     (-1, -6)
     """
     return -1 - sat
-
-
-TRACE_COLUMNS: tuple[str, ...] = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
-_MAX_DIGITS = 18  # longer token counts would overflow int64
-_SHOW = 60
-
-
-def _show(value: object) -> str:
-    """``repr`` of a bad value, shortened so that messages stay on one line."""
-    text = repr(value).replace("\n", " ")
-    return text if len(text) <= _SHOW else text[: _SHOW - 3] + "..."
 
 
 class JobBatch(NamedTuple):
@@ -141,188 +104,6 @@ class JobBatch(NamedTuple):
         3
         """
         return int(self.arrival_s.shape[0])
-
-
-@dataclass(frozen=True, slots=True)
-class Trace:
-    """A request trace (Azure LLM inference format), validated and read-only.
-
-    Attributes:
-        offset_s: Request times, seconds since the first request (float64, non-decreasing).
-        context_tokens: Prompt tokens per request (int64, >= 0).
-        generated_tokens: Generated tokens per request (int64, >= 0).
-        source: Where the trace came from (a file path), used in error messages.
-    """
-
-    offset_s: np.ndarray
-    context_tokens: np.ndarray
-    generated_tokens: np.ndarray
-    source: str = "<trace>"
-
-    def __post_init__(self) -> None:
-        offset = np.array(self.offset_s, dtype=np.float64)
-        bad = np.flatnonzero(~np.isfinite(offset[1:]) | (np.diff(offset) < 0)) + 1
-        if offset.ndim != 1 or (offset.size and not np.isfinite(offset[0])) or bad.size:
-            where = f"[{bad[0]}] = {offset[bad[0]]}" if bad.size else ""
-            raise ConfigError(f"{self.source}: offset_s{where}: expected finite, sorted seconds")
-        object.__setattr__(self, "offset_s", offset)
-        for name in ("context_tokens", "generated_tokens"):
-            raw = np.asarray(getattr(self, name))
-            with np.errstate(invalid="ignore"):
-                tokens = raw.astype(np.int64)
-            bad = (
-                np.flatnonzero((tokens != raw) | (tokens < 0)) if raw.shape == offset.shape else []
-            )
-            if raw.shape != offset.shape or len(bad):
-                where = f"[{bad[0]}] = {raw[bad[0]]!r}" if len(bad) else f" shape {raw.shape}"
-                raise ConfigError(f"{self.source}: {name}{where}: expected non-negative integers")
-            object.__setattr__(self, name, tokens)
-            tokens.setflags(write=False)
-        offset.setflags(write=False)
-
-    @property
-    def size(self) -> int:
-        """Number of requests."""
-        return int(self.offset_s.shape[0])
-
-    @property
-    def span_s(self) -> float:
-        """Time from the first to the last request."""
-        return float(self.offset_s[-1] - self.offset_s[0]) if self.size else 0.0
-
-
-def load_trace(path: StrPath) -> Trace:
-    r"""Read a request trace CSV with columns ``TIMESTAMP,ContextTokens,GeneratedTokens``.
-
-    Extra columns are ignored and the order is free. Timestamps look like
-    ``2023-11-16 18:15:46.6805900`` (naive = UTC) and must be non-decreasing; token counts are
-    non-negative integers. Any problem raises :class:`ConfigError` naming the file, the
-    1-based line, the column and the value.
-
-    >>> import tempfile, pathlib
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = pathlib.Path(tmp, "t.csv")
-    ...     _ = path.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
-    ...         "2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,396,109\n")
-    ...     trace = load_trace(path)
-    >>> trace.offset_s.round(6).tolist(), trace.context_tokens.tolist()
-    ([0.0, 4.314579], [374, 396])
-    """
-    p = Path(path)
-    try:
-        handle = p.open(newline="", encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: trace file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read trace file ({exc.strerror})") from None
-    lines: list[int] = []
-    cells: tuple[list[str], list[str], list[str]] = ([], [], [])
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader, None)
-            if header is None:
-                raise ConfigError(f"{p}:1: empty file, expected header {','.join(TRACE_COLUMNS)}")
-            names = [h.strip() for h in header]
-            missing = [c for c in TRACE_COLUMNS if c not in names]
-            if missing:
-                header_text = _show(",".join(names))
-                raise ConfigError(f"{p}:1: missing column(s) {', '.join(missing)} ({header_text})")
-            cols = [names.index(c) for c in TRACE_COLUMNS]
-            for row in reader:
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # blank line
-                if len(row) != len(names):
-                    raise ConfigError(
-                        f"{p}:{reader.line_num}: expected {len(names)} fields, got {len(row)}: "
-                        f"{_show(','.join(row))}"
-                    )
-                lines.append(reader.line_num)
-                for out, col in zip(cells, cols, strict=True):
-                    out.append(row[col].strip())
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{p}:{reader.line_num + 1}: unreadable CSV ({exc})") from None
-    if not lines:
-        raise ConfigError(f"{p}:2: empty trace: no data rows after the header")
-    line = np.asarray(lines)
-    stamps = _parse_timestamps(p, line, cells[0])
-    back = np.flatnonzero(np.diff(stamps) < np.timedelta64(0, "ns"))
-    if back.size:
-        i = int(back[0]) + 1
-        raise ConfigError(
-            f"{p}:{line[i]}: TIMESTAMP: {cells[0][i]!r} is earlier than line {line[i - 1]} "
-            f"({cells[0][i - 1]!r}); the trace must be sorted by time"
-        )
-    offset_s = (stamps - stamps[0]).astype(np.int64) / 1e9
-    context = _parse_tokens(p, line, cells[1], "ContextTokens")
-    generated = _parse_tokens(p, line, cells[2], "GeneratedTokens")
-    return Trace(offset_s, context, generated, source=str(p))
-
-
-def _parse_timestamps(path: Path, line: np.ndarray, texts: list[str]) -> np.ndarray:
-    """Parse naive UTC timestamps (up to 9 fractional digits) to ``datetime64[ns]``."""
-    text = np.asarray([t[:-1] if t.endswith(("Z", "z")) else t for t in texts])
-    try:
-        stamps = text.astype("datetime64[ns]")
-    except ValueError:
-        stamps = None
-    if stamps is None or np.any(np.isnat(stamps)) or np.any(np.char.str_len(text) < 19):
-        for i, one in enumerate(text):  # only on the error path: find the first bad line
-            try:
-                ok = len(one) >= 19 and not np.isnat(np.datetime64(one, "ns"))
-            except ValueError:
-                ok = False
-            if not ok:
-                raise ConfigError(
-                    f"{path}:{line[i]}: TIMESTAMP: cannot parse {_show(texts[i])} "
-                    "(expected e.g. '2023-11-16 18:15:46.6805900', UTC)"
-                )
-    return stamps
-
-
-def _parse_tokens(path: Path, line: np.ndarray, texts: list[str], column: str) -> np.ndarray:
-    """Parse non-negative integer token counts."""
-    text = np.asarray(texts, dtype=str)
-    ok = np.char.isdecimal(text) & (np.char.str_len(text) <= _MAX_DIGITS)
-    if not ok.all():
-        i = int(np.flatnonzero(~ok)[0])
-        try:
-            what = "negative token count" if float(texts[i]) < 0 else "not an integer"
-        except ValueError:
-            what = "not a number"
-        raise ConfigError(
-            f"{path}:{line[i]}: {column}: {what}: {_show(texts[i])} "
-            "(expected a non-negative integer)"
-        )
-    return text.astype(np.int64)
-
-
-def write_trace(path: StrPath, trace: Trace, start: datetime) -> None:
-    """Write ``trace`` as CSV in the Azure format, with 7 fractional digits, atomically.
-
-    Request ``i`` is stamped ``start + offset_s[i]`` (rounded to 100 ns); a naive ``start``
-    is taken as UTC, an aware one converted to UTC.
-
-    >>> import tempfile, pathlib
-    >>> trace = Trace(np.array([0.0, 1.25]), np.array([10, 20]), np.array([3, 4]))
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     write_trace(pathlib.Path(tmp, "t.csv"), trace, datetime(2025, 6, 1, 12))
-    ...     print(pathlib.Path(tmp, "t.csv").read_text(), end="")
-    TIMESTAMP,ContextTokens,GeneratedTokens
-    2025-06-01 12:00:00.0000000,10,3
-    2025-06-01 12:00:01.2500000,20,4
-    """
-    if start.tzinfo is not None:
-        start = start.astimezone(timezone.utc).replace(tzinfo=None)
-    ticks_ns = np.rint(trace.offset_s * 1e7).astype(np.int64) * 100
-    moments = np.datetime64(start, "ns") + ticks_ns.astype("timedelta64[ns]")
-    iso = np.datetime_as_string(moments, unit="ns")  # 'YYYY-MM-DDTHH:MM:SS.fffffffff'
-    rows = zip(
-        iso.tolist(), trace.context_tokens.tolist(), trace.generated_tokens.tolist(), strict=True
-    )
-    with atomic_write(path, "w", newline="") as fh:
-        fh.write(",".join(TRACE_COLUMNS) + "\n")
-        fh.writelines(f"{s[:10]} {s[11:27]},{c},{g}\n" for s, c, g in rows)
 
 
 def _check(field: str, value: float, *, positive: bool = False) -> float:
@@ -462,7 +243,8 @@ def _index(field: str, name: str, names: Sequence[str]) -> int:
     try:
         return list(names).index(name)
     except ValueError:
-        raise ConfigError(f"{field}: unknown name {name!r} (known: {_show(list(names))})") from None
+        known = show_value(list(names))
+        raise ConfigError(f"{field}: unknown name {name!r} (known: {known})") from None
 
 
 def _path(field: str, path: Path | None) -> Path:
@@ -526,6 +308,53 @@ def generate_jobs(
     per_token = _check("workload.bytes_per_token", workload.bytes_per_token)
     overhead = _check("workload.overhead_bytes", workload.overhead_bytes)
     epoch = require_utc(epoch)
+    origins, weights, lon = _origins(workload, station_names, station_lon_deg)
+    model_p = _model_shares(workload, model_names)
+    trace, start_row = _replayed_trace(workload, rng)
+    if arr.process in ("poisson", "diurnal"):  # before drawing (the peak rate for diurnal)
+        peak = 1.0 + (arr.amplitude if arr.process == "diurnal" else 0.0)
+        check_count(
+            "jobs", rate * peak * duration, "workload.arrivals.rate_per_s",
+            f"{arr.rate_per_s:g} jobs/s × load {load:g} × duration_s {duration:g} s",
+        )  # fmt: skip
+    if arr.process == "diurnal":
+        solar = {"epoch": epoch, "amplitude": arr.amplitude, "peak_hour": arr.peak_hour}
+        arrival, origin = _diurnal_arrivals(rate, duration, rng, origins, weights, lon, solar)
+        rows = None
+    else:
+        arrival, rows = _single_process_arrivals(arr, rate, load, duration, trace, start_row, rng)
+        origin = origins[rng.choice(origins.size, size=arrival.size, p=weights)]
+    n = arrival.size
+    input_tokens, output_tokens = _tokens(tok, trace, rows, n, rng)
+    if model_p is None:
+        model = np.zeros(n, dtype=np.int64)
+    else:
+        model = rng.choice(model_p.size, size=n, p=model_p).astype(np.int64)
+    if workload.onboard_fraction > 0:
+        # Drawn last, so scenarios without on-board jobs keep their exact arrivals.
+        origin = _onboard(workload.onboard_fraction, onboard_satellites, origin, rng)
+    deadline = np.full(n, np.inf)
+    if workload.deadline_s is not None:
+        deadline = arrival + _check("workload.deadline_s", workload.deadline_s)
+    return JobBatch(
+        arrival_s=arrival.astype(np.float64),
+        origin=origin.astype(np.int64),
+        model=model,
+        input_tokens=input_tokens.astype(np.int64),
+        output_tokens=output_tokens.astype(np.int64),
+        input_bytes=input_tokens * per_token + overhead,
+        output_bytes=output_tokens * per_token + overhead,
+        deadline_s=deadline,
+    )
+
+
+# --- the steps of generate_jobs, in the order it takes them ---------------------------------
+
+
+def _origins(
+    workload: WorkloadSpec, station_names: Sequence[str], station_lon_deg: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(origin station indices, their weights, every station's longitude)``."""
     lon = np.asarray(station_lon_deg, dtype=np.float64)
     if not station_names or lon.shape != (len(station_names),):
         raise ConfigError(
@@ -540,61 +369,99 @@ def generate_jobs(
     weights = np.full(len(names), 1.0 / len(names))
     if workload.origin_weights is not None:
         weights = _weights("workload.origin_weights", workload.origin_weights, len(names))
-    model_p = None
-    if workload.models:
-        model_p = np.zeros(len(model_names))
-        shares = _weights("workload.models", [w for _, w in workload.models], len(workload.models))
-        for i, ((name, _), share) in enumerate(zip(workload.models, shares, strict=True)):
-            model_p[_index(f"workload.models[{i}]", name, model_names)] += share
+    return origins, weights, lon
+
+
+def _model_shares(workload: WorkloadSpec, model_names: Sequence[str]) -> np.ndarray | None:
+    """Probability of each model (``None``: every job uses model 0)."""
+    if not workload.models:
+        return None
+    model_p = np.zeros(len(model_names))
+    shares = _weights("workload.models", [w for _, w in workload.models], len(workload.models))
+    for i, ((name, _), share) in enumerate(zip(workload.models, shares, strict=True)):
+        model_p[_index(f"workload.models[{i}]", name, model_names)] += share
+    return model_p
+
+
+def _replayed_trace(workload: WorkloadSpec, rng: np.random.Generator) -> tuple[Trace | None, int]:
+    """The trace whose rows give the tokens (``None``: lognormal) and the replay's first row.
+
+    The trace is the one the scenario loaded (``ArrivalSpec.trace()``, ``TokenSpec.trace()``);
+    the first row is drawn from ``rng`` for ``trace_start: random``.
+    """
+    arr, tok = workload.arrivals, workload.tokens
     if arr.process not in ("poisson", "diurnal", "trace"):
         raise ConfigError(
             f"workload.arrivals.process: expected poisson, diurnal or trace, got {arr.process!r}"
         )
-    trace = None  # the trace whose rows give the tokens
-    start_row = 0
     if arr.process == "trace":
-        trace = load_trace(_path("workload.arrivals.trace_file", arr.trace_file))
-        scale = _check("workload.arrivals.time_scale", arr.time_scale, positive=True)
+        _path("workload.arrivals.trace_file", arr.trace_file)
+        trace = arr.trace()
+        _check("workload.arrivals.time_scale", arr.time_scale, positive=True)
         if arr.trace_start == "random":
-            start_row = int(rng.integers(0, trace.size))
-        elif arr.trace_start != "first":
+            return trace, int(rng.integers(0, trace.size))
+        if arr.trace_start != "first":
             raise ConfigError(
                 f"workload.arrivals.trace_start: expected first or random, got {arr.trace_start!r}"
             )
-    elif tok.source == "trace":
-        trace = load_trace(_path("workload.tokens.trace_file", tok.trace_file))
-    elif tok.source != "lognormal":
+        return trace, 0
+    if tok.source == "trace":
+        _path("workload.tokens.trace_file", tok.trace_file)
+        return tok.trace(), 0
+    if tok.source != "lognormal":
         raise ConfigError(
             f"workload.tokens.source: expected lognormal or trace, got {tok.source!r}"
         )
+    return None, 0
 
-    if arr.process in ("poisson", "diurnal"):  # before drawing (the peak rate for diurnal)
-        peak = 1.0 + (arr.amplitude if arr.process == "diurnal" else 0.0)
-        check_count(
-            "jobs", rate * peak * duration, "workload.arrivals.rate_per_s",
-            f"{arr.rate_per_s:g} jobs/s × load {load:g} × duration_s {duration:g} s",
-        )  # fmt: skip
-    rows = None
-    if arr.process == "diurnal":
-        solar = {"epoch": epoch, "amplitude": arr.amplitude, "peak_hour": arr.peak_hour}
-        parts = [
-            diurnal_times(rate * w, duration, rng, lon_deg=lon[o], **solar)
-            for o, w in zip(origins, weights, strict=True)
-        ]
-        arrival = np.concatenate(parts)
-        order = np.argsort(arrival, kind="stable")
-        arrival, origin = arrival[order], np.repeat(origins, [p.size for p in parts])[order]
-    else:
-        if arr.process == "poisson":
-            arrival = poisson_times(rate, duration, rng)
-        elif load > 0:
-            arrival, rows = trace_times(
-                trace, duration, time_scale=scale * load, loop=arr.loop, start_row=start_row
-            )
-        else:
-            arrival, rows = np.zeros(0), np.zeros(0, dtype=np.int64)
-        origin = origins[rng.choice(origins.size, size=arrival.size, p=weights)]
-    n = arrival.size
+
+def _diurnal_arrivals(
+    rate: float,
+    duration: float,
+    rng: np.random.Generator,
+    origins: np.ndarray,
+    weights: np.ndarray,
+    lon: np.ndarray,
+    solar: dict,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One diurnal process per origin (in origin order), merged: ``(arrival, origin)``."""
+    parts = [
+        diurnal_times(rate * w, duration, rng, lon_deg=lon[o], **solar)
+        for o, w in zip(origins, weights, strict=True)
+    ]
+    arrival = np.concatenate(parts)
+    order = np.argsort(arrival, kind="stable")
+    return arrival[order], np.repeat(origins, [p.size for p in parts])[order]
+
+
+def _single_process_arrivals(
+    arr: ArrivalSpec,
+    rate: float,
+    load: float,
+    duration: float,
+    trace: Trace | None,
+    start_row: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Poisson arrivals, or the trace replayed: ``(arrival, trace rows or None)``."""
+    if arr.process == "poisson":
+        return poisson_times(rate, duration, rng), None
+    if load > 0:
+        scale = float(arr.time_scale)
+        return trace_times(
+            trace, duration, time_scale=scale * load, loop=arr.loop, start_row=start_row
+        )
+    return np.zeros(0), np.zeros(0, dtype=np.int64)
+
+
+def _tokens(
+    tok: TokenSpec,
+    trace: Trace | None,
+    rows: np.ndarray | None,
+    n: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(input, output)`` tokens of ``n`` jobs: trace rows (replayed or resampled) or lognormal."""
     if trace is not None:
         if rows is None:
             rows = rng.integers(0, trace.size, size=n)
@@ -605,41 +472,29 @@ def generate_jobs(
         output_tokens = clip_trace_tokens(
             trace.generated_tokens, cap, source=where, column="GeneratedTokens"
         )[rows]
-    else:
-        input_tokens = _lognormal_tokens(rng, "input", tok.input_median, tok.input_sigma, n, tok)
-        output_tokens = _lognormal_tokens(
-            rng, "output", tok.output_median, tok.output_sigma, n, tok
+        return input_tokens, output_tokens
+    input_tokens = _lognormal_tokens(rng, "input", tok.input_median, tok.input_sigma, n, tok)
+    output_tokens = _lognormal_tokens(rng, "output", tok.output_median, tok.output_sigma, n, tok)
+    return input_tokens, output_tokens
+
+
+def _onboard(
+    fraction: float,
+    onboard_satellites: Sequence[int],
+    origin: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Origins with a ``fraction`` of the jobs generated on board ``onboard_satellites``."""
+    if len(onboard_satellites) == 0:
+        raise ConfigError(
+            f"workload.onboard_fraction: {fraction} needs satellites that can compute the "
+            "workload's models, got none"
         )
-    if model_p is None:
-        model = np.zeros(n, dtype=np.int64)
-    else:
-        model = rng.choice(model_p.size, size=n, p=model_p).astype(np.int64)
-    fraction = workload.onboard_fraction
-    if fraction > 0:
-        if len(onboard_satellites) == 0:
-            raise ConfigError(
-                f"workload.onboard_fraction: {fraction} needs satellites that can compute the "
-                "workload's models, got none"
-            )
-        # Drawn last, so scenarios without on-board jobs keep their exact arrivals.
-        on_board = rng.random(n) < fraction
-        sats = np.asarray(onboard_satellites, dtype=np.int64)[
-            rng.integers(0, len(onboard_satellites), size=n)
-        ]
-        origin = np.where(on_board, onboard_origin(sats), origin)
-    deadline = np.full(n, np.inf)
-    if workload.deadline_s is not None:
-        deadline = arrival + _check("workload.deadline_s", workload.deadline_s)
-    return JobBatch(
-        arrival_s=arrival.astype(np.float64),
-        origin=origin.astype(np.int64),
-        model=model,
-        input_tokens=input_tokens.astype(np.int64),
-        output_tokens=output_tokens.astype(np.int64),
-        input_bytes=input_tokens * per_token + overhead,
-        output_bytes=output_tokens * per_token + overhead,
-        deadline_s=deadline,
-    )
+    on_board = rng.random(origin.size) < fraction
+    sats = np.asarray(onboard_satellites, dtype=np.int64)[
+        rng.integers(0, len(onboard_satellites), size=origin.size)
+    ]
+    return np.where(on_board, onboard_origin(sats), origin)
 
 
 def _lognormal_tokens(

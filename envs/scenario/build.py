@@ -9,9 +9,10 @@ the schema's dataclasses (keys are field names), with these conveniences: ``clas
 shell's satellite class is its ``class`` key and ``inclination_deg: sso`` means
 sun-synchronous.
 
-The element-set and station files are read here once and kept on the scenario
-(``ConstellationSpec.loaded``, ``GroundSpec.loaded``), so the world built from it
-(``envs.sim.build_world``) does not read them again.
+The element-set, station and trace files are read here once and kept on the scenario
+(``ConstellationSpec.loaded``, ``GroundSpec.loaded``, ``ArrivalSpec.loaded``,
+``TokenSpec.loaded``), so the world built from it (``envs.sim.build_world``) and the
+episodes drawn from it (``envs.jobs.generate_jobs``) do not read them again.
 
 Every problem is one :class:`~envs.errors.ConfigError` line naming the source, the dotted
 field path (with list indices) and the offending value, e.g.
@@ -76,6 +77,7 @@ from envs.scenario.schema import (
     ShellSpec,
     WorkloadSpec,
 )
+from envs.traces import Trace, load_trace
 
 __all__ = ["PRESET_DIR", "SHORTCUTS", "STATION_DIR", "build_scenario"]
 
@@ -283,6 +285,25 @@ def _check_ground(sc: Scenario) -> None:
         fail("workload.tokens.trace_file", "required when source is trace", None)
 
 
+def _read_traces(w: WorkloadSpec) -> WorkloadSpec:
+    """The workload with the traces it replays read (once per scenario: ``*.loaded``)."""
+    arrivals, tokens = w.arrivals, w.tokens
+    if arrivals.process == "trace":
+        trace = _trace("workload.arrivals.trace_file", arrivals.trace_file)
+        arrivals = dataclasses.replace(arrivals, loaded=(arrivals.trace_file, trace))
+    elif tokens.source == "trace":
+        trace = _trace("workload.tokens.trace_file", tokens.trace_file)
+        tokens = dataclasses.replace(tokens, loaded=(tokens.trace_file, trace))
+    return dataclasses.replace(w, arrivals=arrivals, tokens=tokens)
+
+
+def _trace(field: str, path: Path) -> Trace:
+    try:
+        return load_trace(path)
+    except ConfigError as exc:
+        raise ConfigError(f"{field}: {exc}") from None
+
+
 def _build(data: dict, base: Path, source: Path) -> Scenario:
     """The scenario of a raw mapping (overrides applied): every section checked, in order."""
     check_keys("", data, KEY_TREE)
@@ -319,6 +340,7 @@ def _build(data: dict, base: Path, source: Path) -> Scenario:
     _check_models(sc)
     sc = dataclasses.replace(sc, ground=_read_stations(sc.ground))
     _check_ground(sc)
+    sc = dataclasses.replace(sc, workload=_read_traces(sc.workload))
     sc = dataclasses.replace(sc, faults=parse_faults(data.get("faults"), sc))
     check_budget(sc)  # what the run would allocate (envs.limits)
     return sc

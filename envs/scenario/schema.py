@@ -17,6 +17,7 @@ from envs.orbits.shells import Shell
 from envs.orbits.tle import TLE
 from envs.scenario.fault_specs import FaultsSpec
 from envs.station import Station
+from envs.traces import Trace, load_trace
 
 __all__ = [
     "ArrivalSpec",
@@ -189,6 +190,8 @@ class ArrivalSpec:
         trace_start: Trace row the replay starts at: ``first`` (row 0, every episode) or
             ``random`` (a row drawn from the episode's generator at each reset; the replay
             wraps around the end of the trace to the rows before the start).
+        loaded: ``(trace_file, its trace)`` as the loader read it (process ``trace``), so that
+            no reset reads the file again (not compared, not shown).
     """
 
     process: str = "poisson"
@@ -199,6 +202,11 @@ class ArrivalSpec:
     time_scale: float = 1.0
     loop: bool = True
     trace_start: str = "first"
+    loaded: tuple[Path, Trace] | None = field(default=None, compare=False, repr=False)
+
+    def trace(self) -> Trace:
+        """The trace of ``trace_file``, read once by the loader (``trace_file`` must be set)."""
+        return _trace(self.trace_file, self.loaded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +223,8 @@ class TokenSpec:
         max_tokens: Upper clip for both, and for token counts read from a trace (rows above
             it are clipped with a ``TraceTokensWarning``).
         trace_file: Trace to resample (``source: trace``).
+        loaded: ``(trace_file, its trace)`` as the loader read it (source ``trace``), so that
+            no reset reads the file again (not compared, not shown).
     """
 
     source: str = "lognormal"
@@ -224,6 +234,20 @@ class TokenSpec:
     output_sigma: float = 0.8
     max_tokens: int = 16384
     trace_file: Path | None = None
+    loaded: tuple[Path, Trace] | None = field(default=None, compare=False, repr=False)
+
+    def trace(self) -> Trace:
+        """The trace of ``trace_file``, read once by the loader (``trace_file`` must be set)."""
+        return _trace(self.trace_file, self.loaded)
+
+
+def _trace(path: Path | None, loaded: tuple[Path, Trace] | None) -> Trace:
+    """The loaded trace if it is ``path``'s, else ``path`` read now."""
+    if path is None:
+        raise ValueError("trace(): the spec has no trace_file")
+    if loaded is not None and loaded[0] == path:
+        return loaded[1]
+    return load_trace(path)
 
 
 @dataclass(frozen=True, slots=True)

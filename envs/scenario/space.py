@@ -31,7 +31,6 @@ import numpy as np
 
 from envs.errors import ConfigError
 from envs.ground import load_networks
-from envs.jobs import load_trace
 from envs.scenario.build import PRESET_DIR, STATION_DIR
 from envs.scenario.checks import (
     COUNT,
@@ -61,6 +60,7 @@ from envs.scenario.fields import (
     TOKEN_FIELDS,
     WORKLOAD_FIELDS,
 )
+from envs.traces import load_trace
 from envs.yamlio import read_yaml
 
 __all__ = [

@@ -444,3 +444,26 @@ def test_arrival_processes_refuse_to_draw_more_jobs_than_the_limit(monkeypatch):
         len(trace_times(Trace(np.array([0.0, 1.0]), np.array([5, 6]), np.array([1, 2])), 4.0)[0])
         == 4
     )
+
+
+def test_a_scenarios_trace_is_read_when_it_loads_and_never_again_at_reset(monkeypatch, toy_world):
+    from envs.dispatch_env import ConstellationDispatchEnv
+    from envs.scenario import load_scenario
+
+    opened: list[str] = []
+    real_open = Path.open
+
+    def counting_open(self, *args, **kwargs):
+        opened.append(self.name)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    arrivals = {"process": "trace", "trace_file": str(SAMPLE), "trace_start": "random"}
+    scenario = load_scenario("toy", {"workload.arrivals": arrivals})
+    assert opened.count(SAMPLE.name) == 1
+    env = ConstellationDispatchEnv(scenario, world=toy_world)
+    at_init = opened.count(SAMPLE.name)
+    for seed in range(3):
+        env.reset(seed=seed)
+    assert env.sim.n_jobs > 0
+    assert opened.count(SAMPLE.name) == at_init  # every reset replays the loaded trace
