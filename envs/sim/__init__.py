@@ -5,7 +5,7 @@ from envs.sim.faults import FaultedWorld, FaultPlan, sample_fault_plan
 from envs.sim.links import INF, merge_max_rate, walk
 from envs.sim.metrics import METRIC_KEYS, job_costs_s, job_table, metrics
 from envs.sim.view import Estimate, SimView
-from envs.sim.world import World, build_world
+from envs.sim.world import World, WorldCache, build_world, world_key
 
 __all__ = [
     "DROP_REASONS",
@@ -18,6 +18,7 @@ __all__ = [
     "Sim",
     "SimView",
     "World",
+    "WorldCache",
     "build_world",
     "job_costs_s",
     "job_table",
@@ -25,4 +26,5 @@ __all__ = [
     "metrics",
     "sample_fault_plan",
     "walk",
+    "world_key",
 ]

@@ -1,6 +1,7 @@
 """The static world of a scenario: satellites, stations, contact plan, link and power windows.
 
-Built once per scenario and shared by every episode; window lists are built lazily per
+Built once per static scenario and shared by every episode, load and setting that does not
+change it (:func:`world_key`, :class:`WorldCache`); window lists are built lazily per
 satellite (or per satellite–station pair) the first time the simulator needs them and kept
 on the instance, never in module-level state.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +31,7 @@ from envs.scenario.schema import Scenario
 from envs.sim.isl import IslGraph
 from envs.sim.links import Windows, merge_max_rate, pass_rates_bytes_per_s
 
-__all__ = ["SUNLIT_STEP_S", "World", "build_world"]
+__all__ = ["SUNLIT_STEP_S", "World", "WorldCache", "build_world", "world_key"]
 
 #: Grid step of the sunlit/eclipse computation; shadow edges are located to this step.
 SUNLIT_STEP_S = 10.0
@@ -285,3 +287,58 @@ def build_world(
     needs_sun = any(c.power != "always" for c in scenario.classes)
     windows = _sunlit_windows(constellation, scenario, horizon) if needs_sun else None
     return World(scenario, constellation, classes, stations, plan, windows)
+
+
+def world_key(scenario: Scenario) -> tuple[Any, ...]:
+    """What a :class:`World` depends on: scenarios with equal keys can share one world.
+
+    Everything but the workload (load included), dispatch, reward and faults settings and the
+    backhaul delay, which take effect per episode; the horizon (arrival window plus drain) is
+    in it, since the contact plan covers exactly that. The inter-satellite links are the
+    world's.
+
+    >>> from envs.scenario import load_scenario
+    >>> world_key(load_scenario("toy", {"load": 2.0})) == world_key(load_scenario("toy"))
+    True
+    """
+    ground = dataclasses.replace(scenario.ground, backhaul_delay_s=None)
+    e = scenario.episode
+    return (scenario.constellation, scenario.classes, scenario.models, ground, e.epoch,
+            e.contact_step_s, scenario.isl, e.duration_s + e.drain_s)  # fmt: skip
+
+
+class WorldCache:
+    """Worlds by :func:`world_key`: scenarios that differ only per episode share one.
+
+    Owned by its caller (a runner, a study, a training job), not global state. Worlds are
+    read-only to episodes (faults get their own ``FaultedWorld`` view), so sharing them
+    changes no result.
+
+    Args:
+        cache_dir: Contact-plan cache folder passed to :func:`build_world` (``None``: none).
+
+    Example:
+        >>> from envs.scenario import load_scenario
+        >>> worlds = WorldCache()
+        >>> a = worlds.get(load_scenario("toy", {"load": 0.5, "candidates": 1}))
+        >>> a is worlds.get(load_scenario("toy", {"load": 3.0, "reward.drop_penalty_s": 1.0}))
+        True
+        >>> len(worlds)
+        1
+    """
+
+    def __init__(self, cache_dir: str | os.PathLike[str] | None = None) -> None:
+        self.cache_dir = cache_dir
+        self._worlds: dict[tuple[Any, ...], World] = {}
+
+    def get(self, scenario: Scenario) -> World:
+        """The world of ``scenario``, built on the first request for its :func:`world_key`."""
+        key = world_key(scenario)
+        world = self._worlds.get(key)
+        if world is None:
+            world = self._worlds[key] = build_world(scenario, cache_dir=self.cache_dir)
+        return world
+
+    def __len__(self) -> int:
+        """Number of worlds built."""
+        return len(self._worlds)

@@ -8,8 +8,9 @@ import pathlib
 import numpy as np
 
 from envs import resources
+from envs.dispatch_env import ConstellationDispatchEnv
 from envs.scenario import load_scenario
-from envs.sim import build_world
+from envs.sim import WorldCache, build_world, job_table, world_key
 
 
 def test_sunlit_windows_give_the_eclipse_fraction_of_a_dawn_dusk_leaning_sso():
@@ -93,3 +94,36 @@ def test_each_input_file_is_read_once_while_loading_a_scenario_and_building_its_
     scenario = load_scenario("toy", overrides)
     build_world(scenario, cache_dir=None)
     assert opened == {"toy.yaml": 1, "star_compute_12.tle": 1, "china.yaml": 1}
+
+
+def test_scenarios_differing_only_per_episode_share_one_world_and_play_the_same():
+    worlds = WorldCache()
+    per_episode = {
+        "load": 2.0,
+        "workload.deadline_s": 7200.0,
+        "candidates": 1,
+        "reward.drop_penalty_s": 10.0,
+        "ground.backhaul_delay_s": 5.0,
+        "faults.random_station_outages": {"rate_per_day": 2.0, "mean_duration_s": 600.0},
+    }
+    other = load_scenario("toy", per_episode)
+    shared = worlds.get(load_scenario("toy"))
+    assert world_key(other) == world_key(shared.scenario)
+    assert worlds.get(other) is shared and len(worlds) == 1
+    assert worlds.get(load_scenario("toy", {"duration_s": 1800.0})) is not shared  # horizon
+    assert worlds.get(load_scenario("toy", {"ground.min_elevation_deg": 20.0})) is not shared
+    assert len(worlds) == 3
+
+    def play(world):
+        env = ConstellationDispatchEnv(other, world=world)
+        env.reset(seed=3)
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(0)
+            done = terminated or truncated
+        return job_table(env.sim)
+
+    own, on_shared = play(build_world(other)), play(shared)
+    assert own.keys() == on_shared.keys() and len(own["status"]) > 0
+    for name in own:
+        np.testing.assert_array_equal(own[name], on_shared[name], err_msg=name)
