@@ -7,8 +7,8 @@ when the job completes. :func:`generate_jobs` turns a validated :class:`Workload
 
 Arrivals are a homogeneous Poisson process (:func:`poisson_times`), a Poisson process whose rate
 follows each origin's local solar time (:func:`diurnal_times`), or the replay of a request trace
-in the Azure LLM inference format (:func:`trace_times`; the traces themselves are read by
-``envs.traces``, whose names this module re-exports).
+in the Azure LLM inference format (:func:`trace_times`). The processes are ``envs.arrivals``
+and the traces are read by ``envs.traces``; this module re-exports their names.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from envs.constants import HOUR_S
+from envs.arrivals import diurnal_times, finite_nonneg, poisson_times, trace_times
 from envs.errors import ConfigError, show_value
 from envs.limits import check_count
 from envs.timeutil import require_utc
@@ -106,131 +106,6 @@ class JobBatch(NamedTuple):
         return int(self.arrival_s.shape[0])
 
 
-def _check(field: str, value: float, *, positive: bool = False) -> float:
-    """``value`` as a float, finite and >= 0 (> 0 if ``positive``), else :class:`ConfigError`."""
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ConfigError(
-            f"{field}: expected a finite {'> 0' if positive else '>= 0'}, got {value}"
-        )
-    return value
-
-
-def poisson_times(rate_per_s: float, duration_s: float, rng: np.random.Generator) -> np.ndarray:
-    """Sorted arrival times of a homogeneous Poisson process in ``[0, duration_s)``.
-
-    Draws the count (one Poisson variate), then that many uniform times.
-
-    >>> t = poisson_times(2.0, 100.0, np.random.default_rng(1))
-    >>> bool(np.all(np.diff(t) >= 0) and t.min() >= 0 and t.max() < 100.0)
-    True
-    """
-    rate, duration = _check("rate_per_s", rate_per_s), _check("duration_s", duration_s)
-    check_count("jobs", rate * duration, "rate_per_s", f"{rate:g}/s × {duration:g} s")
-    n = int(rng.poisson(rate * duration))
-    return np.sort(rng.uniform(0.0, duration, n))
-
-
-def diurnal_times(
-    rate_per_s: float,
-    duration_s: float,
-    rng: np.random.Generator,
-    *,
-    epoch: datetime,
-    lon_deg: float,
-    amplitude: float,
-    peak_hour: float,
-) -> np.ndarray:
-    """Arrival times of a Poisson process whose rate follows local mean solar time.
-
-    The rate is ``rate_per_s * (1 + amplitude * cos(2π (h(t) − peak_hour) / 24))`` with
-    ``h(t)`` the local mean solar hour at ``lon_deg`` (UTC hour + lon/15, mod 24), so its mean
-    over a whole day is ``rate_per_s``. Sampled by thinning a process at the peak rate: draws
-    :func:`poisson_times` at ``rate_per_s * (1 + amplitude)``, then one uniform per candidate.
-
-    >>> from datetime import datetime, timezone
-    >>> t = diurnal_times(0.1, 86400.0, np.random.default_rng(0), lon_deg=120.0,
-    ...     epoch=datetime(2025, 6, 1, tzinfo=timezone.utc), amplitude=0.8, peak_hour=14.0)
-    >>> 8000 < t.size < 9300
-    True
-    """
-    rate = _check("rate_per_s", rate_per_s)
-    amp = _check("amplitude", amplitude)
-    if amp > 1:
-        raise ConfigError(f"amplitude: expected a value in [0, 1], got {amp}")
-    epoch = require_utc(epoch)
-    hour0 = epoch.hour + epoch.minute / 60 + (epoch.second + epoch.microsecond * 1e-6) / 3600
-    candidates = poisson_times(rate * (1.0 + amp), duration_s, rng)
-    u = rng.random(candidates.size)
-    hour = (hour0 + candidates / HOUR_S + float(lon_deg) / 15.0) % 24.0
-    relative = 1.0 + amp * np.cos(2.0 * np.pi * (hour - float(peak_hour)) / 24.0)
-    return candidates[u * (1.0 + amp) < relative]
-
-
-def trace_times(
-    trace: Trace,
-    duration_s: float,
-    *,
-    time_scale: float = 1.0,
-    loop: bool = True,
-    start_row: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Replay a trace: arrival times in ``[0, duration_s)`` and the trace row of each.
-
-    The request of row ``start_row`` arrives at 0 and offsets are divided by ``time_scale``
-    (2 = twice as fast). The replay runs to the last row, then wraps around to rows
-    ``0 .. start_row - 1``, as if the trace were a loop of period ``span / time_scale + mean
-    gap`` (the mean gap keeps the seam as dense as the rest). With ``loop`` the whole
-    sequence repeats with that period; without it each row is replayed at most once.
-    Looping or a ``start_row`` other than 0 needs at least two rows and a positive span.
-    No randomness.
-
-    >>> trace = Trace(np.array([0.0, 2.0, 4.0]), np.array([5, 6, 7]), np.array([1, 2, 3]))
-    >>> t, rows = trace_times(trace, 7.0, time_scale=2.0)  # period 4 s / 2 + 1 s mean gap
-    >>> t.tolist(), rows.tolist()
-    ([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [0, 1, 2, 0, 1, 2, 0])
-    >>> t, rows = trace_times(trace, 7.0, time_scale=2.0, start_row=2)
-    >>> t.tolist(), rows.tolist()
-    ([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 0, 1, 2, 0, 1, 2])
-    """
-    duration = _check("duration_s", duration_s)
-    scale = _check("time_scale", time_scale, positive=True)
-    if (
-        isinstance(start_row, bool)
-        or not isinstance(start_row, (int, np.integer))
-        or not (0 <= start_row < max(trace.size, 1))
-    ):
-        raise ConfigError(
-            f"{trace.source}: start_row: expected an integer in [0, {trace.size}), "
-            f"got {start_row!r}"
-        )
-    base = (trace.offset_s - trace.offset_s[0]) / scale if trace.size else trace.offset_s
-    rows = np.arange(trace.size, dtype=np.int64)
-    wrap = start_row > 0 or (loop and duration > 0)
-    if wrap and (trace.size < 2 or trace.span_s <= 0):
-        raise ConfigError(
-            f"{trace.source}: cannot loop or start a trace at a later row with < 2 rows or "
-            "zero span"
-        )
-    period = trace.span_s / scale * trace.size / (trace.size - 1) if wrap else 0.0
-    if start_row > 0:
-        base = np.concatenate([base[start_row:], base[:start_row] + period]) - base[start_row]
-        rows = np.roll(rows, -start_row)
-    if loop and duration > 0:
-        period = trace.span_s / scale * trace.size / (trace.size - 1)
-        check_count(
-            "jobs", duration / period * trace.size, trace.source,
-            f"{trace.size} rows spanning {trace.span_s:g} s, looped over {duration:g} s at "
-            f"time_scale × load {scale:g},",
-            hint="give a trace with a longer span, or lower episode.duration_s or the load",
-        )  # fmt: skip
-        repeats = max(1, math.ceil(duration / period))
-        base = (base[None, :] + period * np.arange(repeats)[:, None]).ravel()
-        rows = np.tile(rows, repeats)
-    keep = base < duration
-    return base[keep], rows[keep]
-
-
 def _weights(field: str, weights: Sequence[float], n: int) -> np.ndarray:
     """Normalised non-negative weights with a positive sum."""
     w = np.asarray(weights, dtype=np.float64)
@@ -302,11 +177,11 @@ def generate_jobs(
     (True, True)
     """
     arr, tok = workload.arrivals, workload.tokens
-    duration = _check("duration_s", duration_s)
-    load = _check("workload.load", workload.load)
-    rate = _check("workload.arrivals.rate_per_s", arr.rate_per_s) * load
-    per_token = _check("workload.bytes_per_token", workload.bytes_per_token)
-    overhead = _check("workload.overhead_bytes", workload.overhead_bytes)
+    duration = finite_nonneg("duration_s", duration_s)
+    load = finite_nonneg("workload.load", workload.load)
+    rate = finite_nonneg("workload.arrivals.rate_per_s", arr.rate_per_s) * load
+    per_token = finite_nonneg("workload.bytes_per_token", workload.bytes_per_token)
+    overhead = finite_nonneg("workload.overhead_bytes", workload.overhead_bytes)
     epoch = require_utc(epoch)
     origins, weights, lon = _origins(workload, station_names, station_lon_deg)
     model_p = _model_shares(workload, model_names)
@@ -335,7 +210,7 @@ def generate_jobs(
         origin = _onboard(workload.onboard_fraction, onboard_satellites, origin, rng)
     deadline = np.full(n, np.inf)
     if workload.deadline_s is not None:
-        deadline = arrival + _check("workload.deadline_s", workload.deadline_s)
+        deadline = arrival + finite_nonneg("workload.deadline_s", workload.deadline_s)
     return JobBatch(
         arrival_s=arrival.astype(np.float64),
         origin=origin.astype(np.int64),
@@ -397,7 +272,7 @@ def _replayed_trace(workload: WorkloadSpec, rng: np.random.Generator) -> tuple[T
     if arr.process == "trace":
         _path("workload.arrivals.trace_file", arr.trace_file)
         trace = arr.trace()
-        _check("workload.arrivals.time_scale", arr.time_scale, positive=True)
+        finite_nonneg("workload.arrivals.time_scale", arr.time_scale, positive=True)
         if arr.trace_start == "random":
             return trace, int(rng.integers(0, trace.size))
         if arr.trace_start != "first":
@@ -501,8 +376,8 @@ def _lognormal_tokens(
     rng: np.random.Generator, which: str, median: float, sigma: float, n: int, tok: TokenSpec
 ) -> np.ndarray:
     """``n`` lognormal token counts, rounded and clipped to ``[1, tok.max_tokens]``."""
-    median = _check(f"workload.tokens.{which}_median", median, positive=True)
-    sigma = _check(f"workload.tokens.{which}_sigma", sigma)
-    max_tokens = _check("workload.tokens.max_tokens", tok.max_tokens, positive=True)
+    median = finite_nonneg(f"workload.tokens.{which}_median", median, positive=True)
+    sigma = finite_nonneg(f"workload.tokens.{which}_sigma", sigma)
+    max_tokens = finite_nonneg("workload.tokens.max_tokens", tok.max_tokens, positive=True)
     draws = rng.lognormal(math.log(median), sigma, size=n)
     return np.clip(np.rint(draws), 1, max(max_tokens, 1)).astype(np.int64)
