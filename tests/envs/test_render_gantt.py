@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.render import _in_view_count, plot_contact_gantt, plot_contact_gantt_grouped
+from envs.gantt import _in_view_count, plot_contact_gantt, plot_contact_gantt_grouped
 from envs.scenario import load_scenario
 from envs.sim import build_world
 from envs.sim.isl import plane_structure
