@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envs.constants import DAY_S
+from envs.constants import DAY_S, SUNLIT_STEP_S
 from envs.limits import check_count
 
 if TYPE_CHECKING:
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["check_budget"]
 
-#: Step of the sunlit/eclipse grid of ``envs.sim.world`` (a power model needs it).
-_SUNLIT_STEP_S = 10.0
 
 
 def check_budget(sc: Scenario) -> None:
@@ -46,8 +44,8 @@ def check_budget(sc: Scenario) -> None:
     check_count("grid_steps", steps, longest, f"{span} at contact_step_s {e.contact_step_s:g} s")
     if any(c.power != "always" for c in sc.classes):
         check_count(
-            "grid_steps", horizon / _SUNLIT_STEP_S, longest,
-            f"{span} on the {_SUNLIT_STEP_S:g} s sunlit grid of a power model",
+            "grid_steps", horizon / SUNLIT_STEP_S, longest,
+            f"{span} on the {SUNLIT_STEP_S:g} s sunlit grid of a power model",
         )  # fmt: skip
     w = sc.workload
     if w.arrivals.process in ("poisson", "diurnal"):

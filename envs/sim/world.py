@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.constants import SUNLIT_STEP_S
 from envs.contact_plan import ContactPlan, compute_contact_plan
 from envs.ground import Station
 from envs.orbits import (
@@ -33,8 +34,8 @@ from envs.sim.links import Windows, merge_max_rate, pass_rates_bytes_per_s
 
 __all__ = ["SUNLIT_STEP_S", "World", "WorldCache", "build_world", "world_key"]
 
-#: Grid step of the sunlit/eclipse computation; shadow edges are located to this step.
-SUNLIT_STEP_S = 10.0
+#: Satellites propagated at a time for the sunlit windows (bounds the arrays' memory).
+_SUNLIT_BATCH = 200
 
 
 def scenario_tles(scenario: Scenario) -> tuple[list[TLE], list[str]]:
@@ -246,8 +247,8 @@ def _sunlit_windows(
     grid = time_grid(scenario.episode.epoch, t)
     sun = sun_ecef_km(scenario.episode.epoch, t, ephemeris=load_ephemeris())
     out: list[Windows] = []
-    for start in range(0, len(constellation), 200):
-        states = propagate_ecef(constellation, grid, start=start, stop=start + 200)
+    for start in range(0, len(constellation), _SUNLIT_BATCH):
+        states = propagate_ecef(constellation, grid, start=start, stop=start + _SUNLIT_BATCH)
         lit = sunlit(states.r_km, sun)
         for row in lit:
             edges = np.diff(np.r_[False, row, False].astype(np.int8))
