@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["check_budget"]
 
 
-
 def check_budget(sc: Scenario) -> None:
     """Refuse a scenario whose run would allocate more than ``envs.limits`` allows.
 
@@ -67,9 +66,7 @@ def check_budget(sc: Scenario) -> None:
         )  # fmt: skip
     n_sats = sum(per_class.values())
     g = sc.ground
-    n_stations = sum(
-        1 for s in g.file_stations() if g.networks is None or s.network in g.networks
-    )
+    n_stations = sum(1 for s in g.file_stations() if g.networks is None or s.network in g.networks)
     check_count(
         "grid_cells", (steps + 1) * n_sats * n_stations, longest,
         f"{span} at contact_step_s {e.contact_step_s:g} s over {n_sats} satellites × "

@@ -38,7 +38,6 @@ from envs.sim.world import World
 __all__ = ["FaultPlan", "FaultedWorld", "cut_windows", "sample_fault_plan"]
 
 
-
 @dataclass(frozen=True, slots=True)
 class FaultPlan:
     """The faults of one episode, resolved to station and satellite indices.
