@@ -39,7 +39,13 @@ __all__ = [
     "unsquash_s",
 ]
 
-_LOG_DAY = math.log1p(86400.0)
+DAY_S = 86400.0
+_LOG_DAY = math.log1p(DAY_S)
+_INV_LOG_DAY = 1.0 / _LOG_DAY
+#: Pending jobs that make the ``pending`` feature 1.
+PENDING_SCALE = 10.0
+#: Input tokens that make the ``input_tokens`` feature 1 (log scale).
+_LOG_TOKENS = math.log1p(16384.0)
 CANDIDATE_FEATURES = (
     "valid",
     "uplink_wait",
@@ -264,7 +270,8 @@ class ConstellationDispatchEnv(gym.Env):
         self._over = True
         self._fault_seeds: np.random.SeedSequence | None = None
         self._decision_estimates: list[Estimate] = []
-        self._blank_obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        self._obs_size = size
+        self._blank_obs = np.zeros(size, dtype=np.float32)
         #: Build observation vectors (``False`` on planning forks, which heuristics drive:
         #: observations are then all zeros, the mask and candidates stay exact).
         self.observe_features = True
@@ -479,73 +486,82 @@ class ConstellationDispatchEnv(gym.Env):
             sim.reject(sim.unserved_reason(job))
 
     def _observe(self, job: int) -> np.ndarray:
-        sim, view, k = self.sim, self.view, self.k
-        now = sim.now
-        cands = view.candidates(job, k)
+        sim, view = self.sim, self.view
+        cands = view.candidates(job, self.k)
         self._cands = cands
-        arrival = sim.arrival[job]
-        busy_up, busy_down, committed = sim.busy_up, sim.busy_down, sim.committed
-        buffers = self._buffer_of_sat
-        link = sim.uplink_link
-        log1p, inv = math.log1p, 1.0 / _LOG_DAY
-        feats: list[float] = []
-        valid: list[int] = []
-        onboard = sim.onboard
         estimates = view.estimates(job, cands)
         self._decision_estimates = estimates
+        valid = [i for i, e in enumerate(estimates) if e.delivered < INF]
         if not self.observe_features:  # planning branches: the mask only, heuristics decide
-            return self._masked_blank([i for i, e in enumerate(estimates) if e.delivered < INF])
-        best = min(e.delivered for e in estimates) if estimates else INF
-        for i, e in enumerate(estimates):
-            delivered = e.delivered
-            if delivered == INF:
-                continue
-            valid.append(i)
-            sat = e.sat
-            service = e.compute_end - e.compute_start
-            raw = (
-                e.uplink_start - now,
-                e.uplink_end - e.uplink_start,
-                busy_up.get(link(job, sat), 0.0) - now,
-                e.compute_start - e.uplink_end,
-                service,
-                e.downlink_start - e.compute_end,
-                delivered - e.downlink_start,
-                busy_down[sat] - now,
-                delivered - arrival,
-            )
-            row = [1.0]
-            for x in raw:  # squash: log1p(seconds) / log1p(1 day), within [0, 2]
-                row.append(0.0 if x <= 0.0 else min(log1p(x) * inv, 2.0))
-            row.append(1.0 if view.can_compute_now(sat) else 0.0)
-            row.append(min(committed[sat] / buffers[sat], 2.0))
-            row += (_t(delivered - best), _t((committed[sat] - onboard[sat]) * service))
-            feats.append((i, row))
-        sc = self.scenario
+            return self._masked_blank(valid)
         self._set_mask(valid)
-        hour = 2.0 * math.pi * ((now / 86400.0 + self._day_fraction) % 1.0)
+        out = np.zeros(self._obs_size, dtype=np.float32)
+        self._global_features(out, job)
+        if valid:
+            rows = out[self.n_global :].reshape(self.k, self.n_features)
+            feats = self._candidate_rows(job, [estimates[i] for i in valid])
+            rows[valid] = np.array(feats, dtype=np.float32).reshape(len(valid), self.n_features)
+        return out
+
+    def _global_features(self, out: np.ndarray, job: int) -> None:
+        """Write the global and job features and the model one-hot into ``out[:n_global]``."""
+        sim, sc = self.sim, self.scenario
+        now = sim.now
+        hour = 2.0 * math.pi * ((now / DAY_S + self._day_fraction) % 1.0)
         deadline = sim.deadline[job]
-        values = [
+        out[: len(GLOBAL_FEATURES)] = (
             0.5 + 0.5 * math.sin(hour),
             0.5 + 0.5 * math.cos(hour),
             min(now / sc.episode.duration_s, 2.0),
-            min(len(sim.pending) / 10.0, 2.0),
+            min(len(sim.pending) / PENDING_SCALE, 2.0),
             min(sim.in_flight / self._capacity, 2.0),
-            min(math.log1p(sim.in_tokens[job]) / math.log1p(16384.0), 2.0),
-            _t(now - arrival),
+            min(math.log1p(sim.in_tokens[job]) / _LOG_TOKENS, 2.0),
+            _t(now - sim.arrival[job]),
             2.0 if deadline == INF else _t(deadline - now),
-        ]
-        onehot = [0.0] * self.n_models
-        onehot[sim.model[job]] = 1.0
-        values += onehot
-        blank = [0.0] * self.n_features
-        rows = [blank] * k
-        for i, row in feats:
-            rows[i] = row
-        for row in rows:
-            values += row
-        return np.array(values, dtype=np.float32)
+        )
+        out[len(GLOBAL_FEATURES) + sim.model[job]] = 1.0
 
+    def _candidate_rows(self, job: int, estimates: list[Estimate]) -> list[float]:
+        """Feature rows (``CANDIDATE_FEATURES``) of the valid candidates, concatenated.
+
+        Scalar Python on purpose: for the handful of candidates of a decision it is faster
+        than numpy's per-call overhead, and it fixes the float operations (and so the
+        observation, bit for bit) independently of numpy's SIMD kernels.
+        """
+        sim = self.sim
+        now = sim.now
+        arrival = sim.arrival[job]
+        link, busy_up, busy_down = sim.uplink_link, sim.busy_up, sim.busy_down
+        committed, onboard, buffers = sim.committed, sim.onboard, self._buffer_of_sat
+        can_compute = self.view.can_compute_now
+        log1p, inv = math.log1p, _INV_LOG_DAY
+        best = min(e.delivered for e in estimates)
+        values: list[float] = []
+        extend = values.extend
+        for sat, up_s, up_e, c_s, c_e, d_s, delivered in estimates:
+            service = c_e - c_s
+            extend([1.0] + [
+                0.0 if x <= 0.0 else (y if (y := log1p(x) * inv) < 2.0 else 2.0)
+                for x in (
+                    up_s - now,
+                    up_e - up_s,
+                    busy_up.get(link(job, sat), 0.0) - now,
+                    c_s - up_e,
+                    service,
+                    d_s - c_e,
+                    delivered - d_s,
+                    busy_down[sat] - now,
+                    delivered - arrival,
+                )
+            ])
+            fill = committed[sat] / buffers[sat]
+            extend((
+                1.0 if can_compute(sat) else 0.0,
+                fill if fill < 2.0 else 2.0,
+                _t(delivered - best),
+                _t((committed[sat] - onboard[sat]) * service),
+            ))  # fmt: skip
+        return values
 
     def _set_mask(self, valid: list[int]) -> None:
         """The action mask: the valid candidates, and deferral if it returns in the horizon."""
@@ -572,7 +588,7 @@ class ConstellationDispatchEnv(gym.Env):
 
 def _day_fraction(sc: Scenario) -> float:
     e = sc.episode.epoch
-    return (e.hour * 3600 + e.minute * 60 + e.second) / 86400.0
+    return (e.hour * 3600 + e.minute * 60 + e.second) / DAY_S
 
 
 _STATIC_NAMES = ("constellation", "classes", "models", "ground", "episode.epoch",
