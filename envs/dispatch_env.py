@@ -265,7 +265,9 @@ class ConstellationDispatchEnv(gym.Env):
         self.sim: Sim | None = None
         self.view: SimView | None = None
         self._cands: list[int] = []
-        self._mask = np.zeros(self.action_space.n, dtype=bool)
+        self._n_actions = int(self.action_space.n)
+        self._mask = np.zeros(self._n_actions, dtype=bool)
+        self._any_valid = False
         self._decisions = 0
         self._over = True
         self._fault_seeds: np.random.SeedSequence | None = None
@@ -320,7 +322,12 @@ class ConstellationDispatchEnv(gym.Env):
         """Dispatch (or defer) the head job, then run the simulator to the next decision."""
         if self.sim is None or self._over:
             raise RuntimeError("step() called after the episode ended; call reset() first")
-        if not self.action_space.contains(action):
+        n_actions = self._n_actions
+        if not (  # plain ints skip Discrete.contains, the step's costliest check
+            0 <= action < n_actions
+            if type(action) is int
+            else self.action_space.contains(action)
+        ):
             raise ValueError(
                 f"action: must be an integer in [0, {self.action_space.n - 1}], got {action!r}"
             )
@@ -479,14 +486,14 @@ class ConstellationDispatchEnv(gym.Env):
                 self._mask[:] = False
                 return np.zeros(self.observation_space.shape, dtype=np.float32)
             obs = self._observe(job)
-            if self._mask.any():
+            if self._any_valid:
                 return obs
             # No satellite can deliver the job within the horizon; waiting cannot help (queues
             # only grow and windows only pass), so it is dropped instead of asking the agent.
             sim.reject(sim.unserved_reason(job))
 
     def _observe(self, job: int) -> np.ndarray:
-        sim, view = self.sim, self.view
+        view = self.view
         cands = view.candidates(job, self.k)
         self._cands = cands
         estimates = view.estimates(job, cands)
@@ -567,6 +574,7 @@ class ConstellationDispatchEnv(gym.Env):
         """The action mask: the valid candidates, and deferral if it returns in the horizon."""
         mask = self._mask
         mask[:] = False
+        self._any_valid = bool(valid)
         if valid:
             mask[valid] = True
             if self.scenario.dispatch.allow_defer:
