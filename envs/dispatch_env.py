@@ -165,7 +165,8 @@ class ConstellationDispatchEnv(gym.Env):
     Jobs are drawn for the episode from ``reset(seed=...)`` (arrivals, origins, models,
     token lengths); with scenario ``faults``, random outages and failures are drawn from a
     separate stream of the same seed (``envs.sim.faults``). The simulator runs to the first
-    arrival.
+    arrival. ``reset(options={"load": x})`` draws that episode's arrivals at load ``x``
+    instead of the scenario's (one environment and one world serve a sweep over loads).
 
     ## Episode End
     Termination: every job has arrived and been completed or dropped (the last step's reward
@@ -286,9 +287,14 @@ class ConstellationDispatchEnv(gym.Env):
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Draw a new episode's jobs and run to the first decision."""
+        """Draw a new episode's jobs and run to the first decision.
+
+        ``options`` may hold ``load``: the arrival-rate multiplier of this episode only (the
+        scenario's ``workload.load`` otherwise), so one environment, and one world, serves a
+        sweep over loads. Any other key is an error.
+        """
         super().reset(seed=seed)
-        sc = self.scenario
+        sc = self._episode_scenario(options)
         stations = self.world.stations
         jobs = generate_jobs(
             sc.workload,
@@ -460,6 +466,24 @@ class ConstellationDispatchEnv(gym.Env):
         rng = np.random.default_rng(self._fault_seeds.spawn(1)[0])
         return FaultedWorld(self.world, sample_fault_plan(faults, self.world, rng))
 
+    def _episode_scenario(self, options: dict[str, Any] | None) -> Scenario:
+        """The scenario of the episode ``reset(options=...)`` starts (see ``reset``)."""
+        if not options:
+            return self.scenario
+        unknown = sorted(set(options) - _RESET_OPTIONS)
+        if unknown:
+            known = ", ".join(sorted(_RESET_OPTIONS))
+            raise ConfigError(f"options: unknown key {unknown[0]!r} (known: {known})")
+        load = options.get("load")
+        if load is None:
+            return self.scenario
+        if isinstance(load, bool) or not isinstance(load, (int, float, np.integer, np.floating)):
+            raise ConfigError(f"options.load: must be a number > 0, got {load!r}")
+        if not (math.isfinite(load) and load > 0):
+            raise ConfigError(f"options.load: must be a number > 0, got {load!r}")
+        sc = self.scenario
+        return dataclasses.replace(sc, workload=dataclasses.replace(sc.workload, load=float(load)))
+
     def _uplink_networks(self) -> set[str]:
         nets = self.scenario.ground.uplink_networks
         return set(self.world.networks) if nets is None else set(nets)
@@ -598,6 +622,9 @@ def _day_fraction(sc: Scenario) -> float:
     e = sc.episode.epoch
     return (e.hour * 3600 + e.minute * 60 + e.second) / DAY_S
 
+
+#: Keys ``reset(options=...)`` accepts.
+_RESET_OPTIONS = frozenset({"load"})
 
 _STATIC_NAMES = ("constellation", "classes", "models", "ground", "episode.epoch",
                  "episode.contact_step_s", "isl")  # fmt: skip
