@@ -34,6 +34,8 @@ from envs.sim.links import INF
 __all__ = [
     "CANDIDATE_FEATURES",
     "GLOBAL_FEATURES",
+    "OBSERVATIONS",
+    "SYSTEM_FEATURES",
     "ConstellationDispatchEnv",
     "squash_s",
     "unsquash_s",
@@ -62,6 +64,8 @@ CANDIDATE_FEATURES = (
     "delivery_vs_best",
     "queued_compute",
 )
+#: The observation forms: one flat ``Box`` (SB3's MLP policies) or a ``Dict`` of its parts.
+OBSERVATIONS = ("flat", "dict")
 GLOBAL_FEATURES = (
     "time_of_day_sin",
     "time_of_day_cos",
@@ -72,6 +76,8 @@ GLOBAL_FEATURES = (
     "waited",
     "deadline_slack",
 )
+#: The leading ``GLOBAL_FEATURES`` that describe the system; the rest describe the job.
+SYSTEM_FEATURES = GLOBAL_FEATURES[:5]
 
 
 def squash_s(seconds: float) -> float:
@@ -150,6 +156,13 @@ class ConstellationDispatchEnv(gym.Env):
 
     Estimates use the expected output length (the true one is hidden until completion).
 
+    With ``observation="dict"`` the same values come as a ``Dict`` of their parts, for
+    networks that read the structure (SB3's ``MultiInputPolicy``, attention or graph
+    encoders): ``global`` (the first 5 features above, ``SYSTEM_FEATURES``), ``job`` (the
+    job's 3 features and the model one-hot), ``candidates`` (``K × 14``, a row per candidate)
+    and ``action_mask`` (``MultiBinary(K [+ 1])``, as ``action_masks()``).
+    ``envs.wrappers.FlattenDispatch`` turns it back into the flat vector, bit for bit.
+
     ## Rewards
     Pluggable (``reward=``, ``envs.reward``). The default, ``TimeInSystem("h")`` (Decima's
     form), is ``-(job-seconds accrued since the previous decision + drop_penalty_s × drops) /
@@ -199,6 +212,7 @@ class ConstellationDispatchEnv(gym.Env):
     | ``check_invariants`` | ``False`` | verify job conservation at every event |
     | ``world`` | ``None`` | a prebuilt ``World`` for this scenario (shares the contact plan) |
     | ``reward`` | ``"time_in_system"`` | an ``envs.reward.Reward`` or its name (see Rewards) |
+    | ``observation`` | ``"flat"`` | ``"flat"`` (one ``Box``) or ``"dict"`` (its parts) |
     | ``**overrides`` | | scenario overrides, e.g. ``load=2.0``, ``candidates=4`` |
 
     ## Version History
@@ -220,6 +234,7 @@ class ConstellationDispatchEnv(gym.Env):
         check_invariants: bool = False,
         world: World | None = None,
         reward: Reward | str = "time_in_system",
+        observation: str = "flat",
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -229,6 +244,8 @@ class ConstellationDispatchEnv(gym.Env):
             raise ConfigError(
                 f"invalid_action: expected 'fallback' or 'raise', got {invalid_action!r}"
             )
+        if observation not in OBSERVATIONS:
+            raise ConfigError(f"observation: expected 'flat' or 'dict', got {observation!r}")
         if isinstance(scenario, Scenario):
             if overrides:
                 raise ConfigError("overrides: pass a preset name or path to apply overrides")
@@ -250,8 +267,12 @@ class ConstellationDispatchEnv(gym.Env):
         self.n_global = len(GLOBAL_FEATURES) + self.n_models
         self.n_features = len(CANDIDATE_FEATURES)
         size = self.n_global + self.k * self.n_features
-        self.observation_space = spaces.Box(0.0, 2.0, shape=(size,), dtype=np.float32)
         self.action_space = spaces.Discrete(self.k + (1 if sc.dispatch.allow_defer else 0))
+        self._n_actions = int(self.action_space.n)
+        #: ``"flat"`` or ``"dict"`` (see the Observation Space section).
+        self.observation = observation
+        flat = spaces.Box(0.0, 2.0, shape=(size,), dtype=np.float32)
+        self.observation_space = flat if observation == "flat" else self._dict_space()
         self._expected_out = _expected_output_tokens(sc)
         self._capacity = float(
             sum(sc.classes[c].buffer_jobs for c in self.world.sat_class_list) or 1
@@ -266,7 +287,6 @@ class ConstellationDispatchEnv(gym.Env):
         self.sim: Sim | None = None
         self.view: SimView | None = None
         self._cands: list[int] = []
-        self._n_actions = int(self.action_space.n)
         self._mask = np.zeros(self._n_actions, dtype=bool)
         self._any_valid = False
         self._decisions = 0
@@ -312,7 +332,7 @@ class ConstellationDispatchEnv(gym.Env):
         self._decisions = 0
         self._over = False
         self.last_decision = None
-        obs = self._next_decision()
+        obs = self._emit(self._next_decision())
         # Cost accrued before the first decision (e.g. jobs dropped because no satellite can
         # serve them): no action can change it, so it is reported here, not in a step reward.
         job_seconds, drops = self.sim.take_accrued()
@@ -354,7 +374,7 @@ class ConstellationDispatchEnv(gym.Env):
             else:
                 sim.defer()
             self._decisions += 1
-        obs = self._next_decision()
+        obs = self._emit(self._next_decision())
         job_seconds, drops = sim.take_accrued()
         reward = self.reward_fn.step(
             self, job_seconds, drops, drop_penalty_s=self.scenario.reward.drop_penalty_s
@@ -450,6 +470,34 @@ class ConstellationDispatchEnv(gym.Env):
             self._renderer = None
 
     # ------------------------------------------------------------------ internals
+    def _dict_space(self) -> spaces.Dict:
+        """The ``Dict`` observation space (``observation="dict"``)."""
+        n_sys = len(SYSTEM_FEATURES)
+        n_job = self.n_global - n_sys
+        return spaces.Dict(
+            {
+                "global": spaces.Box(0.0, 2.0, shape=(n_sys,), dtype=np.float32),
+                "job": spaces.Box(0.0, 2.0, shape=(n_job,), dtype=np.float32),
+                "candidates": spaces.Box(
+                    0.0, 2.0, shape=(self.k, self.n_features), dtype=np.float32
+                ),
+                "action_mask": spaces.MultiBinary(self._n_actions),
+            }
+        )
+
+    def _emit(self, flat: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
+        """The observation in the env's form, from the flat vector of the decision."""
+        if self.observation == "flat":
+            return flat
+        flat = flat.copy()  # the blank observation is shared; the parts must not be
+        n_sys = len(SYSTEM_FEATURES)
+        return {
+            "global": flat[:n_sys],
+            "job": flat[n_sys : self.n_global],
+            "candidates": flat[self.n_global :].reshape(self.k, self.n_features),
+            "action_mask": self._mask.astype(np.int8),
+        }
+
     def _episode_world(self, seed: int | None) -> World:
         """The shared world, or this episode's ``FaultedWorld`` when the scenario has faults.
 
@@ -508,7 +556,7 @@ class ConstellationDispatchEnv(gym.Env):
             if job < 0:
                 self._cands = []
                 self._mask[:] = False
-                return np.zeros(self.observation_space.shape, dtype=np.float32)
+                return np.zeros(self._obs_size, dtype=np.float32)
             obs = self._observe(job)
             if self._any_valid:
                 return obs
