@@ -53,14 +53,20 @@ from sb3_contrib.common.maskable.distributions import (
 )
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.torch_layers import FlattenExtractor
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
 from envs.dispatch_env import CANDIDATE_FEATURES
 
-__all__ = ["CandidateScorer", "CandidateScoringPolicy", "adapt_to_env", "policy_kwargs_for"]
+__all__ = [
+    "CandidateScorer",
+    "CandidateScoringPolicy",
+    "DispatchFeatures",
+    "adapt_to_env",
+    "policy_kwargs_for",
+]
 
 _MASKED_LOGIT = -1e8  # the value sb3-contrib's MaskableCategorical gives masked logits
 
@@ -79,6 +85,43 @@ def _pools(emb: th.Tensor, valid: th.Tensor) -> th.Tensor:
     top = emb.masked_fill(~w, float("-inf")).amax(1)
     top = th.where(valid.any(1, keepdim=True), top, th.zeros_like(top))
     return th.cat([mean, top], dim=1)
+
+
+Parts = tuple[th.Tensor, th.Tensor]  # global and job features (B, G), candidates (B, K, F)
+
+
+class DispatchFeatures(BaseFeaturesExtractor):
+    """The observation's structure for :class:`CandidateScorer`: ``(global, candidates)``.
+
+    The one place a policy reads the observation's layout, as SB3's ``CombinedExtractor``
+    reads a ``Dict``: from the env's ``observation="dict"`` form it takes ``global`` and
+    ``job`` (concatenated, ``(B, n_global)``) and ``candidates`` ``(B, K, n_features)`` as
+    they are; from the flat form it cuts the same two parts. ``K`` is read at forward time.
+    ``features_dim`` is nominal: the scorer consumes the parts, not a vector.
+    """
+
+    def __init__(self, observation_space: spaces.Space, n_global: int, n_features: int):
+        super().__init__(observation_space, features_dim=1)
+        self.n_global, self.n_features = int(n_global), int(n_features)
+
+    def forward(self, observations: th.Tensor | dict[str, th.Tensor]) -> Parts:
+        """``(global (B, n_global), candidates (B, K, n_features))``."""
+        if isinstance(observations, dict):
+            glob = th.cat([observations["global"], observations["job"]], dim=1)
+            return glob, observations["candidates"]
+        return split_flat(observations, self.n_global, self.n_features)
+
+
+def split_flat(obs: th.Tensor, n_global: int, n_features: int) -> Parts:
+    """The two parts of flat observations ``(B, n_global + K n_features)``."""
+    b, size = obs.shape
+    k, rest = divmod(size - n_global, n_features)
+    if rest or k < 1:
+        raise ValueError(
+            f"observation: length {size} is not n_global ({n_global}) + "
+            f"K * n_features ({n_features}) for any K >= 1"
+        )
+    return obs[:, :n_global], obs[:, n_global:].reshape(b, k, n_features)
 
 
 class CandidateScorer(nn.Module):
@@ -113,17 +156,15 @@ class CandidateScorer(nn.Module):
         self.vf_candidate = _mlp([n_features, h, h], act, last_activation=True)
         self.vf_head = _mlp([3 * h, h], act, last_activation=True)
 
-    def split(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
-        """Global features (B, n_global), candidate features (B, K, n_features), valid (B, K)."""
-        b, size = obs.shape
-        k, rest = divmod(size - self.n_global, self.n_features)
-        if rest or k < 1:
-            raise ValueError(
-                f"observation: length {size} is not n_global ({self.n_global}) + "
-                f"K * n_features ({self.n_features}) for any K >= 1"
-            )
-        cand = obs[:, self.n_global :].reshape(b, k, self.n_features)
-        return obs[:, : self.n_global], cand, cand[..., 0] > 0.5
+    def split(self, features: Parts | th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """Global (B, n_global), candidates (B, K, n_features) and valid (B, K).
+
+        ``features`` are :class:`DispatchFeatures`' parts, or flat observations.
+        """
+        if isinstance(features, th.Tensor):
+            features = split_flat(features, self.n_global, self.n_features)
+        glob, cand = features
+        return glob, cand, cand[..., 0] > 0.5
 
     def blocked(self, cand: th.Tensor, valid: th.Tensor) -> th.Tensor:
         """Candidates (B, K) the room rule rules out: full while a valid one has room."""
@@ -132,7 +173,7 @@ class CandidateScorer(nn.Module):
         full = valid & (cand[..., self.room_feature] >= 1.0)
         return full & (valid & ~full).any(1, keepdim=True)
 
-    def blocked_actions(self, obs: th.Tensor) -> th.Tensor:
+    def blocked_actions(self, obs: Parts | th.Tensor) -> th.Tensor:
         """Actions (B, K [+ 1]) the built-in rules give a ``-1e8`` logit (deferral never)."""
         _, cand, valid = self.split(obs)
         out = self.blocked(cand, valid)
@@ -142,7 +183,7 @@ class CandidateScorer(nn.Module):
             out = th.cat([out, th.zeros_like(out[:, :1])], dim=1)
         return out
 
-    def forward_actor(self, features: th.Tensor) -> th.Tensor:
+    def forward_actor(self, features: Parts | th.Tensor) -> th.Tensor:
         """Action logits ``[score_0 .. score_{K-1}, defer]`` before the env's mask."""
         glob, cand, valid = self.split(features)
         emb = self.pi_candidate(cand)
@@ -156,13 +197,13 @@ class CandidateScorer(nn.Module):
             scores = th.cat([scores, self.pi_defer(ctx)], dim=1)
         return scores
 
-    def forward_critic(self, features: th.Tensor) -> th.Tensor:
+    def forward_critic(self, features: Parts | th.Tensor) -> th.Tensor:
         """Value latent from the global context and pooled candidate embeddings."""
         glob, cand, valid = self.split(features)
         pooled = _pools(self.vf_candidate(cand), valid)
         return self.vf_head(th.cat([self.vf_global(glob), pooled], dim=1))
 
-    def forward(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+    def forward(self, features: Parts | th.Tensor) -> tuple[th.Tensor, th.Tensor]:
         """``(forward_actor, forward_critic)``, as SB3's ``MlpExtractor``."""
         return self.forward_actor(features), self.forward_critic(features)
 
@@ -229,23 +270,32 @@ class CandidateScoringPolicy(MaskableActorCriticPolicy):
             lr_schedule,
             activation_fn=activation_fn,
             ortho_init=ortho_init,
-            features_extractor_class=FlattenExtractor,
+            features_extractor_class=DispatchFeatures,
+            features_extractor_kwargs={"n_global": self.n_global, "n_features": self.n_features},
             optimizer_class=optimizer_class,
             optimizer_kwargs=optimizer_kwargs,
         )
 
     def check_spaces(self, observation_space: spaces.Space, action_space: spaces.Space) -> int:
-        """The number of candidates ``K`` the spaces imply; ``ValueError`` if they don't fit."""
-        if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 1:
-            raise ValueError(f"observation_space: expected a 1-D Box, got {observation_space}")
+        """The number of candidates ``K`` the spaces imply; ``ValueError`` if they don't fit.
+
+        The observation space is the env's flat ``Box`` or its ``Dict`` form.
+        """
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(f"action_space: expected Discrete, got {action_space}")
-        size = observation_space.shape[0]
-        k, rest = divmod(size - self.n_global, self.n_features)
-        if rest or k < 1:
+        if isinstance(observation_space, spaces.Dict):
+            k = _dict_candidates(observation_space, self.n_global, self.n_features)
+        elif isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1:
+            size = observation_space.shape[0]
+            k, rest = divmod(size - self.n_global, self.n_features)
+            if rest or k < 1:
+                raise ValueError(
+                    f"observation_space: length {size} is not n_global ({self.n_global}) + "
+                    f"K * n_features ({self.n_features})"
+                )
+        else:
             raise ValueError(
-                f"observation_space: length {size} is not n_global ({self.n_global}) + "
-                f"K * n_features ({self.n_features})"
+                f"observation_space: expected a 1-D Box or the env's Dict, got {observation_space}"
             )
         if int(action_space.n) != k + self.allow_defer:
             raise ValueError(
@@ -310,6 +360,21 @@ class CandidateScoringPolicy(MaskableActorCriticPolicy):
         )
 
 
+def _dict_candidates(space: spaces.Dict, n_global: int, n_features: int) -> int:
+    """``K`` of the env's ``Dict`` observation space; ``ValueError`` if it does not fit."""
+    missing = {"global", "job", "candidates"} - set(space.spaces)
+    if missing:
+        raise ValueError(f"observation_space: Dict without {sorted(missing)}, got {space}")
+    g = space["global"].shape[0] + space["job"].shape[0]
+    shape = space["candidates"].shape
+    if g != n_global or len(shape) != 2 or shape[1] != n_features or shape[0] < 1:
+        raise ValueError(
+            f"observation_space: global + job ({g}) and candidates {shape} do not fit "
+            f"n_global {n_global} and K × {n_features}"
+        )
+    return int(shape[0])
+
+
 def policy_kwargs_for(env: gym.Env | VecEnv, **extra: Any) -> dict[str, Any]:
     """``policy_kwargs`` for :class:`CandidateScoringPolicy` on ``env`` (plus ``extra``).
 
@@ -350,7 +415,7 @@ def adapt_to_env(model: BaseAlgorithm, env: gym.Env | VecEnv) -> BaseAlgorithm:
     policy.check_spaces(obs_space, act_space)
     policy.observation_space, policy.action_space = obs_space, act_space
     policy.action_dist = make_masked_proba_distribution(act_space)
-    policy.features_extractor = FlattenExtractor(obs_space)
+    policy.features_extractor = DispatchFeatures(obs_space, policy.n_global, policy.n_features)
     policy.pi_features_extractor = policy.vf_features_extractor = policy.features_extractor
     policy.features_dim = policy.features_extractor.features_dim
     model.observation_space, model.action_space = obs_space, act_space

@@ -43,8 +43,11 @@ PRETRAINED = "dispatch_policy"
 
 
 def load_scoring_model(path_or_name: str | os.PathLike[str]) -> Any:
-    """Load a distilled policy file (or a shipped one by name) on the CPU, with one thread."""
-    import torch
+    """Load a distilled policy file (or a shipped one by name) on the CPU.
+
+    Torch's thread count is left alone: entry points (the command line, worker processes)
+    choose it, a library call does not.
+    """
     from sb3_contrib import MaskablePPO
 
     from agents.shipped import shipped_model_path
@@ -52,7 +55,6 @@ def load_scoring_model(path_or_name: str | os.PathLike[str]) -> Any:
     path = shipped_model_path(path_or_name) or Path(path_or_name).expanduser()
     if not path.is_file():
         raise ConfigError(f"scoring: model file not found: {path}")
-    torch.set_num_threads(1)
     try:
         model = MaskablePPO.load(path, device="cpu")
     except Exception as exc:  # corrupt zip, wrong class: one line

@@ -34,12 +34,20 @@ from envs.sim.links import INF
 __all__ = [
     "CANDIDATE_FEATURES",
     "GLOBAL_FEATURES",
+    "OBSERVATIONS",
+    "SYSTEM_FEATURES",
     "ConstellationDispatchEnv",
     "squash_s",
     "unsquash_s",
 ]
 
-_LOG_DAY = math.log1p(86400.0)
+DAY_S = 86400.0
+_LOG_DAY = math.log1p(DAY_S)
+_INV_LOG_DAY = 1.0 / _LOG_DAY
+#: Pending jobs that make the ``pending`` feature 1.
+PENDING_SCALE = 10.0
+#: Input tokens that make the ``input_tokens`` feature 1 (log scale).
+_LOG_TOKENS = math.log1p(16384.0)
 CANDIDATE_FEATURES = (
     "valid",
     "uplink_wait",
@@ -56,6 +64,8 @@ CANDIDATE_FEATURES = (
     "delivery_vs_best",
     "queued_compute",
 )
+#: The observation forms: one flat ``Box`` (SB3's MLP policies) or a ``Dict`` of its parts.
+OBSERVATIONS = ("flat", "dict")
 GLOBAL_FEATURES = (
     "time_of_day_sin",
     "time_of_day_cos",
@@ -66,6 +76,8 @@ GLOBAL_FEATURES = (
     "waited",
     "deadline_slack",
 )
+#: The leading ``GLOBAL_FEATURES`` that describe the system; the rest describe the job.
+SYSTEM_FEATURES = GLOBAL_FEATURES[:5]
 
 
 def squash_s(seconds: float) -> float:
@@ -144,6 +156,13 @@ class ConstellationDispatchEnv(gym.Env):
 
     Estimates use the expected output length (the true one is hidden until completion).
 
+    With ``observation="dict"`` the same values come as a ``Dict`` of their parts, for
+    networks that read the structure (SB3's ``MultiInputPolicy``, attention or graph
+    encoders): ``global`` (the first 5 features above, ``SYSTEM_FEATURES``), ``job`` (the
+    job's 3 features and the model one-hot), ``candidates`` (``K × 14``, a row per candidate)
+    and ``action_mask`` (``MultiBinary(K [+ 1])``, as ``action_masks()``).
+    ``envs.wrappers.FlattenDispatch`` turns it back into the flat vector, bit for bit.
+
     ## Rewards
     Pluggable (``reward=``, ``envs.reward``). The default, ``TimeInSystem("h")`` (Decima's
     form), is ``-(job-seconds accrued since the previous decision + drop_penalty_s × drops) /
@@ -159,7 +178,8 @@ class ConstellationDispatchEnv(gym.Env):
     Jobs are drawn for the episode from ``reset(seed=...)`` (arrivals, origins, models,
     token lengths); with scenario ``faults``, random outages and failures are drawn from a
     separate stream of the same seed (``envs.sim.faults``). The simulator runs to the first
-    arrival.
+    arrival. ``reset(options={"load": x})`` draws that episode's arrivals at load ``x``
+    instead of the scenario's (one environment and one world serve a sweep over loads).
 
     ## Episode End
     Termination: every job has arrived and been completed or dropped (the last step's reward
@@ -192,6 +212,7 @@ class ConstellationDispatchEnv(gym.Env):
     | ``check_invariants`` | ``False`` | verify job conservation at every event |
     | ``world`` | ``None`` | a prebuilt ``World`` for this scenario (shares the contact plan) |
     | ``reward`` | ``"time_in_system"`` | an ``envs.reward.Reward`` or its name (see Rewards) |
+    | ``observation`` | ``"flat"`` | ``"flat"`` (one ``Box``) or ``"dict"`` (its parts) |
     | ``**overrides`` | | scenario overrides, e.g. ``load=2.0``, ``candidates=4`` |
 
     ## Version History
@@ -213,6 +234,7 @@ class ConstellationDispatchEnv(gym.Env):
         check_invariants: bool = False,
         world: World | None = None,
         reward: Reward | str = "time_in_system",
+        observation: str = "flat",
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -222,6 +244,8 @@ class ConstellationDispatchEnv(gym.Env):
             raise ConfigError(
                 f"invalid_action: expected 'fallback' or 'raise', got {invalid_action!r}"
             )
+        if observation not in OBSERVATIONS:
+            raise ConfigError(f"observation: expected 'flat' or 'dict', got {observation!r}")
         if isinstance(scenario, Scenario):
             if overrides:
                 raise ConfigError("overrides: pass a preset name or path to apply overrides")
@@ -243,8 +267,12 @@ class ConstellationDispatchEnv(gym.Env):
         self.n_global = len(GLOBAL_FEATURES) + self.n_models
         self.n_features = len(CANDIDATE_FEATURES)
         size = self.n_global + self.k * self.n_features
-        self.observation_space = spaces.Box(0.0, 2.0, shape=(size,), dtype=np.float32)
         self.action_space = spaces.Discrete(self.k + (1 if sc.dispatch.allow_defer else 0))
+        self._n_actions = int(self.action_space.n)
+        #: ``"flat"`` or ``"dict"`` (see the Observation Space section).
+        self.observation = observation
+        flat = spaces.Box(0.0, 2.0, shape=(size,), dtype=np.float32)
+        self.observation_space = flat if observation == "flat" else self._dict_space()
         self._expected_out = _expected_output_tokens(sc)
         self._capacity = float(
             sum(sc.classes[c].buffer_jobs for c in self.world.sat_class_list) or 1
@@ -259,12 +287,14 @@ class ConstellationDispatchEnv(gym.Env):
         self.sim: Sim | None = None
         self.view: SimView | None = None
         self._cands: list[int] = []
-        self._mask = np.zeros(self.action_space.n, dtype=bool)
+        self._mask = np.zeros(self._n_actions, dtype=bool)
+        self._any_valid = False
         self._decisions = 0
         self._over = True
         self._fault_seeds: np.random.SeedSequence | None = None
         self._decision_estimates: list[Estimate] = []
-        self._blank_obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        self._obs_size = size
+        self._blank_obs = np.zeros(size, dtype=np.float32)
         #: Build observation vectors (``False`` on planning forks, which heuristics drive:
         #: observations are then all zeros, the mask and candidates stay exact).
         self.observe_features = True
@@ -277,9 +307,14 @@ class ConstellationDispatchEnv(gym.Env):
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Draw a new episode's jobs and run to the first decision."""
+        """Draw a new episode's jobs and run to the first decision.
+
+        ``options`` may hold ``load``: the arrival-rate multiplier of this episode only (the
+        scenario's ``workload.load`` otherwise), so one environment, and one world, serves a
+        sweep over loads. Any other key is an error.
+        """
         super().reset(seed=seed)
-        sc = self.scenario
+        sc = self._episode_scenario(options)
         stations = self.world.stations
         jobs = generate_jobs(
             sc.workload,
@@ -297,7 +332,7 @@ class ConstellationDispatchEnv(gym.Env):
         self._decisions = 0
         self._over = False
         self.last_decision = None
-        obs = self._next_decision()
+        obs = self._emit(self._next_decision())
         # Cost accrued before the first decision (e.g. jobs dropped because no satellite can
         # serve them): no action can change it, so it is reported here, not in a step reward.
         job_seconds, drops = self.sim.take_accrued()
@@ -313,7 +348,12 @@ class ConstellationDispatchEnv(gym.Env):
         """Dispatch (or defer) the head job, then run the simulator to the next decision."""
         if self.sim is None or self._over:
             raise RuntimeError("step() called after the episode ended; call reset() first")
-        if not self.action_space.contains(action):
+        n_actions = self._n_actions
+        if not (  # plain ints skip Discrete.contains, the step's costliest check
+            0 <= action < n_actions
+            if type(action) is int
+            else self.action_space.contains(action)
+        ):
             raise ValueError(
                 f"action: must be an integer in [0, {self.action_space.n - 1}], got {action!r}"
             )
@@ -334,7 +374,7 @@ class ConstellationDispatchEnv(gym.Env):
             else:
                 sim.defer()
             self._decisions += 1
-        obs = self._next_decision()
+        obs = self._emit(self._next_decision())
         job_seconds, drops = sim.take_accrued()
         reward = self.reward_fn.step(
             self, job_seconds, drops, drop_penalty_s=self.scenario.reward.drop_penalty_s
@@ -430,6 +470,34 @@ class ConstellationDispatchEnv(gym.Env):
             self._renderer = None
 
     # ------------------------------------------------------------------ internals
+    def _dict_space(self) -> spaces.Dict:
+        """The ``Dict`` observation space (``observation="dict"``)."""
+        n_sys = len(SYSTEM_FEATURES)
+        n_job = self.n_global - n_sys
+        return spaces.Dict(
+            {
+                "global": spaces.Box(0.0, 2.0, shape=(n_sys,), dtype=np.float32),
+                "job": spaces.Box(0.0, 2.0, shape=(n_job,), dtype=np.float32),
+                "candidates": spaces.Box(
+                    0.0, 2.0, shape=(self.k, self.n_features), dtype=np.float32
+                ),
+                "action_mask": spaces.MultiBinary(self._n_actions),
+            }
+        )
+
+    def _emit(self, flat: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
+        """The observation in the env's form, from the flat vector of the decision."""
+        if self.observation == "flat":
+            return flat
+        flat = flat.copy()  # the blank observation is shared; the parts must not be
+        n_sys = len(SYSTEM_FEATURES)
+        return {
+            "global": flat[:n_sys],
+            "job": flat[n_sys : self.n_global],
+            "candidates": flat[self.n_global :].reshape(self.k, self.n_features),
+            "action_mask": self._mask.astype(np.int8),
+        }
+
     def _episode_world(self, seed: int | None) -> World:
         """The shared world, or this episode's ``FaultedWorld`` when the scenario has faults.
 
@@ -445,6 +513,24 @@ class ConstellationDispatchEnv(gym.Env):
             self._fault_seeds = np.random.SeedSequence(root if root >= 0 else None)
         rng = np.random.default_rng(self._fault_seeds.spawn(1)[0])
         return FaultedWorld(self.world, sample_fault_plan(faults, self.world, rng))
+
+    def _episode_scenario(self, options: dict[str, Any] | None) -> Scenario:
+        """The scenario of the episode ``reset(options=...)`` starts (see ``reset``)."""
+        if not options:
+            return self.scenario
+        unknown = sorted(set(options) - _RESET_OPTIONS)
+        if unknown:
+            known = ", ".join(sorted(_RESET_OPTIONS))
+            raise ConfigError(f"options: unknown key {unknown[0]!r} (known: {known})")
+        load = options.get("load")
+        if load is None:
+            return self.scenario
+        if isinstance(load, bool) or not isinstance(load, (int, float, np.integer, np.floating)):
+            raise ConfigError(f"options.load: must be a number > 0, got {load!r}")
+        if not (math.isfinite(load) and load > 0):
+            raise ConfigError(f"options.load: must be a number > 0, got {load!r}")
+        sc = self.scenario
+        return dataclasses.replace(sc, workload=dataclasses.replace(sc.workload, load=float(load)))
 
     def _uplink_networks(self) -> set[str]:
         nets = self.scenario.ground.uplink_networks
@@ -470,87 +556,97 @@ class ConstellationDispatchEnv(gym.Env):
             if job < 0:
                 self._cands = []
                 self._mask[:] = False
-                return np.zeros(self.observation_space.shape, dtype=np.float32)
+                return np.zeros(self._obs_size, dtype=np.float32)
             obs = self._observe(job)
-            if self._mask.any():
+            if self._any_valid:
                 return obs
             # No satellite can deliver the job within the horizon; waiting cannot help (queues
             # only grow and windows only pass), so it is dropped instead of asking the agent.
             sim.reject(sim.unserved_reason(job))
 
     def _observe(self, job: int) -> np.ndarray:
-        sim, view, k = self.sim, self.view, self.k
-        now = sim.now
-        cands = view.candidates(job, k)
+        view = self.view
+        cands = view.candidates(job, self.k)
         self._cands = cands
-        arrival = sim.arrival[job]
-        busy_up, busy_down, committed = sim.busy_up, sim.busy_down, sim.committed
-        buffers = self._buffer_of_sat
-        link = sim.uplink_link
-        log1p, inv = math.log1p, 1.0 / _LOG_DAY
-        feats: list[float] = []
-        valid: list[int] = []
-        onboard = sim.onboard
         estimates = view.estimates(job, cands)
         self._decision_estimates = estimates
+        valid = [i for i, e in enumerate(estimates) if e.delivered < INF]
         if not self.observe_features:  # planning branches: the mask only, heuristics decide
-            return self._masked_blank([i for i, e in enumerate(estimates) if e.delivered < INF])
-        best = min(e.delivered for e in estimates) if estimates else INF
-        for i, e in enumerate(estimates):
-            delivered = e.delivered
-            if delivered == INF:
-                continue
-            valid.append(i)
-            sat = e.sat
-            service = e.compute_end - e.compute_start
-            raw = (
-                e.uplink_start - now,
-                e.uplink_end - e.uplink_start,
-                busy_up.get(link(job, sat), 0.0) - now,
-                e.compute_start - e.uplink_end,
-                service,
-                e.downlink_start - e.compute_end,
-                delivered - e.downlink_start,
-                busy_down[sat] - now,
-                delivered - arrival,
-            )
-            row = [1.0]
-            for x in raw:  # squash: log1p(seconds) / log1p(1 day), within [0, 2]
-                row.append(0.0 if x <= 0.0 else min(log1p(x) * inv, 2.0))
-            row.append(1.0 if view.can_compute_now(sat) else 0.0)
-            row.append(min(committed[sat] / buffers[sat], 2.0))
-            row += (_t(delivered - best), _t((committed[sat] - onboard[sat]) * service))
-            feats.append((i, row))
-        sc = self.scenario
+            return self._masked_blank(valid)
         self._set_mask(valid)
-        hour = 2.0 * math.pi * ((now / 86400.0 + self._day_fraction) % 1.0)
+        out = np.zeros(self._obs_size, dtype=np.float32)
+        self._global_features(out, job)
+        if valid:
+            rows = out[self.n_global :].reshape(self.k, self.n_features)
+            feats = self._candidate_rows(job, [estimates[i] for i in valid])
+            rows[valid] = np.array(feats, dtype=np.float32).reshape(len(valid), self.n_features)
+        return out
+
+    def _global_features(self, out: np.ndarray, job: int) -> None:
+        """Write the global and job features and the model one-hot into ``out[:n_global]``."""
+        sim, sc = self.sim, self.scenario
+        now = sim.now
+        hour = 2.0 * math.pi * ((now / DAY_S + self._day_fraction) % 1.0)
         deadline = sim.deadline[job]
-        values = [
+        out[: len(GLOBAL_FEATURES)] = (
             0.5 + 0.5 * math.sin(hour),
             0.5 + 0.5 * math.cos(hour),
             min(now / sc.episode.duration_s, 2.0),
-            min(len(sim.pending) / 10.0, 2.0),
+            min(len(sim.pending) / PENDING_SCALE, 2.0),
             min(sim.in_flight / self._capacity, 2.0),
-            min(math.log1p(sim.in_tokens[job]) / math.log1p(16384.0), 2.0),
-            _t(now - arrival),
+            min(math.log1p(sim.in_tokens[job]) / _LOG_TOKENS, 2.0),
+            _t(now - sim.arrival[job]),
             2.0 if deadline == INF else _t(deadline - now),
-        ]
-        onehot = [0.0] * self.n_models
-        onehot[sim.model[job]] = 1.0
-        values += onehot
-        blank = [0.0] * self.n_features
-        rows = [blank] * k
-        for i, row in feats:
-            rows[i] = row
-        for row in rows:
-            values += row
-        return np.array(values, dtype=np.float32)
+        )
+        out[len(GLOBAL_FEATURES) + sim.model[job]] = 1.0
 
+    def _candidate_rows(self, job: int, estimates: list[Estimate]) -> list[float]:
+        """Feature rows (``CANDIDATE_FEATURES``) of the valid candidates, concatenated.
+
+        Scalar Python on purpose: for the handful of candidates of a decision it is faster
+        than numpy's per-call overhead, and it fixes the float operations (and so the
+        observation, bit for bit) independently of numpy's SIMD kernels.
+        """
+        sim = self.sim
+        now = sim.now
+        arrival = sim.arrival[job]
+        link, busy_up, busy_down = sim.uplink_link, sim.busy_up, sim.busy_down
+        committed, onboard, buffers = sim.committed, sim.onboard, self._buffer_of_sat
+        can_compute = self.view.can_compute_now
+        log1p, inv = math.log1p, _INV_LOG_DAY
+        best = min(e.delivered for e in estimates)
+        values: list[float] = []
+        extend = values.extend
+        for sat, up_s, up_e, c_s, c_e, d_s, delivered in estimates:
+            service = c_e - c_s
+            extend([1.0] + [
+                0.0 if x <= 0.0 else (y if (y := log1p(x) * inv) < 2.0 else 2.0)
+                for x in (
+                    up_s - now,
+                    up_e - up_s,
+                    busy_up.get(link(job, sat), 0.0) - now,
+                    c_s - up_e,
+                    service,
+                    d_s - c_e,
+                    delivered - d_s,
+                    busy_down[sat] - now,
+                    delivered - arrival,
+                )
+            ])
+            fill = committed[sat] / buffers[sat]
+            extend((
+                1.0 if can_compute(sat) else 0.0,
+                fill if fill < 2.0 else 2.0,
+                _t(delivered - best),
+                _t((committed[sat] - onboard[sat]) * service),
+            ))  # fmt: skip
+        return values
 
     def _set_mask(self, valid: list[int]) -> None:
         """The action mask: the valid candidates, and deferral if it returns in the horizon."""
         mask = self._mask
         mask[:] = False
+        self._any_valid = bool(valid)
         if valid:
             mask[valid] = True
             if self.scenario.dispatch.allow_defer:
@@ -572,8 +668,11 @@ class ConstellationDispatchEnv(gym.Env):
 
 def _day_fraction(sc: Scenario) -> float:
     e = sc.episode.epoch
-    return (e.hour * 3600 + e.minute * 60 + e.second) / 86400.0
+    return (e.hour * 3600 + e.minute * 60 + e.second) / DAY_S
 
+
+#: Keys ``reset(options=...)`` accepts.
+_RESET_OPTIONS = frozenset({"load"})
 
 _STATIC_NAMES = ("constellation", "classes", "models", "ground", "episode.epoch",
                  "episode.contact_step_s", "isl")  # fmt: skip

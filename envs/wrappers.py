@@ -43,9 +43,58 @@ from envs.dispatch_env import (
 from envs.errors import ConfigError
 from envs.sim.links import INF
 
-__all__ = ["QUEUE_FEATURES", "CanonicalDispatch"]
+__all__ = ["QUEUE_FEATURES", "CanonicalDispatch", "FlattenDispatch", "flatten_observation"]
 
 QUEUE_FEATURES = ("queue_delivery_vs_best", "full_on_arrival")
+
+
+def flatten_observation(obs: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
+    """The flat observation vector of either form (a ``Dict`` observation's parts in order).
+
+    ``global``, ``job`` and the candidate rows, concatenated: exactly the vector an env with
+    ``observation="flat"`` returns for the same decision (the mask is not part of it).
+    """
+    if not isinstance(obs, dict):
+        return obs
+    return np.concatenate(
+        (obs["global"], obs["job"], np.asarray(obs["candidates"]).reshape(-1))
+    ).astype(np.float32, copy=False)
+
+
+class FlattenDispatch(gym.ObservationWrapper):
+    """The flat ``Box`` observation of an env made with ``observation="dict"``.
+
+    For SB3's MLP policies and anything that reads one vector: ``global``, ``job`` and the
+    ``K × F`` candidate rows concatenated, bit for bit what ``observation="flat"`` gives.
+    The action mask stays available through ``action_masks()`` (MaskablePPO's convention).
+
+    >>> from envs.dispatch_env import ConstellationDispatchEnv
+    >>> env = FlattenDispatch(ConstellationDispatchEnv("toy", cache_dir=None, observation="dict"))
+    >>> obs, _ = env.reset(seed=0)
+    >>> flat = ConstellationDispatchEnv("toy", cache_dir=None)
+    >>> bool((obs == flat.reset(seed=0)[0]).all()), env.observation_space.shape == obs.shape
+    (True, True)
+    """
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        base = env.unwrapped
+        if not isinstance(base, ConstellationDispatchEnv) or base.observation != "dict":
+            form = getattr(base, "observation", None)
+            raise ConfigError(
+                "env: FlattenDispatch expects a ConstellationDispatchEnv made with "
+                f"observation='dict', got {type(base).__name__} (observation={form!r})"
+            )
+        size = base.n_global + base.k * base.n_features
+        self.observation_space = spaces.Box(0.0, 2.0, shape=(size,), dtype=np.float32)
+
+    def observation(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        """Concatenate the parts (see :func:`flatten_observation`)."""
+        return flatten_observation(observation)
+
+    def action_masks(self) -> np.ndarray:
+        """The env's valid actions (MaskablePPO reads them through the wrapper)."""
+        return self.env.unwrapped.action_masks()
 
 
 class CanonicalDispatch(gym.Wrapper):
@@ -110,7 +159,11 @@ class CanonicalDispatch(gym.Wrapper):
 
     # ------------------------------------------------------------------ internals
     def canonical(self, obs: np.ndarray) -> np.ndarray:
-        """The canonical observation of the env's current decision, given its own ``obs``."""
+        """The canonical observation of the env's current decision, given its own ``obs``.
+
+        ``obs`` may be either form of the env's observation (``flat`` or ``dict``).
+        """
+        obs = flatten_observation(obs)
         base = self.env.unwrapped
         k, nf = base.k, base.n_features
         out = np.zeros(self.observation_space.shape, dtype=np.float32)

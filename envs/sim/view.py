@@ -48,6 +48,7 @@ class SimView:
         self._overhead = sc.workload.overhead_bytes
         self.n_sats = sim.world.n_sats
         self._ahead_cache: dict[int, tuple[int, float, tuple]] = {}
+        self._queue_memo: tuple[tuple, list[Estimate], list[int]] | None = None
 
     # ---------------------------------------------------------------- state
     @property
@@ -176,8 +177,17 @@ class SimView:
         the job would arrive: jobs on board plus those ahead of it in uplink (results leaving
         before then are not counted). Costs a sort of the satellite's uplink list.
         """
+        s = self._sim
+        # The wrappers and the voting heuristics of one decision ask the same question; the
+        # key changes with any event, dispatch, deferral or drop, so a hit is always current.
+        key = (job, tuple(sats), s.now, s.seq, s.arrived, s.dropped, s.completed)
+        memo = self._queue_memo
+        if memo is not None and memo[0] == key:
+            return list(memo[1]), list(memo[2])
         ahead: list[int] = []
-        return self._estimates(job, sats, self.expected_output_tokens, ahead), ahead
+        estimates = self._estimates(job, sats, self.expected_output_tokens, ahead)
+        self._queue_memo = (key, estimates, ahead)
+        return list(estimates), list(ahead)
 
     def _estimates(
         self, job: int, sats: list[int], out_tokens: float, ahead: list[int] | None = None
