@@ -12,9 +12,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.constants import DAY_S, HOUR_S
 from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
-from envs.jobs import clip_trace_tokens, generate_jobs, load_trace
+from envs.jobs import clip_trace_tokens, generate_jobs
 from envs.reward import Reward, make_reward
 from envs.scenario import Scenario, load_scenario
 from envs.sim import (
@@ -28,6 +29,7 @@ from envs.sim import (
     job_table,
     metrics,
     sample_fault_plan,
+    world_key,
 )
 from envs.sim.links import INF
 
@@ -41,7 +43,6 @@ __all__ = [
     "unsquash_s",
 ]
 
-DAY_S = 86400.0
 _LOG_DAY = math.log1p(DAY_S)
 _INV_LOG_DAY = 1.0 / _LOG_DAY
 #: Pending jobs that make the ``pending`` feature 1.
@@ -458,7 +459,7 @@ class ConstellationDispatchEnv(gym.Env):
             return frame
         m = self.metrics()
         return (
-            f"t={self.sim.now / 3600:.2f} h  arrived={m['jobs_arrived']} "
+            f"t={self.sim.now / HOUR_S:.2f} h  arrived={m['jobs_arrived']} "
             f"completed={m['jobs_completed']} dropped={m['jobs_dropped']} "
             f"in_flight={m['jobs_in_flight']} mean_turnaround={m['mean_turnaround_s']:.1f} s"
         )
@@ -668,26 +669,15 @@ class ConstellationDispatchEnv(gym.Env):
 
 def _day_fraction(sc: Scenario) -> float:
     e = sc.episode.epoch
-    return (e.hour * 3600 + e.minute * 60 + e.second) / DAY_S
+    return (e.hour * HOUR_S + e.minute * 60 + e.second) / DAY_S
 
 
 #: Keys ``reset(options=...)`` accepts.
 _RESET_OPTIONS = frozenset({"load"})
 
+#: What ``envs.sim.world_key`` holds, in order, but the horizon (checked on its own).
 _STATIC_NAMES = ("constellation", "classes", "models", "ground", "episode.epoch",
                  "episode.contact_step_s", "isl")  # fmt: skip
-
-
-def _static_part(sc: Scenario) -> tuple[Any, ...]:
-    """What a ``World`` is built from (in the order of ``_STATIC_NAMES``).
-
-    That is everything but the workload, dispatch, reward and faults settings and the
-    backhaul delay, which take effect per episode (the inter-satellite links are the world's).
-    The episode's length is checked separately: the world must cover its arrivals.
-    """
-    ground = dataclasses.replace(sc.ground, backhaul_delay_s=None)
-    return (sc.constellation, sc.classes, sc.models, ground, sc.episode.epoch,
-            sc.episode.contact_step_s, sc.isl)  # fmt: skip
 
 
 def _check_world(world: World, scenario: Scenario) -> None:
@@ -696,7 +686,7 @@ def _check_world(world: World, scenario: Scenario) -> None:
     A shorter arrival window than the world was built for is allowed (the episode then runs
     to the world's horizon); one that ends after the world's horizon is not.
     """
-    mine, theirs = _static_part(scenario), _static_part(world.scenario)
+    mine, theirs = world_key(scenario)[:-1], world_key(world.scenario)[:-1]
     diff = [n for n, a, b in zip(_STATIC_NAMES, mine, theirs, strict=True) if a != b]
     if diff:
         raise ConfigError(
@@ -714,9 +704,9 @@ def _expected_output_tokens(sc: Scenario) -> float:
     """Mean output length the dispatcher may assume (the true one is hidden)."""
     tok = sc.workload.tokens
     arrivals = sc.workload.arrivals
-    path = arrivals.trace_file if arrivals.process == "trace" else tok.trace_file
     if arrivals.process == "trace" or tok.source == "trace":
-        trace = load_trace(path)  # rows above max_tokens are clipped, as the jobs' are
+        # Read once by the loader; rows above max_tokens are clipped, as the jobs' are.
+        trace = arrivals.trace() if arrivals.process == "trace" else tok.trace()
         out = clip_trace_tokens(
             trace.generated_tokens, tok.max_tokens, source=trace.source, column="GeneratedTokens"
         )
