@@ -26,12 +26,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
+from agents.results import BOUND_LABEL, EpisodeResult, EvaluationResult, short_label
 from envs.atomic import atomic_write
 from envs.orbits import propagate_ecef, time_grid
 from envs.render import GANTT_GROUP_ABOVE, plot_contact_gantt, plot_contact_gantt_grouped
 
 if TYPE_CHECKING:
-    from agents.evaluate import EpisodeResult, EvaluationResult
     from envs.sim import World
 
 __all__ = [
@@ -164,8 +164,6 @@ def identical_agents(result: EvaluationResult, loads: list[float] | None = None)
 
 
 def _label(agent: str, twins: Mapping[str, str], extra: str = "") -> str:
-    from agents.evaluate import short_label
-
     text = short_label(agent) + extra
     return text + (f" (identical to {short_label(twins[agent])})" if agent in twins else "")
 
@@ -252,8 +250,6 @@ def turnaround_vs_load_figure(result: EvaluationResult) -> Figure:
     arrived job (the environment's objective: time in system plus the drop penalty); the
     share of jobs dropped. The contention-free bound (black) is drawn where it applies.
     """
-    from agents.evaluate import BOUND_LABEL
-
     agents = result.config["agents"]
     colors = agent_colors(agents)
     twins = identical_agents(result)
@@ -569,8 +565,6 @@ def plot_episode(
             drawn = plot_contact_gantt(world.plan, Path(tmp) / gantt.name)
         with atomic_write(gantt, "wb") as fh:
             fh.write(drawn.read_bytes())
-    from agents.evaluate import short_label
-
     label = (f"{episode.scenario}, {short_label(episode.agent)}, load {episode.load:g}, "
              f"seed {episode.seed}: jobs on board per satellite")  # fmt: skip
     return [

@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.results import BOUND_LABEL, EvaluationResult, short_label
 from agents.units import TimeUnit, time_unit
 from envs.atomic import atomic_write
 from envs.errors import ConfigError
 
 if TYPE_CHECKING:
-    from agents.evaluate import EvaluationResult
     from envs.sim import World
 
 __all__ = [
@@ -125,8 +125,6 @@ def _note(text: str) -> str:
 
 # ------------------------------------------------------------------------------ tables
 def _summary_section(summary: Sequence[Mapping[str, Any]]) -> str:
-    from agents.evaluate import short_label
-
     keys = ("mean_turnaround_s", "p50_turnaround_s", "p95_turnaround_s", "p99_turnaround_s",
             "cost_per_job_s")  # fmt: skip
     unit = time_unit(r[k] for r in summary for k in keys)
@@ -156,8 +154,6 @@ def _summary_section(summary: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _comparison_section(comparison: Sequence[Mapping[str, Any]]) -> str:
-    from agents.evaluate import short_label
-
     if not comparison:
         why = "No comparison: one agent, or the reference was not evaluated."
         return _section("comparison", "Comparison", _note(why))
@@ -206,8 +202,6 @@ def cdf_figure(result: EvaluationResult, unit: TimeUnit) -> Any:
     """Share of *arrived* jobs delivered within t, one panel per load, one trace per agent."""
     from plotly.subplots import make_subplots
 
-    from agents.evaluate import short_label
-
     loads, agents = result.config["loads"], result.config["agents"]
     colors = _colors(agents)
     fig = make_subplots(rows=1, cols=len(loads), shared_yaxes=True,
@@ -245,8 +239,6 @@ def cdf_figure(result: EvaluationResult, unit: TimeUnit) -> Any:
 def load_figure(result: EvaluationResult, unit: TimeUnit) -> Any:
     """Cost per job, mean turnaround (95 % CI) and drop rate against load, one trace per agent."""
     from plotly.subplots import make_subplots
-
-    from agents.evaluate import BOUND_LABEL, short_label
 
     agents = result.config["agents"]
     colors = {**_colors(agents), BOUND_LABEL: "black"}
@@ -402,7 +394,7 @@ def report_html(
 
     Args:
         result: The evaluation.
-        comparison: :func:`agents.evaluate.compare_with` rows (none: the section says so).
+        comparison: :func:`agents.stats.compare_with` rows (none: the section says so).
         world: The scenario's world for the map (default: rebuilt with
             :func:`scenario_world`; when that fails the map section says why).
     """

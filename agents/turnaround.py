@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.evaluate import bootstrap_ci
+from agents.stats import bootstrap_ci
 from envs.contact_plan import ContactPlan
 
 if TYPE_CHECKING:
-    from agents.evaluate import EpisodeResult
+    from agents.results import EpisodeResult
 
 __all__ = [
     "SHARE_COLUMNS",

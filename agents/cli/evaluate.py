@@ -24,21 +24,13 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from agents.bootstrap import MIN_SEEDS, few_seeds_warning
+from agents.bootstrap import BOOTSTRAP_RESAMPLES, MIN_SEEDS, few_seeds_warning
 from agents.cli._common import add_set_option, check_run_options, parse_overrides
-from agents.evaluate import (
-    BACKENDS,
-    BOOTSTRAP_RESAMPLES,
-    EVALUATION_FILES,
-    MODEL_KINDS,
-    compare_with,
-    evaluate,
-    parse_agents,
-    print_comparison,
-    print_table,
-    write_results,
-)
+from agents.evaluate import BACKENDS, evaluate, parse_agents
 from agents.heuristics import HEURISTICS
+from agents.report import EVALUATION_FILES, print_comparison, print_table, write_results
+from agents.results import MODEL_KINDS
+from agents.stats import compare_with
 from envs.atomic import check_output_folder, staged_folder
 from envs.errors import ConfigError
 

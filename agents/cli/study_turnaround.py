@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from agents.cli._common import add_set_option, check_run_options, parse_overrides
-from agents.evaluate import EVALUATION_FILES, evaluate, parse_agents, write_results
+from agents.evaluate import evaluate, parse_agents
+from agents.report import EVALUATION_FILES, write_results
 from agents.turnaround import (
     SHARE_COLUMNS,
     STAGES,

@@ -13,19 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.evaluate import (
-    BOUND_LABEL,
-    COMPARISON_COLUMNS,
-    SUMMARY_COLUMNS,
-    AgentSpec,
-    EpisodeResult,
-    EvaluationResult,
-    compare_with,
-    evaluate,
-    paired_differences,
-    run_episode,
-    write_results,
-)
+from agents.evaluate import AgentSpec, evaluate, run_episode
+from agents.report import write_results
+from agents.results import BOUND_LABEL, EpisodeResult, EvaluationResult
+from agents.stats import COMPARISON_COLUMNS, SUMMARY_COLUMNS, compare_with, paired_differences
 from envs.errors import ConfigError
 from tests.scripts_loader import read_csv
 
@@ -301,7 +292,7 @@ def test_printed_tables_name_models_by_file_and_keep_every_column(toy_eval):
 
     from rich.console import Console
 
-    from agents.evaluate import print_comparison, print_table
+    from agents.report import print_comparison, print_table
 
     result, _ = toy_eval
     long = "maskable_ppo:/a/very/long/folder/name/that/would/squeeze/the/table/best_model.zip"
@@ -329,7 +320,7 @@ def test_a_crash_mid_write_leaves_the_previous_run_whole(toy_eval, tmp_path, mon
     def killed(*args, **kwargs):  # after summary.csv and jobs.csv, before comparison.csv
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("agents.evaluate.compare_with", killed)
+    monkeypatch.setattr("agents.report.compare_with", killed)
     with pytest.raises(KeyboardInterrupt):
         write_results(result, out, plots=False)
     assert _listing(out) == before  # no new summary.csv beside the old jobs.csv
@@ -380,7 +371,7 @@ def _printed(print_fn, rows) -> str:
 
 
 def test_the_comparison_caption_keeps_its_brackets(toy_eval):
-    from agents.evaluate import print_comparison
+    from agents.report import print_comparison
 
     result, _ = toy_eval
     text = _printed(print_comparison, compare_with(result, "ect"))
@@ -389,7 +380,7 @@ def test_the_comparison_caption_keeps_its_brackets(toy_eval):
 
 
 def test_a_label_of_any_length_keeps_every_column_whole_in_a_log(toy_eval):
-    from agents.evaluate import print_table
+    from agents.report import print_table
 
     result, _ = toy_eval
     long = "rollout:" + "x" * 140  # no file name to shorten it to
@@ -402,7 +393,7 @@ def test_a_label_of_any_length_keeps_every_column_whole_in_a_log(toy_eval):
 
 
 def test_the_summary_table_gives_minute_long_turnarounds_in_minutes(toy_eval):
-    from agents.evaluate import print_table
+    from agents.report import print_table
 
     result, _ = toy_eval
     hours = _printed(print_table, result.summary)

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from agents.evaluate import EvaluationResult, evaluate, summarize
+from agents.evaluate import evaluate
 from agents.plots import (
     identical_agents,
     merge_close_stations,
@@ -20,6 +20,8 @@ from agents.plots import (
     turnaround_cdf_figure,
     turnaround_vs_load_figure,
 )
+from agents.results import EvaluationResult
+from agents.stats import summarize
 from envs.ground import load_networks
 from envs.scenario.loader import STATION_DIR
 
