@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -80,11 +80,6 @@ def load_model(spec: AgentSpec, env: ConstellationDispatchEnv) -> Any:
         raise ConfigError(f"{spec.kind}: model file not found: {path}")
     module, name = MODEL_KINDS[spec.kind]
     cls = getattr(__import__(module, fromlist=[name]), name)
-    import torch
-
-    # One decision is one tiny forward pass: intra-op threads only add synchronisation, and
-    # on a busy machine they spin against the simulator (tens of ms a decision, not 0.2 ms).
-    torch.set_num_threads(1)
     try:
         model = cls.load(path, device="cpu")
     except Exception as exc:  # corrupt zip, wrong class, pickle errors: all one line
@@ -137,31 +132,10 @@ def run_episode(
     """
     spec = AgentSpec.parse(agent_spec)
     env = ConstellationDispatchEnv(scenario, world=world, **_with_load(overrides, load))
-    if spec.kind in ("pretrained", "scoring"):  # distilled policies (agents.scoring)
-        models = {} if models is None else models
-        if spec.label not in models:
-            models[spec.label] = load_scoring_model(spec.path or PRETRAINED)
-        agent = ScoringAgent(models[spec.label], env)
-    elif spec.path is None:
-        agent = make_agent(spec.kind, env, seed=agent_seed(seed))
-    else:
-        models = {} if models is None else models
-        if spec.label not in models:
-            models[spec.label] = load_model(spec, env)
-        agent = models[spec.label]
-    obs, info = env.reset(seed=seed)
-    if spec.path is None or spec.kind == "scoring":
-        agent.reset()
+    agent = _make_agent(spec, env, seed, {} if models is None else models)
     masked = spec.path is None or spec.kind in ("maskable_ppo", "scoring")  # SB3 takes none
-    decisions, invalid, terminated, truncated = 0, 0, env.sim.done, False
-    total_reward = info["reset_reward"]  # what accrued before the first decision
-    while not (terminated or truncated):
-        masks = env.action_masks()
-        extra = {"action_masks": masks} if masked else {}
-        action = agent.predict(obs, deterministic=True, **extra)[0] if masks.any() else 0
-        obs, reward, terminated, truncated, info = env.step(int(np.asarray(action).item()))
-        decisions, invalid = decisions + 1, invalid + info["invalid_action"]
-        total_reward += reward
+    played = _play(env, agent, seed, masked=masked,
+                   reset_agent=spec.path is None or spec.kind == "scoring")  # fmt: skip
     jobs = job_table(env.sim)
     jobs["bound_turnaround_s"] = contention_free_delivery_s(env.sim) - jobs["arrival_s"]
     # The environment's objective: time in system of every job plus the drop penalties,
@@ -173,12 +147,60 @@ def run_episode(
         **env.metrics(),
         "cost_s": float(job_costs_s(jobs, env.sim.now, penalty).sum()),
         "bound_cost_s": float(bound_cost.sum()),
-        "return": total_reward,
+        "return": played.total_reward,
     }
     return EpisodeResult(
         spec.label, env.scenario.name, float(load), int(seed), metrics,
-        jobs, decisions, bool(truncated), invalid,
+        jobs, played.decisions, played.truncated, played.invalid_actions,
     )  # fmt: skip
+
+
+def _make_agent(
+    spec: AgentSpec, env: ConstellationDispatchEnv, seed: int, models: dict[str, Any]
+) -> Any:
+    """The agent of ``spec`` on ``env``; saved models are loaded once into ``models``."""
+    if spec.kind in ("pretrained", "scoring"):  # distilled policies (agents.scoring)
+        if spec.label not in models:
+            models[spec.label] = load_scoring_model(spec.path or PRETRAINED)
+        return ScoringAgent(models[spec.label], env)
+    if spec.path is None:
+        return make_agent(spec.kind, env, seed=agent_seed(seed))
+    if spec.label not in models:
+        models[spec.label] = load_model(spec, env)
+    return models[spec.label]
+
+
+class _Played(NamedTuple):
+    """What :func:`_play` counted over an episode."""
+
+    decisions: int
+    invalid_actions: int
+    truncated: bool
+    total_reward: float
+
+
+def _play(
+    env: ConstellationDispatchEnv, agent: Any, seed: int, *, masked: bool, reset_agent: bool
+) -> _Played:
+    """Reset ``env`` with ``seed`` and let ``agent`` decide until the episode ends.
+
+    ``masked``: pass the action mask to ``predict`` (SB3's plain models take none);
+    ``reset_agent``: call ``agent.reset()`` after the env's reset (heuristics, scoring).
+    With no valid action the step takes action 0 (the env's fallback).
+    """
+    obs, info = env.reset(seed=seed)
+    if reset_agent:
+        agent.reset()
+    decisions, invalid, terminated, truncated = 0, 0, env.sim.done, False
+    total_reward = info["reset_reward"]  # what accrued before the first decision
+    while not (terminated or truncated):
+        masks = env.action_masks()
+        extra = {"action_masks": masks} if masked else {}
+        action = agent.predict(obs, deterministic=True, **extra)[0] if masks.any() else 0
+        obs, reward, terminated, truncated, info = env.step(int(np.asarray(action).item()))
+        decisions, invalid = decisions + 1, invalid + info["invalid_action"]
+        total_reward += reward
+    return _Played(decisions, invalid, bool(truncated), total_reward)
 
 
 def _with_load(overrides: Mapping[str, Any] | None, load: float) -> dict[str, Any]:
@@ -216,7 +238,18 @@ def _run_chunk(
     items: Sequence[tuple[int, AgentSpec, int]],
     overrides: Mapping[str, Any] | None = None,
 ) -> list[tuple[int, EpisodeResult]]:
-    """Worker task: build the World once for ``(scenario, load)``, play ``items`` in order."""
+    """Worker task: build the World once for ``(scenario, load)``, play ``items`` in order.
+
+    It runs in a worker process of the pool (or Ray), which is the runner's own: there it
+    gives torch one intra-op thread when a saved model plays. One decision is one tiny
+    forward pass: more threads only add synchronisation, and on a busy machine they spin
+    against the simulator (tens of ms a decision, not 0.2 ms). A script sets the same for
+    its own process (``agents.cli._common.one_torch_thread``).
+    """
+    if any(spec.path is not None for _, spec, _ in items):
+        import torch
+
+        torch.set_num_threads(1)
     runner = _Runner(overrides)
     return [runner(scenario, load, item) for item in items]
 
@@ -269,16 +302,7 @@ def evaluate(
     """
     specs = parse_agents(agents)
     loads = _check_loads(loads)
-    for name, value, low in (("episodes", episodes, 1), ("workers", workers, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(f"{name}: must be an integer >= {low}, got {value!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed: must be an integer >= 0, got {seed!r}")
-    check_count("episodes", episodes, "episodes", "")  # envs.limits: the bootstrap's memory
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if backend == "ray":
-        _import_ray()
+    _check_counts(episodes, workers, seed, backend)
     overrides = dict(overrides or {})
     # As given: the loader resolves file paths inside mapping values in place (Path objects).
     given = copy.deepcopy(overrides)
@@ -289,13 +313,7 @@ def evaluate(
     # any folder find it.
     named = isinstance(scenario, str) and not re.search(r"[/\\]|\.ya?ml$", scenario)
     where = scenario if named else str(sc.source)
-    if any(s.path is not None or s.kind == "pretrained" for s in specs):  # fail fast
-        env = ConstellationDispatchEnv(where, **_with_load(overrides, loads[0]))
-        for s in specs:
-            if s.kind in ("pretrained", "scoring"):
-                load_scoring_model(s.path or PRETRAINED)
-            elif s.path is not None:
-                load_model(s, env)
+    _load_models_once(specs, where, _with_load(overrides, loads[0]))  # fail fast
     seeds = list(range(seed, seed + episodes))
     order = [(load, sd, spec) for load in loads for sd in seeds for spec in specs]
     chunks = []
@@ -303,8 +321,58 @@ def evaluate(
         items = [(i, spec, sd) for i, (ld, sd, spec) in enumerate(order) if ld == load]
         n = 1 if workers == 1 else min(workers, len(items))
         chunks += [(where, load, items[j::n], overrides) for j in range(n)]
+    done = _run_chunks(chunks, workers, backend, overrides, progress=progress, desc=sc.name)
+    config = {
+        "scenario": sc.name, "scenario_file": str(sc.source), "agents": [s.label for s in specs],
+        "loads": loads, "episodes": episodes, "seed": seed, "seeds": seeds,
+        "overrides": given,
+        "package_version": metadata.version("constellation-dispatch"),
+        "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
+                      "confidence": 0.95, "over": "episodes", "statistic": "pooled mean",
+                      "method": "BCa (scipy.stats.bootstrap)", "min_seeds": MIN_SEEDS},
+    }  # fmt: skip
+    played = [done[i] for i in range(len(order))]
+    return EvaluationResult(config, played, summarize(config, played))
+
+
+def _check_counts(episodes: int, workers: int, seed: int, backend: str) -> None:
+    """``ConfigError`` naming a bad count, seed or backend (and a missing ``ray``)."""
+    for name, value, low in (("episodes", episodes, 1), ("workers", workers, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"{name}: must be an integer >= {low}, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed: must be an integer >= 0, got {seed!r}")
+    check_count("episodes", episodes, "episodes", "")  # envs.limits: the bootstrap's memory
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "ray":
+        _import_ray()
+
+
+def _load_models_once(specs: Sequence[AgentSpec], where: str, kwargs: dict[str, Any]) -> None:
+    """Load every saved model once here, so a bad file fails before any episode is played."""
+    if any(s.path is not None or s.kind == "pretrained" for s in specs):
+        env = ConstellationDispatchEnv(where, **kwargs)
+        for s in specs:
+            if s.kind in ("pretrained", "scoring"):
+                load_scoring_model(s.path or PRETRAINED)
+            elif s.path is not None:
+                load_model(s, env)
+
+
+def _run_chunks(
+    chunks: list,
+    workers: int,
+    backend: str,
+    overrides: dict[str, Any],
+    *,
+    progress: bool,
+    desc: str,
+) -> dict[int, EpisodeResult]:
+    """Play the chunks serially, on the process pool or on Ray: episodes by their index."""
     done: dict[int, EpisodeResult] = {}
-    with tqdm(total=len(order), disable=not progress, desc=sc.name, unit="ep", leave=False) as bar:
+    total = sum(len(items) for _, _, items, _ in chunks)
+    with tqdm(total=total, disable=not progress, desc=desc, unit="ep", leave=False) as bar:
 
         def collect(pairs: list[tuple[int, EpisodeResult]]) -> None:
             done.update(pairs)
@@ -319,17 +387,7 @@ def evaluate(
                     collect([runner(where_, load, item)])
         else:
             _run_pool(chunks, workers, collect)
-    config = {
-        "scenario": sc.name, "scenario_file": str(sc.source), "agents": [s.label for s in specs],
-        "loads": loads, "episodes": episodes, "seed": seed, "seeds": seeds,
-        "overrides": given,
-        "package_version": metadata.version("constellation-dispatch"),
-        "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED,
-                      "confidence": 0.95, "over": "episodes", "statistic": "pooled mean",
-                      "method": "BCa (scipy.stats.bootstrap)", "min_seeds": MIN_SEEDS},
-    }  # fmt: skip
-    played = [done[i] for i in range(len(order))]
-    return EvaluationResult(config, played, summarize(config, played))
+    return done
 
 
 def _run_pool(chunks: list, workers: int, collect: Callable[[list], None]) -> None:

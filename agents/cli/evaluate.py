@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from agents.bootstrap import BOOTSTRAP_RESAMPLES, MIN_SEEDS, few_seeds_warning
-from agents.cli._common import add_set_option, check_run_options, parse_overrides
+from agents.cli._common import (
+    add_set_option,
+    check_run_options,
+    one_torch_thread,
+    parse_overrides,
+)
 from agents.evaluate import BACKENDS, evaluate, parse_agents
 from agents.heuristics import HEURISTICS
 from agents.report import EVALUATION_FILES, print_comparison, print_table, write_results
@@ -173,6 +178,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     specs = parse_agents(args.agents)
     check_run_options(args)
     check_output_folder(args.out, EVALUATION_FILES)  # before the run, not after it
+    if any(s.path is not None for s in specs):
+        one_torch_thread()
     began = time.perf_counter()
     with ray_cluster(args):
         result = evaluate(
@@ -218,7 +225,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
 def run_suite_cli(args: argparse.Namespace) -> int:
     """``--suite FILE``: every cell, one table, ``DIR/suite.csv`` and ``DIR/suite.json``."""
-    from agents.suite import load_suite, print_suite, run_suite, write_suite
+    from agents.suite import load_suite, print_suite, run_suite, suite_agents, write_suite
 
     for flag, value in (("--seed", args.seed), ("--load", args.load), ("--set", args.set)):
         if value:  # None, or an empty --set list
@@ -232,6 +239,8 @@ def run_suite_cli(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     suite = load_suite(args.suite)
     extra = [] if args.agents is None else args.agents.split(",")
+    if any(s.path is not None for s in parse_agents(suite_agents(suite, extra))):
+        one_torch_thread()
     with ray_cluster(args):
         result = run_suite(
             suite, extra, episodes=args.episodes, workers=args.workers, backend=args.backend,
