@@ -332,7 +332,7 @@ def map_figure(world: World) -> Any:
     """
     import plotly.graph_objects as go
 
-    from agents.plots import ecef_to_lat_lon
+    from agents.episode_plots import ecef_to_lat_lon
     from envs.orbits import propagate_ecef, time_grid
 
     n = world.n_sats

@@ -196,7 +196,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     with staged_folder(args.out, recognised=EVALUATION_FILES) as stage:  # one set of files
         paths = write_results(result, stage, fresh=False)
         if args.plots:
-            from agents.plots import plot_episode
+            from agents.episode_plots import plot_episode
             from envs.contact_plan import default_cache_dir
             from envs.scenario import load_scenario
             from envs.sim import build_world

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agents.cli._common import add_set_option, one_torch_thread, parse_overrides
+from agents.episode_plots import plot_episode
 from agents.evaluate import AgentSpec, run_episode
 from agents.heuristics import HEURISTICS
-from agents.plots import plot_episode
 from agents.results import MODEL_KINDS
 from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError

@@ -10,11 +10,10 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from agents.episode_plots import merge_close_stations, place_station_labels
 from agents.evaluate import evaluate
 from agents.plots import (
     identical_agents,
-    merge_close_stations,
-    place_station_labels,
     plot_turnaround_cdf,
     plot_turnaround_vs_load,
     turnaround_cdf_figure,
@@ -154,7 +153,7 @@ def test_station_labels_never_overlap_on_the_map():
 def test_the_queue_length_title_stays_inside_the_figure(toy_result):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from agents.plots import queue_length_figure
+    from agents.episode_plots import queue_length_figure
     from agents.report_html import scenario_world
 
     world = scenario_world(toy_result.config)
