@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from agents.bootstrap import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, MIN_SEEDS
+from agents.html_page import figure_div, html_table, page
 from agents.report import print_wide
-from agents.report_html import REPORT_NAME, figure_div, html_table, page
+from agents.report_html import REPORT_NAME
 from agents.results import short_label
 from agents.suite.run import SUITE_COLUMNS, SuiteResult, cell_folder, is_candidate_heuristic
 from agents.units import time_unit
