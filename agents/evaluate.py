@@ -9,7 +9,9 @@ seeds). Heuristics get their own generator seed derived from the episode seed
 This module plays the episodes (:func:`run_episode`; serially, on a process pool or on Ray)
 and returns an :class:`~agents.results.EvaluationResult`; the statistics of its summary rows
 are :mod:`agents.stats` (see there for what each column means), the printed tables and the
-output folder :mod:`agents.report`.
+output folder :mod:`agents.report`. It is a little over 400 lines because everything that
+plays episodes stays together: the model loading, the one episode, the argument checks and
+the three ways to run them (serially, the process pool, Ray) share the worker task.
 
 >>> res = evaluate("toy", ["random", "ect"], loads=[1.0], episodes=2, seed=0, progress=False)
 >>> [(r["agent"], r["episodes"]) for r in res.summary]
