@@ -7,7 +7,9 @@ satellites with its stations and the contacts in progress at one instant. plotly
 is inlined once (no CDN, no other file): the page works offline. The map draws no coastlines,
 which plotly would download; it shows a latitude/longitude grid instead.
 
-Figures get fixed element ids, so the same evaluation gives the same file.
+Figures get fixed element ids, so the same evaluation gives the same file. The page's
+building blocks (document, tables, figure divisions) are :mod:`agents.html_page`, which the
+suite's page shares.
 
 >>> from agents.evaluate import evaluate
 >>> res = evaluate("toy", ["random", "ect"], loads=[1.0], episodes=1, seed=0, progress=False)
@@ -18,31 +20,28 @@ True
 
 from __future__ import annotations
 
-import html
 import math
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.html_page import figure_div, html_table, note, page, section
+from agents.results import BOUND_LABEL, EvaluationResult, short_label
 from agents.units import TimeUnit, time_unit
 from envs.atomic import atomic_write
 from envs.errors import ConfigError
 
 if TYPE_CHECKING:
-    from agents.evaluate import EvaluationResult
     from envs.sim import World
 
 __all__ = [
     "MAX_GANTT_JOBS",
     "MAX_MAP_SATS",
     "REPORT_NAME",
-    "figure_div",
-    "html_table",
-    "page",
     "report_html",
     "scenario_world",
     "write_report",
@@ -63,70 +62,8 @@ _STAGES = (  # Gantt bars: (name, start column, end column, colour)
     ("waiting for downlink", "compute_end_s", "downlink_start_s", "#98df8a"),
     ("downlink", "downlink_start_s", "delivered_s", "#2ca02c"),
 )
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
-th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #ddd; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-caption { caption-side: bottom; text-align: left; color: #555; padding-top: 0.4em; }
-tr.bound td { color: #555; font-style: italic; }
-.note { color: #555; }
-"""
-
-
-# ------------------------------------------------------------------------------ building blocks
-def page(title: str, sections: Sequence[str], *, plotly_js: bool = True) -> str:
-    """A whole HTML document: ``sections`` in order, plotly's JavaScript inlined in the head."""
-    script = ""
-    if plotly_js:
-        from plotly.offline import get_plotlyjs
-
-        script = f'<script type="text/javascript">{get_plotlyjs()}</script>'
-    return (
-        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n{script}\n</head>\n"
-        f"<body>\n<h1>{html.escape(title)}</h1>\n" + "\n".join(sections) + "\n</body>\n</html>\n"
-    )
-
-
-def html_table(
-    header: Sequence[str],
-    rows: Iterable[Sequence[str]],
-    *,
-    caption: str = "",
-    classes: Sequence[str] = (),
-) -> str:
-    """An HTML table of text cells (escaped); ``classes`` gives a CSS class per row."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = []
-    for i, row in enumerate(rows):
-        cls = f' class="{classes[i]}"' if i < len(classes) and classes[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def figure_div(fig: Any, name: str) -> str:
-    """A plotly figure as a ``<div id="fig-NAME">`` (the page inlines plotly.js once)."""
-    return fig.to_html(
-        full_html=False, include_plotlyjs=False, div_id=f"fig-{name}",
-        config={"displaylogo": False, "responsive": True},
-    )  # fmt: skip
-
-
-def _section(anchor: str, heading: str, *parts: str) -> str:
-    head = f'<section id="{anchor}">\n<h2>{html.escape(heading)}</h2>\n'
-    return head + "\n".join(parts) + "\n</section>"
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{html.escape(text)}</p>'
-
-
 # ------------------------------------------------------------------------------ tables
-def _summary_section(summary: Sequence[Mapping[str, Any]]) -> str:
-    from agents.evaluate import short_label
-
+def _summarysection(summary: Sequence[Mapping[str, Any]]) -> str:
     keys = ("mean_turnaround_s", "p50_turnaround_s", "p95_turnaround_s", "p99_turnaround_s",
             "cost_per_job_s")  # fmt: skip
     unit = time_unit(r[k] for r in summary for k in keys)
@@ -151,16 +88,14 @@ def _summary_section(summary: Sequence[Mapping[str, Any]]) -> str:
         "objective). * reference bound (oracle: true output lengths; bound: no other job in "
         "the way)."
     )
-    return _section("summary", "Summary", html_table(header, rows, caption=caption,
+    return section("summary", "Summary", html_table(header, rows, caption=caption,
                                                      classes=classes))  # fmt: skip
 
 
-def _comparison_section(comparison: Sequence[Mapping[str, Any]]) -> str:
-    from agents.evaluate import short_label
-
+def _comparisonsection(comparison: Sequence[Mapping[str, Any]]) -> str:
     if not comparison:
         why = "No comparison: one agent, or the reference was not evaluated."
-        return _section("comparison", "Comparison", _note(why))
+        return section("comparison", "Comparison", note(why))
 
     def ratio(r: Mapping[str, Any], key: str) -> str:
         if not math.isfinite(r[f"{key}_ratio"]):
@@ -179,7 +114,7 @@ def _comparison_section(comparison: Sequence[Mapping[str, Any]]) -> str:
     few = " (fewer than 5 seeds: the intervals mean little)" if few else ""
     caption = ("Agent / reference on the same episodes; [low-high]: 95 % paired BCa bootstrap over "
                f"seeds{few}. Below 1 favours the agent.")  # fmt: skip
-    return _section("comparison", "Comparison", html_table(header, rows, caption=caption))
+    return section("comparison", "Comparison", html_table(header, rows, caption=caption))
 
 
 def _pct(x: float) -> str:
@@ -205,8 +140,6 @@ def _thin(x: np.ndarray, y: np.ndarray, most: int = 1500) -> tuple[np.ndarray, n
 def cdf_figure(result: EvaluationResult, unit: TimeUnit) -> Any:
     """Share of *arrived* jobs delivered within t, one panel per load, one trace per agent."""
     from plotly.subplots import make_subplots
-
-    from agents.evaluate import short_label
 
     loads, agents = result.config["loads"], result.config["agents"]
     colors = _colors(agents)
@@ -245,8 +178,6 @@ def cdf_figure(result: EvaluationResult, unit: TimeUnit) -> Any:
 def load_figure(result: EvaluationResult, unit: TimeUnit) -> Any:
     """Cost per job, mean turnaround (95 % CI) and drop rate against load, one trace per agent."""
     from plotly.subplots import make_subplots
-
-    from agents.evaluate import BOUND_LABEL, short_label
 
     agents = result.config["agents"]
     colors = {**_colors(agents), BOUND_LABEL: "black"}
@@ -340,7 +271,7 @@ def map_figure(world: World) -> Any:
     """
     import plotly.graph_objects as go
 
-    from agents.plots import ecef_to_lat_lon
+    from agents.episode_plots import ecef_to_lat_lon
     from envs.orbits import propagate_ecef, time_grid
 
     n = world.n_sats
@@ -402,7 +333,7 @@ def report_html(
 
     Args:
         result: The evaluation.
-        comparison: :func:`agents.evaluate.compare_with` rows (none: the section says so).
+        comparison: :func:`agents.stats.compare_with` rows (none: the section says so).
         world: The scenario's world for the map (default: rebuilt with
             :func:`scenario_world`; when that fails the map section says why).
     """
@@ -415,24 +346,24 @@ def report_html(
             f"{', '.join(f'{x:g}' for x in loads)}; {n} episode{'s' * (n != 1)} (seeds "
             f"{config['seed']}..{config['seed'] + n - 1}) per agent and load; package "
             f"{config.get('package_version', '?')}")  # fmt: skip
-    sections = [_note(meta), _summary_section(result.summary),
-                _comparison_section(comparison or [])]  # fmt: skip
-    sections.append(_section("cdf", "Turnaround CDF per load", figure_div(
+    sections = [note(meta), _summarysection(result.summary),
+                _comparisonsection(comparison or [])]  # fmt: skip
+    sections.append(section("cdf", "Turnaround CDF per load", figure_div(
         cdf_figure(result, unit), "cdf")))  # fmt: skip
-    sections.append(_section("load", "Cost per job, mean and drops against load", figure_div(
+    sections.append(section("load", "Cost per job, mean and drops against load", figure_div(
         load_figure(result, unit), "load")))  # fmt: skip
     eps = result.episodes_of(agents[0], loads[0])
     if eps:
         gantt = figure_div(gantt_figure(eps[0], time_unit(eps[0].turnarounds_s.tolist())), "gantt")
     else:
-        gantt = _note("No episode to draw.")
-    sections.append(_section("gantt", "One episode, job by job", gantt))
+        gantt = note("No episode to draw.")
+    sections.append(section("gantt", "One episode, job by job", gantt))
     try:
         world = scenario_world(config) if world is None else world
         drawn = figure_div(map_figure(world), "map")
     except (ConfigError, KeyError, OSError) as exc:
-        drawn = _note(f"No map: the scenario could not be rebuilt ({exc}).")
-    sections.append(_section("map", "Ground tracks and contacts", drawn))
+        drawn = note(f"No map: the scenario could not be rebuilt ({exc}).")
+    sections.append(section("map", "Ground tracks and contacts", drawn))
     return page(f"{config['scenario']}: evaluation report", sections)
 
 

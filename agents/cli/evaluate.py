@@ -24,21 +24,18 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from agents.bootstrap import MIN_SEEDS, few_seeds_warning
-from agents.cli._common import add_set_option, check_run_options, parse_overrides
-from agents.evaluate import (
-    BACKENDS,
-    BOOTSTRAP_RESAMPLES,
-    EVALUATION_FILES,
-    MODEL_KINDS,
-    compare_with,
-    evaluate,
-    parse_agents,
-    print_comparison,
-    print_table,
-    write_results,
+from agents.bootstrap import BOOTSTRAP_RESAMPLES, MIN_SEEDS, few_seeds_warning
+from agents.cli._common import (
+    add_set_option,
+    check_run_options,
+    one_torch_thread,
+    parse_overrides,
 )
+from agents.evaluate import BACKENDS, evaluate, parse_agents
 from agents.heuristics import HEURISTICS
+from agents.report import EVALUATION_FILES, print_comparison, print_table, write_results
+from agents.results import MODEL_KINDS
+from agents.stats import compare_with
 from envs.atomic import check_output_folder, staged_folder
 from envs.errors import ConfigError
 
@@ -181,6 +178,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     specs = parse_agents(args.agents)
     check_run_options(args)
     check_output_folder(args.out, EVALUATION_FILES)  # before the run, not after it
+    if any(s.path is not None for s in specs):
+        one_torch_thread()
     began = time.perf_counter()
     with ray_cluster(args):
         result = evaluate(
@@ -197,7 +196,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     with staged_folder(args.out, recognised=EVALUATION_FILES) as stage:  # one set of files
         paths = write_results(result, stage, fresh=False)
         if args.plots:
-            from agents.plots import plot_episode
+            from agents.episode_plots import plot_episode
             from envs.contact_plan import default_cache_dir
             from envs.scenario import load_scenario
             from envs.sim import build_world
@@ -226,7 +225,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
 def run_suite_cli(args: argparse.Namespace) -> int:
     """``--suite FILE``: every cell, one table, ``DIR/suite.csv`` and ``DIR/suite.json``."""
-    from agents.suite import load_suite, print_suite, run_suite, write_suite
+    from agents.suite import load_suite, print_suite, run_suite, suite_agents, write_suite
 
     for flag, value in (("--seed", args.seed), ("--load", args.load), ("--set", args.set)):
         if value:  # None, or an empty --set list
@@ -240,6 +239,8 @@ def run_suite_cli(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     suite = load_suite(args.suite)
     extra = [] if args.agents is None else args.agents.split(",")
+    if any(s.path is not None for s in parse_agents(suite_agents(suite, extra))):
+        one_torch_thread()
     with ray_cluster(args):
         result = run_suite(
             suite, extra, episodes=args.episodes, workers=args.workers, backend=args.backend,

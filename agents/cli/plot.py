@@ -14,10 +14,11 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from agents.cli._common import add_set_option, parse_overrides
-from agents.evaluate import MODEL_KINDS, AgentSpec, run_episode
+from agents.cli._common import add_set_option, one_torch_thread, parse_overrides
+from agents.episode_plots import plot_episode
+from agents.evaluate import AgentSpec, run_episode
 from agents.heuristics import HEURISTICS
-from agents.plots import plot_episode
+from agents.results import MODEL_KINDS
 from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
 from envs.scenario import load_scenario
@@ -65,6 +66,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     if args.seed < 0:
         raise ConfigError(f"--seed: must be >= 0, got {args.seed}")
     spec = AgentSpec.parse(args.agent)
+    if spec.path is not None:
+        one_torch_thread()
     world = build_world(
         load_scenario(args.scenario, {**overrides, "load": args.load}),
         cache_dir=default_cache_dir(),

@@ -97,18 +97,12 @@ def reading(comparison: list[dict], best: dict[float, str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Distil, evaluate, draw; print the tables and the reading."""
-    from agents.evaluate import (
-        EVALUATION_FILES,
-        compare_with,
-        evaluate,
-        print_comparison,
-        print_table,
-        run_episode,
-        write_results,
-    )
+    from agents.episode_plots import plot_episode
+    from agents.evaluate import evaluate, run_episode
     from agents.heuristics import HEURISTICS
     from agents.iteration import Cell, distill
-    from agents.plots import plot_episode
+    from agents.report import EVALUATION_FILES, print_comparison, print_table, write_results
+    from agents.stats import compare_with
     from agents.suite import best_heuristics
     from envs.atomic import staged_folder
     from envs.contact_plan import default_cache_dir

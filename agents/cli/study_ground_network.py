@@ -1,4 +1,7 @@
-r"""Ground-network study: contacts, gaps and downlink capacity for each choice of networks.
+r"""``study ground-network``: contacts, gaps and downlink capacity for each choice of networks.
+
+The study itself is :mod:`agents.analysis.ground_network`; this command parses the options,
+shows progress, prints the table and writes the files.
 
 Example:
     constellation-dispatch study ground-network --scenarios star_compute_12,walker_100 \\
@@ -21,6 +24,15 @@ from typing import Any
 
 from tqdm import tqdm
 
+from agents.analysis.capacity import RATE_MODELS
+from agents.analysis.figures import plot_capacity
+from agents.analysis.ground_network import (
+    COLUMNS,
+    add_ratios,
+    load_study_scenario,
+    resolve_choices,
+    study_rows,
+)
 from agents.cli._common import (
     add_cache_options,
     add_set_option,
@@ -29,24 +41,10 @@ from agents.cli._common import (
     parse_overrides,
 )
 from envs.atomic import atomic_write, staged_folder
-from envs.capacity import RATE_MODELS, SUMMARY_COLUMNS, network_capacity, pass_rates_bytes_per_s
-from envs.contact_plan import compute_contact_plan
 from envs.errors import ConfigError
-from envs.ground import Station
-from envs.orbits import Constellation
-from envs.scenario import Scenario, load_scenario
-from envs.sim.world import scenario_stations, scenario_tles
+from envs.sim.world import scenario_stations
 
 DEFAULT_NETWORKS = "china,aws,ksat,aws+ksat,all"
-COLUMNS = (
-    "scenario",
-    "option",
-    *SUMMARY_COLUMNS,
-    "hours",
-    "best_single",
-    "ratio_to_best_single",
-)
-Choice = tuple[str, tuple[str, ...] | None]  # label, networks (None: all)
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -126,110 +124,6 @@ def parse_antennas(text: str) -> list[int | None]:
     return out
 
 
-def resolve_choices(labels: Sequence[str], stations: Sequence[Station]) -> list[Choice]:
-    """Network choices from ``--networks`` labels, checked against the stations' networks."""
-    known = list(dict.fromkeys(s.network for s in stations))
-    out: list[Choice] = []
-    for label in labels:
-        if label == "all":
-            out.append((label, None))
-            continue
-        names = tuple(label.split("+"))
-        for name in names:
-            if name not in known:
-                raise ConfigError(
-                    f"--networks: unknown network {name!r} in {label!r} "
-                    f"(networks of the station files: {', '.join(known)})"
-                )
-        out.append((label, names))
-    return out
-
-
-def load_study_scenario(name: str, args: argparse.Namespace) -> Scenario:
-    """The scenario with every network of its station files in use, and the CLI overrides."""
-    overrides: dict[str, Any] = {
-        **parse_overrides(args.set),
-        "networks": None,
-        "ground.uplink_networks": None,
-        "ground.downlink_networks": None,
-    }
-    if args.rate_model is not None:
-        overrides["ground.rate_model"] = args.rate_model
-    if args.min_elevation is not None:
-        overrides["ground.min_elevation_deg"] = args.min_elevation
-    return load_scenario(name, overrides)
-
-
-def study_scenario(
-    scenario: Scenario,
-    labels: Sequence[str],
-    antennas: Sequence[int | None],
-    args: argparse.Namespace,
-    bar: tqdm,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Rows (one per network choice and antenna assumption) and the scenario's settings."""
-    tles, _ = scenario_tles(scenario)
-    stations = scenario_stations(scenario)
-    choices = resolve_choices(labels, stations)
-    bar.set_description(f"{scenario.name}: contact plan")
-    plan = compute_contact_plan(
-        Constellation.from_tles(tles),
-        stations,
-        scenario.episode.epoch,
-        args.hours * 3600.0,
-        step_s=scenario.episode.contact_step_s,
-        cache_dir=cache_dir_of(args),
-    )
-    g = scenario.ground
-    rates = pass_rates_bytes_per_s(
-        plan,
-        [s.downlink_bps for s in stations],
-        rate_model=g.rate_model,
-        reference_range_km=g.reference_range_km,
-    )
-    rows = []
-    for n_antennas in antennas:
-        for label, networks in choices:
-            bar.set_description(f"{scenario.name}: {label}, antennas {n_antennas or 'unlimited'}")
-            cap = network_capacity(plan, rates, networks, antennas_per_station=n_antennas)
-            rows.append({"scenario": scenario.name, "option": label, **cap.summary()})
-            bar.update()
-    settings = {
-        "scenario": scenario.name,
-        "source": str(scenario.source),
-        "epoch": scenario.episode.epoch.isoformat(),
-        "satellites": len(plan.satellite_names),
-        "stations": {n: sum(s.network == n for s in stations) for n in plan.network_names},
-        "passes": len(plan),
-        "rate_model": g.rate_model,
-        "reference_range_km": g.reference_range_km,
-        "min_elevation_deg": g.min_elevation_deg,
-        "downlink_bps": sorted({s.downlink_bps for s in stations}),
-        "contact_step_s": scenario.episode.contact_step_s,
-    }
-    return rows, settings
-
-
-def add_ratios(rows: list[dict[str, Any]], hours: float) -> None:
-    """Capacity over the best single-network option of the same scenario and antenna count."""
-    for row in rows:
-        group = [
-            r
-            for r in rows
-            if r["scenario"] == row["scenario"]
-            and r["antennas_per_station"] == row["antennas_per_station"]
-            and "+" not in r["networks"]
-        ]
-        best = max(group, key=lambda r: r["capacity_gb_per_day"], default=None)
-        row["hours"] = hours
-        row["best_single"] = best["option"] if best else ""
-        row["ratio_to_best_single"] = (
-            row["capacity_gb_per_day"] / best["capacity_gb_per_day"]
-            if best and best["capacity_gb_per_day"] > 0
-            else math.nan
-        )
-
-
 def write_outputs(rows: list[dict[str, Any]], config: dict[str, Any], out: Path) -> list[Path]:
     """``ground_network.csv`` (empty cells for NaN), ``.json`` (NaN as null) and ``.png``."""
     paths = [out / "ground_network.csv", out / "ground_network.json", out / "ground_network.png"]
@@ -246,54 +140,6 @@ def write_outputs(rows: list[dict[str, Any]], config: dict[str, Any], out: Path)
         fh.write("\n")
     plot_capacity(rows, paths[2], config["hours"])
     return paths
-
-
-def plot_capacity(rows: list[dict[str, Any]], path: Path, hours: float) -> None:
-    """Grouped bars: capacity per network choice, one panel per scenario, one bar per antenna."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
-    kinds = list(dict.fromkeys(r["antennas_per_station"] for r in rows))
-    fig, axes = plt.subplots(1, len(scenarios), figsize=(5.5 * len(scenarios), 4.2), squeeze=False)
-    width = 0.8 / len(kinds)
-    for ax, name in zip(axes[0], scenarios, strict=True):
-        options = list(dict.fromkeys(r["option"] for r in rows if r["scenario"] == name))
-        x = np.arange(len(options))
-        for k, kind in enumerate(kinds):
-            by = {
-                r["option"]: r
-                for r in rows
-                if r["scenario"] == name and r["antennas_per_station"] == kind
-            }
-            heights = [by[o]["capacity_gb_per_day"] for o in options]
-            label = "any number of satellites" if kind == "unlimited" else f"{kind} at a time"
-            bars = ax.bar(x + (k - (len(kinds) - 1) / 2) * width, heights, width, label=label)
-            for bar, o in zip(bars, options, strict=True):
-                ratio = by[o]["ratio_to_best_single"]
-                if "+" in by[o]["networks"] and not math.isnan(ratio):
-                    ax.annotate(
-                        f"×{ratio:.2f}",
-                        (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center",
-                        va="bottom",
-                        fontsize=7,
-                    )
-        ax.set_xticks(x)
-        ax.set_xticklabels(options, fontsize=8)
-        ax.set_ylabel("downlink capacity, GB/day")
-        ax.set_title(f"{name} ({hours:g} h)", fontsize=10)
-        ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(title="a station antenna serves", fontsize=7, title_fontsize=7)
-    fig.suptitle("×: capacity / best single network", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=120)
-    plt.close(fig)
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -335,7 +181,12 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     labels = parse_list("--networks", args.networks)
     antennas = parse_antennas(args.antennas)
     began = time.perf_counter()
-    loaded = [load_study_scenario(name, args) for name in scenarios]
+    overrides = parse_overrides(args.set)
+    loaded = [
+        load_study_scenario(name, overrides, rate_model=args.rate_model,
+                            min_elevation_deg=args.min_elevation)
+        for name in scenarios
+    ]  # fmt: skip
     for scenario in loaded:  # bad choices fail before any work
         resolve_choices(labels, scenario_stations(scenario))
     rows: list[dict[str, Any]] = []
@@ -343,7 +194,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     total = len(scenarios) * len(labels) * len(antennas)
     with tqdm(total=total, disable=args.quiet, unit="option") as bar:
         for scenario in loaded:
-            scenario_rows, scenario_settings = study_scenario(scenario, labels, antennas, args, bar)
+            scenario_rows, scenario_settings = study_rows(
+                scenario, labels, antennas, args.hours, cache_dir=cache_dir_of(args),
+                on_step=bar.set_description, on_option=bar.update,
+            )  # fmt: skip
             rows += scenario_rows
             settings.append(scenario_settings)
     add_ratios(rows, args.hours)

@@ -1,11 +1,8 @@
-r"""Inter-satellite link study: turnaround with links off versus on, on the same episodes.
+r"""``study isl``: turnaround with inter-satellite links off versus on, on the same episodes.
 
-Runs each agent on the same seeds (paired) in the scenario without inter-satellite links and
-with them (``isl.enabled=true``) at each ``--max-hops``, through the evaluation harness
-(``agents.evaluate.run_episode``), and reports the mean, median and 95th percentile of the
-turnaround of completed jobs, the share of arrived jobs delivered under the threshold
-(120 s), the share of delivered results that were relayed, and the paired difference to
-links off with a 95 % bootstrap interval over seeds.
+The study itself (variants, per-episode rows, pooled rows with paired differences to links
+off) is :mod:`agents.analysis.isl`; this command parses the options, shows progress, prints
+the table and writes the files.
 
 Example:
     constellation-dispatch study isl --scenario star_compute_12 --episodes 5 --seed 0 \\
@@ -24,23 +21,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
-from agents.cli._common import add_set_option, check_run_options, parse_overrides
+from agents.analysis.figures import plot_isl
+from agents.analysis.isl import RESAMPLES, THRESHOLD_S, run_study, variants
+from agents.cli._common import (
+    add_set_option,
+    check_run_options,
+    one_torch_thread,
+    parse_overrides,
+)
 from agents.cli.study_turnaround import write_rows
-from agents.evaluate import parse_agents, run_episode
+from agents.evaluate import parse_agents
 from envs.atomic import atomic_write, staged_folder
-from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
-from envs.scenario import load_scenario
-from envs.sim import build_world
-
-THRESHOLD_S = 120.0
-RESAMPLES = 2000
-#: Per-episode metrics, and those compared pairwise against links off.
-METRICS = ("mean_s", "p50_s", "p95_s", "share_under", "drop_share", "relayed_share")
-PAIRED = ("mean_s", "p50_s", "p95_s", "share_under")
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -85,109 +79,6 @@ def parse_hops(text: str) -> list[int]:
     return sorted(set(hops))
 
 
-def variants(hops: Sequence[int]) -> dict[str, dict[str, Any]]:
-    """Variant label → its ISL overrides (``off`` first)."""
-    out: dict[str, dict[str, Any]] = {"off": {"isl.enabled": False}}
-    for h in hops:
-        out[f"isl_{h}hop"] = {"isl.enabled": True, "isl.max_hops": h}
-    return out
-
-
-def episode_row(jobs: dict[str, np.ndarray], threshold_s: float) -> dict[str, float]:
-    """Turnaround statistics of one episode's job table."""
-    done = jobs["status"] == "completed"
-    turn = jobs["turnaround_s"][done]
-    n = len(jobs["job"])
-    stats = np.percentile(turn, [50, 95]) if len(turn) else [math.nan, math.nan]
-    hops = jobs.get("isl_hops")
-    return {
-        "jobs": n,
-        "completed": int(done.sum()),
-        "mean_s": float(turn.mean()) if len(turn) else math.nan,
-        "p50_s": float(stats[0]),
-        "p95_s": float(stats[1]),
-        "share_under": float((turn < threshold_s).sum() / n) if n else math.nan,
-        "drop_share": float((jobs["status"] == "dropped").sum() / n) if n else math.nan,
-        "relayed_share": float((hops[done] > 0).mean()) if hops is not None and len(turn) else 0.0,
-    }
-
-
-def paired_ci(diffs: np.ndarray, rng: np.random.Generator) -> tuple[float, float, float]:
-    """Mean paired difference and its 95 % percentile bootstrap interval over seeds.
-
-    >>> paired_ci(np.array([1.0, 1.0, 1.0]), np.random.default_rng(0))
-    (1.0, 1.0, 1.0)
-    """
-    diffs = diffs[np.isfinite(diffs)]
-    if not len(diffs):
-        return math.nan, math.nan, math.nan
-    idx = rng.integers(0, len(diffs), size=(RESAMPLES, len(diffs)))
-    means = diffs[idx].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(diffs.mean()), float(low), float(high)
-
-
-def summarise(
-    rows: list[dict[str, Any]], pooled: dict[tuple[str, str], list[np.ndarray]], threshold_s: float
-) -> list[dict[str, Any]]:
-    """One row per (variant, agent): pooled statistics and paired differences to ``off``."""
-    out = []
-    by = {(r["variant"], r["agent"], r["seed"]): r for r in rows}
-    for (variant, agent), turns in pooled.items():
-        eps = [r for r in rows if r["variant"] == variant and r["agent"] == agent]
-        turn = np.concatenate(turns) if turns else np.zeros(0)
-        n = sum(r["jobs"] for r in eps)
-        row: dict[str, Any] = {
-            "variant": variant,
-            "agent": agent,
-            "episodes": len(eps),
-            "jobs": n,
-            "completed": sum(r["completed"] for r in eps),
-            "mean_s": float(turn.mean()) if len(turn) else math.nan,
-            "p50_s": float(np.percentile(turn, 50)) if len(turn) else math.nan,
-            "p95_s": float(np.percentile(turn, 95)) if len(turn) else math.nan,
-            "share_under": float((turn < threshold_s).sum() / n) if n else math.nan,
-            "drop_share": float(np.mean([r["drop_share"] for r in eps])),
-            "relayed_share": float(np.mean([r["relayed_share"] for r in eps])),
-        }
-        rng = np.random.default_rng(0)
-        for key in PAIRED:
-            diffs = np.array(
-                [r[key] - by[("off", agent, r["seed"])][key] for r in eps], dtype=float
-            )
-            row[f"d_{key}"], row[f"d_{key}_low"], row[f"d_{key}_high"] = paired_ci(diffs, rng)
-        out.append(row)
-    return out
-
-
-def plot(summary: list[dict[str, Any]], path: Path, threshold_s: float) -> Path:
-    """Mean and p95 turnaround, and the share under the threshold, per variant and agent."""
-    import matplotlib.pyplot as plt
-
-    from agents.plots import save_figure
-
-    labels = list(dict.fromkeys(r["variant"] for r in summary))
-    agents = list(dict.fromkeys(r["agent"] for r in summary))
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    width = 0.8 / max(len(agents), 1)
-    x = np.arange(len(labels))
-    panels = (("mean_s", "mean turnaround (min)", 60.0), ("p95_s", "p95 turnaround (min)", 60.0),
-              ("share_under", f"share under {threshold_s:g} s (%)", 0.01))  # fmt: skip
-    for ax, (key, title, unit) in zip(axes, panels, strict=True):
-        for i, agent in enumerate(agents):
-            vals = [
-                next((r[key] / unit for r in summary if r["variant"] == v and r["agent"] == agent),
-                     math.nan)
-                for v in labels
-            ]  # fmt: skip
-            ax.bar(x + i * width, vals, width, label=agent)
-        ax.set_xticks(x + width * (len(agents) - 1) / 2, labels)
-        ax.set_title(title)
-    axes[0].legend()
-    fig.tight_layout()
-    return save_figure(fig, path)
-
-
 def _print_table(summary: list[dict[str, Any]], threshold_s: float) -> None:
     def f(x: float, scale: float = 1.0, digits: int = 1) -> str:
         return "-" if math.isnan(x) else f"{x / scale:.{digits}f}"
@@ -219,27 +110,16 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             raise ConfigError(f"--set {key}: set by the study's variants (use --max-hops)")
     labels = variants(parse_hops(args.max_hops))
     seeds = list(range(args.seed, args.seed + args.episodes))
+    if any(s.path is not None for s in specs):
+        one_torch_thread()
     began = time.perf_counter()
-    rows: list[dict[str, Any]] = []
-    pooled: dict[tuple[str, str], list[np.ndarray]] = {}
     total = len(labels) * len(specs) * len(seeds)
     with tqdm(total=total, disable=args.quiet, unit="ep", leave=False) as bar:
-        for label, isl in labels.items():
-            over = {**overrides, **isl}
-            scenario = load_scenario(args.scenario, {**over, "load": args.load})
-            world = build_world(scenario, cache_dir=default_cache_dir(), progress=not args.quiet)
-            for spec in specs:
-                for seed in seeds:
-                    bar.set_description(f"{label} {spec.label} seed {seed}")
-                    r = run_episode(
-                        args.scenario, spec, args.load, seed, world=world, overrides=over
-                    )
-                    rows.append({"variant": label, "agent": spec.label, "seed": seed,
-                                 **episode_row(r.jobs, args.threshold_s)})  # fmt: skip
-                    done = r.jobs["status"] == "completed"
-                    pooled.setdefault((label, spec.label), []).append(r.jobs["turnaround_s"][done])
-                    bar.update()
-    summary = summarise(rows, pooled, args.threshold_s)
+        rows, summary = run_study(
+            args.scenario, specs, args.load, seeds, labels, overrides,
+            threshold_s=args.threshold_s, progress=not args.quiet,
+            on_step=bar.set_description, on_done=bar.update,
+        )  # fmt: skip
     final = args.out
     recognised = ("isl_study.json", "summary.csv", "episodes.csv")
     with staged_folder(final, recognised=recognised) as stage:
@@ -265,7 +145,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             json.dump({"config": config, "summary": clean}, fh, indent=2)
             fh.write("\n")
         paths.append(args.out / "isl_study.json")
-        paths.append(plot(summary, args.out / "isl_study.png", args.threshold_s))
+        paths.append(plot_isl(summary, args.out / "isl_study.png", args.threshold_s))
     args.out = final
     paths = [final / p.relative_to(stage) for p in paths]
     if not args.quiet:

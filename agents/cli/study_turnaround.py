@@ -1,9 +1,10 @@
-r"""Turnaround study: the share of jobs delivered within two minutes, and when that happens.
+r"""``study turnaround``: the share of jobs delivered within two minutes, and when that happens.
 
-Runs every agent on the same episodes (``agents.evaluate``), classifies each job against the
-contact plan (``agents.turnaround``) and writes the shares of jobs with turnaround under the
+The study itself (paired episodes, each job classified against the contact plan, the share
+tables) is :mod:`agents.analysis.turnaround_study`; this command parses the options, prints
+the tables and writes the files and figures: the shares of jobs with turnaround under the
 threshold by policy, origin station, submission time relative to the passes over the origin,
-and hour of submission, with the figures.
+and hour of submission.
 
 Example:
     constellation-dispatch study turnaround --scenario star_compute_12 --episodes 5 --seed 0 \\
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import json
 import math
 import time
@@ -24,37 +24,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from agents.cli._common import add_set_option, check_run_options, parse_overrides
-from agents.evaluate import EVALUATION_FILES, evaluate, parse_agents, write_results
-from agents.turnaround import (
-    SHARE_COLUMNS,
-    STAGES,
-    THRESHOLD_S,
-    TIMING_BINS,
-    classify,
-    plot_shares,
-    plot_turnaround_vs_submission,
-    pool,
-    share_table,
-    stage_table,
+from agents.analysis.figures import plot_shares, plot_turnaround_vs_submission
+from agents.analysis.turnaround import SHARE_COLUMNS, STAGES, THRESHOLD_S, TIMING_BINS
+from agents.analysis.turnaround_study import TurnaroundStudy, run_study
+from agents.cli._common import (
+    add_set_option,
+    check_run_options,
+    one_torch_thread,
+    parse_overrides,
 )
+from agents.evaluate import parse_agents
+from agents.plots import plot_turnaround_cdf
+from agents.report import EVALUATION_FILES, write_results
 from envs.atomic import atomic_write, staged_folder
-from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
-from envs.scenario import load_scenario
-from envs.sim import build_world
 
 DEFAULT_AGENTS = "random,round_robin,earliest_uplink,least_loaded,ect,oracle"
-#: Output tables: file stem → grouping columns (after ``agent``).
-TABLES = {
-    "share_by_policy": [],
-    "share_by_pass_timing": ["pass_timing"],
-    "share_by_origin": ["origin_station"],
-    "share_by_hour": ["submit_hour"],
-}
-
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The command's options; ``prog`` is the name its usage line shows."""
@@ -111,26 +96,6 @@ def write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
     return path
 
 
-def pass_facts(plan: Any, origins: np.ndarray, horizon_s: float) -> list[dict[str, Any]]:
-    """Per origin station: passes rising before ``horizon_s`` and their durations (s)."""
-    p = plan.passes
-    rows = []
-    for g in origins:
-        idx = plan.station_passes(int(g))
-        idx = idx[p.rise_s[idx] < horizon_s]
-        dur = p.set_s[idx] - p.rise_s[idx]
-        rows.append(
-            {
-                "station": plan.station_names[g],
-                "passes": len(idx),
-                "median_pass_s": float(np.median(dur)) if len(dur) else math.nan,
-                "max_pass_s": float(dur.max()) if len(dur) else math.nan,
-                "first_rise_h": float(p.rise_s[idx].min() / 3600) if len(idx) else math.nan,
-            }
-        )
-    return rows
-
-
 def _print_tables(
     tables: dict[str, list[dict[str, Any]]], episodes: int, threshold_s: float
 ) -> None:
@@ -185,89 +150,63 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         raise ConfigError(f"--load: must be a positive number, got {args.load}")
     if not 0 < args.threshold_s < math.inf:
         raise ConfigError(f"--threshold-s: must be a positive number, got {args.threshold_s}")
+    if any(s.path is not None for s in specs):
+        one_torch_thread()
     began = time.perf_counter()
-    result = evaluate(
-        args.scenario,
-        specs,
-        loads=[args.load],
-        episodes=args.episodes,
-        seed=args.seed,
-        workers=args.workers,
+    study = run_study(
+        args.scenario, specs, args.load, episodes=args.episodes, seed=args.seed,
+        workers=args.workers, overrides=overrides, threshold_s=args.threshold_s,
         progress=not args.quiet,
-        overrides=overrides,
-    )
-    scenario = load_scenario(args.scenario, {**overrides, "load": args.load})
-    plan = build_world(scenario, cache_dir=default_cache_dir()).plan
-    episodes = [
-        dataclasses.replace(
-            e, jobs={**e.jobs, **classify(e.jobs, plan, threshold_s=args.threshold_s)}
-        )
-        for e in result.episodes
-    ]
-    result = dataclasses.replace(result, episodes=episodes)
-    final = args.out
-    with staged_folder(final, recognised=("turnaround_study.json", *EVALUATION_FILES)) as stage:
-        args.out = stage  # every file goes into the fresh folder, swapped in at the end
-        paths = write_results(result, args.out, plots=False, fresh=False)
-        from agents.plots import plot_turnaround_cdf
-
-        paths.append(plot_turnaround_cdf(result, args.out / "turnaround_cdf.png"))
-        table = pool(episodes)
-        tables = {
-            name: share_table(table, ["agent", *by], threshold_s=args.threshold_s)
-            for name, by in TABLES.items()
-        }
-        tables["stages"] = stage_table(table, ["agent", "pass_timing", "under_threshold"])
-        paths += [write_rows(args.out / f"{name}.csv", rows) for name, rows in tables.items()]
-        origins = np.unique(table["origin"][table["origin"] >= 0])
-        clean = {
-            name: [
-                {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
-                for r in rows
-            ]
-            for name, rows in tables.items()
-        }
-        study = {
-            "config": {**result.config, "threshold_s": args.threshold_s},
-            "definitions": {
-                "share": "jobs with turnaround < threshold_s / all jobs that arrived "
-                "(dropped ones included); 95 % percentile bootstrap over episodes",
-                "pass_timing": list(TIMING_BINS),
-                "stages": list(STAGES),
-                "share_columns": list(SHARE_COLUMNS),
-            },
-            "passes_over_origins": pass_facts(plan, origins, scenario.episode.duration_s),
-            **clean,
-        }
-        with atomic_write(args.out / "turnaround_study.json") as fh:
-            json.dump(study, fh, indent=2)
-            fh.write("\n")
-        paths.append(args.out / "turnaround_study.json")
-        paths.append(
-            plot_turnaround_vs_submission(
-                table, plan, args.out / "turnaround_vs_submission.png", threshold_s=args.threshold_s
-            )
-        )
-        panels = [
-            (
-                "by submission time relative to the passes over the origin station",
-                "pass_timing",
-                tables["share_by_pass_timing"],
-            ),
-            ("by origin station", "origin_station", tables["share_by_origin"]),
-        ]
-        paths.append(
-            plot_shares(
-                panels, args.out / "share_under_threshold.png", threshold_s=args.threshold_s
-            )
-        )
-    args.out = final
-    paths = [final / p.relative_to(stage) for p in paths]
+    )  # fmt: skip
+    recognised = ("turnaround_study.json", *EVALUATION_FILES)
+    with staged_folder(args.out, recognised=recognised) as stage:  # swapped in at the end
+        paths = [args.out / p.relative_to(stage)
+                 for p in write_outputs(study, stage, args.threshold_s)]  # fmt: skip
     if not args.quiet:
-        _print_tables(tables, args.episodes, args.threshold_s)
+        _print_tables(study.tables, args.episodes, args.threshold_s)
         print(
-            f"{len(episodes)} episodes in {time.perf_counter() - began:.1f} s -> "
+            f"{len(study.result.episodes)} episodes in {time.perf_counter() - began:.1f} s -> "
             + ", ".join(str(p) for p in paths)
         )
     return 0
 
+
+def write_outputs(study: TurnaroundStudy, out: Path, threshold_s: float) -> list[Path]:
+    """The evaluation files, the tables as CSV, ``turnaround_study.json`` and the figures."""
+    result, tables = study.result, study.tables
+    paths = write_results(result, out, plots=False, fresh=False)
+    paths.append(plot_turnaround_cdf(result, out / "turnaround_cdf.png"))
+    paths += [write_rows(out / f"{name}.csv", rows) for name, rows in tables.items()]
+    clean = {
+        name: [
+            {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
+            for r in rows
+        ]
+        for name, rows in tables.items()
+    }
+    summary = {
+        "config": {**result.config, "threshold_s": threshold_s},
+        "definitions": {
+            "share": "jobs with turnaround < threshold_s / all jobs that arrived "
+            "(dropped ones included); 95 % percentile bootstrap over episodes",
+            "pass_timing": list(TIMING_BINS),
+            "stages": list(STAGES),
+            "share_columns": list(SHARE_COLUMNS),
+        },
+        "passes_over_origins": study.passes_over_origins,
+        **clean,
+    }
+    with atomic_write(out / "turnaround_study.json") as fh:
+        json.dump(summary, fh, indent=2)
+        fh.write("\n")
+    paths.append(out / "turnaround_study.json")
+    paths.append(plot_turnaround_vs_submission(
+        study.table, study.plan, out / "turnaround_vs_submission.png", threshold_s=threshold_s
+    ))  # fmt: skip
+    panels = [
+        ("by submission time relative to the passes over the origin station", "pass_timing",
+         tables["share_by_pass_timing"]),
+        ("by origin station", "origin_station", tables["share_by_origin"]),
+    ]  # fmt: skip
+    paths.append(plot_shares(panels, out / "share_under_threshold.png", threshold_s=threshold_s))
+    return paths

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.cli._common import parse_hyperparameters
+from agents.cli._common import one_torch_thread, parse_hyperparameters
 from envs.errors import ConfigError, first_line
 
 __all__ = ["SWEEP_COLUMNS", "SWEEP_FILES", "Sweep", "build_parser", "load_sweep", "main"]
@@ -149,20 +149,20 @@ def _absolute(scenario: str) -> str:
 
 def _check(sweep: Sweep, name: str) -> None:
     """Every scenario loads, every combination is hyperparameters the algorithm takes."""
-    from agents.train import _META_KEYS, ALGOS, _algo_class, check_hyperparams, load_hyperparams
+    from agents.hyperparams import ALGOS, META_KEYS, algo_class, check_hyperparams, load_hyperparams
     from envs.scenario import load_scenario
 
     if sweep.algo not in ALGOS:
         raise _fail(f"{name}: algo", f"expected one of {', '.join(ALGOS)}", sweep.algo)
     for scenario in sweep.scenarios:
         load_scenario(scenario)
-    cls = _algo_class(sweep.algo)
+    cls = algo_class(sweep.algo)
     for hp in sweep.combinations():
         items = sweep.overrides(hp)
         try:
             parse_hyperparameters(items)  # a scenario key names --set; env_overrides.KEY is fine
             params = load_hyperparams(sweep.algo, items)
-            for key in (*_META_KEYS, "policy_kwargs"):
+            for key in (*META_KEYS, "policy_kwargs"):
                 params.pop(key, None)
             check_hyperparams(cls, sweep.algo, params)
         except ConfigError as exc:
@@ -193,6 +193,7 @@ def _trial(config: dict[str, Any], *, algo: str, timesteps: int, trials: str) ->
 
     from agents.train import train
 
+    one_torch_thread()  # the trial's own worker process: tiny networks, one thread each
     spec = config["trial"]["spec"]
     folder = Path(trials) / f"{spec['trial']:03d}"
     began = time.perf_counter()

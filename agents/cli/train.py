@@ -19,10 +19,12 @@ from pathlib import Path
 from agents.cli._common import (
     add_hp_option,
     add_set_option,
+    one_torch_thread,
     parse_hyperparameters,
     parse_overrides,
 )
-from agents.train import ALGOS, train
+from agents.hyperparams import ALGOS
+from agents.train import train
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -77,6 +79,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Train; print the path of the model written."""
     args = build_parser(prog).parse_args(argv)
     overrides = hyperparameter_overrides(args.hp, args.set)
+    one_torch_thread()  # these networks are tiny: one intra-op thread is faster than several
     train(
         args.scenario,
         args.algo,

@@ -12,7 +12,7 @@ lowest ``cost_per_job_s`` (ties: the first in the suite's agent order). Rows
   jobs) and ``drop_rate`` beside it, so no result comes from dropping jobs.
 * ``ratio_to_best_heuristic`` = agent cost / best heuristic cost on the same episodes, with
   ``ratio_low``/``ratio_high`` its 95 % paired bootstrap over seeds
-  (:func:`agents.evaluate.compare_with`); the best heuristic's own ratio is exactly 1.
+  (:func:`agents.stats.compare_with`); the best heuristic's own ratio is exactly 1.
 * ``gap_closed`` = (best heuristic cost − agent cost) / (best heuristic cost − bound cost):
   the share of the gap to the contention-free bound the agent removes (0 for the best
   heuristic, 1 at the bound, negative when worse than the best heuristic).

@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agents.bootstrap import MIN_SEEDS
-from agents.evaluate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, print_wide, short_label
-from agents.report_html import REPORT_NAME, figure_div, html_table, page
+from agents.bootstrap import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, MIN_SEEDS
+from agents.html_page import figure_div, html_table, page
+from agents.report import print_wide
+from agents.report_html import REPORT_NAME
+from agents.results import short_label
 from agents.suite.run import SUITE_COLUMNS, SuiteResult, cell_folder, is_candidate_heuristic
 from agents.units import time_unit
 from envs.atomic import atomic_write

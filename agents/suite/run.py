@@ -10,14 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.evaluate import (
-    BOUND_LABEL,
-    EvaluationResult,
-    compare_with,
-    evaluate,
-    parse_agents,
-    write_results,
-)
+from agents.evaluate import evaluate
+from agents.report import write_results
+from agents.results import BOUND_LABEL, EvaluationResult
+from agents.specs import parse_agents
+from agents.stats import compare_with
 from agents.suite.spec import Cell, Suite, check_int, is_candidate_heuristic
 from envs.errors import ConfigError
 from envs.scenario import load_scenario
@@ -199,7 +196,7 @@ def run_suite(
 
     Every cell's scenario is loaded first (a bad one stops the run before any episode; one
     with missing files is skipped). With ``out_dir``, each cell's normal outputs
-    (:func:`agents.evaluate.write_results`, ``comparison.csv`` against the best heuristic of
+    (:func:`agents.report.write_results`, ``comparison.csv`` against the best heuristic of
     each load) go to ``out_dir/cells/NN_label`` as soon as it finishes.
 
     Args:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from agents.evaluate import parse_agents
 from agents.heuristics import HEURISTICS
+from agents.specs import parse_agents
 from envs.errors import ConfigError
 from envs.scenario import list_presets
 from envs.yamlio import read_yaml

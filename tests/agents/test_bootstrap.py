@@ -18,7 +18,8 @@ from agents.bootstrap import (
     episode_interval,
     few_seeds_warning,
 )
-from agents.evaluate import compare_with, evaluate, pooled_mean_interval
+from agents.evaluate import evaluate
+from agents.stats import compare_with, pooled_mean_interval
 
 EVALUATE = Path(__file__).resolve().parents[2] / "scripts" / "evaluate.py"
 

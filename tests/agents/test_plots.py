@@ -10,16 +10,17 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from agents.evaluate import EvaluationResult, evaluate, summarize
+from agents.episode_plots import merge_close_stations, place_station_labels
+from agents.evaluate import evaluate
 from agents.plots import (
     identical_agents,
-    merge_close_stations,
-    place_station_labels,
     plot_turnaround_cdf,
     plot_turnaround_vs_load,
     turnaround_cdf_figure,
     turnaround_vs_load_figure,
 )
+from agents.results import EvaluationResult
+from agents.stats import summarize
 from envs.ground import load_networks
 from envs.scenario.loader import STATION_DIR
 
@@ -152,7 +153,7 @@ def test_station_labels_never_overlap_on_the_map():
 def test_the_queue_length_title_stays_inside_the_figure(toy_result):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from agents.plots import queue_length_figure
+    from agents.episode_plots import queue_length_figure
     from agents.report_html import scenario_world
 
     world = scenario_world(toy_result.config)

@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.evaluate import compare_with, evaluate, write_results
+from agents.evaluate import evaluate
+from agents.report import write_results
 from agents.report_html import REPORT_NAME, report_html
+from agents.stats import compare_with
 
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(

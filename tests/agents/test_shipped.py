@@ -60,3 +60,16 @@ def test_a_missing_model_file_that_names_no_shipped_policy_is_still_an_error(tmp
     env = ConstellationDispatchEnv("toy", cache_dir=None)
     with pytest.raises(ConfigError, match="maskable_ppo: model file not found"):
         load_model(AgentSpec("maskable_ppo", str(tmp_path / "model.zip")), env)
+
+
+def test_loading_a_model_leaves_torch_threads_to_the_caller():
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        env = ConstellationDispatchEnv("star_compute_12", cache_dir=None)
+        load_model(AgentSpec.parse("maskable_ppo:star_compute_12_maskable_ppo"), env)
+        assert torch.get_num_threads() == 2  # a library call; the scripts choose one thread
+    finally:
+        torch.set_num_threads(previous)

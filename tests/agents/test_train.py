@@ -11,7 +11,8 @@ import yaml
 
 import agents.train
 from agents.evaluate import run_episode
-from agents.train import load_hyperparams, train
+from agents.hyperparams import load_hyperparams
+from agents.train import train
 from envs.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,7 +100,7 @@ def test_candidate_policy_trained_at_one_k_evaluates_at_another(tmp_path):
 
 
 def test_evaluation_scores_with_the_penalty_the_agent_trains_on(tmp_path):
-    from agents.train import EvalAgainstECT
+    from agents.callbacks import EvalAgainstECT
 
     cb = EvalAgainstECT("toy", [1000], 1, tmp_path, "x", {"reward.drop_penalty_s": 7.0})
     assert cb.drop_penalty_s == 7.0
@@ -128,7 +129,7 @@ def test_checkpoints_load_and_resuming_in_place_keeps_the_evaluations(tmp_path):
 
 
 def test_evaluation_runs_in_the_overridden_scenario(tmp_path):
-    from agents.train import EvalAgainstECT
+    from agents.callbacks import EvalAgainstECT
 
     overrides = {"ground.min_elevation_deg": 30.0, "dispatch.defer_s": 120.0}
     cb = EvalAgainstECT("toy", [1000], 1, tmp_path, "x", overrides)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.evaluate import BOUND_LABEL, evaluate, run_episode
+from agents.evaluate import evaluate, run_episode
+from agents.results import BOUND_LABEL
 
 
 @pytest.mark.parametrize(

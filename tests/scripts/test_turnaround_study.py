@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.turnaround import SHARE_COLUMNS, STAGES, TIMING_BINS
+from agents.analysis.turnaround import SHARE_COLUMNS, STAGES, TIMING_BINS
 from tests import scripts_loader
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,6 +1,6 @@
 """Turnaround study: which jobs come back within two minutes, and why the others do not.
 
-Every job of an evaluation (a ``job_table`` row, see ``agents.evaluate``) is classified
+Every job of an evaluation (a ``job_table`` row, see ``agents.results``) is classified
 against the scenario's contact plan by :func:`classify`:
 
 * **pass timing** — where its submission falls relative to the passes over its origin
@@ -14,7 +14,8 @@ against the scenario's contact plan by :func:`classify`:
 :func:`share_table` then pools the jobs by any grouping (policy, origin station, pass timing,
 hour of submission) and reports the share with turnaround under the threshold. The share
 counts every job that arrived (dropped and undelivered jobs are not under it); its 95 %
-interval is the percentile bootstrap over episodes that ``agents.evaluate`` uses for the mean.
+interval is the percentile bootstrap over episodes that ``agents.stats`` uses for the mean.
+The figures of the study are :mod:`agents.analysis.figures`.
 
 >>> import numpy as np
 >>> jobs = {"arrival_s": np.array([10.0, 10.0]), "delivered_s": np.array([40.0, 400.0]),
@@ -33,11 +34,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.evaluate import bootstrap_ci
+from agents.stats import bootstrap_ci
 from envs.contact_plan import ContactPlan
 
 if TYPE_CHECKING:
-    from agents.evaluate import EpisodeResult
+    from agents.results import EpisodeResult
 
 __all__ = [
     "SHARE_COLUMNS",
@@ -45,9 +46,9 @@ __all__ = [
     "THRESHOLD_S",
     "TIMING_BINS",
     "classify",
+    "day_offset_s",
+    "group_codes",
     "pass_timing",
-    "plot_shares",
-    "plot_turnaround_vs_submission",
     "pool",
     "share_table",
     "stage_table",
@@ -132,7 +133,7 @@ def pass_timing(
     return left, wait
 
 
-def _day_offset_s(plan: ContactPlan) -> float:
+def day_offset_s(plan: ContactPlan) -> float:
     """Seconds from midnight UTC of the epoch's day to the epoch."""
     e = plan.epoch
     return e.hour * 3600.0 + e.minute * 60.0 + e.second + e.microsecond * 1e-6
@@ -167,7 +168,7 @@ def classify(
     delivered = np.asarray(jobs["delivered_s"], dtype=np.float64)
     ground = origin >= 0
     names = np.asarray([*plan.station_names, "on board"])
-    hour = ((_day_offset_s(plan) + arrival) % 86400.0) / 3600.0
+    hour = ((day_offset_s(plan) + arrival) % 86400.0) / 3600.0
     left, wait = pass_timing(plan, origin, arrival)
     up = np.asarray(jobs["uplink_start_s"], dtype=np.float64)
     end = np.full(len(origin), np.nan)
@@ -214,7 +215,7 @@ def pool(episodes: Sequence[EpisodeResult]) -> dict[str, NDArray]:
     return table
 
 
-def _codes(values: NDArray, order: Sequence[Any] | None) -> tuple[list[Any], NDArray]:
+def group_codes(values: NDArray, order: Sequence[Any] | None) -> tuple[list[Any], NDArray]:
     """Group labels and a code per row: a given order, sorted numbers, or first appearance."""
     values = np.asarray(values)
     uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
@@ -230,11 +231,11 @@ def _codes(values: NDArray, order: Sequence[Any] | None) -> tuple[list[Any], NDA
 
 
 def _groups(table: Mapping[str, NDArray], by: Sequence[str]) -> tuple[list[tuple], NDArray]:
-    """Keys of the non-empty groups (in :func:`_codes` order) and each row's group index."""
+    """Keys of the non-empty groups (in :func:`group_codes` order) and each row's group index."""
     n = len(table["arrival_s"])
     if not by:
         return [()], np.zeros(n, dtype=np.int64)
-    parts = [_codes(table[name], _ORDERS.get(name)) for name in by]
+    parts = [group_codes(table[name], _ORDERS.get(name)) for name in by]
     dims = tuple(max(len(labels), 1) for labels, _ in parts)
     flat = np.ravel_multi_index([codes for _, codes in parts], dims) if n else np.zeros(0, int)
     present, inverse = np.unique(flat, return_inverse=True)
@@ -339,172 +340,3 @@ def stage_table(table: Mapping[str, NDArray], by: Sequence[str]) -> list[dict[st
             row[f"median_{name}_s"] = float(np.median(values)) if len(values) else math.nan
         rows.append(row)
     return rows
-
-
-# ------------------------------------------------------------------------------ figures
-def _coverage(plan: ContactPlan, origin: NDArray, t_s: NDArray) -> NDArray:
-    """At each time, the share of jobs (by origin) whose origin station has a pass going on."""
-    stations, counts = np.unique(origin[origin >= 0], return_counts=True)
-    cover = np.zeros(len(t_s))
-    for g, n in zip(stations, counts, strict=True):
-        left, _ = pass_timing(plan, np.full(len(t_s), g), t_s)
-        cover += n / counts.sum() * np.isfinite(left)
-    return cover
-
-
-def plot_turnaround_vs_submission(
-    table: Mapping[str, NDArray],
-    plan: ContactPlan,
-    path: Any,
-    *,
-    threshold_s: float = THRESHOLD_S,
-    max_points: int = 4000,
-) -> Any:
-    """Turnaround (log) against submission time, one panel per agent; returns the path.
-
-    Dots are completed jobs (at most ``max_points`` per panel, a fixed random subset),
-    coloured by whether they beat ``threshold_s``; the line is the median per 15 minutes of
-    submission; the shaded area's height (as a fraction of the panel) is the share of jobs
-    whose origin station has a satellite in view at that time.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib import ticker
-
-    from agents.plots import HOUR_S, format_duration, save_figure
-
-    agents, codes = _codes(table["agent"], None)
-    day_s = _day_offset_s(plan)
-    arrival = np.asarray(table["arrival_s"], dtype=np.float64)
-    x = (arrival + day_s) / HOUR_S
-    y = np.asarray(table["turnaround_s"], dtype=np.float64) / HOUR_S
-    done = np.asarray(table["status"]) == "completed"
-    fast = np.asarray(table["under_threshold"], bool)
-    grid = np.arange(arrival.min(initial=0.0), arrival.max(initial=0.0) + 30.0, 30.0)
-    cover = _coverage(plan, np.asarray(table["origin"]), grid)
-    ncols = min(len(agents), 3)
-    nrows = -(-len(agents) // ncols)
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(4.3 * ncols + 0.4, 3.1 * nrows + 0.7),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-        constrained_layout=True,
-    )
-    rng = np.random.default_rng(0)
-    edges = np.arange(np.floor(x.min(initial=0) * 4) / 4, x.max(initial=0) + 0.25, 0.25)
-    for i, ax in enumerate(axes.flat):
-        if i >= len(agents):
-            ax.set_visible(False)
-            continue
-        mine = np.nonzero((codes == i) & done & (y > 0))[0]
-        shown = np.sort(rng.choice(mine, min(len(mine), max_points), replace=False))
-        ax.fill_between(
-            (grid + day_s) / HOUR_S,
-            0,
-            cover,
-            step="post",
-            lw=0,
-            alpha=0.15,
-            color="tab:blue",
-            transform=ax.get_xaxis_transform(),
-        )
-        ax.scatter(
-            x[shown],
-            y[shown],
-            s=3,
-            lw=0,
-            alpha=0.5,
-            c=np.where(fast[shown], "tab:green", "0.45"),
-            rasterized=True,
-        )
-        which = np.digitize(x[mine], edges)
-        med = [
-            np.median(y[mine][which == b]) if (which == b).any() else np.nan
-            for b in range(1, len(edges))
-        ]
-        if med:
-            ax.step(edges, [*med, med[-1]], where="post", color="black", lw=1.2)
-        ax.axhline(threshold_s / HOUR_S, color="tab:red", ls="--", lw=1)
-        share = fast[codes == i].mean() if (codes == i).any() else math.nan
-        ax.set_title(f"{agents[i]}: {100 * share:.1f} % under {threshold_s:g} s", fontsize=9)
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ticker.FuncFormatter(format_duration))
-        ax.grid(alpha=0.3)
-    for col in range(ncols):  # the lowest panel of each column carries the time axis
-        ax = axes[(len(agents) - 1 - col) // ncols, col]
-        ax.xaxis.set_tick_params(labelbottom=True)
-        ax.set_xlabel("submission time (h after 00:00 UTC)")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("turnaround (log)")
-    fig.suptitle(
-        "Turnaround of completed jobs against submission time (green: under "
-        f"{threshold_s:g} s; line: median per 15 min; blue area height: share of jobs whose "
-        "origin has a satellite in view)",
-        fontsize=9,
-    )
-    return save_figure(fig, path)
-
-
-def plot_shares(
-    panels: Sequence[tuple[str, str, Sequence[Mapping[str, Any]]]],
-    path: Any,
-    *,
-    threshold_s: float = THRESHOLD_S,
-) -> Any:
-    """Grouped bars of :func:`share_table` rows (per ``agent``) with their 95 % intervals.
-
-    A dotted black line over each category marks its ``bound_share`` (the contention-free
-    bound, the same for every agent) when the rows have one.
-
-    Args:
-        panels: ``(title, key column, rows)`` per panel, stacked vertically; categories in
-            the rows' order.
-        path: PNG file to write (atomically); returned.
-        threshold_s: For the axis label.
-    """
-    import matplotlib.pyplot as plt
-
-    from agents.plots import agent_colors, save_figure
-
-    fig, axes = plt.subplots(
-        len(panels),
-        1,
-        figsize=(12.0, 3.4 * len(panels) + 0.4),
-        squeeze=False,
-        constrained_layout=True,
-    )
-    for ax, (title, key, rows) in zip(axes[:, 0], panels, strict=True):
-        cats = list(dict.fromkeys(r[key] for r in rows))
-        agents = list(dict.fromkeys(r["agent"] for r in rows))
-        colors = agent_colors(agents)
-        width = 0.8 / max(len(agents), 1)
-        for j, agent in enumerate(agents):
-            got = {r[key]: r for r in rows if r["agent"] == agent}
-            xs = [c for c, cat in enumerate(cats) if cat in got]
-            share = np.array([got[cats[c]]["share"] for c in xs]) * 100
-            low = np.array([got[cats[c]]["share_ci_low"] for c in xs]) * 100
-            high = np.array([got[cats[c]]["share_ci_high"] for c in xs]) * 100
-            err = np.nan_to_num(np.vstack([share - low, high - share]).clip(min=0))
-            ax.bar(
-                np.array(xs) + (j - (len(agents) - 1) / 2) * width,
-                share,
-                width,
-                yerr=err,
-                capsize=2,
-                color=colors[agent],
-                label=agent,
-            )
-        bounds = {r[key]: r.get("bound_share", math.nan) for r in rows}
-        for c, cat in enumerate(cats):
-            if np.isfinite(bounds[cat]):
-                ax.hlines(100 * bounds[cat], c - 0.45, c + 0.45, color="black", ls=":", lw=1.5,
-                          label="contention-free bound" if c == 0 else None)  # fmt: skip
-        ax.set_xticks(range(len(cats)), [str(c) for c in cats], fontsize=8)
-        ax.set_ylabel(f"% of jobs under {threshold_s:g} s")
-        ax.set_title(title, fontsize=10)
-        ax.grid(axis="y", alpha=0.3)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, loc="outside right upper")
-    return save_figure(fig, path)

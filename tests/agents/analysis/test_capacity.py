@@ -1,4 +1,4 @@
-"""Downlink capacity and contact statistics of ground networks (envs.capacity)."""
+"""Downlink capacity and contact statistics of ground networks (agents.analysis.capacity)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from envs.capacity import (
+from agents.analysis.capacity import (
     SUMMARY_COLUMNS,
     _max_weight_matching,
     network_capacity,

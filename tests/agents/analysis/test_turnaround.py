@@ -1,4 +1,4 @@
-"""agents.turnaround on a hand-made contact plan and hand-made job tables with known answers."""
+"""agents.analysis.turnaround on a hand-made contact plan and job tables with known answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from agents.turnaround import (
+from agents.analysis.turnaround import (
     SHARE_COLUMNS,
     STAGES,
     TIMING_BINS,

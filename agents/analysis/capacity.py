@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from envs.contact_plan import ContactPlan
+from envs.contact_plan import ContactPlan, PassArrays
 from envs.errors import ConfigError
 from envs.sim.links import RATE_MODELS, merge_max_rate, pass_rates_bytes_per_s
 
@@ -158,45 +158,21 @@ def network_capacity(
     """
     rates = np.asarray(rates_bytes_per_s, dtype=float)
     p = plan.passes
-    if rates.shape != (len(p.sat),):
-        raise ConfigError(f"rates: need one rate per pass ({len(p.sat)}), got {rates.shape}")
-    if antennas_per_station is not None and (
-        isinstance(antennas_per_station, bool)
-        or not isinstance(antennas_per_station, (int, np.integer))
-        or antennas_per_station < 1
-    ):
-        raise ConfigError(
-            f"antennas_per_station: must be an integer >= 1 or None, got {antennas_per_station!r}"
-        )
+    _check_inputs(rates, len(p.sat), antennas_per_station)
     names = plan.network_names if networks is None else tuple(dict.fromkeys(networks))
     use_net = np.zeros(len(plan.network_names), bool)
     use_net[[plan.network_index(n) for n in names]] = True
     use_station = use_net[plan.station_network]
     chosen = np.nonzero(use_station[p.station])[0] if len(p.sat) else np.zeros(0, np.int64)
-
     n_sats = len(plan.satellite_names)
     by_sat = chosen[np.argsort(p.sat[chosen], kind="stable")]
     bounds = np.searchsorted(p.sat[by_sat], np.arange(n_sats + 1))
     passes = np.diff(bounds)
     pass_s = np.bincount(p.sat[chosen], p.set_s[chosen] - p.rise_s[chosen], minlength=n_sats)
-    contact_s = np.zeros(n_sats)
-    capacity = np.zeros(n_sats)
-    gap_count = np.zeros(n_sats, np.int64)
-    gap_total_s = np.zeros(n_sats)
-    max_gap_s = np.full(n_sats, np.nan)
+    contacts = _Contacts.zeros(n_sats)
     for sat in np.nonzero(passes)[0]:
-        idx = by_sat[bounds[sat] : bounds[sat + 1]]
-        starts, ends, best = (np.array(x) for x in merge_max_rate(
-            p.rise_s[idx], p.set_s[idx], rates[idx]
-        ))  # fmt: skip
-        contact_s[sat] = (ends - starts).sum()
-        capacity[sat] = ((ends - starts) * best).sum()
-        gaps = starts[1:] - ends[:-1]
-        gaps = gaps[gaps > 0.0]  # pieces at different rates touch
-        gap_count[sat] = len(gaps)
-        gap_total_s[sat] = gaps.sum()
-        if len(gaps):
-            max_gap_s[sat] = gaps.max()
+        contacts.add(sat, p, by_sat[bounds[sat] : bounds[sat + 1]], rates)
+    capacity = contacts.capacity
     if antennas_per_station is not None and len(chosen):
         capacity -= _antenna_losses(plan, chosen, rates, int(antennas_per_station))
         capacity = np.maximum(capacity, 0.0)
@@ -207,12 +183,56 @@ def network_capacity(
         n_stations=int(use_station.sum()),
         passes=passes.astype(np.int64),
         pass_s=pass_s,
-        contact_s=contact_s,
-        gap_count=gap_count,
-        gap_total_s=gap_total_s,
-        max_gap_s=max_gap_s,
+        contact_s=contacts.contact_s,
+        gap_count=contacts.gap_count,
+        gap_total_s=contacts.gap_total_s,
+        max_gap_s=contacts.max_gap_s,
         capacity_bytes=capacity,
     )
+
+
+def _check_inputs(rates: FloatArray, n_passes: int, antennas_per_station: int | None) -> None:
+    """``ConfigError`` for a rate array of the wrong length or a bad antenna count."""
+    if rates.shape != (n_passes,):
+        raise ConfigError(f"rates: need one rate per pass ({n_passes}), got {rates.shape}")
+    if antennas_per_station is not None and (
+        isinstance(antennas_per_station, bool)
+        or not isinstance(antennas_per_station, (int, np.integer))
+        or antennas_per_station < 1
+    ):
+        raise ConfigError(
+            f"antennas_per_station: must be an integer >= 1 or None, got {antennas_per_station!r}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Contacts:
+    """Per-satellite contact time, capacity (best link at each instant) and gaps, filled in."""
+
+    contact_s: FloatArray
+    capacity: FloatArray
+    gap_count: IntArray
+    gap_total_s: FloatArray
+    max_gap_s: FloatArray
+
+    @classmethod
+    def zeros(cls, n_sats: int) -> _Contacts:
+        return cls(np.zeros(n_sats), np.zeros(n_sats), np.zeros(n_sats, np.int64),
+                   np.zeros(n_sats), np.full(n_sats, np.nan))  # fmt: skip
+
+    def add(self, sat: int, p: PassArrays, idx: IntArray, rates: FloatArray) -> None:
+        """Satellite ``sat``'s passes ``idx``: merged into contacts at the best rate."""
+        starts, ends, best = (np.array(x) for x in merge_max_rate(
+            p.rise_s[idx], p.set_s[idx], rates[idx]
+        ))  # fmt: skip
+        self.contact_s[sat] = (ends - starts).sum()
+        self.capacity[sat] = ((ends - starts) * best).sum()
+        gaps = starts[1:] - ends[:-1]
+        gaps = gaps[gaps > 0.0]  # pieces at different rates touch
+        self.gap_count[sat] = len(gaps)
+        self.gap_total_s[sat] = gaps.sum()
+        if len(gaps):
+            self.max_gap_s[sat] = gaps.max()
 
 
 def _antenna_losses(
