@@ -24,7 +24,7 @@ from matplotlib.text import Text
 from agents.plots import HOUR_S, distinct_colors, save_figure
 from agents.results import EpisodeResult, short_label
 from envs.atomic import atomic_write
-from envs.orbits import propagate_ecef, time_grid
+from envs.orbits.propagate import ecef_to_lat_lon, propagate_ecef, time_grid
 from envs.render import GANTT_GROUP_ABOVE, plot_contact_gantt, plot_contact_gantt_grouped
 
 if TYPE_CHECKING:
@@ -40,27 +40,6 @@ __all__ = [
     "plot_queue_length",
     "queue_length_figure",
 ]
-
-_WGS84_A_KM = 6378.137
-_WGS84_F = 1.0 / 298.257223563
-
-
-def ecef_to_lat_lon(r_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Geodetic (WGS84) latitude and longitude in degrees of Earth-fixed positions (..., 3).
-
-    >>> lat, lon = ecef_to_lat_lon(np.array([[0.0, 7000.0, 0.0], [0.0, 0.0, 7000.0]]))
-    >>> np.round(lat, 6).tolist(), np.round(lon, 6).tolist()
-    ([0.0, 90.0], [90.0, 0.0])
-    """
-    x, y, z = np.moveaxis(np.asarray(r_km, dtype=float), -1, 0)
-    e2 = _WGS84_F * (2.0 - _WGS84_F)
-    p = np.hypot(x, y)
-    lat = np.arctan2(z, p * (1.0 - e2))
-    for _ in range(4):  # fixed-point iteration; converges to < 1e-9 rad for LEO altitudes
-        n = _WGS84_A_KM / np.sqrt(1.0 - e2 * np.sin(lat) ** 2)
-        lat = np.arctan2(z + e2 * n * np.sin(lat), p)
-    return np.degrees(lat), np.degrees(np.arctan2(y, x))
-
 
 def plot_ground_tracks(
     world: World,

@@ -28,6 +28,7 @@ from matplotlib.lines import Line2D
 
 from agents.results import BOUND_LABEL, EpisodeResult, EvaluationResult, short_label
 from envs.atomic import atomic_write
+from envs.constants import HOUR_S
 
 if TYPE_CHECKING:
     pass
@@ -45,7 +46,6 @@ __all__ = [
     "turnaround_vs_load_figure",
 ]
 
-HOUR_S = 3600.0
 _TICKS_H = (1 / 360, 1 / 60, 1 / 6, 1.0, 4.0, 12.0, 48.0)  # 10 s, 1 min, 10 min, 1 h, ...
 _FINE_TICKS_H = (1 / 60, 5 / 60, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 12.0, 24.0)
 

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 
 from envs.constants import HOUR_S
 from envs.gantt import GANTT_GROUP_ABOVE, plot_contact_gantt, plot_contact_gantt_grouped
-from envs.orbits import propagate_ecef, time_grid
+from envs.orbits.propagate import ecef_to_lat_lon, propagate_ecef, time_grid
 from envs.timeutil import builtin_timescale, format_utc
 
 __all__ = [
@@ -50,12 +50,6 @@ TRACK_STEP_S = 60.0
 MAX_DETAILED = 24
 _CANDIDATE = "tab:blue"
 _CHOSEN = "tab:red"
-
-
-def _lat_lon_deg(r_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Geocentric latitude and longitude (degrees) of Earth-fixed positions ``(..., 3)``."""
-    x, y, z = r_km[..., 0], r_km[..., 1], r_km[..., 2]
-    return np.degrees(np.arctan2(z, np.hypot(x, y))), np.degrees(np.arctan2(y, x))
 
 
 def _break_wraps(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,12 +193,12 @@ class EpisodeRenderer:
         epoch = world.scenario.episode.epoch
         times = np.arange(now - TRACK_HALF_S, now + TRACK_HALF_S + 1.0, TRACK_STEP_S)
         here = propagate_ecef(world.constellation, time_grid(epoch, [now], ts=self._ts))
-        lat, lon = _lat_lon_deg(here.r_km[:, 0])
+        lat, lon = ecef_to_lat_lon(here.r_km[:, 0])
         if focus:
             grid = time_grid(epoch, times, ts=self._ts)
             for sat in focus:
                 track = propagate_ecef(world.constellation, grid, start=sat, stop=sat + 1)
-                tlat, tlon = _lat_lon_deg(track.r_km[0])
+                tlat, tlon = ecef_to_lat_lon(track.r_km[0])
                 tlon, tlat = _break_wraps(tlon, tlat)
                 color = _CHOSEN if sat == chosen else _CANDIDATE
                 ax.plot(tlon, tlat, color=color, lw=0.8, alpha=0.6)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from envs.constants import DAY_S
 from envs.contact_plan import ContactPlan, PassArrays
 from envs.errors import ConfigError
 from envs.sim.links import RATE_MODELS, merge_max_rate, pass_rates_bytes_per_s
@@ -50,7 +51,6 @@ SUMMARY_COLUMNS = (
     "capacity_gb_per_day",
     "capacity_gb_per_sat_day",
 )
-_DAY_S = 86400.0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -94,7 +94,7 @@ class NetworkCapacity:
         bytes; ``mean_gap_min`` pools every gap of every satellite and ``max_gap_min`` is
         the longest of them (both NaN when there is no gap).
         """
-        per_day = _DAY_S / self.horizon_s
+        per_day = DAY_S / self.horizon_s
         n_sats = len(self.passes)
         gaps = int(self.gap_count.sum())
         capacity_gb = float(self.capacity_bytes.sum()) / 1e9 * per_day

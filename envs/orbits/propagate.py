@@ -22,7 +22,7 @@ from skyfield.jpllib import SpiceKernel
 from skyfield.sgp4lib import theta_GMST1982
 from skyfield.timelib import Timescale
 
-from envs.constants import DAY_S
+from envs.constants import DAY_S, WGS84_A_KM, WGS84_E2
 from envs.errors import ConfigError
 from envs.orbits.tle import TLE, tle_to_satrec
 from envs.timeutil import builtin_timescale, require_utc, skyfield_times
@@ -32,6 +32,7 @@ __all__ = [
     "Constellation",
     "EarthFixedStates",
     "TimeGrid",
+    "ecef_to_lat_lon",
     "load_ephemeris",
     "propagate_ecef",
     "sun_ecef_km",
@@ -255,3 +256,19 @@ def sunlit(r_km: ArrayLike, sun_km: ArrayLike) -> NDArray[np.bool_]:
     c = np.einsum("...i,...i->...", r, r) - EARTH_RADIUS_SHADOW_KM**2
     shadow = (b < 0.0) & (b * b >= c)
     return ~shadow
+
+
+def ecef_to_lat_lon(r_km: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Geodetic (WGS84) latitude and longitude in degrees of Earth-fixed positions ``(..., 3)``.
+
+    >>> lat, lon = ecef_to_lat_lon(np.array([[0.0, 7000.0, 0.0], [0.0, 0.0, 7000.0]]))
+    >>> np.round(lat, 6).tolist(), np.round(lon, 6).tolist()
+    ([0.0, 90.0], [90.0, 0.0])
+    """
+    x, y, z = np.moveaxis(np.asarray(r_km, dtype=float), -1, 0)
+    p = np.hypot(x, y)
+    lat = np.arctan2(z, p * (1.0 - WGS84_E2))
+    for _ in range(4):  # fixed-point iteration; converges to < 1e-9 rad for LEO altitudes
+        n = WGS84_A_KM / np.sqrt(1.0 - WGS84_E2 * np.sin(lat) ** 2)
+        lat = np.arctan2(z + WGS84_E2 * n * np.sin(lat), p)
+    return np.degrees(lat), np.degrees(np.arctan2(y, x))
