@@ -52,6 +52,7 @@ from numpy.typing import NDArray
 from skyfield.timelib import Timescale
 from tqdm.auto import tqdm
 
+from envs.contact_plan.passes import PassArrays
 from envs.contact_plan.polish import exact_sin_elevation, polish_passes
 from envs.errors import ConfigError
 from envs.ground import StationArrays
@@ -72,32 +73,6 @@ _BISECT_ITERATIONS = 16  # 300 s / 2**16 ≈ 5 ms, then polished (crossings) or 
 _DEFAULT_CHUNK_ELEMENTS = 2_000_000  # satellite × station × time cells per chunk
 _ONSET_TOLERANCE_S = 1e-3  # decay (SGP4 failure) onsets are located to a millisecond
 _CUT_SAMPLES = 1025  # exact samples of the stretch a decay cuts short (≤ 0.3 s apart)
-
-
-class PassArrays(NamedTuple):
-    """Passes as parallel arrays (one entry per pass), sorted by rise time.
-
-    Attributes:
-        sat: Satellite index.
-        station: Station index.
-        rise_s: Rise time, seconds since the epoch (0 when the pass began before the horizon).
-        set_s: Set time, seconds since the epoch (the horizon when it ends after it).
-        tmax_s: Time of maximum elevation.
-        max_elevation_deg: Maximum elevation within the horizon.
-        range_at_max_km: Slant range at maximum elevation.
-        rise_clipped: The pass was already in progress at the start of the horizon.
-        set_clipped: The pass was still in progress at the end of the horizon.
-    """
-
-    sat: IntArray
-    station: IntArray
-    rise_s: FloatArray
-    set_s: FloatArray
-    tmax_s: FloatArray
-    max_elevation_deg: FloatArray
-    range_at_max_km: FloatArray
-    rise_clipped: NDArray[np.bool_]
-    set_clipped: NDArray[np.bool_]
 
 
 class _Segments(NamedTuple):
