@@ -240,36 +240,49 @@ class _Chunk:
         reach += bound[:, None, :]
         return np.nonzero(reach >= 0.0)
 
+    def _rows_cells(self, i: IntArray, k: IntArray, m: IntArray) -> tuple[IntArray, IntArray]:
+        """Flat indices of (satellite, time) rows and (satellite, time, station) cells."""
+        _, n_t, n_m = self.shape
+        rows = i * n_t + k
+        return rows, rows * n_m + m
+
     def sin_elevation(self, i: IntArray, k: IntArray, m: IntArray) -> FloatArray:
         """``sin(elevation)`` at grid cells (NaN where SGP4 failed)."""
-        return self.num[i, k, m] * np.reciprocal(self.rho[i, k, m])
+        _, cells = self._rows_cells(i, k, m)
+        return self.num.ravel().take(cells) * np.reciprocal(self.rho.ravel().take(cells))
 
-    def sin_elevation_rate(self, i: IntArray, k: IntArray, m: IntArray) -> FloatArray:
-        """Time derivative of ``sin(elevation)`` at grid cells, 1/s, from the SGP4 velocity."""
-        r, v = self.r[i, k], self.v[i, k]
+    def sin_elevation_and_rate(
+        self, i: IntArray, k: IntArray, m: IntArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """``sin(elevation)`` and its time derivative (1/s, from the SGP4 velocity) at cells."""
+        rows, cells = self._rows_cells(i, k, m)
+        r = self.r.reshape(-1, 3).take(rows, axis=0)
+        v = self.v.reshape(-1, 3).take(rows, axis=0)
         rv = np.einsum("ij,ij->i", r, v)
-        vu = np.einsum("ij,ij->i", v, self.st.up[m])
-        vg = np.einsum("ij,ij->i", v, self.st.ecef_km[m])
-        inv = np.reciprocal(self.rho[i, k, m])
-        f = self.num[i, k, m] * inv
-        return (vu - (rv - vg) * f * inv) * inv
+        vu = np.einsum("ij,ij->i", v, self.st.up.take(m, axis=0))
+        vg = np.einsum("ij,ij->i", v, self.st.ecef_km.take(m, axis=0))
+        inv = np.reciprocal(self.rho.ravel().take(cells))
+        f = self.num.ravel().take(cells) * inv
+        return f, (vu - (rv - vg) * f * inv) * inv
 
     def range_km(self, i: IntArray, k: IntArray, m: IntArray) -> FloatArray:
         """Slant range at grid cells, km."""
-        return self.rho[i, k, m]
+        return self.rho.ravel().take(self._rows_cells(i, k, m)[1])
 
     def segments(
         self, i: IntArray, k: IntArray, m: IntArray, grid: TimeGrid, st: StationArrays
     ) -> _Segments:
         h = grid.t_s[k + 1] - grid.t_s[k]
+        rows, _ = self._rows_cells(i, k, m)
+        r, v = self.r.reshape(-1, 3), self.v.reshape(-1, 3)
         return _Segments.from_states(
-            self.r[i, k],
-            self.v[i, k],
-            self.r[i, k + 1],
-            self.v[i, k + 1],
+            r.take(rows, axis=0),
+            v.take(rows, axis=0),
+            r.take(rows + 1, axis=0),
+            v.take(rows + 1, axis=0),
             h,
-            st.ecef_km[m],
-            st.up[m],
+            st.ecef_km.take(m, axis=0),
+            st.up.take(m, axis=0),
         )
 
 
@@ -367,10 +380,9 @@ def _grid_events(chunk: _Chunk, grid: TimeGrid) -> _GridEvents:
     t = grid.t_s
     s = np.sin(chunk.st.min_elevation_rad)  # (M,)
     ci, ck, cm = chunk.candidates(grid)
-    f0, f1 = chunk.sin_elevation(ci, ck, cm), chunk.sin_elevation(ci, ck + 1, cm)
+    f0, fd0 = chunk.sin_elevation_and_rate(ci, ck, cm)
+    f1, fd1 = chunk.sin_elevation_and_rate(ci, ck + 1, cm)
     a0, a1 = f0 >= s[cm], f1 >= s[cm]  # NaN (failed SGP4) compares False: never visible
-    fd0 = chunk.sin_elevation_rate(ci, ck, cm)
-    fd1 = chunk.sin_elevation_rate(ci, ck + 1, cm)
 
     def pick(mask: NDArray[np.bool_]) -> Cells:
         return ci[mask], ck[mask], cm[mask]
