@@ -752,7 +752,12 @@ def _search_chunks(
         return
     context = mp.get_context("fork")  # children start ready; no re-import of ``__main__``
     tles = constellation.tles
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    except (OSError, NotImplementedError):  # no process semaphores here (no /dev/shm): one process
+        yield from _search_chunks(constellation, grid, stations, ts, bounds, 1)
+        return
+    with pool:
         futures = [
             pool.submit(
                 _chunk_task,

@@ -587,3 +587,19 @@ def test_an_unwritable_cache_folder_is_a_warning_even_for_root(
     message = str(record[0].message)
     assert "Permission denied" in message and ".tmp" not in message
     assert not list(tmp_path.iterdir())
+
+
+def test_without_process_semaphores_the_search_runs_in_one_process(generated_tles, ts, monkeypatch):
+    from envs.contact_plan import search
+
+    def refuse(*args, **kwargs):
+        raise OSError("no /dev/shm")
+
+    monkeypatch.setattr(search, "ProcessPoolExecutor", refuse)
+    cons = Constellation.from_tles(generated_tles)
+    arrays = station_arrays(STATIONS)
+    small = 4 * 121 * len(STATIONS)
+    two = find_passes(cons, arrays, EPOCH, 6 * 3600.0, ts=ts, chunk_elements=small, workers=2)
+    one = find_passes(cons, arrays, EPOCH, 6 * 3600.0, ts=ts, chunk_elements=small, workers=1)
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
