@@ -86,6 +86,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="Coarse search grid step in seconds (results do not depend on it; "
         "short passes between grid points are still found).",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="Processes searching chunks of satellites at once (default: every core, at most "
+        "8, for a large job; 1 for a small one). The passes do not depend on it.",
+    )
     add_cache_options(parser)
     parser.add_argument("--quiet", action="store_true", help="No progress bar or summary.")
     return parser
@@ -114,6 +121,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         stations = [dataclasses.replace(s, min_elevation_deg=args.min_elevation) for s in stations]
     if not 0 < args.step <= MAX_STEP_S:
         raise ConfigError(f"--step: must be in (0, {MAX_STEP_S:g}] seconds, got {args.step:g}")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers: must be at least 1, got {args.workers}")
     check_grid(
         args.hours * 3600.0, args.step, len(constellation), len(stations),
         fields=("--hours", "--step"), horizon_unit_s=3600.0,
@@ -127,6 +136,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         step_s=args.step,
         cache_dir=cache_dir_of(args),
         progress=not args.quiet,
+        workers=args.workers,
     )
     write_csv(args.out, plan.rows())
     if args.plot is not None:

@@ -11,8 +11,9 @@ from envs.contact_plan.build import (
     default_cache_dir,
     plan_key,
 )
+from envs.contact_plan.passes import PassArrays
 from envs.contact_plan.plan import CSV_COLUMNS, ContactPlan
-from envs.contact_plan.search import HIDDEN_PEAK_MARGIN, PassArrays, find_passes
+from envs.contact_plan.search import HIDDEN_PEAK_MARGIN, find_passes
 
 __all__ = [
     "ALGORITHM_VERSION",

@@ -75,6 +75,7 @@ def compute_contact_plan(
     ts: Timescale | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    workers: int | None = None,
 ) -> ContactPlan:
     """Compute (or load from the cache) the contact plan of a constellation over stations.
 
@@ -90,6 +91,8 @@ def compute_contact_plan(
             entry (empty, truncated, missing or ragged arrays) is recomputed and rewritten,
             and a folder that cannot be written means no cache; both with a ``CacheWarning``.
         progress: Show a progress bar.
+        workers: Processes for the search (``find_passes``; ``None`` chooses by the size of
+            the job). The plan does not depend on it.
 
     Returns:
         The contact plan (possibly empty: no pass is a valid answer).
@@ -126,7 +129,14 @@ def compute_contact_plan(
                 )
     arrays = station_arrays(stations)
     passes = find_passes(
-        constellation, arrays, epoch, horizon_s, step_s=step_s, ts=ts, progress=progress
+        constellation,
+        arrays,
+        epoch,
+        horizon_s,
+        step_s=step_s,
+        ts=ts,
+        progress=progress,
+        workers=workers,
     )
     plan = ContactPlan(
         epoch=epoch,

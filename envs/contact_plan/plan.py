@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from envs.atomic import atomic_write
-from envs.contact_plan.search import PassArrays
+from envs.contact_plan.passes import PassArrays
 from envs.errors import ConfigError, first_line
 from envs.timeutil import format_utc, parse_utc
 

@@ -7,17 +7,14 @@ evaluates geometry at individual (satellite, station, time) events.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 from skyfield.timelib import Timescale
 
+from envs.contact_plan.passes import PassArrays
 from envs.ground import StationArrays
 from envs.orbits.propagate import Constellation, teme_to_ecef, time_grid
-
-if TYPE_CHECKING:
-    from envs.contact_plan.search import PassArrays
 
 __all__ = ["exact_sin_elevation", "polish_passes"]
 

@@ -140,6 +140,39 @@ def test_chunking_does_not_change_the_result(generated_tles, ts):
         np.testing.assert_array_equal(a, b)
 
 
+def test_two_worker_processes_give_the_same_passes_as_one(generated_tles, ts):
+    cons = Constellation.from_tles(generated_tles)
+    arrays = station_arrays(STATIONS)
+    small = 4 * 121 * len(STATIONS)  # four satellites per chunk: eight chunks over two workers
+    one = find_passes(cons, arrays, EPOCH, 6 * 3600.0, ts=ts, chunk_elements=small, workers=1)
+    two = find_passes(cons, arrays, EPOCH, 6 * 3600.0, ts=ts, chunk_elements=small, workers=2)
+    assert len(one.sat) > 0
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_workers_must_be_a_whole_number_of_at_least_one(generated_tles, ts, workers):
+    cons = Constellation.from_tles(generated_tles[:1])
+    with pytest.raises(ConfigError, match="workers"):
+        find_passes(cons, station_arrays(STATIONS), EPOCH, 3600.0, ts=ts, workers=workers)
+
+
+def molniya_tle():
+    """A Molniya orbit (e = 0.72, 12 h, perigee near 500 km): fast, short passes at perigee."""
+    satrec = Satrec()
+    days = (EPOCH - datetime(1949, 12, 31, tzinfo=timezone.utc)) / timedelta(days=1)
+    satrec.sgp4init(WGS72, "i", 80003, days, 0.0, 0, 0, 0.72, np.radians(270.0),
+                    np.radians(63.4), 0, 2 * np.pi / 718.0, np.radians(40.0))  # fmt: skip
+    return TLE("MOLNIYA", *export_tle(satrec))
+
+
+def test_an_eccentric_orbit_matches_skyfield_at_the_coarsest_step(ts):
+    """Skipped grid intervals rest on a bound on the speed, which varies most on this orbit."""
+    _, n = assert_matches_skyfield([molniya_tle()], STATIONS, ts, step_s=MAX_STEP_S)
+    assert n > 5
+
+
 @pytest.fixture(scope="module")
 def plan(generated_tles, ts):
     return compute_contact_plan(
@@ -554,3 +587,19 @@ def test_an_unwritable_cache_folder_is_a_warning_even_for_root(
     message = str(record[0].message)
     assert "Permission denied" in message and ".tmp" not in message
     assert not list(tmp_path.iterdir())
+
+
+def test_without_process_semaphores_the_search_runs_in_one_process(generated_tles, ts, monkeypatch):
+    from envs.contact_plan import search
+
+    def refuse(*args, **kwargs):
+        raise OSError("no /dev/shm")
+
+    monkeypatch.setattr(search, "ProcessPoolExecutor", refuse)
+    cons = Constellation.from_tles(generated_tles)
+    arrays = station_arrays(STATIONS)
+    small = 4 * 121 * len(STATIONS)
+    two = find_passes(cons, arrays, EPOCH, 6 * 3600.0, ts=ts, chunk_elements=small, workers=2)
+    one = find_passes(cons, arrays, EPOCH, 6 * 3600.0, ts=ts, chunk_elements=small, workers=1)
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
