@@ -14,13 +14,12 @@ import numpy as np
 from skyfield.api import EarthSatellite, wgs84
 from skyfield.timelib import Timescale
 
+from envs.constants import DAY_S
 from envs.contact_plan.plan import ContactPlan
 from envs.ground import Station
 from envs.orbits.tle import TLE
 
 __all__ = ["REFERENCE_STATIONS", "Comparison", "compare_with_skyfield", "skyfield_passes"]
-
-DAY_S = 86400.0
 
 #: A spread of latitudes and masks (coordinates from configs/ground_stations).
 REFERENCE_STATIONS = (

@@ -1,4 +1,5 @@
-"""The import structure of ``envs``: no cycles, no private names taken from another module.
+"""The import structure of ``envs`` and ``agents``: no cycles, no private names taken from
+another module, and ``envs`` never imports ``agents`` (the environment stands alone).
 
 Read from the source (every import statement, those inside functions and under
 ``TYPE_CHECKING`` included), so a cycle hidden in a lazy import counts too.
@@ -9,15 +10,14 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ENVS = Path(__file__).resolve().parents[2] / "envs"
-#: Packages whose cycles other work is removing (issue 15); checked once that lands.
-PENDING = ("envs.contact_plan.",)
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("envs", "agents")
 
 
 def _modules() -> dict[str, Path]:
     out = {}
-    for path in ENVS.rglob("*.py"):
-        parts = list(path.relative_to(ENVS.parent).with_suffix("").parts)
+    for path in sorted(p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py")):
+        parts = list(path.relative_to(REPO).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
         out[".".join(parts)] = path
@@ -25,7 +25,7 @@ def _modules() -> dict[str, Path]:
 
 
 def _imports(modules: dict[str, Path]) -> dict[str, dict[str, list[str]]]:
-    """``module -> {imported envs module: [names]}``."""
+    """``module -> {imported project module: [names]}``."""
 
     def owner(name: str) -> str | None:
         while name and name not in modules:
@@ -81,12 +81,22 @@ def _cycles(graph: dict[str, dict[str, list[str]]]) -> list[list[str]]:
     return found
 
 
-def test_envs_modules_import_each_other_without_cycles():
-    cycles = [c for c in _cycles(_imports(_modules())) if not c[0].startswith(PENDING)]
-    assert cycles == []
+def test_modules_import_each_other_without_cycles():
+    assert _cycles(_imports(_modules())) == []
 
 
-def test_no_envs_module_imports_a_private_name_of_another():
+def test_envs_never_imports_agents():
+    upward = [
+        f"{module} imports {target}"
+        for module, targets in _imports(_modules()).items()
+        if module.startswith("envs")
+        for target in targets
+        if target.startswith("agents")
+    ]
+    assert upward == []
+
+
+def test_no_module_imports_a_private_name_of_another():
     private = [
         f"{module} imports {name} from {target}"
         for module, targets in _imports(_modules()).items()
