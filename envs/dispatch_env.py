@@ -614,13 +614,14 @@ class ConstellationDispatchEnv(gym.Env):
         link, busy_up, busy_down = sim.uplink_link, sim.busy_up, sim.busy_down
         committed, onboard, buffers = sim.committed, sim.onboard, self._buffer_of_sat
         can_compute = self.view.can_compute_now
-        log1p, inv = math.log1p, _INV_LOG_DAY
+        log1p, inv, log_day = math.log1p, _INV_LOG_DAY, _LOG_DAY
         best = min(e.delivered for e in estimates)
         values: list[float] = []
-        extend = values.extend
+        append, extend = values.append, values.extend
         for sat, up_s, up_e, c_s, c_e, d_s, delivered in estimates:
             service = c_e - c_s
-            extend([1.0] + [
+            append(1.0)
+            extend([
                 0.0 if x <= 0.0 else (y if (y := log1p(x) * inv) < 2.0 else 2.0)
                 for x in (
                     up_s - now,
@@ -635,11 +636,15 @@ class ConstellationDispatchEnv(gym.Env):
                 )
             ])
             fill = committed[sat] / buffers[sat]
+            # squash_s inlined (every value here is finite): the gap to the best delivery and
+            # the compute of the jobs still in uplink ahead.
+            gap = delivered - best
+            queued = (committed[sat] - onboard[sat]) * service
             extend((
                 1.0 if can_compute(sat) else 0.0,
                 fill if fill < 2.0 else 2.0,
-                _t(delivered - best),
-                _t((committed[sat] - onboard[sat]) * service),
+                0.0 if gap <= 0.0 else (y if (y := log1p(gap) / log_day) < 2.0 else 2.0),
+                0.0 if queued <= 0.0 else (y if (y := log1p(queued) / log_day) < 2.0 else 2.0),
             ))  # fmt: skip
         return values
 
