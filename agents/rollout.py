@@ -157,6 +157,7 @@ def rollout(
     reset: bool = True,
     obs: Any = None,
     start_return: float = 0.0,
+    step_finished: bool = False,
 ) -> RolloutResult:
     """Play ``env`` with ``agent`` from a reset with ``seed`` to the end of the episode.
 
@@ -175,6 +176,9 @@ def rollout(
             then unused and the agent is not reset), e.g. on a fork of the environment.
         obs: The current observation when ``reset`` is ``False`` (the heuristics need none).
         start_return: Where the return starts (the rewards are added to it in order).
+        step_finished: Step once even when the episode is over at the start (every job
+            resolved at the reset); that step reports the episode's final ``info``, as
+            after any last step. Off, such an episode takes no step (the evaluation's way).
 
     Returns:
         The steps, the return, how the episode ended, the last ``info`` and the time taken.
@@ -192,7 +196,7 @@ def rollout(
         episode_return += info.get("reset_reward", 0.0)
     else:
         info = {}
-    terminated = sim_of is not None and sim_of.sim.done
+    terminated = sim_of is not None and sim_of.sim.done and not step_finished
     truncated = False
     steps = 0
     began = time.perf_counter()

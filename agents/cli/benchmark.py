@@ -213,7 +213,7 @@ def _env_rate(make, decisions: int, seed: int, policy: str = "random") -> dict:
     began = time.perf_counter()
     while done_steps < decisions:
         played = rollout(env, agent, seed + episodes, max_steps=decisions - done_steps,
-                         reset=reset, obs=obs)  # fmt: skip
+                         reset=reset, obs=obs, step_finished=True)  # fmt: skip
         done_steps, episodes, reset = done_steps + played.steps, episodes + played.done, True
     seconds = time.perf_counter() - began
     return {"decisions": done_steps, "episodes": episodes, "seconds": seconds,
@@ -233,7 +233,7 @@ def _full_episode(env) -> dict:
 
     obs, _ = env.reset(seed=0)  # not timed
     jobs = env.sim.n_jobs
-    played = rollout(env, _first_valid, None, reset=False, obs=obs)
+    played = rollout(env, _first_valid, None, reset=False, obs=obs, step_finished=True)
     return {"decisions": played.steps, "jobs": jobs, "episodes": 1, "seconds": played.seconds,
             "per_s": played.steps / played.seconds}  # fmt: skip
 

@@ -115,3 +115,11 @@ def test_random_valid_draws_only_valid_actions_and_plays_maskless_envs():
 def test_an_agent_that_is_neither_callable_nor_a_predictor_is_refused():
     with pytest.raises(TypeError, match="agent: expected"):
         as_act(42)
+
+
+def test_an_episode_over_at_the_reset_takes_a_step_only_when_asked():
+    env = ConstellationDispatchEnv("toy", cache_dir=None, **{"episode.duration_s": 1.0})
+    skipped = rollout(env, random_valid(np.random.default_rng(0)), seed=0)
+    assert skipped.steps == 0 and skipped.terminated and "cost_s" not in skipped.info
+    stepped = rollout(env, random_valid(np.random.default_rng(0)), seed=0, step_finished=True)
+    assert stepped.steps == 1 and stepped.terminated and stepped.info["cost_s"] == 0
