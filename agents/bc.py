@@ -45,7 +45,7 @@ from agents.heuristics import make_heuristic
 from agents.rollout import Step, rollout
 from envs.dispatch_env import CANDIDATE_FEATURES, ConstellationDispatchEnv, unsquash_s
 from envs.errors import ConfigError
-from envs.sim import job_costs_s, job_table
+from envs.sim import job_table
 
 __all__ = ["Demonstrations", "behaviour_clone", "collect_demonstrations", "fit_outcomes"]
 
@@ -157,7 +157,7 @@ def collect_demonstrations(
                 ends.append(done)
             if ends:
                 ends[-1] = True
-            costs.append(_job_costs_s(env)[np.asarray(jobs, dtype=np.int64)])
+            costs.append(job_table(env.sim)["cost_s"][np.asarray(jobs, dtype=np.int64)])
     return Demonstrations(
         np.asarray(obs, dtype=np.float32),
         np.asarray(masks, dtype=bool),
@@ -210,12 +210,6 @@ def _explorable(obs: np.ndarray, mask: np.ndarray, env: ConstellationDispatchEnv
     valid = mask[: u.k] & (rows[:, 0] > 0.5)
     full = valid & (rows[:, _ROOM] >= 1.0)
     return np.flatnonzero(valid & ~full) if (valid & ~full).any() else np.flatnonzero(valid)
-
-
-def _job_costs_s(env: ConstellationDispatchEnv) -> np.ndarray:
-    """Every job's final cost in seconds (time in system, plus the penalty if dropped)."""
-    sim = env.unwrapped.sim
-    return job_costs_s(job_table(sim), sim.now, env.unwrapped.scenario.reward.drop_penalty_s)
 
 
 def behaviour_clone(

@@ -250,7 +250,7 @@ def heuristic_cost_s(cell: Cell, name: str, seed: int) -> float:
     a rule that keeps jobs waiting): arrivals stop there and the heuristic drains the
     system, so every arrived job's cost is final.
     """
-    from envs.sim.metrics import job_costs_s, job_table
+    from envs.sim.metrics import job_table
 
     env = cell.make_base_env()
     env.reset(seed=int(seed))
@@ -258,9 +258,8 @@ def heuristic_cost_s(cell: Cell, name: str, seed: int) -> float:
     env.truncate = False
     play_then_drain(env, make_heuristic(name, env, seed=int(seed)),
                     env.scenario.episode.max_decisions)  # fmt: skip
-    sim = env.sim
-    total = job_costs_s(job_table(sim), sim.now, env.scenario.reward.drop_penalty_s).sum()
-    return float(total / max(sim.arrived, 1))
+    total = job_table(env.sim)["cost_s"].sum()
+    return float(total / max(env.sim.arrived, 1))
 
 
 def best_heuristic(

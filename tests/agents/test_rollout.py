@@ -10,7 +10,7 @@ from agents.evaluate import run_episode
 from agents.heuristics import make_heuristic
 from agents.rollout import Step, as_act, random_valid, rollout
 from envs.dispatch_env import ConstellationDispatchEnv
-from envs.sim import job_costs_s, job_table
+from envs.sim import job_table
 
 BUSY = {"load": 12.0, "classes.inference.buffer_jobs": 6}
 
@@ -38,7 +38,7 @@ def test_rollout_plays_as_the_evaluation_loop_does():
 def test_return_in_seconds_is_minus_the_job_tables_cost():
     env = busy_env(reward="time_in_system_s")
     result = rollout(env, make_heuristic("ect_queue", env), seed=1)
-    cost = job_costs_s(job_table(env.sim), env.sim.now, env.scenario.reward.drop_penalty_s).sum()
+    cost = job_table(env.sim)["cost_s"].sum()
     assert result.terminated and not result.truncated
     assert -result.episode_return == pytest.approx(cost, rel=1e-12)
 
