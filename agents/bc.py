@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.heuristics import make_heuristic
+from agents.heuristics import make_heuristic, room_rule
 from agents.rollout import Step, rollout
 from envs.dispatch_env import CANDIDATE_FEATURES, ConstellationDispatchEnv, unsquash_s
 from envs.errors import ConfigError
@@ -207,9 +207,7 @@ def _explorable(obs: np.ndarray, mask: np.ndarray, env: ConstellationDispatchEnv
     """
     u = env.unwrapped
     rows = obs[u.n_global :].reshape(u.k, u.n_features)
-    valid = mask[: u.k] & (rows[:, 0] > 0.5)
-    full = valid & (rows[:, _ROOM] >= 1.0)
-    return np.flatnonzero(valid & ~full) if (valid & ~full).any() else np.flatnonzero(valid)
+    return np.flatnonzero(room_rule(mask[: u.k] & (rows[:, 0] > 0.5), rows[:, _ROOM]))
 
 
 def behaviour_clone(
