@@ -41,10 +41,11 @@ from typing import Any
 
 import numpy as np
 
-from agents.heuristics import make_heuristic
+from agents.heuristics import make_heuristic, room_rule
+from agents.rollout import Step, rollout
 from envs.dispatch_env import CANDIDATE_FEATURES, ConstellationDispatchEnv, unsquash_s
 from envs.errors import ConfigError
-from envs.sim import job_costs_s, job_table
+from envs.sim import job_table
 
 __all__ = ["Demonstrations", "behaviour_clone", "collect_demonstrations", "fit_outcomes"]
 
@@ -144,33 +145,19 @@ def collect_demonstrations(
     for load, name in plan:
         env = ConstellationDispatchEnv(scenario, **{**dict(overrides or {}), "load": load})
         for seed in seeds:
-            agent = make_heuristic(name, env, seed=seed)
-            rng = np.random.default_rng([int(seed), 0xE7])
-            o, _ = env.reset(seed=int(seed))
-            agent.reset()
-            done = env.sim.done
             jobs = []
-            while not done:
-                m = env.action_masks()
-                if not m.any():  # nothing to decide (the episode is draining)
-                    o, _, term, trunc, _ = env.step(0)
-                    done = term or trunc
-                    continue
-                a = int(agent.predict(o, action_masks=m)[0])
-                if explore and rng.random() < explore:
-                    allowed = _explorable(o, m, env)
-                    a = int(rng.choice(allowed)) if len(allowed) else a
+            for o, m, a, job, r, done in _demonstrate(
+                env, make_heuristic(name, env, seed=seed), int(seed), explore
+            ):
                 obs.append(o)
                 masks.append(m)
                 actions.append(a)
-                jobs.append(env.sim.head())
-                o, r, term, trunc, _ = env.step(a)
-                done = term or trunc
+                jobs.append(job)
                 rewards.append(r)
                 ends.append(done)
             if ends:
                 ends[-1] = True
-            costs.append(_job_costs_s(env)[np.asarray(jobs, dtype=np.int64)])
+            costs.append(job_table(env.sim)["cost_s"][np.asarray(jobs, dtype=np.int64)])
     return Demonstrations(
         np.asarray(obs, dtype=np.float32),
         np.asarray(masks, dtype=bool),
@@ -181,6 +168,37 @@ def collect_demonstrations(
     )
 
 
+def _demonstrate(
+    env: ConstellationDispatchEnv, teacher: Any, seed: int, explore: float
+) -> list[tuple[np.ndarray, np.ndarray, int, int, float, bool]]:
+    """One episode of ``teacher`` (exploring a share ``explore``), one row per decided job.
+
+    A row is ``(obs, mask, action, job, reward, episode ended)``.
+
+    Steps whose mask allowed nothing (the episode draining) are played but not returned.
+    The exploring draws come from the seed's own stream.
+    """
+    rng = np.random.default_rng([seed, 0xE7])
+    teacher.reset()
+
+    def act(o: np.ndarray, m: np.ndarray) -> int:
+        a = int(teacher.predict(o, action_masks=m)[0])
+        if explore and rng.random() < explore:
+            allowed = _explorable(o, m, env)
+            a = int(rng.choice(allowed)) if len(allowed) else a
+        return a
+
+    decided: list[tuple[np.ndarray, np.ndarray, int, int, float, bool]] = []
+
+    def record(s: Step) -> None:
+        if s.mask.any():
+            decided.append((s.obs, s.mask, s.action, s.job, s.reward,
+                            s.terminated or s.truncated))  # fmt: skip
+
+    rollout(env, act, seed, on_step=record)
+    return decided
+
+
 def _explorable(obs: np.ndarray, mask: np.ndarray, env: ConstellationDispatchEnv) -> np.ndarray:
     """Valid dispatch actions the room rule allows (full candidates only when all are full).
 
@@ -189,15 +207,7 @@ def _explorable(obs: np.ndarray, mask: np.ndarray, env: ConstellationDispatchEnv
     """
     u = env.unwrapped
     rows = obs[u.n_global :].reshape(u.k, u.n_features)
-    valid = mask[: u.k] & (rows[:, 0] > 0.5)
-    full = valid & (rows[:, _ROOM] >= 1.0)
-    return np.flatnonzero(valid & ~full) if (valid & ~full).any() else np.flatnonzero(valid)
-
-
-def _job_costs_s(env: ConstellationDispatchEnv) -> np.ndarray:
-    """Every job's final cost in seconds (time in system, plus the penalty if dropped)."""
-    sim = env.unwrapped.sim
-    return job_costs_s(job_table(sim), sim.now, env.unwrapped.scenario.reward.drop_penalty_s)
+    return np.flatnonzero(room_rule(mask[: u.k] & (rows[:, 0] > 0.5), rows[:, _ROOM]))
 
 
 def behaviour_clone(

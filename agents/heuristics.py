@@ -55,7 +55,9 @@ __all__ = [
     "OracleAgent",
     "RandomAgent",
     "RoundRobinAgent",
+    "has_room",
     "make_heuristic",
+    "room_rule",
 ]
 
 
@@ -198,13 +200,36 @@ class RoundRobinAgent(HeuristicAgent):
         return action
 
 
-def _full(view, sat: int) -> bool:
-    """Whether the satellite's buffer is already promised to jobs dispatched to it.
+def has_room(view: SimView, sat: int, jobs: int | None = None) -> bool:
+    """The room rule: whether satellite ``sat`` can take one more job without dropping it.
 
-    Those jobs are in uplink or on board; one more would most likely be dropped on arrival
-    (``buffer_full``).
+    A satellite whose buffer is already fully promised (``jobs`` at least its
+    ``buffer_jobs``) would most likely drop one more job on arrival (``buffer_full``), so
+    the heuristics choose such a satellite only when no valid candidate has room. ``jobs``
+    defaults to the jobs committed to it (``view.committed``: in uplink or on board);
+    ``ect_queue`` passes the jobs on board when this job would arrive.
+
+    The same rule on observations (the ``buffer_used`` feature at least 1) is
+    :func:`room_rule`.
     """
-    return view.committed(sat) >= view.buffer_jobs(sat)
+    return (view.committed(sat) if jobs is None else jobs) < view.buffer_jobs(sat)
+
+
+def room_rule(valid: np.ndarray, buffer_used: np.ndarray) -> np.ndarray:
+    """Candidates the room rule allows, from observations: the valid ones with room.
+
+    ``buffer_used`` is each candidate's share of its buffer already promised (the
+    ``buffer_used`` feature; 1 or more is full, as :func:`has_room` says). When no valid
+    candidate has room, every valid one is allowed.
+
+    >>> room_rule(np.array([True, True, False]), np.array([1.0, 0.5, 0.0])).tolist()
+    [False, True, False]
+    >>> room_rule(np.array([True, True, False]), np.array([1.0, 2.0, 0.0])).tolist()
+    [True, True, False]
+    """
+    valid = np.asarray(valid, dtype=bool)
+    roomy = valid & ~(np.asarray(buffer_used) >= 1.0)
+    return roomy if roomy.any() else valid
 
 
 class EarliestUplinkAgent(HeuristicAgent):
@@ -221,7 +246,8 @@ class EarliestUplinkAgent(HeuristicAgent):
         view, cands = self.view, self.env.candidates
         estimates = self._estimates(valid)
         keys = [
-            (_full(view, cands[i]), e.uplink_start) for i, e in zip(valid, estimates, strict=True)
+            (not has_room(view, cands[i]), e.uplink_start)
+            for i, e in zip(valid, estimates, strict=True)
         ]
         return _argmin(valid, keys)
 
@@ -260,7 +286,10 @@ class ECTAgent(HeuristicAgent):
         """Argmin of (buffer full, ``estimate(job, sat).delivered``); ties by candidate order."""
         view, cands = self.view, self.env.candidates
         estimates = self._estimates(valid)
-        keys = [(_full(view, cands[i]), e.delivered) for i, e in zip(valid, estimates, strict=True)]
+        keys = [
+            (not has_room(view, cands[i]), e.delivered)
+            for i, e in zip(valid, estimates, strict=True)
+        ]
         return _argmin(valid, keys)
 
 
@@ -281,7 +310,7 @@ class ECTQueueAgent(HeuristicAgent):
         view, cands = self.view, self.env.candidates
         estimates, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
         keys = [
-            (n >= view.buffer_jobs(cands[i]), e.delivered)
+            (not has_room(view, cands[i], n), e.delivered)
             for i, e, n in zip(valid, estimates, taken, strict=True)
         ]
         return _argmin(valid, keys)
@@ -341,7 +370,8 @@ class OracleAgent(HeuristicAgent):
         view, cands = self.view, self.env.candidates
         job = view.head
         keys = [
-            (_full(view, cands[i]), view.oracle_estimate(job, cands[i]).delivered) for i in valid
+            (not has_room(view, cands[i]), view.oracle_estimate(job, cands[i]).delivered)
+            for i in valid
         ]
         return _argmin(valid, keys)
 

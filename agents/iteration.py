@@ -45,6 +45,7 @@ import numpy as np
 from agents.heuristics import HEURISTICS, make_heuristic
 from agents.lifeline import run_in_workers
 from agents.planning import best_branch_cost_s, parse_bases, play_then_drain
+from agents.rollout import Step, rollout
 from agents.scoring import greedy_action
 from agents.votes import VotingDispatch
 from envs.dispatch_env import ConstellationDispatchEnv
@@ -141,25 +142,6 @@ def make_student(env: VotingDispatch, *, hidden: int = 64, seed: int = 0) -> Any
                        device="cpu", verbose=0)  # fmt: skip
 
 
-def _play(
-    env: CanonicalDispatch, seed: int, act: Callable[[np.ndarray, np.ndarray], int | None]
-) -> None:
-    """Reset with ``seed``, then step with ``act(obs, mask)`` to the end.
-
-    Stops early when ``act`` gives ``None``; states with no valid action are stepped through
-    without asking.
-    """
-    obs, _ = env.reset(seed=int(seed))
-    done = env.unwrapped.sim.done
-    while not done:
-        mask = env.action_masks()
-        action = act(obs, mask) if mask.any() else 0
-        if action is None:
-            return
-        obs, _, term, trunc, _ = env.step(action)
-        done = term or trunc
-
-
 def _teacher_action(agent: Any, env: CanonicalDispatch) -> int:
     """A heuristic's choice for the current decision, as a canonical action."""
     base = env.unwrapped
@@ -215,7 +197,7 @@ def label_episode(
     player = None if student is not None else make_heuristic(teacher, base_env, seed=seed)
     out: dict[str, list] = {"obs": [], "masks": [], "costs_s": [], "chosen": []}
 
-    def act(obs: np.ndarray, mask: np.ndarray) -> int | None:
+    def act(obs: np.ndarray, mask: np.ndarray) -> int:
         if student is not None:
             action = greedy_action(student, obs, mask)
         else:
@@ -233,11 +215,12 @@ def label_episode(
             costs[valid] -= np.nanmin(costs)
             for key, value in zip(out, (obs, mask.copy(), costs, action), strict=True):
                 out[key].append(value)
-            if max_labels is not None and len(out["obs"]) >= max_labels:
-                return None
         return action
 
-    _play(env, seed, act)
+    def more(_: Step) -> bool:  # stop once max_labels are in (after that decision's step)
+        return len(out["obs"]) < max_labels
+
+    rollout(env, act, int(seed), on_step=None if max_labels is None else more)
     n = len(out["obs"])
     dim = env.observation_space.shape[0]
     return RolloutLabels(
@@ -267,7 +250,7 @@ def heuristic_cost_s(cell: Cell, name: str, seed: int) -> float:
     a rule that keeps jobs waiting): arrivals stop there and the heuristic drains the
     system, so every arrived job's cost is final.
     """
-    from envs.sim.metrics import job_costs_s, job_table
+    from envs.sim.metrics import job_table
 
     env = cell.make_base_env()
     env.reset(seed=int(seed))
@@ -275,9 +258,8 @@ def heuristic_cost_s(cell: Cell, name: str, seed: int) -> float:
     env.truncate = False
     play_then_drain(env, make_heuristic(name, env, seed=int(seed)),
                     env.scenario.episode.max_decisions)  # fmt: skip
-    sim = env.sim
-    total = job_costs_s(job_table(sim), sim.now, env.scenario.reward.drop_penalty_s).sum()
-    return float(total / max(sim.arrived, 1))
+    total = job_table(env.sim)["cost_s"].sum()
+    return float(total / max(env.sim.arrived, 1))
 
 
 def best_heuristic(
@@ -488,7 +470,7 @@ def demonstrations(
                     return int(rng.choice(np.flatnonzero(m)))
                 return greedy_action(student, o, m)
 
-            _play(env, int(s), act)
+            rollout(env, act, int(s))
     if not actions:
         raise ConfigError("imitate: the teacher made no decisions")
     dim = int(np.asarray(obs[0]).shape[0])

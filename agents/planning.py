@@ -46,6 +46,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.heuristics import HEURISTICS, HeuristicAgent, make_heuristic
+from agents.rollout import rollout
 from envs.errors import ConfigError
 from envs.reward import TimeInSystem
 
@@ -137,18 +138,13 @@ def play_then_drain(env: gym.Env, agent: Any, horizon: int | None, *, cost: floa
     ``env`` is an unwrapped env that ignores ``episode.max_decisions`` (``truncate`` off);
     ``horizon`` ``None`` plays the episode out. Returns ``cost`` minus every reward received
     (summed in step order). States with no valid action are stepped through without asking.
+    Both phases are :func:`agents.rollout.rollout` continuing the running episode.
     """
-    n = 0
-    while not env.sim.done:
-        if horizon is not None and n == horizon:
-            env.sim.stop_arrivals()
-            horizon = None  # drain: play on until the jobs in the system are resolved
-        mask = env.action_masks()
-        action = int(agent.predict(None, action_masks=mask)[0]) if mask.any() else 0
-        _, reward, _, _, _ = env.step(action)
-        cost -= reward
-        n += 1
-    return cost
+    played = rollout(env, agent, None, reset=False, max_steps=horizon, start_return=-cost)
+    if not env.sim.done:  # the horizon is reached: drain until the jobs in the system resolve
+        env.sim.stop_arrivals()
+        played = rollout(env, agent, None, reset=False, start_return=played.episode_return)
+    return -played.episode_return  # the same number as subtracting each reward from ``cost``
 
 
 def best_branch_cost_s(

@@ -78,6 +78,99 @@ def rss_mb() -> tuple[float, str]:
         return peak, "getrusage ru_maxrss (peak, not current)"
 
 
+class _Memory:
+    """Resident-memory samples of the soak: ``(decisions done, MB)``, after a collection."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[int, float]] = []
+        self.source = ""
+
+    def sample(self, done: int) -> float:
+        """Sample now, after ``done`` decisions; the MB."""
+        gc.collect()  # live memory, not garbage awaiting a cycle collection
+        mb, self.source = rss_mb()
+        self.samples.append((done, round(mb, 2)))
+        return mb
+
+    @property
+    def last_mb(self) -> float:
+        """The latest sample (0 before the first)."""
+        return self.samples[-1][1] if self.samples else 0.0
+
+
+def _soak_env(scenario: str, overrides: dict[str, Any]) -> tuple[Any, Any]:
+    """The soak's environment (world built once, contact plan cached) and its scenario."""
+    from envs.contact_plan import default_cache_dir
+    from envs.dispatch_env import ConstellationDispatchEnv
+    from envs.scenario import load_scenario
+    from envs.sim import build_world
+
+    scenario_spec = load_scenario(scenario, overrides)
+    world = build_world(scenario_spec, cache_dir=default_cache_dir())
+    return ConstellationDispatchEnv(scenario, world=world, **overrides), scenario_spec
+
+
+def _soak_agent(env: Any, policy: str) -> Any:
+    """``ect``, or the random valid policy of ``benchmark.py env`` (generator seeded 0)."""
+    import numpy as np
+
+    from agents.heuristics import make_heuristic
+    from agents.rollout import random_valid
+
+    if policy == "ect":
+        return make_heuristic("ect", env)
+    return random_valid(np.random.default_rng(0))
+
+
+def _play(env: Any, agent: Any, decisions: int, warmup: int, memory: _Memory) -> dict[str, Any]:
+    """Play ``decisions`` decisions over episodes of seeds 0, 1, 2, …, sampling memory.
+
+    Memory is sampled once the ``warmup`` decisions are done, and every 2 % of the run.
+    Returns the episodes, resets, episode totals (``jobs_*``, ``dropped_*``,
+    ``satellites_*`` of every ended episode), the time taken and when the warm-up ended.
+    """
+    from tqdm import tqdm
+
+    from agents.rollout import Step, rollout
+
+    every = max(1, decisions // 50)
+    state: dict[str, Any] = {"done": 0, "episodes": 0, "totals": {}, "warm": (0.0, 0.0)}
+
+    def on_step(step: Step) -> None:
+        state["done"] = done = state["done"] + 1
+        if step.terminated or step.truncated:
+            state["episodes"] += 1
+            for key, value in step.info.items():
+                if key.startswith(("jobs_", "dropped_", "satellites_")):
+                    state["totals"][key] = state["totals"].get(key, 0) + value
+        if done == warmup:
+            state["warm"] = (memory.sample(done), time.perf_counter())
+        elif done % every == 0 and done < decisions:
+            memory.sample(done)
+        if done % 1000 == 0:
+            bar.update(1000)
+            bar.set_postfix(episodes=state["episodes"], rss_mb=f"{memory.last_mb:.0f}")
+
+    obs, _ = env.reset(seed=0)  # before the clock starts
+    resets, ended = 1, False
+    began = time.perf_counter()
+    with tqdm(total=decisions, unit="dec", unit_scale=True, mininterval=1.0) as bar:
+        while state["done"] < decisions:
+            played = rollout(env, agent, state["episodes"], on_step=on_step, reset=ended,
+                             obs=obs, max_steps=decisions - state["done"],
+                             step_finished=True)  # fmt: skip
+            resets += ended
+            ended = played.done
+    if ended:  # as every ended episode, the last one is followed by a reset
+        env.reset(seed=state["episodes"])
+        resets += 1
+    seconds = time.perf_counter() - began
+    rss_warm, warm_at = state["warm"]
+    return {"episodes": state["episodes"], "resets": resets, "totals": state["totals"],
+            "seconds": seconds, "rss_warm_mb": rss_warm, "warm_at": warm_at,
+            "ended_at": began + seconds}  # fmt: skip
+
+
 def soak(
     scenario: str,
     *,
@@ -89,65 +182,11 @@ def soak(
     overrides: dict[str, Any],
 ) -> dict[str, Any]:
     """Run the soak and return its figures (see the module docstring)."""
-    import numpy as np
-    from tqdm import tqdm
-
-    from agents.heuristics import make_heuristic
-    from envs.contact_plan import default_cache_dir
-    from envs.dispatch_env import ConstellationDispatchEnv
-    from envs.scenario import load_scenario
-    from envs.sim import build_world
-
     given, overrides = overrides, soak_overrides(duration_s, faults, overrides)
-    scenario_spec = load_scenario(scenario, overrides)
-    world = build_world(scenario_spec, cache_dir=default_cache_dir())
-    env = ConstellationDispatchEnv(scenario, world=world, **overrides)
-    agent = make_heuristic("ect", env) if policy == "ect" else None
-    rng = np.random.default_rng(0)
-    totals: dict[str, float] = {}
-    samples: list[tuple[int, float]] = []
-    source = ""
-
-    def sample(done: int) -> float:
-        nonlocal source
-        gc.collect()  # live memory, not garbage awaiting a cycle collection
-        mb, source = rss_mb()
-        samples.append((done, round(mb, 2)))
-        return mb
-
-    obs, _ = env.reset(seed=0)
-    resets, episodes = 1, 0
-    every = max(1, decisions // 50)
-    rss_warm, warm_at = 0.0, 0.0
-    began = time.perf_counter()
-    with tqdm(total=decisions, unit="dec", unit_scale=True, mininterval=1.0) as bar:
-        for done in range(1, decisions + 1):
-            mask = env.action_masks()
-            if not mask.any():  # nothing to decide (e.g. every job dropped at the reset)
-                action = 0
-            elif agent is None:  # the random valid policy of ``benchmark.py env``
-                action = int(rng.choice(np.flatnonzero(mask)))
-            else:
-                action = int(agent.predict(obs, action_masks=mask)[0])
-            obs, _, terminated, truncated, info = env.step(action)
-            if terminated or truncated:
-                episodes += 1
-                for key, value in info.items():
-                    if key.startswith(("jobs_", "dropped_", "satellites_")):
-                        totals[key] = totals.get(key, 0) + value
-                obs, _ = env.reset(seed=episodes)
-                resets += 1
-                if agent is not None:
-                    agent.reset()
-            if done == warmup:
-                rss_warm, warm_at = sample(done), time.perf_counter()
-            elif done % every == 0 and done < decisions:
-                sample(done)
-            if done % 1000 == 0:
-                bar.update(1000)
-                bar.set_postfix(episodes=episodes, rss_mb=f"{samples[-1][1] if samples else 0:.0f}")
-    ended = time.perf_counter()
-    rss_end = sample(decisions)
+    env, scenario_spec = _soak_env(scenario, overrides)
+    memory = _Memory()
+    run = _play(env, _soak_agent(env, policy), decisions, warmup, memory)
+    rss_warm, rss_end = run["rss_warm_mb"], memory.sample(decisions)
     growth = 100.0 * (rss_end - rss_warm) / rss_warm
     return {
         "scenario": scenario,
@@ -157,19 +196,19 @@ def soak(
         "faults_from": faults_source(faults, given),
         "decisions": decisions,
         "warmup_decisions": warmup,
-        "episodes": episodes,
-        "resets": resets,
-        "seconds": ended - began,
-        "decisions_per_s": decisions / (ended - began),
-        "decisions_per_s_after_warmup": (decisions - warmup) / (ended - warm_at),
-        "rss_source": source,
+        "episodes": run["episodes"],
+        "resets": run["resets"],
+        "seconds": run["seconds"],
+        "decisions_per_s": decisions / run["seconds"],
+        "decisions_per_s_after_warmup": (decisions - warmup) / (run["ended_at"] - run["warm_at"]),
+        "rss_source": memory.source,
         "rss_after_warmup_mb": rss_warm,
         "rss_end_mb": rss_end,
         "rss_growth_pct": growth,
         "rss_growth_target_pct": GROWTH_TARGET_PCT,
         "rss_growth_met": growth <= GROWTH_TARGET_PCT,
-        "rss_samples": samples,
-        "episode_totals": totals,
+        "rss_samples": memory.samples,
+        "episode_totals": run["totals"],
     }
 
 

@@ -317,55 +317,43 @@ def _env_rate(make, decisions: int, seed: int, policy: str = "random") -> dict:
     """
     import numpy as np
 
+    from agents.rollout import random_valid, rollout
+
     env = make()
-    rng = np.random.default_rng(seed)
-    agent = None
-    if policy != "random":
+    if policy == "random":
+        agent = random_valid(np.random.default_rng(seed), int(env.action_space.n))
+    else:
         from agents.heuristics import make_heuristic
 
         agent = make_heuristic(policy, env, seed=seed)
-    obs, _ = env.reset(seed=seed)
-    done_steps = 0
-    episodes = 0
+    obs, _ = env.reset(seed=seed)  # the first reset is not timed; the others are
+    done_steps, episodes, reset = 0, 0, False
     began = time.perf_counter()
     while done_steps < decisions:
-        mask = env.unwrapped.action_masks() if hasattr(env.unwrapped, "action_masks") else None
-        if mask is not None and not mask.any():  # nothing to decide: the step only ends it
-            action = 0
-        elif agent is not None:
-            action = int(agent.predict(obs, action_masks=mask)[0])
-        elif mask is not None:
-            action = int(rng.choice(np.flatnonzero(mask)))
-        else:
-            action = int(rng.integers(env.action_space.n))
-        obs, _, terminated, truncated, _ = env.step(action)
-        done_steps += 1
-        if terminated or truncated:
-            episodes += 1
-            obs, _ = env.reset(seed=seed + episodes)
-            if agent is not None:
-                agent.reset()
+        played = rollout(env, agent, seed + episodes, max_steps=decisions - done_steps,
+                         reset=reset, obs=obs, step_finished=True)  # fmt: skip
+        done_steps, episodes, reset = done_steps + played.steps, episodes + played.done, True
     seconds = time.perf_counter() - began
     return {"decisions": done_steps, "episodes": episodes, "seconds": seconds,
             "per_s": done_steps / seconds}  # fmt: skip
 
 
-def _full_episode(env) -> dict:
-    """One whole episode (seed 0), always dispatching to the first valid candidate."""
+def _first_valid(obs, mask) -> int:
+    """The policy of ``benchmark env --full-episode``: the first valid candidate."""
     import numpy as np
 
-    env.reset(seed=0)
+    return int(np.flatnonzero(mask)[0])
+
+
+def _full_episode(env) -> dict:
+    """One whole episode (seed 0), always dispatching to the first valid candidate."""
+    from agents.rollout import rollout
+
+    obs, _ = env.reset(seed=0)  # not timed
     jobs = env.sim.n_jobs
-    steps, began = 0, time.perf_counter()
-    while True:
-        valid = np.flatnonzero(env.action_masks())
-        _, _, terminated, truncated, _ = env.step(int(valid[0]) if len(valid) else 0)
-        steps += 1
-        if terminated or truncated:
-            break
-    seconds = time.perf_counter() - began
-    return {"decisions": steps, "jobs": jobs, "episodes": 1, "seconds": seconds,
-            "per_s": steps / seconds}  # fmt: skip
+    played = rollout(env, _first_valid, None, reset=False, obs=obs, step_finished=True)
+    return {"decisions": played.steps, "jobs": jobs, "episodes": 1, "seconds": played.seconds,
+            "per_s": played.steps / played.seconds}  # fmt: skip
 
 
 def _env_child(
@@ -480,6 +468,7 @@ def bench_fork(args: argparse.Namespace) -> dict:
     from functools import partial
 
     from agents.heuristics import make_heuristic
+    from agents.rollout import rollout
     from envs.contact_plan import default_cache_dir
     from envs.dispatch_env import ConstellationDispatchEnv
     from envs.scenario import load_scenario
@@ -491,12 +480,8 @@ def bench_fork(args: argparse.Namespace) -> dict:
         world = build_world(load_scenario(scenario, overrides or None),
                             cache_dir=default_cache_dir(), progress=True)  # fmt: skip
         env = ConstellationDispatchEnv(scenario, world=world, **overrides)
-        agent = make_heuristic("ect", env)
-        obs, _ = env.reset(seed=0)
-        for _ in range(args.decisions):  # into the episode: queues and the heap are full
-            obs, _, term, trunc, _ = env.step(agent.predict(obs)[0])
-            if term or trunc:
-                break
+        # Into the episode: queues and the heap are full.
+        rollout(env, make_heuristic("ect", env), 0, max_steps=args.decisions)
 
         def timed(fn, reps: int) -> float:
             began = time.perf_counter()

@@ -24,6 +24,7 @@ import numpy as np
 
 from agents.cli._common import add_set_option, parse_overrides
 from agents.heuristics import make_heuristic
+from agents.rollout import rollout
 from envs.atomic import atomic_write
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError
@@ -59,18 +60,18 @@ def estimate_error(
     """
     env = ConstellationDispatchEnv(scenario, **{**(overrides or {}), "load": load})
     heuristic = make_heuristic(agent, env, seed=seed)
-    obs, _ = env.reset(seed=seed)
     heuristic.reset()
     est_delivery, est_compute = {}, {}
-    done = env.sim.done
-    while not done:
-        action = int(heuristic.predict(obs, action_masks=env.action_masks())[0])
-        if action < len(env.candidates):
+
+    def act(obs: np.ndarray, mask: np.ndarray) -> int:
+        action = int(heuristic.predict(obs, action_masks=mask)[0])
+        if action < len(env.candidates):  # the estimate of the candidate it chose, now
             view = env.view
             e = view.estimate(view.head, env.candidates[action])
             est_delivery[view.head], est_compute[view.head] = e.delivered, e.compute_start
-        obs, _, terminated, truncated, _ = env.step(action)
-        done = terminated or truncated
+        return action
+
+    rollout(env, act, seed)
     table = job_table(env.sim)
     jobs = np.array([j for j in est_delivery if table["status"][j] == "completed"], dtype=int)
     if not len(jobs):

@@ -228,3 +228,26 @@ def test_make_heuristic_names_the_unknown_heuristic_and_the_known_ones(toy_world
     with pytest.raises(ConfigError, match=r"'fastest'.*random, round_robin.*oracle"):
         make_heuristic("fastest", env)
     assert isinstance(make_heuristic("oracle", env, seed=1), OracleAgent)
+
+
+def test_room_is_fewer_committed_jobs_than_buffer_slots():
+    from agents.heuristics import has_room
+
+    env = ConstellationDispatchEnv("toy", cache_dir=None, **{"classes.inference.buffer_jobs": 2})
+    env.reset(seed=0)
+    sat = env.candidates[0]
+    view = env.view
+    assert has_room(view, sat) and view.committed(sat) == 0
+    assert has_room(view, sat, jobs=1) and not has_room(view, sat, jobs=2)
+    for _ in range(2):  # two jobs dispatched to the satellite fill its two slots
+        env.step(int(env.candidates.index(sat)))
+    assert view.committed(sat) == 2 and not has_room(view, sat)
+
+
+def test_room_rule_on_features_allows_full_candidates_only_when_all_are_full():
+    from agents.heuristics import room_rule
+
+    valid = np.array([True, True, True, False])
+    assert room_rule(valid, np.array([1.0, 0.99, 2.0, 0.0])).tolist() == [False, True, False, False]
+    assert room_rule(valid, np.array([1.0, 1.5, 2.0, 0.0])).tolist() == [True, True, True, False]
+    assert not room_rule(np.zeros(4, dtype=bool), np.zeros(4)).any()
