@@ -47,7 +47,13 @@ from envs.dispatch_env import CANDIDATE_FEATURES, ConstellationDispatchEnv, unsq
 from envs.errors import ConfigError
 from envs.sim import job_table
 
-__all__ = ["Demonstrations", "behaviour_clone", "collect_demonstrations", "fit_outcomes"]
+__all__ = [
+    "Demonstrations",
+    "behaviour_clone",
+    "collect_demonstrations",
+    "fit_minibatches",
+    "fit_outcomes",
+]
 
 _ROOM = CANDIDATE_FEATURES.index("buffer_used")
 
@@ -266,7 +272,7 @@ def behaviour_clone(
         values, log_prob, _ = policy.evaluate_actions(obs[idx], actions[idx], **kw(idx))
         return -log_prob.mean() + value_coef * ((values.flatten() - returns[idx]) ** 2).mean()
 
-    _fit(policy, len(demos), loss_of, epochs, batch_size, learning_rate, seed,
+    fit_minibatches(policy, len(demos), loss_of, epochs, batch_size, learning_rate, seed,
          "behaviour cloning", progress)  # fmt: skip
     with th.no_grad():
         every = slice(None)
@@ -361,7 +367,7 @@ def fit_outcomes(
             fit = fit + th.nn.functional.smooth_l1_loss(logits[:, -1], best - 1.0)
         return fit + value_coef * ((values - returns[idx]) ** 2).mean()
 
-    _fit(policy, len(demos), loss_of, epochs, batch_size, learning_rate, seed,
+    fit_minibatches(policy, len(demos), loss_of, epochs, batch_size, learning_rate, seed,
          "fitting job costs", progress)  # fmt: skip
     with th.no_grad():
         logits = policy.action_logits(obs)
@@ -392,7 +398,7 @@ def _check_fit(demos: Demonstrations, epochs: int, batch_size: int) -> None:
         raise ConfigError(f"bc: epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
 
 
-def _fit(
+def fit_minibatches(
     policy: Any,
     n: int,
     loss_of: Any,
@@ -403,7 +409,12 @@ def _fit(
     desc: str,
     progress: bool,
 ) -> None:
-    """Minimise ``loss_of(batch indices)`` over shuffled mini-batches with its own Adam."""
+    """Minimise ``loss_of(batch indices)`` over shuffled mini-batches with its own Adam.
+
+    The one training loop of the warm starts here and of the distillation
+    (``agents.iteration``): ``n`` samples, ``epochs`` passes in a seeded order, a progress bar
+    named ``desc``.
+    """
     import torch as th
     from tqdm.auto import tqdm
 

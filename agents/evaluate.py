@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -36,6 +36,7 @@ from agents.bootstrap import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, MIN_SEEDS
 from agents.lifeline import run_in_workers
 from agents.planning import make_agent
 from agents.results import MODEL_KINDS, EpisodeResult, EvaluationResult
+from agents.rollout import Step, rollout
 from agents.scoring import PRETRAINED, ScoringAgent, load_scoring_model
 from agents.shipped import shipped_model_path
 from agents.specs import AgentSpec, parse_agents
@@ -45,7 +46,7 @@ from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError, first_line
 from envs.limits import check_count
 from envs.scenario import load_scenario
-from envs.sim import World, build_world, job_costs_s, job_table
+from envs.sim import World, build_world, job_table
 from envs.sim.bounds import contention_free_cost_s, contention_free_delivery_s
 
 __all__ = [
@@ -136,8 +137,13 @@ def run_episode(
     env = ConstellationDispatchEnv(scenario, world=world, **_with_load(overrides, load))
     agent = _make_agent(spec, env, seed, {} if models is None else models)
     masked = spec.path is None or spec.kind in ("maskable_ppo", "scoring")  # SB3 takes none
-    played = _play(env, agent, seed, masked=masked,
-                   reset_agent=spec.path is None or spec.kind == "scoring")  # fmt: skip
+    invalid = 0
+
+    def count_invalid(step: Step) -> None:
+        nonlocal invalid
+        invalid += step.info["invalid_action"]
+
+    played = rollout(env, agent, seed, masked=masked, on_step=count_invalid)
     jobs = job_table(env.sim)
     jobs["bound_turnaround_s"] = contention_free_delivery_s(env.sim) - jobs["arrival_s"]
     # The environment's objective: time in system of every job plus the drop penalties,
@@ -147,13 +153,13 @@ def run_episode(
     bound_cost = contention_free_cost_s(jobs["bound_turnaround_s"], penalty, arrived)
     metrics = {
         **env.metrics(),
-        "cost_s": float(job_costs_s(jobs, env.sim.now, penalty).sum()),
+        "cost_s": float(jobs["cost_s"].sum()),
         "bound_cost_s": float(bound_cost.sum()),
-        "return": played.total_reward,
+        "return": played.episode_return,
     }
     return EpisodeResult(
         spec.label, env.scenario.name, float(load), int(seed), metrics,
-        jobs, played.decisions, played.truncated, played.invalid_actions,
+        jobs, played.steps, played.truncated, invalid,
     )  # fmt: skip
 
 
@@ -170,39 +176,6 @@ def _make_agent(
     if spec.label not in models:
         models[spec.label] = load_model(spec, env)
     return models[spec.label]
-
-
-class _Played(NamedTuple):
-    """What :func:`_play` counted over an episode."""
-
-    decisions: int
-    invalid_actions: int
-    truncated: bool
-    total_reward: float
-
-
-def _play(
-    env: ConstellationDispatchEnv, agent: Any, seed: int, *, masked: bool, reset_agent: bool
-) -> _Played:
-    """Reset ``env`` with ``seed`` and let ``agent`` decide until the episode ends.
-
-    ``masked``: pass the action mask to ``predict`` (SB3's plain models take none);
-    ``reset_agent``: call ``agent.reset()`` after the env's reset (heuristics, scoring).
-    With no valid action the step takes action 0 (the env's fallback).
-    """
-    obs, info = env.reset(seed=seed)
-    if reset_agent:
-        agent.reset()
-    decisions, invalid, terminated, truncated = 0, 0, env.sim.done, False
-    total_reward = info["reset_reward"]  # what accrued before the first decision
-    while not (terminated or truncated):
-        masks = env.action_masks()
-        extra = {"action_masks": masks} if masked else {}
-        action = agent.predict(obs, deterministic=True, **extra)[0] if masks.any() else 0
-        obs, reward, terminated, truncated, info = env.step(int(np.asarray(action).item()))
-        decisions, invalid = decisions + 1, invalid + info["invalid_action"]
-        total_reward += reward
-    return _Played(decisions, invalid, bool(truncated), total_reward)
 
 
 def _with_load(overrides: Mapping[str, Any] | None, load: float) -> dict[str, Any]:

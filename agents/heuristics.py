@@ -212,7 +212,7 @@ def has_room(view: SimView, sat: int, jobs: int | None = None) -> bool:
     The same rule on observations (the ``buffer_used`` feature at least 1) is
     :func:`room_rule`.
     """
-    return (view.committed(sat) if jobs is None else jobs) < view.buffer_jobs(sat)
+    return view.has_room(sat, jobs)
 
 
 def room_rule(valid: np.ndarray, buffer_used: np.ndarray) -> np.ndarray:

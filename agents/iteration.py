@@ -351,7 +351,7 @@ def fit_labels(
     """
     import torch as th
 
-    from agents.bc import _fit
+    from agents.bc import fit_minibatches
 
     policy = model.policy
     costs = np.where(labels.masks, np.nan_to_num(labels.costs_s, nan=0.0), 0.0)
@@ -379,7 +379,7 @@ def fit_labels(
         ce = -(tgt[idx] * logp.masked_fill(~masks[idx], 0.0)).sum(1)
         return (w[idx] * ce).mean()
 
-    _fit(policy, len(labels), loss_of, epochs, batch_size, learning_rate, seed,
+    fit_minibatches(policy, len(labels), loss_of, epochs, batch_size, learning_rate, seed,
          "fitting rollout labels", progress)  # fmt: skip
     with th.no_grad():
         logits = policy.action_logits(obs).masked_fill(~masks, -th.inf)
@@ -501,7 +501,7 @@ def fit_demonstrations(
     """
     import torch as th
 
-    from agents.bc import _fit
+    from agents.bc import fit_minibatches
 
     weight = data.cell_weights()
     o_t = th.as_tensor(data.obs)
@@ -515,7 +515,9 @@ def fit_demonstrations(
         ce = th.nn.functional.cross_entropy(logits, a_t[idx], reduction="none")
         return (w_t[idx] * ce).mean()
 
-    _fit(policy, len(data), loss_of, epochs, batch_size, learning_rate, seed, desc, progress)
+    fit_minibatches(
+        policy, len(data), loss_of, epochs, batch_size, learning_rate, seed, desc, progress
+    )
     return {"decisions": float(len(data)), "agreement": agreement(model, data)}
 
 

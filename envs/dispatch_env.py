@@ -25,7 +25,6 @@ from envs.sim import (
     SimView,
     World,
     build_world,
-    job_costs_s,
     job_table,
     metrics,
     sample_fault_plan,
@@ -173,7 +172,8 @@ class ConstellationDispatchEnv(gym.Env):
     What accrues before the first decision (jobs dropped because no satellite can deliver
     them, before any action) is not in any step's reward: ``reset()`` reports it as
     ``info["reset_reward"]``, so the return is ``reset_reward`` plus the step rewards.
-    ``envs.sim.job_costs_s`` gives the same cost per job, in seconds, from the job table.
+    The job table's ``cost_s`` column (``envs.sim.job_table``) gives the same cost per job,
+    in seconds.
 
     ## Starting State
     Jobs are drawn for the episode from ``reset(seed=...)`` (arrivals, origins, models,
@@ -200,7 +200,7 @@ class ConstellationDispatchEnv(gym.Env):
     accrued before the first decision, ≤ 0; part of the return). On the last step also
     ``mean_turnaround_s``, ``p50/p95/p99_turnaround_s``, ``dropped_<reason>``,
     ``jobs_redispatched`` and ``satellites_failed`` (``metrics()`` returns them any time),
-    and ``cost_s``: the episode's total cost in seconds (``envs.sim.job_costs_s``; jobs still
+    and ``cost_s``: the episode's total cost in seconds (the job table's ``cost_s``; jobs still
     in flight at a truncation count their time so far), whatever the reward.
 
     ## Arguments
@@ -391,7 +391,7 @@ class ConstellationDispatchEnv(gym.Env):
             info.update(self.metrics())
             # The episode's objective in seconds, whatever the reward (for learning curves).
             info["cost_s"] = float(
-                job_costs_s(job_table(sim), sim.now, self.scenario.reward.drop_penalty_s).sum()
+                job_table(sim)["cost_s"].sum()
             )
         return obs, float(reward), terminated, truncated, info
 

@@ -187,5 +187,5 @@ class CanonicalDispatch(gym.Wrapper):
                 blocks[i, nf + 1] = min(taken[i] / view.buffer_jobs(cands[i]), 2.0)
         # Deferral only at overload (every candidate would find its buffer full), if at all.
         if self.defer and base.scenario.dispatch.allow_defer and env_mask[k]:
-            mask[self.k_max] = all(blocks[i, nf + 1] >= 1.0 for i in valid)
+            mask[self.k_max] = not any(view.has_room(cands[i], taken[i]) for i in valid)
         return out

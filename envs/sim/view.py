@@ -95,6 +95,16 @@ class SimView:
         w = self._world
         return w.scenario.classes[w.sat_class_list[sat]].buffer_jobs
 
+    def has_room(self, sat: int, jobs: int | None = None) -> bool:
+        """The room rule: whether ``sat`` can take one more job without dropping it.
+
+        A satellite whose buffer is already fully promised (``jobs``, by default the jobs
+        committed to it, at least its ``buffer_jobs``) would most likely drop one more job
+        on arrival (``buffer_full``); heuristics and the canonical layout's deferral rule
+        choose it only when no candidate has room.
+        """
+        return (self.committed(sat) if jobs is None else jobs) < self.buffer_jobs(sat)
+
     def can_compute_now(self, sat: int) -> bool:
         """Whether the satellite's power model lets it compute now (always without one)."""
         power = self._world.compute_windows[sat]
