@@ -55,7 +55,6 @@ __all__ = [
     "OracleAgent",
     "RandomAgent",
     "RoundRobinAgent",
-    "has_room",
     "make_heuristic",
     "room_rule",
 ]
@@ -200,26 +199,11 @@ class RoundRobinAgent(HeuristicAgent):
         return action
 
 
-def has_room(view: SimView, sat: int, jobs: int | None = None) -> bool:
-    """The room rule: whether satellite ``sat`` can take one more job without dropping it.
-
-    A satellite whose buffer is already fully promised (``jobs`` at least its
-    ``buffer_jobs``) would most likely drop one more job on arrival (``buffer_full``), so
-    the heuristics choose such a satellite only when no valid candidate has room. ``jobs``
-    defaults to the jobs committed to it (``view.committed``: in uplink or on board);
-    ``ect_queue`` passes the jobs on board when this job would arrive.
-
-    The same rule on observations (the ``buffer_used`` feature at least 1) is
-    :func:`room_rule`.
-    """
-    return view.has_room(sat, jobs)
-
-
 def room_rule(valid: np.ndarray, buffer_used: np.ndarray) -> np.ndarray:
     """Candidates the room rule allows, from observations: the valid ones with room.
 
     ``buffer_used`` is each candidate's share of its buffer already promised (the
-    ``buffer_used`` feature; 1 or more is full, as :func:`has_room` says). When no valid
+    ``buffer_used`` feature; 1 or more is full, as ``SimView.has_room`` says). When no valid
     candidate has room, every valid one is allowed.
 
     >>> room_rule(np.array([True, True, False]), np.array([1.0, 0.5, 0.0])).tolist()
@@ -246,7 +230,7 @@ class EarliestUplinkAgent(HeuristicAgent):
         view, cands = self.view, self.env.candidates
         estimates = self._estimates(valid)
         keys = [
-            (not has_room(view, cands[i]), e.uplink_start)
+            (not view.has_room(cands[i]), e.uplink_start)
             for i, e in zip(valid, estimates, strict=True)
         ]
         return _argmin(valid, keys)
@@ -287,7 +271,7 @@ class ECTAgent(HeuristicAgent):
         view, cands = self.view, self.env.candidates
         estimates = self._estimates(valid)
         keys = [
-            (not has_room(view, cands[i]), e.delivered)
+            (not view.has_room(cands[i]), e.delivered)
             for i, e in zip(valid, estimates, strict=True)
         ]
         return _argmin(valid, keys)
@@ -310,7 +294,7 @@ class ECTQueueAgent(HeuristicAgent):
         view, cands = self.view, self.env.candidates
         estimates, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
         keys = [
-            (not has_room(view, cands[i], n), e.delivered)
+            (not view.has_room(cands[i], n), e.delivered)
             for i, e, n in zip(valid, estimates, taken, strict=True)
         ]
         return _argmin(valid, keys)
@@ -370,7 +354,7 @@ class OracleAgent(HeuristicAgent):
         view, cands = self.view, self.env.candidates
         job = view.head
         keys = [
-            (not has_room(view, cands[i]), view.oracle_estimate(job, cands[i]).delivered)
+            (not view.has_room(cands[i]), view.oracle_estimate(job, cands[i]).delivered)
             for i in valid
         ]
         return _argmin(valid, keys)

@@ -231,17 +231,15 @@ def test_make_heuristic_names_the_unknown_heuristic_and_the_known_ones(toy_world
 
 
 def test_room_is_fewer_committed_jobs_than_buffer_slots():
-    from agents.heuristics import has_room
-
     env = ConstellationDispatchEnv("toy", cache_dir=None, **{"classes.inference.buffer_jobs": 2})
     env.reset(seed=0)
     sat = env.candidates[0]
     view = env.view
-    assert has_room(view, sat) and view.committed(sat) == 0
-    assert has_room(view, sat, jobs=1) and not has_room(view, sat, jobs=2)
+    assert view.has_room(sat) and view.committed(sat) == 0
+    assert view.has_room(sat, jobs=1) and not view.has_room(sat, jobs=2)
     for _ in range(2):  # two jobs dispatched to the satellite fill its two slots
         env.step(int(env.candidates.index(sat)))
-    assert view.committed(sat) == 2 and not has_room(view, sat)
+    assert view.committed(sat) == 2 and not view.has_room(sat)
 
 
 def test_room_rule_on_features_allows_full_candidates_only_when_all_are_full():
