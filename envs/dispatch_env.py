@@ -272,8 +272,11 @@ class ConstellationDispatchEnv(gym.Env):
         self._n_actions = int(self.action_space.n)
         #: ``"flat"`` or ``"dict"`` (see the Observation Space section).
         self.observation = observation
-        flat = spaces.Box(0.0, 2.0, shape=(size,), dtype=np.float32)
-        self.observation_space = flat if observation == "flat" else self._dict_space()
+        #: The flat form's ``Box`` (the ``observation_space`` with ``observation="flat"``).
+        self.flat_observation_space = spaces.Box(0.0, 2.0, shape=(size,), dtype=np.float32)
+        self.observation_space = (
+            self.flat_observation_space if observation == "flat" else self._dict_space()
+        )
         self._expected_out = _expected_output_tokens(sc)
         self._capacity = float(
             sum(sc.classes[c].buffer_jobs for c in self.world.sat_class_list) or 1
@@ -526,9 +529,9 @@ class ConstellationDispatchEnv(gym.Env):
         load = options.get("load")
         if load is None:
             return self.scenario
-        if isinstance(load, bool) or not isinstance(load, (int, float, np.integer, np.floating)):
-            raise ConfigError(f"options.load: must be a number > 0, got {load!r}")
-        if not (math.isfinite(load) and load > 0):
+        real = (int, float, np.integer, np.floating)
+        number = isinstance(load, real) and not isinstance(load, bool)
+        if not (number and math.isfinite(load) and load > 0):
             raise ConfigError(f"options.load: must be a number > 0, got {load!r}")
         sc = self.scenario
         return dataclasses.replace(sc, workload=dataclasses.replace(sc.workload, load=float(load)))

@@ -85,8 +85,7 @@ class FlattenDispatch(gym.ObservationWrapper):
                 "env: FlattenDispatch expects a ConstellationDispatchEnv made with "
                 f"observation='dict', got {type(base).__name__} (observation={form!r})"
             )
-        size = base.n_global + base.k * base.n_features
-        self.observation_space = spaces.Box(0.0, 2.0, shape=(size,), dtype=np.float32)
+        self.observation_space = base.flat_observation_space
 
     def observation(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         """Concatenate the parts (see :func:`flatten_observation`)."""
