@@ -52,15 +52,20 @@ from envs.reward import TimeInSystem
 
 __all__ = [
     "ROLLOUT_PREFIX",
+    "SWITCH_PREFIX",
     "RolloutAgent",
+    "SwitchingAgent",
     "best_branch_cost_s",
     "branch_cost_s",
     "parse_bases",
     "parse_rollout_name",
+    "parse_switch_name",
     "play_then_drain",
+    "policy_cost_s",
 ]
 
 ROLLOUT_PREFIX = "rollout"
+SWITCH_PREFIX = "switch"
 
 
 def parse_bases(base: str | Sequence[str], where: str = "base") -> tuple[str, ...]:
@@ -206,9 +211,134 @@ class RolloutAgent(HeuristicAgent):
         return actions[int(np.argmin(costs))]
 
 
+def parse_switch_name(name: str) -> tuple[str, int, int | None]:
+    """``"switch:BASES[:SEGMENT[:WINDOW]]"`` → ``(BASES, SEGMENT, WINDOW or None)``.
+
+    ``BASES`` is one heuristic or several joined by ``+``; ``SEGMENT`` (default 1000) is how
+    many decisions a chosen base keeps control, ``WINDOW`` how many decisions each base is
+    played on its fork before the drain (default: to the end of the episode).
+
+    >>> parse_switch_name("switch:ect_queue+least_loaded:100:400")
+    ('ect_queue+least_loaded', 100, 400)
+    >>> parse_switch_name("switch:ect_queue+earliest_uplink")
+    ('ect_queue+earliest_uplink', 1000, None)
+    """
+    parts = name.split(":")
+    if parts[0] != SWITCH_PREFIX or len(parts) not in (2, 3, 4):
+        raise ConfigError(f"agent: expected switch:BASES[:SEGMENT[:WINDOW]], got {name!r}")
+    parse_bases(parts[1], f"agent {name!r}")
+    numbers = []
+    for what, text in zip(("SEGMENT", "WINDOW"), parts[2:], strict=False):
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ConfigError(f"agent {name!r}: {what} must be an integer >= 1, got {text!r}")
+        numbers.append(value)
+    segment = numbers[0] if numbers else SwitchingAgent.default_segment
+    return parts[1], segment, numbers[1] if len(numbers) > 1 else None
+
+
+def policy_cost_s(env: gym.Env, base: str, window: int | None, seed: int | None = None) -> float:
+    """Cost (seconds) of following ``base`` from the current decision on.
+
+    ``env`` is forked and left untouched; ``base`` plays ``window`` decisions (``None``: to
+    the end of the episode), then arrivals stop and the system drains under ``base``. The
+    cost is minus the return, in seconds: every job in the system and every arrival within
+    the window, to its delivery or drop.
+    """
+    branch = env.unwrapped.fork()
+    branch.reward_fn = TimeInSystem("s")
+    branch.observe_features = False
+    branch.truncate = False
+    return play_then_drain(branch, make_heuristic(base, branch, seed=seed), window)
+
+
+class SwitchingAgent(HeuristicAgent):
+    """Policy switching over base heuristics: every ``segment`` decisions, follow the cheapest.
+
+    At the first decision of each segment the episode is forked once per base; each base
+    plays ``window`` decisions on its fork, then arrivals stop and the system drains
+    (:func:`policy_cost_s`). The base whose fork costs least chooses the segment's
+    decisions. With exact values, switching at every state is at least as good as the best
+    base from that state on (Chang, Givan & Chong 2004's policy switching); per segment it
+    follows the rule that fits the phase of the episode (e.g. the queue-aware ECT while
+    queues are short, the earliest uplink once they build up) rather than one rule per
+    scenario. It is a *reference* and a teacher (``agents.iteration``'s ``teacher:
+    switch``), not a deployable policy: each segment costs ``len(bases) × (window + drain)``
+    simulated decisions.
+
+    Args:
+        env: The environment (forked at each segment start; never stepped here).
+        seed: Seed of the common random numbers handed to a random base.
+        base: Base heuristics joined by ``+`` (or one).
+        segment: Decisions a chosen base keeps control.
+        window: Decisions each base plays on its fork before the drain (``None``: to the end
+            of the episode, the exact value of following the base from here).
+    """
+
+    name: ClassVar[str] = SWITCH_PREFIX
+    reference_bound: ClassVar[bool] = False
+    default_segment: ClassVar[int] = 1000
+
+    def __init__(
+        self,
+        env: gym.Env,
+        seed: int | None = None,
+        *,
+        base: str | Sequence[str] = "ect_queue+earliest_uplink+least_loaded+load_aware",
+        segment: int = default_segment,
+        window: int | None = None,
+    ):
+        super().__init__(env, seed)
+        self.bases = parse_bases(base)
+        if int(segment) < 1 or (window is not None and int(window) < 1):
+            raise ConfigError(f"switch: segment and window must be >= 1, got {segment}, {window}")
+        self.segment = int(segment)
+        self.window = None if window is None else int(window)
+        self.delegates = {b: make_heuristic(b, self.env, seed=seed) for b in self.bases}
+        self.current = self.bases[0]
+        self.last_costs_s: dict[str, float] = {}
+        self._left = 0
+
+    def __repr__(self) -> str:
+        w = "" if self.window is None else f":{self.window}"
+        name = f"{SWITCH_PREFIX}:{'+'.join(self.bases)}:{self.segment}{w}"
+        return f"SwitchingAgent({name}, seed={self.seed})"
+
+    def reset(self) -> None:
+        """Start the next episode with a fresh choice."""
+        self._left = 0
+        for agent in self.delegates.values():
+            agent.reset()
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """The current base's choice; a new base is picked at each segment start."""
+        if self._left <= 0:
+            self.current = self.pick()
+            self._left = self.segment
+        self._left -= 1
+        agent = self.delegates[self.current]
+        agent._can_defer = self._can_defer
+        return agent.choose(valid)
+
+    def pick(self) -> str:
+        """The base of least :func:`policy_cost_s` from the current decision (ties: first)."""
+        if len(self.bases) == 1:
+            return self.bases[0]
+        crn = int(self.rng.integers(2**31))  # one draw per segment, shared by all forks
+        costs = [policy_cost_s(self.env, b, self.window, seed=crn) for b in self.bases]
+        self.last_costs_s = dict(zip(self.bases, costs, strict=True))
+        return self.bases[int(np.argmin(costs))]
+
+
 def make_agent(name: str, env: gym.Env, seed: int | None = None) -> Any:
-    """A heuristic by name, or a rollout agent for ``rollout:BASE[:H]``."""
+    """An agent by name: a heuristic, ``rollout:BASE[:H]`` or ``switch:BASES[:SEG[:WIN]]``."""
     if name.startswith(ROLLOUT_PREFIX + ":"):
         base, horizon = parse_rollout_name(name)
         return RolloutAgent(env, seed, base=base, horizon=horizon)
+    if name.startswith(SWITCH_PREFIX + ":"):
+        bases, segment, window = parse_switch_name(name)
+        return SwitchingAgent(env, seed, base=bases, segment=segment, window=window)
     return make_heuristic(name, env, seed)

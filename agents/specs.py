@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agents.heuristics import HEURISTICS
-from agents.planning import ROLLOUT_PREFIX, parse_rollout_name
+from agents.planning import ROLLOUT_PREFIX, SWITCH_PREFIX, parse_rollout_name, parse_switch_name
 from agents.results import MODEL_KINDS
 from envs.errors import ConfigError
 
@@ -51,9 +51,18 @@ class AgentSpec:
         if sep and kind == ROLLOUT_PREFIX:
             parse_rollout_name(text.strip())  # one-line error naming the bad part
             return cls(text.strip())
+        if sep and kind == SWITCH_PREFIX:
+            parse_switch_name(text.strip())
+            return cls(text.strip())
         known = ", ".join(
-            [*HEURISTICS, f"{ROLLOUT_PREFIX}:BASE[:H]", "pretrained", "scoring:PATH",
-             *(f"{k}:PATH" for k in MODEL_KINDS)]
+            [
+                *HEURISTICS,
+                f"{ROLLOUT_PREFIX}:BASE[:H]",
+                f"{SWITCH_PREFIX}:BASES[:SEGMENT[:WINDOW]]",
+                "pretrained",
+                "scoring:PATH",
+                *(f"{k}:PATH" for k in MODEL_KINDS),
+            ]
         )
         raise ConfigError(f"agent: unknown agent {text!r} (known: {known})")
 

@@ -7,7 +7,15 @@ import pytest
 
 from agents.evaluate import AgentSpec, run_episode
 from agents.heuristics import make_heuristic
-from agents.planning import RolloutAgent, branch_cost_s, make_agent, parse_rollout_name
+from agents.planning import (
+    RolloutAgent,
+    SwitchingAgent,
+    branch_cost_s,
+    make_agent,
+    parse_rollout_name,
+    parse_switch_name,
+    policy_cost_s,
+)
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError
 from envs.sim import job_table
@@ -222,3 +230,81 @@ def test_a_branch_is_priced_to_its_end_past_the_decision_limit():
     a = int(np.flatnonzero(free.action_masks())[0])
     assert branch_cost_s(capped, a, "ect", None) == branch_cost_s(free, a, "ect", None)
     assert branch_cost_s(capped, a, "ect", 3) == branch_cost_s(free, a, "ect", 3)
+
+
+# ------------------------------------------------------------------ policy switching
+SWITCH_BASES = "ect+least_loaded+earliest_uplink"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_full_horizon_switching_never_costs_more_than_any_of_its_bases(seed):
+    # Policy switching with exact values (every base played to the end on its fork, same
+    # arrivals) picks, from the first decision on, a base no worse than each one alone; each
+    # later switch only lowers the cost of what remains.
+    env = busy_env()
+    costs = {b: play(env, make_heuristic(b, env), seed) for b in SWITCH_BASES.split("+")}
+    agent = SwitchingAgent(env, base=SWITCH_BASES, segment=10)
+    switched = play(env, agent, seed)
+    assert switched <= min(costs.values()) * (1 + 1e-9)
+    assert set(agent.last_costs_s) == set(costs)
+
+
+def test_policy_cost_leaves_the_env_untouched_and_equals_playing_the_base():
+    env = busy_env()
+    ect = make_heuristic("ect", env)
+    obs, _ = env.reset(seed=3)
+    for _ in range(15):
+        obs, *_ = env.step(int(ect.predict(obs)[0]))
+    before = job_table(env.sim)
+    predicted = policy_cost_s(env, "least_loaded", None)
+    for k, v in job_table(env.sim).items():
+        np.testing.assert_array_equal(before[k], v)
+    ll = make_heuristic("least_loaded", env)
+    total, term, trunc = 0.0, False, False
+    while not (term or trunc):
+        obs, r, term, trunc, _ = env.step(int(ll.predict(obs)[0]))
+        total -= r
+    assert total == predicted
+
+
+def test_a_segment_keeps_one_base_and_the_episode_restarts_fresh():
+    env = busy_env()
+    agent = SwitchingAgent(env, base="ect+least_loaded", segment=7, window=20)
+    picks: list[str] = []
+    original = agent.pick
+    agent.pick = lambda: picks.append(original()) or picks[-1]
+    env.reset(seed=2)
+    agent.reset()
+    obs = None
+    for _ in range(15):  # decisions 0, 7 and 14 start segments
+        obs, *_ = env.step(int(agent.predict(obs)[0]))
+    assert len(picks) == 3
+    agent.reset()
+    env.reset(seed=2)
+    env.step(int(agent.predict(None)[0]))
+    assert len(picks) == 4  # a new episode starts a new segment at once
+
+
+def test_switching_runs_in_the_harness_and_is_deterministic():
+    a = run_episode("toy", "switch:ect+least_loaded:5", 3.0, seed=1)
+    b = run_episode("toy", AgentSpec.parse("switch:ect+least_loaded:5"), 3.0, seed=1)
+    assert a.metrics == b.metrics
+    assert a.metrics["jobs_completed"] + a.metrics["jobs_dropped"] == len(a.jobs["job"])
+    assert isinstance(make_agent("switch:ect_queue+load_aware:3:9", busy_env()), SwitchingAgent)
+    assert parse_switch_name("switch:ect:4") == ("ect", 4, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("switch", "expected switch:BASES"),
+        ("switch:ect:1:2:3", "expected switch:BASES"),
+        ("switch:ect+oracle", "unknown base heuristic 'oracle'"),
+        ("switch:ect+ect", "listed twice"),
+        ("switch:ect:0", "SEGMENT must be an integer >= 1, got '0'"),
+        ("switch:ect:5:x", "WINDOW must be an integer >= 1, got 'x'"),
+    ],
+)
+def test_bad_switch_names_get_one_line_errors(name, message):
+    with pytest.raises(ConfigError, match=message):
+        AgentSpec.parse(name) if ":" in name else parse_switch_name(name)
