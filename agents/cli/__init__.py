@@ -46,6 +46,10 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
         "agents.cli.distill",
         "Train the distilled policy: imitation, then rollout-labelled policy iteration.",
     ),
+    "finetune": (
+        "agents.cli.finetune",
+        "Fine-tune a distilled policy with policy gradients (Decima's input-dependent baseline).",
+    ),
     "quickstart": (
         "agents.cli.quickstart",
         "Distil a dispatcher briefly and compare it with every heuristic (~10 min).",

@@ -35,16 +35,16 @@ KEYS = (
 )  # fmt: skip
 
 
-def load_recipe(path: Path, hp: Sequence[str]) -> dict:
-    """The recipe file with ``--hp`` overrides; unknown keys are one-line errors."""
+def load_recipe(path: Path, hp: Sequence[str], keys: Sequence[str] = KEYS) -> dict:
+    """The recipe file with ``--hp`` overrides; unknown and missing ``keys`` are one-line errors."""
     recipe = read_yaml(path)
     if not isinstance(recipe, dict):
         raise ConfigError(f"{path}: expected a mapping of recipe keys")
     recipe.update(parse_hyperparameters(hp))
-    unknown = sorted(set(recipe) - set(KEYS))
+    unknown = sorted(set(recipe) - set(keys))
     if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (allowed: {', '.join(KEYS)})")
-    missing = [k for k in KEYS if k not in recipe]
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (allowed: {', '.join(keys)})")
+    missing = [k for k in keys if k not in recipe]
     if missing:
         raise ConfigError(f"{path}: missing key {missing[0]!r}")
     return recipe
@@ -76,8 +76,7 @@ def recipe_cells(recipe: dict, overrides: dict | None = None) -> list[Cell]:
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Distil; write the model, ``rounds.csv`` and ``config.json``."""
     parser = argparse.ArgumentParser(
-        prog=prog,
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--recipe", type=Path, default=configs_dir() / "agents" / "distill.yaml",
                         help="recipe file (YAML)")  # fmt: skip
@@ -115,4 +114,3 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
                    "seconds": seconds}, fh, indent=2, default=str)  # fmt: skip
     print(f"trained in {seconds / 60:.1f} min; wrote {args.out}/model.zip")
     return 0
-
