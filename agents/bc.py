@@ -333,10 +333,25 @@ def fit_outcomes(
     """
     import torch as th
 
+    _check_fit(demos, epochs, batch_size)
+    _check_outcome_inputs(model.policy, demos, temperature_s)
+    policy = model.policy
+    obs = th.as_tensor(demos.obs)
+    masks = th.as_tensor(demos.masks)
+    actions = th.as_tensor(demos.actions).unsqueeze(1)
+    relative = demos.job_costs_s - _earliest_estimate_s(demos.obs, model)
+    target = th.as_tensor(-relative / float(temperature_s), dtype=th.float32)
+    returns = th.as_tensor(demos.returns(float(model.gamma)) / return_scale, dtype=th.float32)
+    loss_of = _outcome_loss(policy, obs, masks, actions, target, returns, value_coef)
+    fit_minibatches(policy, len(demos), loss_of, epochs, batch_size, learning_rate, seed,
+         "fitting job costs", progress)  # fmt: skip
+    return _outcome_stats(policy, obs, masks, actions, target, returns, float(temperature_s))
+
+
+def _check_outcome_inputs(policy: Any, demos: Demonstrations, temperature_s: float) -> None:
+    """One-line errors for what outcome fitting cannot use."""
     from agents.policy import CandidateScoringPolicy
 
-    _check_fit(demos, epochs, batch_size)
-    policy = model.policy
     if not isinstance(policy, CandidateScoringPolicy):
         raise ConfigError(
             "bc: target outcome scores candidates with the candidate policy (policy: candidate), "
@@ -344,16 +359,23 @@ def fit_outcomes(
         )
     if demos.job_costs_s is None or len(demos.job_costs_s) != len(demos):
         raise ConfigError("bc: target outcome needs the decided jobs' costs (job_costs_s)")
-    if isinstance(temperature_s, bool) or not isinstance(temperature_s, int | float) or (
-        not temperature_s > 0
+    if (
+        isinstance(temperature_s, bool)
+        or not isinstance(temperature_s, int | float)
+        or (not temperature_s > 0)
     ):
         raise ConfigError(f"bc.temperature_s: expected seconds > 0, got {temperature_s!r}")
-    obs = th.as_tensor(demos.obs)
-    masks = th.as_tensor(demos.masks)
-    actions = th.as_tensor(demos.actions).unsqueeze(1)
-    relative = demos.job_costs_s - _earliest_estimate_s(demos.obs, model)
-    target = th.as_tensor(-relative / float(temperature_s), dtype=th.float32)
-    returns = th.as_tensor(demos.returns(float(model.gamma)) / return_scale, dtype=th.float32)
+
+
+def _outcome_loss(
+    policy: Any, obs: Any, masks: Any, actions: Any, target: Any, returns: Any, value_coef: float
+) -> Any:
+    """The mini-batch loss of :func:`fit_outcomes`.
+
+    Huber on the recorded action's logit, deferral (never recorded) one temperature below the
+    best candidate, and the value regression.
+    """
+    import torch as th
 
     defer = policy.allow_defer and not bool((actions == masks.shape[1] - 1).any())
 
@@ -367,8 +389,16 @@ def fit_outcomes(
             fit = fit + th.nn.functional.smooth_l1_loss(logits[:, -1], best - 1.0)
         return fit + value_coef * ((values - returns[idx]) ** 2).mean()
 
-    fit_minibatches(policy, len(demos), loss_of, epochs, batch_size, learning_rate, seed,
-         "fitting job costs", progress)  # fmt: skip
+    return loss_of
+
+
+def _outcome_stats(
+    policy: Any, obs: Any, masks: Any, actions: Any, target: Any, returns: Any,
+    temperature_s: float,
+) -> dict[str, float]:  # fmt: skip
+    """``{"accuracy", "cost_mae_s", "value_mse"}`` of a fitted policy on its demonstrations."""
+    import torch as th
+
     with th.no_grad():
         logits = policy.action_logits(obs)
         chosen = logits.gather(1, actions).squeeze(1)
@@ -376,7 +406,7 @@ def fit_outcomes(
         values = policy.predict_values(obs).flatten()
     return {
         "accuracy": float((best == actions.squeeze(1)).float().mean()),
-        "cost_mae_s": float((chosen - target).abs().mean()) * float(temperature_s),
+        "cost_mae_s": float((chosen - target).abs().mean()) * temperature_s,
         "value_mse": float(((values - returns) ** 2).mean()),
     }
 
