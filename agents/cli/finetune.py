@@ -34,6 +34,33 @@ KEYS = (
 )  # fmt: skip
 
 
+def run_recipe(
+    recipe: dict, model: object, out: Path, *, workers: int, overrides: dict | None = None
+) -> list[dict]:
+    """Fine-tune ``model`` with a loaded recipe; write ``iterations.csv``; return the rows."""
+    from agents.finetune import finetune
+
+    cells = recipe_cells({**recipe, "max_decisions": None}, overrides)
+    for cell in cells:  # bad scenarios fail here, in one line, before any work
+        cell.make_env(int(recipe["k_max"]))
+    _, rows = finetune(
+        model, cells, out_dir=out, iterations=int(recipe["iterations"]),
+        seeds_per_iteration=int(recipe["seeds_per_iteration"]),
+        rollouts=int(recipe["rollouts"]), eval_seeds=[int(s) for s in recipe["eval_seeds"]],
+        k_max=int(recipe["k_max"]), temperature=float(recipe["temperature"]),
+        epochs=int(recipe["epochs"]), batch_size=int(recipe["batch_size"]),
+        learning_rate=float(recipe["learning_rate"]), clip=float(recipe["clip"]),
+        entropy=float(recipe["entropy"]), cap=recipe["max_decisions"],
+        workers=workers, seed=int(recipe["seed"]),
+    )  # fmt: skip
+    with atomic_write(out / "iterations.csv") as fh:
+        fields = sorted({k for r in rows for k in r}, key=lambda k: (k != "iteration", k))
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Fine-tune; write the model, ``iterations.csv`` and ``config.json``."""
     parser = argparse.ArgumentParser(
@@ -50,34 +77,18 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     if args.workers < 1:
         raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
     recipe = load_recipe(args.recipe, args.hp, KEYS)
-    cells = recipe_cells({**recipe, "max_decisions": None}, parse_overrides(args.set))
-    for cell in cells:  # bad scenarios fail here, in one line, before any work
-        cell.make_env(int(recipe["k_max"]))
+    overrides = parse_overrides(args.set)
+    recipe_cells({**recipe, "max_decisions": None}, overrides)  # recipe errors before loading
     import torch as th
 
-    from agents.finetune import finetune
     from agents.scoring import PRETRAINED, load_scoring_model
 
     th.set_num_threads(1)
     start = str(recipe["start"])
     model = load_scoring_model(PRETRAINED if start == "pretrained" else start)
     began = time.perf_counter()
-    _, rows = finetune(
-        model, cells, out_dir=args.out, iterations=int(recipe["iterations"]),
-        seeds_per_iteration=int(recipe["seeds_per_iteration"]),
-        rollouts=int(recipe["rollouts"]), eval_seeds=[int(s) for s in recipe["eval_seeds"]],
-        k_max=int(recipe["k_max"]), temperature=float(recipe["temperature"]),
-        epochs=int(recipe["epochs"]), batch_size=int(recipe["batch_size"]),
-        learning_rate=float(recipe["learning_rate"]), clip=float(recipe["clip"]),
-        entropy=float(recipe["entropy"]), cap=recipe["max_decisions"],
-        workers=args.workers, seed=int(recipe["seed"]),
-    )  # fmt: skip
+    run_recipe(recipe, model, args.out, workers=args.workers, overrides=overrides)
     seconds = time.perf_counter() - began
-    with atomic_write(args.out / "iterations.csv") as fh:
-        fields = sorted({k for r in rows for k in r}, key=lambda k: (k != "iteration", k))
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
     with atomic_write(args.out / "config.json") as fh:
         json.dump({"recipe": recipe, "set": args.set, "argv": list(argv or sys.argv[1:]),
                    "seconds": seconds}, fh, indent=2, default=str)  # fmt: skip

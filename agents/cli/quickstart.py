@@ -6,16 +6,18 @@ Training is a short version of the recipe behind the shipped policy
 (``configs/agents/distill.yaml``, ``agents.iteration``): on the scenario at loads 1 and 2
 with short arrival windows, find the cheapest heuristic of each load, imitate it with the
 candidate-scoring network (which sees every heuristic's vote), then two DAgger rounds (the
-network plays, the heuristics say what they would do, refit). ``--hp rounds=1`` adds a round
-of rollout labels. Writes OUT/train (model.zip, imitation.zip) and OUT/eval (summary.csv,
-jobs.csv, summary.json, comparison.csv against the best heuristic of each load,
+network plays, the heuristics say what they would do, refit), then two iterations of
+policy-gradient fine-tuning with Decima's input-dependent baseline (``agents.finetune``; the
+best of the start and its iterates on a held-out seed is kept). ``--hp rounds=1`` adds a
+round of rollout labels. Writes OUT/train (model.zip, imitation.zip, finetune/) and OUT/eval
+(summary.csv, jobs.csv, summary.json, comparison.csv against the best heuristic of each load,
 turnaround_cdf.png, turnaround_vs_load.png, contact_gantt.png, ground_tracks.png,
 queue_length.png, report.html), prints the tables and ends with a one-line reading.
 About 10 minutes on 2 CPU cores with the defaults.
 
 --set KEY=VALUE overrides the scenario everywhere (training, evaluation, the drawn episode);
 --hp KEY=VALUE changes the distillation (keys: rounds, horizon, label_share, explore, epochs,
-k_max, teacher, dagger_rounds, base; see configs/agents/distill.yaml).
+k_max, teacher, dagger_rounds, base, finetune_iterations; see configs/agents/distill.yaml).
 
 ``python scripts/quickstart.py`` is the same command (same options) in a checkout.
 """
@@ -34,10 +36,12 @@ from agents.cli._common import (
     parse_overrides,
 )
 
-#: The distillation ``--hp`` may change, and the quickstart's values of them.
+#: The distillation ``--hp`` may change, and the quickstart's values of them
+#: (``finetune_iterations``: policy-gradient iterations after the distillation, 0 for none).
 DISTILL_DEFAULTS = {
     "rounds": 0, "dagger_rounds": 2, "horizon": 30, "explore": 0.1, "epochs": 20,
     "k_max": 16, "teacher": "best", "base": ["ect_queue", "earliest_uplink"],
+    "finetune_iterations": 2,
 }  # fmt: skip
 
 
@@ -121,10 +125,22 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     cells = [Cell(args.scenario, load, {"episode.duration_s": 1200.0, **overrides})
              for load in loads]  # fmt: skip
     print(f"[1/3] distilling a dispatcher on {args.scenario} (loads {args.load}, short windows)")
+    iterations = int(settings.pop("finetune_iterations"))
     distill(cells, out_dir=args.out / "train", imitation_seeds=[args.seed],
             label_seeds=[args.seed + 1], workers=args.workers, seed=args.seed,
             **settings)  # fmt: skip
     model = f"scoring:{args.out / 'train' / 'model.zip'}"
+    if iterations > 0:
+        from agents.finetune import finetune
+        from agents.scoring import load_scoring_model
+
+        print(f"      fine-tuning it: {iterations} policy-gradient iterations with Decima's "
+              "input-dependent baseline (agents.finetune)")  # fmt: skip
+        student = load_scoring_model(args.out / "train" / "model.zip")
+        finetune(student, cells, out_dir=args.out / "train" / "finetune", iterations=iterations,
+                 eval_seeds=[args.seed + 50], k_max=int(settings["k_max"]),
+                 workers=args.workers, seed=args.seed)  # fmt: skip
+        model = f"scoring:{args.out / 'train' / 'finetune' / 'model.zip'}"
     print(f"[2/3] evaluating against the heuristics and the shipped policy ({args.episodes} "
           "paired episodes per load)")  # fmt: skip
     result = evaluate(

@@ -138,3 +138,32 @@ def test_an_unknown_recipe_key_is_named(tmp_path):
 
     with pytest.raises(ConfigError, match="unknown key 'iterationz'"):
         main(["--hp", "iterationz=3", "--out", str(tmp_path)])
+
+
+def test_distill_with_a_finetune_recipe_is_one_command(tmp_path):
+    from agents.cli.distill import main
+    from envs.resources import configs_dir
+    from envs.yamlio import read_yaml
+
+    distill = read_yaml(configs_dir() / "agents" / "distill.yaml")
+    distill.update({"cells": [{"scenario": "toy", "load": 12}], "generated": [],
+                    "max_decisions": None, "teacher": "ect_queue", "dagger_rounds": 0,
+                    "rounds": 0, "epochs": 2, "finetune": "ft.yaml"})  # fmt: skip
+    ft = read_yaml(configs_dir() / "agents" / "finetune.yaml")
+    ft.update({"cells": [{"scenario": "toy", "load": 12}], "iterations": 1, "rollouts": 2,
+               "eval_seeds": [100], "max_decisions": None})  # fmt: skip
+    import yaml
+
+    (tmp_path / "d.yaml").write_text(yaml.safe_dump(distill))
+    (tmp_path / "ft.yaml").write_text(yaml.safe_dump(ft))
+    out = tmp_path / "out"
+    assert main(["--recipe", str(tmp_path / "d.yaml"), "--workers", "1", "--out", str(out)]) == 0
+    assert (out / "distilled.zip").is_file() and (out / "finetune" / "iterations.csv").is_file()
+    best = (out / "finetune" / "model.zip").read_bytes()
+    assert (out / "model.zip").read_bytes() == best
+    with open(out / "rounds.csv") as fh:
+        rounds = [r["round"] for r in csv.DictReader(fh)]
+    assert rounds == ["imitation", "finetune_0", "finetune_1"]
+    with pytest.raises(ConfigError, match="recipe file not found"):
+        main(["--recipe", str(tmp_path / "d.yaml"), "--hp", "finetune=nope.yaml",
+              "--workers", "1", "--out", str(tmp_path / "o2")])  # fmt: skip

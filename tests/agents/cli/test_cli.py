@@ -83,6 +83,7 @@ BAD = {
     "train": (["--set", "learning_rate=1e-4", "--out", "r"],
               "--set learning_rate=1e-4: learning_rate is a hyperparameter"),
     "distill": (["--workers", "0"], "--workers: must be >= 1, got 0"),
+    "finetune": (["--hp", "rollouts=1", "--hp", "iterations=1"], "rollouts >= 2"),
     "sweep": (["--file", "missing.yaml", "--out", "o"], "missing.yaml: file not found"),
     "quickstart": (["--hp", "load=2"], "--hp load=2: load is a scenario override"),
     "study ground-network": (["--antennas", "0"], "--antennas"),
