@@ -121,19 +121,18 @@ class HeuristicAgent:
             ValueError: If the mask has the wrong size or allows no action.
         """
         mask = self.env.action_masks() if action_masks is None else np.asarray(action_masks)
-        mask = mask.reshape(-1).astype(bool)
+        if mask.ndim != 1 or mask.dtype != np.bool_:
+            mask = mask.reshape(-1).astype(bool)
         if mask.size != self.n_actions:
             raise ValueError(f"action_masks: expected {self.n_actions} entries, got {mask.size}")
-        allowed = np.flatnonzero(mask)
-        if allowed.size == 0:
+        allowed = np.flatnonzero(mask).tolist()
+        if not allowed:
             raise ValueError("action_masks: no valid action")
         n_cands = min(self.k, len(self.env.candidates))
-        dispatch = allowed[allowed < n_cands]
+        dispatch = [i for i in allowed if i < n_cands]
         self._can_defer = bool(self.n_actions > self.k and mask[self.k])  # for subclasses
-        if dispatch.size == 0:
-            action = int(allowed[0])  # only deferral (or padding) left: the mask decides
-        else:
-            action = int(self.choose([int(i) for i in dispatch]))
+        # Only deferral (or padding) left: the mask decides.
+        action = int(self.choose(dispatch)) if dispatch else allowed[0]
         return np.array(action, dtype=np.int64), None
 
     def choose(self, valid: Sequence[int]) -> int:

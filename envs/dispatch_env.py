@@ -282,7 +282,7 @@ class ConstellationDispatchEnv(gym.Env):
             sum(sc.classes[c].buffer_jobs for c in self.world.sat_class_list) or 1
         )
         self._day_fraction = _day_fraction(sc)
-        self._buffer_of_sat = [sc.classes[c].buffer_jobs for c in self.world.sat_class_list]
+        self._buffer_of_sat = self.world.sat_buffer_jobs
         # Satellites that can host on-board (Earth-observation) jobs: they serve a model the
         # workload uses.
         used = [sc.model_index(m) for m, w in sc.workload.models if w > 0] or [0]

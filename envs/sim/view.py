@@ -92,8 +92,7 @@ class SimView:
 
     def buffer_jobs(self, sat: int) -> int:
         """Size of the satellite's on-board buffer."""
-        w = self._world
-        return w.scenario.classes[w.sat_class_list[sat]].buffer_jobs
+        return self._world.sat_buffer_jobs[sat]
 
     def has_room(self, sat: int, jobs: int | None = None) -> bool:
         """The room rule: whether ``sat`` can take one more job without dropping it.
@@ -103,7 +102,8 @@ class SimView:
         on arrival (``buffer_full``); heuristics and the canonical layout's deferral rule
         choose it only when no candidate has room.
         """
-        return (self.committed(sat) if jobs is None else jobs) < self.buffer_jobs(sat)
+        taken = self._sim.committed[sat] if jobs is None else jobs
+        return taken < self._world.sat_buffer_jobs[sat]
 
     def can_compute_now(self, sat: int) -> bool:
         """Whether the satellite's power model lets it compute now (always without one)."""
@@ -310,8 +310,10 @@ class SimView:
                 i = free.index(first)
                 m = s.model[j]
                 start = end if end > first else first
-                service = (swap if loaded[i] != m else 0.0) + s.in_tokens[j] * pre[m] + (
-                    out_tokens * dec[m]
+                service = (
+                    (swap if loaded[i] != m else 0.0)
+                    + s.in_tokens[j] * pre[m]
+                    + (out_tokens * dec[m])
                 )
                 if power is not None:
                     start, finish = walk(power, start, service)

@@ -107,6 +107,10 @@ class World:
         class_names = [c.name for c in scenario.classes]
         self.sat_class = np.array([class_names.index(c) for c in sat_classes], dtype=np.int64)
         self.sat_class_list: list[int] = self.sat_class.tolist()
+        #: Each satellite's buffer size (jobs), read at every decision by the room rule.
+        self.sat_buffer_jobs: list[int] = [
+            scenario.classes[c].buffer_jobs for c in self.sat_class_list
+        ]
         n_cls, n_mod = len(scenario.classes), len(scenario.models)
         self.serves = np.zeros((n_cls, n_mod), bool)
         self.prefill_rate = np.zeros((n_cls, n_mod))
