@@ -42,7 +42,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs.errors import ConfigError
-from envs.sim import Estimate, SimView
+from envs.sim import INF, Estimate, SimView
 
 __all__ = [
     "HEURISTICS",
@@ -267,13 +267,13 @@ class ECTAgent(HeuristicAgent):
 
     def choose(self, valid: Sequence[int]) -> int:
         """Argmin of (buffer full, ``estimate(job, sat).delivered``); ties by candidate order."""
-        view, cands = self.view, self.env.candidates
-        estimates = self._estimates(valid)
-        keys = [
-            (not view.has_room(cands[i]), e.delivered)
-            for i, e in zip(valid, estimates, strict=True)
-        ]
-        return _argmin(valid, keys)
+        has_room, cands = self.view.has_room, self.env.candidates
+        best, best_key = valid[0], (True, INF)
+        for i, e in zip(valid, self._estimates(valid), strict=True):
+            key = (not has_room(cands[i]), e.delivered)
+            if key < best_key:
+                best, best_key = i, key
+        return best
 
 
 class ECTQueueAgent(HeuristicAgent):
