@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from agents.iteration import Cell
-from agents.lifeline import run_in_workers
+from agents.lifeline import run_ordered
 from agents.rollout import Step, rollout
 from agents.scoring import greedy_action
 from envs.errors import ConfigError
@@ -218,21 +218,6 @@ def _sample_task(
     return n, sample_trajectory(model, cell, seed, sample_seed=sample_seed, group=group, **kwargs)
 
 
-def _run(fn: Callable, tasks: list[tuple], workers: int) -> list[Any]:
-    """``fn(*task)`` for every task (in workers when ``workers`` > 1), in task order."""
-    found: dict[int, Any] = {}
-
-    def done(result: tuple[int, Any]) -> None:
-        found[result[0]] = result[1]
-
-    if workers <= 1:
-        for t in tasks:
-            done(fn(*t))
-    else:
-        run_in_workers(fn, tasks, workers, done)
-    return [found[n] for n in range(len(tasks))]
-
-
 def greedy_cost_s(model: Any, cell: Cell, seed: int, k_max: int = 16, cap: int | None = None):
     """Cost per arrived job of the greedy student on one episode of ``cell`` (drained)."""
     from envs.sim.metrics import job_table
@@ -341,7 +326,6 @@ def finetune(
     from pathlib import Path
 
     from sb3_contrib import MaskablePPO
-    from tqdm.auto import tqdm
 
     from envs.atomic import atomic_write
 
@@ -368,7 +352,8 @@ def finetune(
     def evaluate(path: str) -> list[float]:
         tasks = [(n, path, c, int(s), k_max, cap)
                  for n, (c, s) in enumerate((c, s) for c in cells for s in eval_seeds)]  # fmt: skip
-        costs = np.asarray(_run(_greedy_task, tasks, workers)).reshape(len(cells), -1)
+        costs = run_ordered(_greedy_task, tasks, workers, progress=False)
+        costs = np.asarray(costs).reshape(len(cells), -1)
         return costs.mean(axis=1).tolist()
 
     start_path = save(model, "start.zip")
@@ -390,11 +375,9 @@ def finetune(
                 s = int(seed) + 1000 * it + j
                 for r in range(rollouts):
                     tasks.append((len(tasks), path, cell, s, s * 100 + r, (ci, s), sampling))
-        trajs: list[Trajectory] = []
-        with tqdm(total=len(tasks), desc=f"finetune iteration {it}", disable=not progress) as bar:
-            for t in _run(_sample_task, tasks, workers):
-                trajs.append(t)
-                bar.update()
+        trajs: list[Trajectory] = run_ordered(
+            _sample_task, tasks, workers, desc=f"finetune iteration {it}", progress=progress
+        )
         rate = float(np.mean([t.total_cost_s / max(t.end_s - t.times_s[0], 1.0) for t in trajs]))
         rho = rate if rho is None else 0.9 * rho + 0.1 * rate
         stats = _update(model, trajs, advantages(trajs, rho), temperature=temperature,

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from agents.heuristics import HEURISTICS, make_heuristic
-from agents.lifeline import run_in_workers
+from agents.lifeline import run_ordered
 from agents.planning import best_branch_cost_s, parse_bases, play_then_drain
 from agents.rollout import Step, rollout
 from agents.scoring import greedy_action
@@ -306,30 +306,15 @@ def collect_labels(
     ``backend="ray"`` runs the tasks with :func:`agents.distributed.run_on_ray` (the open Ray
     session, else a local instance of ``workers`` CPUs); the labels do not depend on it.
     """
-    from tqdm.auto import tqdm
-
     if backend not in ("process", "ray"):
         raise ConfigError(f"backend: must be process or ray, got {backend!r}")
     path = None if student_path is None else os.fspath(student_path)
     tasks = [(c, int(s), i, path, kwargs) for i, c in enumerate(cells) for s in seeds]
     tasks = [(n, *t) for n, t in enumerate(tasks)]  # results are put back in task order
-    found: dict[int, RolloutLabels] = {}
-    with tqdm(total=len(tasks), desc="labelling", disable=not progress) as bar:
-
-        def done(result: tuple[int, RolloutLabels]) -> None:
-            found[result[0]] = result[1]
-            bar.update()
-
-        if workers <= 1:
-            for t in tasks:
-                done(_label_task(*t))
-        elif backend == "ray":
-            from agents.distributed import run_on_ray
-
-            run_on_ray(_label_task, tasks, workers, done)
-        else:
-            run_in_workers(_label_task, tasks, workers, done)
-    parts = [found[n] for n in range(len(tasks))]
+    run = None
+    if backend == "ray":
+        from agents.distributed import run_on_ray as run
+    parts = run_ordered(_label_task, tasks, workers, desc="labelling", progress=progress, run=run)
     return RolloutLabels.concat(parts)
 
 
@@ -556,31 +541,20 @@ def imitate(
                               desc=f"imitating {names}")  # fmt: skip
 
 
-def _best_task(n: int, cell: Cell, seeds: Sequence[int]) -> tuple[int, str, dict[str, float]]:
+def _best_task(
+    n: int, cell: Cell, seeds: Sequence[int]
+) -> tuple[int, tuple[str, dict[str, float]]]:
     """Task ``n`` of :func:`best_teachers` (in a worker process)."""
-    return n, *best_heuristic(cell, seeds)
+    return n, best_heuristic(cell, seeds)
 
 
 def best_teachers(
     cells: Sequence[Cell], seeds: Sequence[int], *, workers: int = 1, progress: bool = True
 ) -> list[tuple[str, dict[str, float]]]:
     """:func:`best_heuristic` of every cell, on ``workers`` processes, in cell order."""
-    from tqdm.auto import tqdm
-
     tasks = [(n, c, [int(s) for s in seeds]) for n, c in enumerate(cells)]
-    found: dict[int, tuple[str, dict[str, float]]] = {}
-    with tqdm(total=len(tasks), desc="best heuristic per cell", disable=not progress) as bar:
-
-        def done(result: tuple[int, str, dict[str, float]]) -> None:
-            found[result[0]] = result[1:]
-            bar.update()
-
-        if workers <= 1:
-            for t in tasks:
-                done(_best_task(*t))
-        else:
-            run_in_workers(_best_task, tasks, workers, done)
-    return [found[n] for n in range(len(tasks))]
+    return run_ordered(_best_task, tasks, workers, desc="best heuristic per cell",
+                       progress=progress)  # fmt: skip
 
 
 def distill(

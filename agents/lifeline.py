@@ -24,10 +24,17 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["WATCH_INTERVAL_S", "die_with", "parent_alive", "stop_processes"]
+__all__ = [
+    "WATCH_INTERVAL_S",
+    "die_with",
+    "parent_alive",
+    "run_in_workers",
+    "run_ordered",
+    "stop_processes",
+]
 
 #: How often a worker checks that its parent is alive (seconds).
 WATCH_INTERVAL_S = 0.5
@@ -127,3 +134,36 @@ def run_in_workers(
         stop_processes(processes)
         raise
     pool.shutdown()
+
+
+def run_ordered(
+    fn: Callable[..., tuple[int, Any]],
+    tasks: Sequence[tuple],
+    workers: int,
+    *,
+    desc: str = "",
+    progress: bool = True,
+    run: Callable[..., None] | None = None,
+) -> list[Any]:
+    """Values of ``fn(*task)`` for every task, in task order, with a progress bar.
+
+    Task ``n``'s first item is ``n`` and ``fn`` returns ``(n, value)``, so results that
+    complete in any order are put back in order. ``workers`` <= 1 runs here, in order;
+    otherwise :func:`run_in_workers` runs them, or ``run`` (same signature, e.g.
+    ``agents.distributed.run_on_ray``).
+    """
+    from tqdm.auto import tqdm
+
+    found: dict[int, Any] = {}
+    with tqdm(total=len(tasks), desc=desc, disable=not progress) as bar:
+
+        def done(result: tuple[int, Any]) -> None:
+            found[result[0]] = result[1]
+            bar.update()
+
+        if workers <= 1:
+            for t in tasks:
+                done(fn(*t))
+        else:
+            (run or run_in_workers)(fn, tasks, workers, done)
+    return [found[n] for n in range(len(tasks))]

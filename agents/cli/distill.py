@@ -16,7 +16,6 @@ and DIR/model.zip becomes the fine-tuned policy (--hp finetune=null skips the st
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
@@ -24,56 +23,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from agents.cli._common import add_set_option, parse_hyperparameters, parse_overrides
-from agents.iteration import Cell, distill
+from agents.cli._common import parse_overrides
+from agents.cli.recipes import load_recipe, parse_recipe_command, recipe_cells
+from agents.iteration import distill
 from envs.atomic import atomic_write
 from envs.errors import ConfigError
-from envs.resources import configs_dir
-from envs.yamlio import read_yaml
 
 KEYS = (
     "cells", "generated", "max_decisions", "teacher", "dagger_rounds", "base", "horizon",
     "label_share", "labels_per_episode", "explore", "rounds", "imitation_seeds", "label_seeds",
     "k_max", "epochs", "seed", "finetune",
 )  # fmt: skip
-
-
-def load_recipe(path: Path, hp: Sequence[str], keys: Sequence[str] = KEYS) -> dict:
-    """The recipe file with ``--hp`` overrides; unknown and missing ``keys`` are one-line errors."""
-    recipe = read_yaml(path)
-    if not isinstance(recipe, dict):
-        raise ConfigError(f"{path}: expected a mapping of recipe keys")
-    recipe.update(parse_hyperparameters(hp))
-    unknown = sorted(set(recipe) - set(keys))
-    if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (allowed: {', '.join(keys)})")
-    missing = [k for k in keys if k not in recipe]
-    if missing:
-        raise ConfigError(f"{path}: missing key {missing[0]!r}")
-    return recipe
-
-
-def recipe_cells(recipe: dict, overrides: dict | None = None) -> list[Cell]:
-    """The recipe's cells: listed presets, then ``generated:SEED`` at their own loads.
-
-    ``overrides`` (``--set``) apply to every cell, over the recipe's own overrides.
-    """
-    cells = []
-    limit = recipe["max_decisions"]
-    cap = {} if limit is None else {"episode.max_decisions": limit}
-    extra = dict(overrides or {})
-    for i, c in enumerate(recipe["cells"] or []):
-        if not isinstance(c, dict) or "scenario" not in c:
-            raise ConfigError(f"cells[{i}]: expected {{scenario, load, overrides}}, got {c!r}")
-        cells.append(Cell(str(c["scenario"]), c.get("load"),
-                          {**cap, **dict(c.get("overrides") or {}), **extra}))  # fmt: skip
-    for s in recipe["generated"] or []:
-        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 900_000:
-            raise ConfigError(f"generated: seeds must be integers in [0, 900000), got {s!r}")
-        cells.append(Cell(f"generated:{s}", None, {**cap, **extra}))
-    if not cells:
-        raise ConfigError("cells: give at least one cell or generated seed")
-    return cells
 
 
 def finetune_recipe(recipe_path: Path, finetune: str | None) -> dict | None:
@@ -115,20 +75,8 @@ def finetune_stage(recipe: dict, out: Path, workers: int, overrides: dict) -> li
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Distil; write the model, ``rounds.csv`` and ``config.json``."""
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--recipe", type=Path, default=configs_dir() / "agents" / "distill.yaml",
-                        help="recipe file (YAML)")  # fmt: skip
-    parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
-                        help="recipe (hyperparameter) override, e.g. rounds=1")  # fmt: skip
-    add_set_option(parser, "--set isl.enabled=true (every cell)")
-    parser.add_argument("--workers", type=int, default=2, help="labelling processes")
-    parser.add_argument("--out", type=Path, default=Path("runs/distill"), help="output folder")
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
-    recipe = load_recipe(args.recipe, args.hp)
+    args = parse_recipe_command(argv, prog, __doc__, "distill", "rounds=1", "labelling processes")
+    recipe = load_recipe(args.recipe, args.hp, KEYS)
     cells = recipe_cells(recipe, parse_overrides(args.set))
     fine = finetune_recipe(args.recipe, recipe["finetune"])
     for cell in cells:  # bad scenarios fail here, in one line, before any work

@@ -13,7 +13,6 @@ ratio to the start, the PPO statistics) and DIR/config.json. See agents/finetune
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
@@ -21,11 +20,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from agents.cli._common import add_set_option, parse_overrides
-from agents.cli.distill import load_recipe, recipe_cells
+from agents.cli._common import parse_overrides
+from agents.cli.recipes import load_recipe, parse_recipe_command, recipe_cells
 from envs.atomic import atomic_write
-from envs.errors import ConfigError
-from envs.resources import configs_dir
 
 KEYS = (
     "start", "cells", "generated", "max_decisions", "iterations", "seeds_per_iteration",
@@ -63,19 +60,9 @@ def run_recipe(
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Fine-tune; write the model, ``iterations.csv`` and ``config.json``."""
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    args = parse_recipe_command(
+        argv, prog, __doc__, "finetune", "iterations=5", "sampling processes"
     )
-    parser.add_argument("--recipe", type=Path, default=configs_dir() / "agents" / "finetune.yaml",
-                        help="recipe file (YAML)")  # fmt: skip
-    parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
-                        help="recipe (hyperparameter) override, e.g. iterations=5")  # fmt: skip
-    add_set_option(parser, "--set isl.enabled=true (every cell)")
-    parser.add_argument("--workers", type=int, default=2, help="sampling processes")
-    parser.add_argument("--out", type=Path, default=Path("runs/finetune"), help="output folder")
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
     recipe = load_recipe(args.recipe, args.hp, KEYS)
     overrides = parse_overrides(args.set)
     recipe_cells({**recipe, "max_decisions": None}, overrides)  # recipe errors before loading

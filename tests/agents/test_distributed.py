@@ -105,7 +105,7 @@ def test_ray_labels_equal_serial_labels(local_ray, monkeypatch):
     def no_pool(*args, **kwargs):
         raise AssertionError("backend='ray' used the process pool")
 
-    monkeypatch.setattr("agents.iteration.run_in_workers", no_pool)
+    monkeypatch.setattr("agents.lifeline.run_in_workers", no_pool)
 
     toy = Cell("toy", 12.0, {"classes.inference.buffer_jobs": 6})
     kw = {"label_share": 0.5, "horizon": 5, "k_max": 4, "progress": False}

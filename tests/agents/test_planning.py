@@ -137,26 +137,42 @@ def test_load_aware_refuses_a_bad_fill():
         make_heuristic("load_aware", busy_env()).__class__(busy_env(), fill=1.5)
 
 
-def test_branch_cost_leaves_the_env_untouched_and_is_exact_to_the_end():
-    env = busy_env()
-    agent = make_heuristic("ect", env)
-    obs, _ = env.reset(seed=4)
-    for _ in range(20):
+def into_episode(env, agent, seed: int, steps: int):
+    """``reset(seed)``, then ``steps`` decisions of ``agent``; returns the last observation."""
+    obs, _ = env.reset(seed=seed)
+    for _ in range(steps):
         obs, *_ = env.step(int(agent.predict(obs)[0]))
-    before = job_table(env.sim)
-    predicted = {a: branch_cost_s(env, a, "ect", None) for a in np.flatnonzero(env.action_masks())}
-    after = job_table(env.sim)
-    for k in before:
-        np.testing.assert_array_equal(before[k], after[k])
-    # Play the first candidate for real, then ECT to the end: the same cost, to the bit.
-    action = int(np.flatnonzero(env.action_masks())[0])
-    total = 0.0
-    obs, r, term, trunc, _ = env.step(action)
-    total -= r
+    return obs
+
+
+def cost_to_end(env, agent, obs) -> float:
+    """Minus the rewards of ``agent`` playing from ``obs`` to the end of the episode."""
+    total, term, trunc = 0.0, False, False
     while not (term or trunc):
         obs, r, term, trunc, _ = env.step(int(agent.predict(obs)[0]))
         total -= r
-    assert total == predicted[action]
+    return total
+
+
+def untouched(env, fn):
+    """``fn()``, checking that the env's job table is the same before and after."""
+    before = job_table(env.sim)
+    result = fn()
+    for k, v in job_table(env.sim).items():
+        np.testing.assert_array_equal(before[k], v)
+    return result
+
+
+def test_branch_cost_leaves_the_env_untouched_and_is_exact_to_the_end():
+    env = busy_env()
+    agent = make_heuristic("ect", env)
+    into_episode(env, agent, 4, 20)
+    actions = np.flatnonzero(env.action_masks())
+    predicted = untouched(env, lambda: {a: branch_cost_s(env, a, "ect", None) for a in actions})
+    # Play the first candidate for real, then ECT to the end: the same cost, to the bit.
+    action = int(actions[0])
+    obs, r, *_ = env.step(action)
+    assert cost_to_end(env, agent, obs) - r == predicted[action]
 
 
 def test_branch_costs_are_in_seconds_whatever_the_env_reward_unit():
@@ -213,11 +229,18 @@ def test_rollout_runs_in_the_harness_and_names_parse():
         ("rollout:ect:0", "horizon H must be an integer >= 1, got '0'"),
         ("rollout:ect:x", "horizon H must be an integer >= 1, got 'x'"),
         ("rollout:ect:3:4", "expected rollout:BASE"),
+        ("switch", "expected switch:BASES"),
+        ("switch:ect:1:2:3", "expected switch:BASES"),
+        ("switch:ect+oracle", "unknown base heuristic 'oracle'"),
+        ("switch:ect+ect", "listed twice"),
+        ("switch:ect:0", "SEGMENT must be an integer >= 1, got '0'"),
+        ("switch:ect:5:x", "WINDOW must be an integer >= 1, got 'x'"),
     ],
 )
-def test_bad_rollout_names_get_one_line_errors(name, message):
+def test_bad_planning_agent_names_get_one_line_errors(name, message):
+    parse = parse_switch_name if name.startswith("switch") else parse_rollout_name
     with pytest.raises(ConfigError, match=message):
-        AgentSpec.parse(name) if ":" in name else parse_rollout_name(name)
+        AgentSpec.parse(name) if ":" in name else parse(name)
 
 
 def test_a_branch_is_priced_to_its_end_past_the_decision_limit():
@@ -251,20 +274,9 @@ def test_full_horizon_switching_never_costs_more_than_any_of_its_bases(seed):
 
 def test_policy_cost_leaves_the_env_untouched_and_equals_playing_the_base():
     env = busy_env()
-    ect = make_heuristic("ect", env)
-    obs, _ = env.reset(seed=3)
-    for _ in range(15):
-        obs, *_ = env.step(int(ect.predict(obs)[0]))
-    before = job_table(env.sim)
-    predicted = policy_cost_s(env, "least_loaded", None)
-    for k, v in job_table(env.sim).items():
-        np.testing.assert_array_equal(before[k], v)
-    ll = make_heuristic("least_loaded", env)
-    total, term, trunc = 0.0, False, False
-    while not (term or trunc):
-        obs, r, term, trunc, _ = env.step(int(ll.predict(obs)[0]))
-        total -= r
-    assert total == predicted
+    obs = into_episode(env, make_heuristic("ect", env), 3, 15)
+    predicted = untouched(env, lambda: policy_cost_s(env, "least_loaded", None))
+    assert cost_to_end(env, make_heuristic("least_loaded", env), obs) == predicted
 
 
 def test_a_segment_keeps_one_base_and_the_episode_restarts_fresh():
@@ -292,19 +304,3 @@ def test_switching_runs_in_the_harness_and_is_deterministic():
     assert a.metrics["jobs_completed"] + a.metrics["jobs_dropped"] == len(a.jobs["job"])
     assert isinstance(make_agent("switch:ect_queue+load_aware:3:9", busy_env()), SwitchingAgent)
     assert parse_switch_name("switch:ect:4") == ("ect", 4, None)
-
-
-@pytest.mark.parametrize(
-    ("name", "message"),
-    [
-        ("switch", "expected switch:BASES"),
-        ("switch:ect:1:2:3", "expected switch:BASES"),
-        ("switch:ect+oracle", "unknown base heuristic 'oracle'"),
-        ("switch:ect+ect", "listed twice"),
-        ("switch:ect:0", "SEGMENT must be an integer >= 1, got '0'"),
-        ("switch:ect:5:x", "WINDOW must be an integer >= 1, got 'x'"),
-    ],
-)
-def test_bad_switch_names_get_one_line_errors(name, message):
-    with pytest.raises(ConfigError, match=message):
-        AgentSpec.parse(name) if ":" in name else parse_switch_name(name)
