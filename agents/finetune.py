@@ -343,7 +343,7 @@ def finetune(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    def save(m: Any, name: str) -> str:
+    def write_model(m: Any, name: str) -> str:
         path = out / name
         with atomic_write(path, "wb") as fh:
             m.save(fh, exclude=["policy.optimizer"])
@@ -356,7 +356,7 @@ def finetune(
         costs = np.asarray(costs).reshape(len(cells), -1)
         return costs.mean(axis=1).tolist()
 
-    start_path = save(model, "start.zip")
+    start_path = write_model(model, "start.zip")
     reference = evaluate(start_path)
     names = [f"{c.scenario}@{'own' if c.load is None else f'{c.load:g}'}" for c in cells]
     shown = ", ".join(f"{n} {c / 60:.2f}" for n, c in zip(names, reference, strict=True))
@@ -383,7 +383,7 @@ def finetune(
         stats = _update(model, trajs, advantages(trajs, rho), temperature=temperature,
                         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                         clip=clip, entropy=entropy, seed=int(seed) + it)  # fmt: skip
-        path = save(model, f"iter_{it}.zip")
+        path = write_model(model, f"iter_{it}.zip")
         costs = evaluate(path)
         ratios = [c / r for c, r in zip(costs, reference, strict=True)]
         score = float(np.mean(ratios))
@@ -396,7 +396,7 @@ def finetune(
         if score < best_score:
             best_score, best_path = score, path
     best = MaskablePPO.load(best_path, device="cpu")
-    save(best, "model.zip")
+    write_model(best, "model.zip")
     verdict = "kept" if best_path != start_path else "not kept: no iterate beat the start"
     log(f"best: {Path(best_path).name}, {best_score:.4f} x the starting student ({verdict})")
     return best, rows

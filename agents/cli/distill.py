@@ -61,15 +61,17 @@ def finetune_stage(recipe: dict, out: Path, workers: int, overrides: dict) -> li
     fine-tuning's own files go to ``out/finetune``. Returns its rows, ``round`` named
     ``finetune_I``.
     """
-    import shutil
-
     from agents.cli.finetune import run_recipe
     from agents.scoring import load_scoring_model
 
-    shutil.copyfile(out / "model.zip", out / "distilled.zip")
+    def copy(src: Path, dst: Path) -> None:
+        with atomic_write(dst, "wb") as fh:
+            fh.write(src.read_bytes())
+
+    copy(out / "model.zip", out / "distilled.zip")
     model = load_scoring_model(out / "distilled.zip")
     rows = run_recipe(recipe, model, out / "finetune", workers=workers, overrides=overrides)
-    shutil.copyfile(out / "finetune" / "model.zip", out / "model.zip")
+    copy(out / "finetune" / "model.zip", out / "model.zip")
     return [{"round": f"finetune_{r.pop('iteration')}", **r} for r in rows]
 
 
