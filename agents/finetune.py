@@ -294,15 +294,15 @@ def finetune(
     cells: Sequence[Cell],
     *,
     out_dir: str | os.PathLike[str],
-    iterations: int = 10,
+    iterations: int = 12,
     seeds_per_iteration: int = 1,
     rollouts: int = 4,
     eval_seeds: Sequence[int] = (100, 101),
     k_max: int = 16,
-    temperature: float = 1.0,
+    temperature: float = 5.0,
     epochs: int = 4,
     batch_size: int = 2048,
-    learning_rate: float = 1e-5,
+    learning_rate: float = 1e-4,
     clip: float = 0.2,
     entropy: float = 1e-3,
     cap: int | None = None,
@@ -312,6 +312,9 @@ def finetune(
     progress: bool = True,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Fine-tune ``model`` in place for ``iterations`` and keep its best iterate.
+
+    The defaults of the sampling and update settings are those of
+    ``configs/agents/finetune.yaml`` (a test keeps them equal).
 
     Iteration ``i`` samples, for every cell and each of ``seeds_per_iteration`` arrival
     seeds (``seed + 1000 i + j``, never the evaluation seeds), ``rollouts`` episodes of the

@@ -167,3 +167,18 @@ def test_distill_with_a_finetune_recipe_is_one_command(tmp_path):
     with pytest.raises(ConfigError, match="recipe file not found"):
         main(["--recipe", str(tmp_path / "d.yaml"), "--hp", "finetune=nope.yaml",
               "--workers", "1", "--out", str(tmp_path / "o2")])  # fmt: skip
+
+
+def test_the_function_defaults_are_the_recipe_s():
+    # The quickstart calls finetune() with its defaults; at temperature 1 the distilled
+    # logits (8-25 apart) make every sampled episode the same and the stage learns nothing.
+    import inspect
+
+    from envs.resources import configs_dir
+    from envs.yamlio import read_yaml
+
+    recipe = read_yaml(configs_dir() / "agents" / "finetune.yaml")
+    defaults = {k: v.default for k, v in inspect.signature(finetune).parameters.items()}
+    for key in ("iterations", "seeds_per_iteration", "rollouts", "k_max", "temperature",
+                "epochs", "batch_size", "learning_rate", "clip", "entropy", "seed"):  # fmt: skip
+        assert defaults[key] == recipe[key], key
