@@ -24,7 +24,7 @@ actor off course with noisy advantages).
 >>> from sb3_contrib import MaskablePPO
 >>> from agents.policy import CandidateScoringPolicy, policy_kwargs_for
 >>> from envs.dispatch_env import ConstellationDispatchEnv
->>> env = ConstellationDispatchEnv("toy", cache_dir=None)
+>>> env = ConstellationDispatchEnv("toy", cache_dir=None, observation="flat")
 >>> demos = collect_demonstrations("toy", loads=[1.0], seeds=[0])
 >>> model = MaskablePPO(CandidateScoringPolicy, env, policy_kwargs=policy_kwargs_for(env))
 >>> stats = behaviour_clone(model, demos, epochs=2, progress=False)
@@ -149,7 +149,9 @@ def collect_demonstrations(
         raise ConfigError(f"bc: loads and seeds must not be empty, got {loads!r} and {seeds!r}")
     obs, masks, actions, rewards, ends, costs = [], [], [], [], [], []
     for load, name in plan:
-        env = ConstellationDispatchEnv(scenario, **{**dict(overrides or {}), "load": load})
+        env = ConstellationDispatchEnv(
+            scenario, observation="flat", **{**dict(overrides or {}), "load": load}
+        )
         for seed in seeds:
             jobs = []
             for o, m, a, job, r, done in _demonstrate(

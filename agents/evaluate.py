@@ -134,7 +134,9 @@ def run_episode(
     True
     """
     spec = AgentSpec.parse(agent_spec)
-    env = ConstellationDispatchEnv(scenario, world=world, **_with_load(overrides, load))
+    env = ConstellationDispatchEnv(
+        scenario, world=world, observation=_observation_for(spec), **_with_load(overrides, load)
+    )
     agent = _make_agent(spec, env, seed, {} if models is None else models)
     masked = spec.path is None or spec.kind in ("maskable_ppo", "scoring")  # SB3 takes none
     invalid = 0
@@ -161,6 +163,16 @@ def run_episode(
         spec.label, env.scenario.name, float(load), int(seed), metrics,
         jobs, played.steps, played.truncated, invalid,
     )  # fmt: skip
+
+
+def _observation_for(spec: AgentSpec) -> str:
+    """The env's observation form for an agent.
+
+    SB3 models saved by ``agents.train`` read the flat vector they were trained on;
+    heuristics and distilled policies take either form.
+    """
+    saved_sb3 = spec.path is not None and spec.kind not in ("pretrained", "scoring")
+    return "flat" if saved_sb3 else "dict"
 
 
 def _make_agent(
@@ -327,7 +339,7 @@ def _check_counts(episodes: int, workers: int, seed: int, backend: str) -> None:
 def _load_models_once(specs: Sequence[AgentSpec], where: str, kwargs: dict[str, Any]) -> None:
     """Load every saved model once here, so a bad file fails before any episode is played."""
     if any(s.path is not None or s.kind == "pretrained" for s in specs):
-        env = ConstellationDispatchEnv(where, **kwargs)
+        env = ConstellationDispatchEnv(where, observation="flat", **kwargs)
         for s in specs:
             if s.kind in ("pretrained", "scoring"):
                 load_scoring_model(s.path or PRETRAINED)

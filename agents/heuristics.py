@@ -1,4 +1,4 @@
-"""Heuristic dispatch baselines for ``ConstellationDispatch-v0``.
+"""Heuristic dispatch baselines for ``ConstellationDispatch-v1``.
 
 Each agent has the Stable-Baselines3 ``predict`` signature, so the evaluation harness drives
 heuristics and learned policies alike. A heuristic looks at the simulator only through the

@@ -34,7 +34,7 @@ import numpy as np
 
 from agents.votes import layout_for
 from envs.errors import ConfigError, first_line
-from envs.wrappers import CanonicalDispatch
+from envs.wrappers import CanonicalDispatch, flatten_observation
 
 __all__ = ["PRETRAINED", "ScoringAgent", "greedy_action", "load_scoring_model"]
 
@@ -101,7 +101,9 @@ class ScoringAgent:
         action_masks: np.ndarray | None = None,
     ) -> tuple[np.ndarray, None]:
         """The env's action for its current decision (``observation`` is the env's own)."""
-        obs = self.canonical.canonical(np.asarray(observation, dtype=np.float32))
+        obs = self.canonical.canonical(
+            np.asarray(flatten_observation(observation), dtype=np.float32)
+        )
         mask = self.canonical.action_masks()
         if not mask.any():
             return np.array(0, dtype=np.int64), None

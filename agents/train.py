@@ -88,7 +88,9 @@ def make_vec_env(
 
                 die_with(parent)
             extra = {} if loads is None else {"load": float(loads[rank % len(loads)])}
-            env = Monitor(ConstellationDispatchEnv(scenario, **env_overrides, **extra))
+            # SB3's policies read one vector: the flat form (what FlattenDispatch gives).
+            env = ConstellationDispatchEnv(scenario, observation="flat", **env_overrides, **extra)
+            env = Monitor(env)
             env.reset(seed=seed + rank)
             return env
 

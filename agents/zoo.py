@@ -5,7 +5,7 @@ for the algorithms that fit a discrete action space: ``ppo``, ``a2c``, ``dqn`` a
 sb3-contrib, ``qrdqn``, ``trpo``, ``ppo_lstm``; plus ``maskable_ppo``, which the Zoo does not
 know. Train with the Zoo itself::
 
-    python -m rl_zoo3.train --algo ppo --env ConstellationDispatch-v0 --gym-packages envs \
+    python -m rl_zoo3.train --algo ppo --env ConstellationDispatch-v1 --gym-packages envs \
         -conf configs/zoo/ppo.yaml --env-kwargs scenario:"'toy'"
 
 or through :func:`main` (``python -m agents.zoo``, the same arguments), which first adds

@@ -1,4 +1,4 @@
-"""``ConstellationDispatch-v0``: the Gymnasium adapter around the simulator."""
+"""``ConstellationDispatch-v1``: the Gymnasium adapter around the simulator."""
 
 from __future__ import annotations
 
@@ -128,9 +128,18 @@ class ConstellationDispatchEnv(gym.Env):
     ``ValueError`` when ``invalid_action="raise"``. An action outside the space always raises.
 
     ## Observation Space
-    ``Box(0, 2, (8 + n_models + 14 K,), float32)``: global and job features, the job's model
-    one-hot, then 14 features per candidate. Durations are squashed as
-    ``min(log1p(seconds) / log1p(86400), 2)``.
+    A ``Dict`` (the default, ``observation="dict"``, like spark-sched-sim's Decima wrapper):
+    ``global`` (``Box(0, 2, (5,))``: the first 5 features of the table below,
+    ``SYSTEM_FEATURES``), ``job`` (the job's 3 features and its model one-hot), ``candidates``
+    (``Box(0, 2, (K, 14))``, one row per candidate) and ``action_mask``
+    (``MultiBinary(K [+ 1])``, as ``action_masks()``), all ``float32`` but the mask (int8).
+    The parts of one decision are never changed by later steps.
+
+    Flat, for SB3's ``MlpPolicy``: ``Box(0, 2, (8 + n_models + 14 K,), float32)``, the parts
+    concatenated (``global``, ``job``, the candidate rows; not the mask), numbered as in the
+    table. ``envs.wrappers.FlattenDispatch`` turns the ``Dict`` into it, bit for bit;
+    ``observation="flat"`` returns it directly, without building the parts (cheaper inside
+    training loops). Durations are squashed as ``min(log1p(seconds) / log1p(86400), 2)``.
 
     | Num | Field | Min | Max | Units |
     |---|---|---|---|---|
@@ -155,13 +164,6 @@ class ConstellationDispatchEnv(gym.Env):
     jobs already on board). Invalid candidates are all zeros.
 
     Estimates use the expected output length (the true one is hidden until completion).
-
-    With ``observation="dict"`` the same values come as a ``Dict`` of their parts, for
-    networks that read the structure (SB3's ``MultiInputPolicy``, attention or graph
-    encoders): ``global`` (the first 5 features above, ``SYSTEM_FEATURES``), ``job`` (the
-    job's 3 features and the model one-hot), ``candidates`` (``K × 14``, a row per candidate)
-    and ``action_mask`` (``MultiBinary(K [+ 1])``, as ``action_masks()``).
-    ``envs.wrappers.FlattenDispatch`` turns it back into the flat vector, bit for bit.
 
     ## Rewards
     Pluggable (``reward=``, ``envs.reward``). The default, ``TimeInSystem("h")`` (Decima's
@@ -213,11 +215,13 @@ class ConstellationDispatchEnv(gym.Env):
     | ``check_invariants`` | ``False`` | verify job conservation at every event |
     | ``world`` | ``None`` | a prebuilt ``World`` for this scenario (shares the contact plan) |
     | ``reward`` | ``"time_in_system"`` | an ``envs.reward.Reward`` or its name (see Rewards) |
-    | ``observation`` | ``"flat"`` | ``"flat"`` (one ``Box``) or ``"dict"`` (its parts) |
+    | ``observation`` | ``"dict"`` | ``"dict"`` (the parts) or ``"flat"`` (one ``Box``) |
     | ``**overrides`` | | scenario overrides, e.g. ``load=2.0``, ``candidates=4`` |
 
     ## Version History
-    * v0: initial version.
+    * v1: the observation is a ``Dict`` of its parts by default (``observation="dict"``).
+    * v0: initial version, a flat ``Box`` observation (still registered, as
+      ``observation="flat"``).
     """
 
     metadata: ClassVar[dict[str, Any]] = {
@@ -235,7 +239,7 @@ class ConstellationDispatchEnv(gym.Env):
         check_invariants: bool = False,
         world: World | None = None,
         reward: Reward | str = "time_in_system",
-        observation: str = "flat",
+        observation: str = "dict",
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -493,7 +497,8 @@ class ConstellationDispatchEnv(gym.Env):
         """The observation in the env's form, from the flat vector of the decision."""
         if self.observation == "flat":
             return flat
-        flat = flat.copy()  # the blank observation is shared; the parts must not be
+        if flat is self._blank_obs:  # shared between decisions; the parts must not be
+            flat = flat.copy()
         n_sys = len(SYSTEM_FEATURES)
         return {
             "global": flat[:n_sys],

@@ -16,7 +16,7 @@ build the env from its arguments) and is deep-copied by ``env.fork()``.
 
 >>> import gymnasium as gym
 >>> import envs
->>> env = gym.make("ConstellationDispatch-v0", scenario="toy", cache_dir=None,
+>>> env = gym.make("ConstellationDispatch-v1", scenario="toy", cache_dir=None,
 ...                reward="time_in_system_s")
 >>> env.unwrapped.reward_fn
 TimeInSystem(unit='s')

@@ -69,9 +69,9 @@ class FlattenDispatch(gym.ObservationWrapper):
     The action mask stays available through ``action_masks()`` (MaskablePPO's convention).
 
     >>> from envs.dispatch_env import ConstellationDispatchEnv
-    >>> env = FlattenDispatch(ConstellationDispatchEnv("toy", cache_dir=None, observation="dict"))
+    >>> env = FlattenDispatch(ConstellationDispatchEnv("toy", cache_dir=None))
     >>> obs, _ = env.reset(seed=0)
-    >>> flat = ConstellationDispatchEnv("toy", cache_dir=None)
+    >>> flat = ConstellationDispatchEnv("toy", cache_dir=None, observation="flat")
     >>> bool((obs == flat.reset(seed=0)[0]).all()), env.observation_space.shape == obs.shape
     (True, True)
     """

@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from agents.shipped import list_pretrained, pretrained_path
     from envs.errors import ConfigError
     from envs.scenario import list_presets, load_scenario
+    from envs.wrappers import FlattenDispatch
 
     for module in (envs, agents):
         where = Path(module.__file__).resolve()
@@ -128,8 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A policy trained without deferral has K actions: play it in that setting.
         actions = MaskablePPO.load(pretrained_path(name), device="cpu").action_space.n
         overrides = {} if actions == k + 1 else {"dispatch.allow_defer": False}
-        env = gym.make(envs.ENV_ID, scenario="star_compute_12", **overrides)
-        model = load_model(AgentSpec("maskable_ppo", name), env.unwrapped)
+        # Saved SB3 models read the flat vector: the documented wrapper gives it.
+        env = FlattenDispatch(gym.make(envs.ENV_ID, scenario="star_compute_12", **overrides))
+        model = load_model(AgentSpec("maskable_ppo", name), env)
         taken = _step(env, args.steps, model)
         env.close()
         print(f"pretrained {name}: loaded, {taken} steps")

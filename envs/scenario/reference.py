@@ -192,7 +192,7 @@ def reference_markdown() -> str:
         "keys and bad values stop with one line naming the file, the dotted key and the value. "
         "Any key below can be overridden from the command line with `--set key=value` (list "
         "entries as `constellation.shells[0].planes`), or from Python as "
-        '`gym.make("ConstellationDispatch-v0", scenario=..., **{"key": value})`.',
+        '`gym.make("ConstellationDispatch-v1", scenario=..., **{"key": value})`.',
         "",
         "`*` stands for a name you choose (a satellite class, a model); `[]` for every entry "
         "of a list. Relative file paths are resolved against the scenario file's folder; a "

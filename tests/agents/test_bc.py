@@ -39,7 +39,7 @@ def test_demonstrations_record_only_valid_teacher_actions():
 
 def test_cloned_policy_imitates_ect_on_held_out_episodes():
     th.manual_seed(0)
-    env = ConstellationDispatchEnv("toy", cache_dir=None, load=2.0)
+    env = ConstellationDispatchEnv("toy", observation="flat", cache_dir=None, load=2.0)
     demos = collect_demonstrations("toy", loads=[1.0, 2.0, 3.0], seeds=[0, 1, 2, 3])
     model = MaskablePPO(CandidateScoringPolicy, env, policy_kwargs=policy_kwargs_for(env), seed=0)
     untrained = collect_demonstrations("toy", loads=[2.0], seeds=[50, 51])
@@ -95,7 +95,7 @@ def test_a_teacher_per_load_records_each_load_with_its_own_teacher():
 
 def test_a_teacher_that_fills_buffers_is_refused_under_the_room_rule():
     """Cloning a choice the policy's room rule forbids would chase an unreachable target."""
-    env = ConstellationDispatchEnv("toy", cache_dir=None)
+    env = ConstellationDispatchEnv("toy", observation="flat", cache_dir=None)
     demos = collect_demonstrations("toy", loads=[1.0], seeds=[0])
     room = policy_kwargs_for(env)["room_feature"]
     obs = demos.obs.copy()
@@ -141,7 +141,7 @@ def test_exploring_replaces_some_teacher_actions_with_allowed_ones():
 
 def test_fitted_logits_predict_job_costs_better_than_their_mean():
     th.manual_seed(0)
-    env = ConstellationDispatchEnv("toy", cache_dir=None)
+    env = ConstellationDispatchEnv("toy", observation="flat", cache_dir=None)
     demos = collect_demonstrations("toy", loads=[1.0, 2.0], seeds=[0, 1], explore=0.3)
     model = MaskablePPO(CandidateScoringPolicy, env, policy_kwargs=policy_kwargs_for(env), seed=0)
     fit = dict(temperature_s=600.0, epochs=40, batch_size=64, value_coef=0.0, progress=False)
@@ -155,7 +155,7 @@ def test_fitted_logits_predict_job_costs_better_than_their_mean():
 
 
 def test_fitting_outcomes_names_what_it_needs():
-    env = ConstellationDispatchEnv("toy", cache_dir=None)
+    env = ConstellationDispatchEnv("toy", observation="flat", cache_dir=None)
     demos = collect_demonstrations("toy", loads=[1.0], seeds=[0])
     mlp = MaskablePPO("MlpPolicy", env, seed=0)
     with pytest.raises(ConfigError, match="policy: candidate"):

@@ -28,8 +28,13 @@ def test_the_pooled_mean_interval_is_scipys_bca_with_the_fixed_seed():
     # With one job per episode the pooled mean is the mean of the episodes' values.
     values = np.array([3.0, 9.0, 4.0, 30.0, 5.0, 6.0, 12.0, 4.5])
     mine = pooled_mean_interval(values, np.ones(len(values)))
-    theirs = stats.bootstrap((values,), np.mean, n_resamples=BOOTSTRAP_RESAMPLES, method="BCa",
-                             rng=np.random.default_rng(BOOTSTRAP_SEED)).confidence_interval
+    theirs = stats.bootstrap(
+        (values,),
+        np.mean,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="BCa",
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
+    ).confidence_interval
     assert mine.method == "BCa"
     assert (mine.low, mine.high) == pytest.approx((theirs.low, theirs.high), rel=1e-12)
     rng = np.random.default_rng(BOOTSTRAP_SEED)

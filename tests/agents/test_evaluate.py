@@ -116,7 +116,9 @@ def test_a_saved_maskable_ppo_model_plays_an_episode(tmp_path):
     from envs.dispatch_env import ConstellationDispatchEnv
 
     path = tmp_path / "model.zip"
-    MaskablePPO("MlpPolicy", ConstellationDispatchEnv("toy"), n_steps=16, seed=0).save(path)
+    MaskablePPO(
+        "MlpPolicy", ConstellationDispatchEnv("toy", observation="flat"), n_steps=16, seed=0
+    ).save(path)
     ep = run_episode("toy", f"maskable_ppo:{path}", 1.0, seed=0)
     assert ep.agent == f"maskable_ppo:{path}"
     assert ep.metrics["jobs_completed"] + ep.metrics["jobs_dropped"] == len(ep.jobs["job"])
@@ -202,5 +204,3 @@ def test_cli_scenario_overrides_reach_every_episode(tmp_path):
     assert arrivals and max(arrivals) < 600.0
     config = json.loads((out / "summary.json").read_text())["config"]
     assert config["overrides"] == {"episode.duration_s": 600}
-
-

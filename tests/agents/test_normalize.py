@@ -37,8 +37,8 @@ class Trained:
 
 
 def _vec(norm_obs: bool) -> VecNormalize:
-    vec = VecNormalize(DummyVecEnv([lambda: ConstellationDispatchEnv("toy", cache_dir=None)]),
-                       norm_obs=norm_obs, norm_reward=True)  # fmt: skip
+    make = lambda: ConstellationDispatchEnv("toy", observation="flat", cache_dir=None)  # noqa: E731
+    vec = VecNormalize(DummyVecEnv([make]), norm_obs=norm_obs, norm_reward=True)
     vec.reset()
     for _ in range(20):
         vec.step(np.array([0]))
@@ -72,7 +72,9 @@ def test_a_damaged_statistics_file_is_a_one_line_error_naming_it(tmp_path):
 def test_restored_statistics_equal_the_saved_ones_and_keep_updating(tmp_path):
     vec = _vec(True)
     save_stats(Trained(vec), tmp_path / "m.zip")
-    fresh = DummyVecEnv([lambda: ConstellationDispatchEnv("toy", cache_dir=None)])
+    fresh = DummyVecEnv(
+        [lambda: ConstellationDispatchEnv("toy", observation="flat", cache_dir=None)]
+    )
     again = restore_stats(stats_path(tmp_path / "m.zip"), fresh)
     for a, b in ((again.obs_rms, vec.obs_rms), (again.ret_rms, vec.ret_rms)):
         np.testing.assert_array_equal(a.mean, b.mean)

@@ -51,7 +51,7 @@ def permute_candidates(obs: np.ndarray, perm: np.ndarray, n_global: int, n_featu
 @pytest.fixture(scope="module")
 def toy_model(toy_world):
     """MaskablePPO trained for 256 steps on toy with K=8 (6 padding candidates)."""
-    env = ConstellationDispatchEnv("toy", world=toy_world, candidates=8)
+    env = ConstellationDispatchEnv("toy", observation="flat", world=toy_world, candidates=8)
     model = MaskablePPO(
         CandidateScoringPolicy,
         env,
@@ -65,7 +65,9 @@ def toy_model(toy_world):
 
 
 def test_permuting_candidates_permutes_logits_and_keeps_defer_and_value(sc12_world):
-    env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, candidates=16, load=2.0)
+    env = ConstellationDispatchEnv(
+        "star_compute_12", observation="flat", world=sc12_world, candidates=16, load=2.0
+    )
     policy = make_policy(env, mask_invalid=False)
     obs, masks = collect(env, 32)
     assert (~masks[:, :16]).any() and masks[:, :16].any()  # padding and real candidates
@@ -85,7 +87,9 @@ def test_permuting_candidates_permutes_logits_and_keeps_defer_and_value(sc12_wor
 
 @pytest.mark.parametrize("mask_invalid", [False, True])
 def test_masked_actions_get_zero_probability_and_are_never_sampled(sc12_world, mask_invalid):
-    env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, candidates=16, load=2.0)
+    env = ConstellationDispatchEnv(
+        "star_compute_12", observation="flat", world=sc12_world, candidates=16, load=2.0
+    )
     policy = make_policy(env, mask_invalid=mask_invalid)
     obs, masks = collect(env, 8)
     masks[:, ::3] = False  # also mask some real candidates the valid flag allows
@@ -99,7 +103,9 @@ def test_masked_actions_get_zero_probability_and_are_never_sampled(sc12_world, m
 
 
 def test_padding_candidates_get_no_logit_without_an_env_mask(sc12_world):
-    env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, candidates=16)
+    env = ConstellationDispatchEnv(
+        "star_compute_12", observation="flat", world=sc12_world, candidates=16
+    )
     policy = make_policy(env)
     obs, masks = collect(env, 8)
     probs = policy.get_distribution(th.as_tensor(obs)).distribution.probs
@@ -109,7 +115,11 @@ def test_padding_candidates_get_no_logit_without_an_env_mask(sc12_world):
 @pytest.mark.parametrize("allow_defer", [True, False])
 def test_all_invalid_observation_gives_finite_outputs_and_gradients(toy_world, allow_defer):
     env = ConstellationDispatchEnv(
-        "toy", world=toy_world, candidates=4, **{"dispatch.allow_defer": allow_defer}
+        "toy",
+        observation="flat",
+        world=toy_world,
+        candidates=4,
+        **{"dispatch.allow_defer": allow_defer},
     )
     policy = make_policy(env)
     obs = th.zeros((2, *env.observation_space.shape))  # what the env returns at episode end
@@ -121,9 +131,13 @@ def test_all_invalid_observation_gives_finite_outputs_and_gradients(toy_world, a
 
 
 def test_one_policy_object_acts_validly_for_any_k(sc12_world):
-    policy = make_policy(ConstellationDispatchEnv("star_compute_12", world=sc12_world))
+    policy = make_policy(
+        ConstellationDispatchEnv("star_compute_12", observation="flat", world=sc12_world)
+    )
     for k in (4, 8, 16):
-        env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, candidates=k)
+        env = ConstellationDispatchEnv(
+            "star_compute_12", observation="flat", world=sc12_world, candidates=k
+        )
         obs, _ = env.reset(seed=k)
         for _ in range(20):
             mask = env.action_masks()
@@ -140,7 +154,7 @@ def test_one_policy_object_acts_validly_for_any_k(sc12_world):
 def test_model_trained_at_k8_predicts_at_k4_after_adapt_or_load(toy_model, toy_world, tmp_path):
     path = tmp_path / "k8.zip"
     toy_model.save(path)
-    env4 = ConstellationDispatchEnv("toy", world=toy_world, candidates=4)
+    env4 = ConstellationDispatchEnv("toy", observation="flat", world=toy_world, candidates=4)
     spaces = {"observation_space": env4.observation_space, "action_space": env4.action_space}
     loaded = MaskablePPO.load(path, env=env4, custom_objects=spaces)
     adapted = adapt_to_env(MaskablePPO.load(path), env4)
@@ -161,7 +175,7 @@ def test_maskable_ppo_learns_saves_and_loads_with_identical_predictions(
     toy_model, toy_world, tmp_path
 ):
     assert toy_model.num_timesteps >= 256
-    env = ConstellationDispatchEnv("toy", world=toy_world, candidates=8)
+    env = ConstellationDispatchEnv("toy", observation="flat", world=toy_world, candidates=8)
     obs, masks = collect(env, 32, seed=3)
     toy_model.save(tmp_path / "model.zip")
     loaded = MaskablePPO.load(tmp_path / "model.zip", env=env)
@@ -183,7 +197,7 @@ def test_maskable_ppo_learns_saves_and_loads_with_identical_predictions(
 
 
 def test_plain_ppo_trains_and_never_picks_a_padding_candidate(toy_world):
-    env = ConstellationDispatchEnv("toy", world=toy_world, candidates=4)
+    env = ConstellationDispatchEnv("toy", observation="flat", world=toy_world, candidates=4)
     model = PPO(
         CandidateScoringPolicy,
         env,
@@ -200,7 +214,7 @@ def test_plain_ppo_trains_and_never_picks_a_padding_candidate(toy_world):
 
 
 def test_spaces_that_do_not_fit_the_kwargs_are_rejected(toy_world):
-    env = ConstellationDispatchEnv("toy", world=toy_world, candidates=4)
+    env = ConstellationDispatchEnv("toy", observation="flat", world=toy_world, candidates=4)
     kwargs = policy_kwargs_for(env)
     assert kwargs == {
         "n_global": env.n_global,
@@ -219,7 +233,9 @@ def test_spaces_that_do_not_fit_the_kwargs_are_rejected(toy_world):
         CandidateScoringPolicy(obs_space, act_space, lambda _: 1e-3, **kwargs | {"room_feature": 0})
     with pytest.raises(ValueError, match="use_sde"):
         CandidateScoringPolicy(obs_space, act_space, lambda _: 1e-3, use_sde=True, **kwargs)
-    other = ConstellationDispatchEnv("toy", world=toy_world, **{"dispatch.allow_defer": False})
+    other = ConstellationDispatchEnv(
+        "toy", observation="flat", world=toy_world, **{"dispatch.allow_defer": False}
+    )
     assert policy_kwargs_for(other)["allow_defer"] is False
     model = MaskablePPO(CandidateScoringPolicy, env, policy_kwargs=kwargs, n_steps=64)
     with pytest.raises(ValueError, match="action_space"):
@@ -228,7 +244,9 @@ def test_spaces_that_do_not_fit_the_kwargs_are_rejected(toy_world):
 
 def test_room_rule_rules_out_full_candidates_only_while_one_has_room(sc12_world):
     """A fully committed candidate gets zero probability unless every valid one is full."""
-    env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, candidates=8, load=2.0)
+    env = ConstellationDispatchEnv(
+        "star_compute_12", observation="flat", world=sc12_world, candidates=8, load=2.0
+    )
     obs, masks = collect(env, 64, seed=3)
     room = policy_kwargs_for(env)["room_feature"]
     k, f, g = env.k, env.n_features, env.n_global

@@ -28,7 +28,7 @@ PRETRAINED = pretrained_dir()
     ],
 )
 def test_a_pretrained_policy_plays_valid_actions(name, overrides, min_agreement):
-    env = ConstellationDispatchEnv("star_compute_12", load=2.0, **overrides)
+    env = ConstellationDispatchEnv("star_compute_12", observation="flat", load=2.0, **overrides)
     model = load_model(AgentSpec("maskable_ppo", str(PRETRAINED / name)), env)
     assert isinstance(model.policy, CandidateScoringPolicy)
     room = CANDIDATE_FEATURES.index("buffer_used")

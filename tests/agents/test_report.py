@@ -19,7 +19,6 @@ def test_printed_tables_name_models_by_file_and_keep_every_column(toy_eval):
 
     from rich.console import Console
 
-
     result, _ = toy_eval
     long = "maskable_ppo:/a/very/long/folder/name/that/would/squeeze/the/table/best_model.zip"
     rows = [dict(r, agent=long if r["agent"] == "random" else r["agent"]) for r in result.summary]

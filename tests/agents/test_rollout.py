@@ -104,8 +104,12 @@ def test_models_without_masks_are_asked_without_them():
 def test_random_valid_draws_only_valid_actions_and_plays_maskless_envs():
     env = busy_env()
     chosen = []
-    rollout(env, random_valid(np.random.default_rng(0)), seed=0,
-            on_step=lambda s: chosen.append(bool(s.mask[s.action]) or not s.mask.any()))
+    rollout(
+        env,
+        random_valid(np.random.default_rng(0)),
+        seed=0,
+        on_step=lambda s: chosen.append(bool(s.mask[s.action]) or not s.mask.any()),
+    )
     assert chosen and all(chosen)
     cartpole = gym.make("CartPole-v1")
     result = rollout(cartpole, random_valid(np.random.default_rng(0), 2), seed=0)

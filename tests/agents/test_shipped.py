@@ -48,7 +48,7 @@ def test_an_unknown_name_is_one_line_listing_the_known_ones():
 
 def test_the_documented_repository_path_loads_from_another_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # as after `pip install .`: no agents/ folder here
-    env = ConstellationDispatchEnv("star_compute_12", cache_dir=None)
+    env = ConstellationDispatchEnv("star_compute_12", observation="flat", cache_dir=None)
     spec = AgentSpec.parse("maskable_ppo:agents/pretrained/star_compute_12_maskable_ppo.zip")
     model = load_model(spec, env)
     obs, _ = env.reset(seed=0)
@@ -57,7 +57,7 @@ def test_the_documented_repository_path_loads_from_another_folder(tmp_path, monk
 
 
 def test_a_missing_model_file_that_names_no_shipped_policy_is_still_an_error(tmp_path):
-    env = ConstellationDispatchEnv("toy", cache_dir=None)
+    env = ConstellationDispatchEnv("toy", observation="flat", cache_dir=None)
     with pytest.raises(ConfigError, match="maskable_ppo: model file not found"):
         load_model(AgentSpec("maskable_ppo", str(tmp_path / "model.zip")), env)
 
@@ -68,7 +68,7 @@ def test_loading_a_model_leaves_torch_threads_to_the_caller():
     previous = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        env = ConstellationDispatchEnv("star_compute_12", cache_dir=None)
+        env = ConstellationDispatchEnv("star_compute_12", observation="flat", cache_dir=None)
         load_model(AgentSpec.parse("maskable_ppo:star_compute_12_maskable_ppo"), env)
         assert torch.get_num_threads() == 2  # a library call; the scripts choose one thread
     finally:

@@ -239,7 +239,7 @@ def test_vecnormalize_statistics_follow_every_model_file_resume_and_evaluation(t
     train("toy", "maskable_ppo", 64, 0, 1, tmp_path / "afresh", overrides=fast, progress=False,
           resume=out / "checkpoints/rl_model_128_steps.zip")  # fmt: skip
     assert "rl_model_128_steps.vecnormalize.npz); starting them afresh" in capsys.readouterr().err
-    env = ConstellationDispatchEnv("toy", cache_dir=None)
+    env = ConstellationDispatchEnv("toy", observation="flat", cache_dir=None)
     player = load_model(AgentSpec("maskable_ppo", str(out / "model.zip")), env)
     assert isinstance(player, ObservationNormalized)
     obs, _ = env.reset(seed=0)

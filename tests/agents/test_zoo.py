@@ -23,6 +23,7 @@ import yaml
 import envs
 from agents.zoo import ZOO_ALGOS, ZOO_CONFIG_DIR, zoo_config
 from envs.errors import ConfigError
+from envs.wrappers import FlattenDispatch
 
 REPO = Path(__file__).resolve().parents[2]
 needs_zoo = pytest.mark.skipif(
@@ -73,7 +74,7 @@ def _zoo(module: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess
 
 
 def _play(model) -> None:
-    env = gym.make(envs.ENV_ID, scenario="toy", cache_dir=None)
+    env = FlattenDispatch(gym.make(envs.ENV_ID, scenario="toy", cache_dir=None))  # as trained
     obs, _ = env.reset(seed=0)
     action, _ = model.predict(obs, deterministic=True)
     assert env.action_space.contains(int(np.asarray(action).item()))

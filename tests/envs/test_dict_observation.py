@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
 
 from envs.dispatch_env import SYSTEM_FEATURES, ConstellationDispatchEnv
@@ -35,7 +36,7 @@ def _play(env, seed: int, steps: int = 400):
 
 @pytest.mark.parametrize(("scenario", "overrides"), CASES)
 def test_dict_parts_flatten_to_the_flat_observation_bit_for_bit(scenario, overrides) -> None:
-    flat_env = ConstellationDispatchEnv(scenario, **overrides)
+    flat_env = ConstellationDispatchEnv(scenario, observation="flat", **overrides)
     dict_env = ConstellationDispatchEnv(scenario, world=flat_env.world, observation="dict",
                                         **overrides)  # fmt: skip
     wrapped = FlattenDispatch(
@@ -67,7 +68,7 @@ def test_dict_env_passes_gymnasiums_checker() -> None:
 
 
 def test_canonical_layout_is_the_same_over_either_form() -> None:
-    a = CanonicalDispatch(ConstellationDispatchEnv("toy"), k_max=6)
+    a = CanonicalDispatch(ConstellationDispatchEnv("toy", observation="flat"), k_max=6)
     b = CanonicalDispatch(ConstellationDispatchEnv("toy", observation="dict"), k_max=6)
     for (x, _), (y, _) in zip(_play(a, 1), _play(b, 1), strict=True):
         assert x.tobytes() == y.tobytes()
@@ -84,6 +85,14 @@ def test_multi_input_policy_trains_on_the_dict_form() -> None:
     assert env.action_masks()[int(action)]
 
 
+def test_the_default_form_is_the_dict() -> None:
+    env = ConstellationDispatchEnv("toy")
+    obs, _ = env.reset(seed=0)
+    assert env.observation == "dict" and isinstance(env.observation_space, spaces.Dict)
+    assert env.observation_space.contains(obs)
+    assert obs["action_mask"].tolist() == env.action_masks().astype(np.int8).tolist()
+
+
 def test_bad_observation_form_is_a_one_line_error() -> None:
     with pytest.raises(ConfigError, match=r"^observation: expected 'flat' or 'dict', got 'box'$"):
         ConstellationDispatchEnv("toy", observation="box")
@@ -91,4 +100,17 @@ def test_bad_observation_form_is_a_one_line_error() -> None:
 
 def test_flatten_wrapper_refuses_a_flat_env() -> None:
     with pytest.raises(ConfigError, match="observation='dict'"):
-        FlattenDispatch(ConstellationDispatchEnv("toy"))
+        FlattenDispatch(ConstellationDispatchEnv("toy", observation="flat"))
+
+
+def test_v1_gives_the_dict_and_the_legacy_v0_the_flat_vector() -> None:
+    import gymnasium as gym
+
+    import envs
+
+    new = gym.make(envs.ENV_ID, scenario="toy", cache_dir=None)
+    old = gym.make(envs.LEGACY_ENV_ID, scenario="toy", cache_dir=None)
+    obs_new, _ = new.reset(seed=0)
+    obs_old, _ = old.reset(seed=0)
+    assert isinstance(obs_new, dict) and obs_old.shape == new.unwrapped.flat_observation_space.shape
+    assert flatten_observation(obs_new).tobytes() == obs_old.tobytes()

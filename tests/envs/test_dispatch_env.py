@@ -7,18 +7,19 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import envs  # noqa: F401  (registers ConstellationDispatch-v0)
+import envs  # noqa: F401  (registers ConstellationDispatch-v1)
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError
 from envs.sim import job_table
 from envs.sim.core import DEFER_RETURN
+from envs.wrappers import flatten_observation
 
 
 def rollout(env, seed, policy_seed=0, max_steps=200_000, defer_p=0.05):
     """Random valid actions (deferring with probability ``defer_p``); obs, rewards, info."""
     rng = np.random.default_rng(policy_seed)
     obs, info = env.reset(seed=seed)
-    observations, rewards = [obs], []
+    observations, rewards = [flatten_observation(obs)], []
     k = env.unwrapped.k
     for _ in range(max_steps):
         valid = np.flatnonzero(env.unwrapped.action_masks())
@@ -26,7 +27,7 @@ def rollout(env, seed, policy_seed=0, max_steps=200_000, defer_p=0.05):
         if len(dispatch) and (len(dispatch) == len(valid) or rng.random() > defer_p):
             valid = dispatch
         obs, reward, terminated, truncated, info = env.step(int(rng.choice(valid)))
-        observations.append(obs)
+        observations.append(flatten_observation(obs))
         rewards.append(reward)
         if terminated or truncated:
             break
@@ -44,7 +45,7 @@ def test_passes_sb3_check_env(toy_world):
 
 
 def test_registered_and_made_with_overrides():
-    env = gym.make("ConstellationDispatch-v0", scenario="toy", candidates=2, load=2.0)
+    env = gym.make("ConstellationDispatch-v1", scenario="toy", candidates=2, load=2.0)
     assert env.unwrapped.scenario.dispatch.candidates == 2
     assert env.unwrapped.scenario.workload.load == 2.0
     obs, _ = env.reset(seed=0)
@@ -107,8 +108,9 @@ def test_observations_stay_in_the_space_and_masks_match(sc12_world):
         mask = env.action_masks()
         assert mask.shape == (env.action_space.n,) and mask.any()
         k, f = env.k, env.n_features
-        valid_flags = obs[env.n_global :].reshape(k, f)[:, 0]
-        np.testing.assert_array_equal(valid_flags.astype(bool), mask[:k])
+        assert obs["candidates"].shape == (k, f)
+        np.testing.assert_array_equal(obs["candidates"][:, 0].astype(bool), mask[:k])
+        np.testing.assert_array_equal(obs["action_mask"].astype(bool), mask)
         obs, _, terminated, truncated, _ = env.step(int(rng.choice(np.flatnonzero(mask))))
         if terminated or truncated:
             break
@@ -156,7 +158,7 @@ def test_works_in_gymnasium_vector_env(toy_world):
         [lambda: ConstellationDispatchEnv("toy", world=toy_world) for _ in range(2)]
     )
     obs, _ = vec.reset(seed=[0, 1])
-    assert obs.shape[0] == 2
+    assert obs["candidates"].shape[0] == 2 and obs["action_mask"].shape[0] == 2
     for _ in range(20):
         obs, *_ = vec.step(np.zeros(2, dtype=np.int64))
     vec.close()
@@ -235,7 +237,7 @@ def test_candidate_features_match_the_view_they_summarise(sc12_world):
         sim, view = u.sim, u.view
         job = view.head
         ests = view.estimates(job, u.candidates)
-        rows = obs[u.n_global :].reshape(u.k, u.n_features)
+        rows = obs["candidates"]
         best = min(e.delivered for e in ests)
         for i, e in enumerate(ests):
             if e.delivered == np.inf:  # an invalid candidate: its row is all zeros
@@ -262,7 +264,7 @@ def test_candidate_features_match_the_view_they_summarise(sc12_world):
 def test_made_with_nothing_in_view_the_episode_runs_and_reports_no_pass():
     """The reported crash: a 60 s toy episode, no drain: its contact plan is empty."""
     env = gym.make(
-        "ConstellationDispatch-v0", scenario="toy", duration_s=60, **{"episode.drain_s": 0}
+        "ConstellationDispatch-v1", scenario="toy", duration_s=60, **{"episode.drain_s": 0}
     )
     assert len(env.unwrapped.world.plan) == 0
     env.reset(seed=0)

@@ -24,6 +24,7 @@ from envs.scenario import (
     load_scenario,
 )
 from envs.sim import FaultedWorld, Sim, SimView, build_world, job_table, sample_fault_plan
+from envs.wrappers import flatten_observation
 from tests.envs.test_sim import BASIC, HORIZON, make_jobs, make_world
 
 INF = float("inf")
@@ -345,12 +346,12 @@ def faulty_env(world, faults=RANDOM_FAULTS, **kw):
 def rollout(env, seed, steps=400):
     rng = np.random.default_rng(seed)
     obs, _ = env.reset(seed=seed)
-    out = [obs]
+    out = [flatten_observation(obs)]
     for _ in range(steps):
         obs, reward, terminated, truncated, _ = env.step(
             int(rng.choice(np.flatnonzero(env.action_masks())))
         )
-        out.append(np.append(obs, reward))
+        out.append(np.append(flatten_observation(obs), reward))
         if terminated or truncated:
             break
     return np.concatenate(out)

@@ -125,7 +125,7 @@ def test_sb3_make_vec_env_works_with_the_env_id():
 
     vec = make_vec_env(envs.ENV_ID, n_envs=2, seed=0, env_kwargs={"scenario": "toy"})
     obs = vec.reset()
-    assert obs.shape == (2, *vec.observation_space.shape)
+    assert obs["candidates"].shape == (2, *vec.observation_space["candidates"].shape)
     assert vec.get_attr("render_mode") == ["rgb_array", "rgb_array"]
     vec.step(np.array([0, 0]))
     images = vec.get_images()

@@ -7,18 +7,27 @@ import pytest
 
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.errors import ConfigError
+from envs.wrappers import flatten_observation
 
 
 def _trajectory(env: ConstellationDispatchEnv, seed: int, **reset_kw) -> list[bytes]:
     """Observations, masks and rewards of one episode under 'first valid candidate'."""
     obs, info = env.reset(seed=seed, **reset_kw)
-    out = [obs.tobytes(), env.action_masks().tobytes(), repr(info["reset_reward"]).encode()]
+    out = [
+        flatten_observation(obs).tobytes(),
+        env.action_masks().tobytes(),
+        repr(info["reset_reward"]).encode(),
+    ]
     done = False
     while not done:
         mask = env.action_masks()
         action = int(np.flatnonzero(mask)[0]) if mask.any() else 0
         obs, reward, term, trunc, _ = env.step(action)
-        out += [obs.tobytes(), env.action_masks().tobytes(), repr(reward).encode()]
+        out += [
+            flatten_observation(obs).tobytes(),
+            env.action_masks().tobytes(),
+            repr(reward).encode(),
+        ]
         done = term or trunc
     return out
 

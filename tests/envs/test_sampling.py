@@ -336,7 +336,7 @@ def test_sampled_scenario_runs_an_ect_episode_and_accounts_for_every_job(seed):
 
 
 def test_gym_make_accepts_a_generated_scenario():
-    env = gym.make("ConstellationDispatch-v0", scenario="generated:17", cache_dir=None, **SHORT)
+    env = gym.make("ConstellationDispatch-v1", scenario="generated:17", cache_dir=None, **SHORT)
     assert env.unwrapped.scenario.name == "generated:17"
     assert (
         env.unwrapped.scenario.dispatch.candidates

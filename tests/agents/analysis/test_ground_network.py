@@ -33,8 +33,13 @@ def _row(option: str, antennas: object, gb: float) -> dict:
 
 
 def test_ratios_are_to_the_best_single_network_of_the_same_antenna_count():
-    rows = [_row("aws", "unlimited", 10.0), _row("ksat", "unlimited", 20.0),
-            _row("aws+ksat", "unlimited", 25.0), _row("aws", 1, 4.0), _row("aws+ksat", 1, 6.0)]
+    rows = [
+        _row("aws", "unlimited", 10.0),
+        _row("ksat", "unlimited", 20.0),
+        _row("aws+ksat", "unlimited", 25.0),
+        _row("aws", 1, 4.0),
+        _row("aws+ksat", 1, 6.0),
+    ]
     add_ratios(rows, hours=24.0)
     assert [r["best_single"] for r in rows] == ["ksat", "ksat", "ksat", "aws", "aws"]
     assert [r["ratio_to_best_single"] for r in rows] == [0.5, 1.0, 1.25, 1.0, 1.5]
