@@ -10,6 +10,15 @@ to the env's action. Any ``K`` works (the network scores each candidate with the
 weights; ``k_max`` grows to the env's ``K`` when needed), and so do scenarios without
 deferral (the deferral slot is masked) or with several models.
 
+The room rule's deferral (``defer_when_full``, on by default): when the scenario allows
+deferral, every valid candidate's buffer would be full on the job's arrival (jobs on board
+plus those in uplink ahead of it) and the constellation still has free buffer slots
+(``SimView.worth_waiting``), the agent defers the job instead of asking the network, as the
+``wait_for_room`` heuristic does: a job sent into a full buffer is most likely dropped (24 h
+of cost), while a deferred one comes back after ``defer_s`` and meets the satellites that
+have passed over since. The network was distilled without deferral, so its deferral score is
+never used.
+
 The shipped policy is ``agents/pretrained/dispatch_policy.zip``; the evaluation harness and
 ``scripts/plot_episode.py`` take it as the agent name ``pretrained``, and any other file of
 the kind as ``scoring:PATH``.
@@ -78,15 +87,19 @@ class ScoringAgent:
     Args:
         model: From :func:`load_scoring_model` or ``agents.iteration.make_student``.
         env: The environment it acts in (any wrapper of ``ConstellationDispatchEnv``).
+        defer_when_full: Defer the job when every candidate's buffer would be full and the
+            scenario allows deferral (see the module docstring); ``False`` always asks the
+            network.
     """
 
-    def __init__(self, model: Any, env: gym.Env):
+    def __init__(self, model: Any, env: gym.Env, *, defer_when_full: bool = True):
         self.model = model
         base = env.unwrapped
         policy = model.policy
         k_model = (int(model.observation_space.shape[0]) - policy.n_global) // policy.n_features
         layout = layout_for(policy.n_features) or CanonicalDispatch
-        self.canonical = layout(base, k_max=max(k_model, base.k))
+        self.defer_when_full = bool(defer_when_full)
+        self.canonical = layout(base, k_max=max(k_model, base.k), defer=self.defer_when_full)
         self.env = base
 
     def reset(self) -> None:
@@ -107,6 +120,8 @@ class ScoringAgent:
         mask = self.canonical.action_masks()
         if not mask.any():
             return np.array(0, dtype=np.int64), None
+        if mask[-1]:  # offered only when waiting is worth it (defer_when_full)
+            return np.array(self.env.k, dtype=np.int64), None
         action = greedy_action(self.model, obs, mask)
         return np.array(self.canonical.to_env_action(action), dtype=np.int64), None
 

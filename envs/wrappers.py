@@ -10,8 +10,9 @@ gives every scenario the same spaces:
   ``QUEUE_FEATURES``; slots past the env's ``K`` are zeros (invalid);
 * action ``Discrete(k_max + 1)``: slot ``i`` sends the job to the env's candidate ``i``,
   action ``k_max`` defers it. The mask (``action_masks()``) marks padding invalid, and
-  deferral invalid unless ``defer=True``, the scenario has deferral and every candidate
-  would find its buffer full (a policy free to defer at every decision learns from one-step
+  deferral invalid unless ``defer=True``, the scenario has deferral, every candidate would
+  find its buffer full and the constellation still has free buffer slots
+  (``SimView.worth_waiting``; a policy free to defer at every decision learns from one-step
   lookahead that a 60 s wait is cheap, and then bounces jobs forever).
 
 The two queue features come from ``SimView.queue_estimates``: the estimated delivery when the
@@ -102,10 +103,9 @@ class CanonicalDispatch(gym.Wrapper):
     Args:
         env: A ``ConstellationDispatchEnv`` (or a wrapper of one that keeps its spaces).
         k_max: Candidate slots of the canonical layout (>= the env's ``K``).
-        defer: Offer deferral at overload (off by default: a job deferred at sustained
-            overload comes back every ``defer_s`` until a buffer frees, which can make an
-            episode millions of decisions long; the policy then sends it to the least bad
-            candidate, as the labels teach).
+        defer: Offer deferral when every candidate is full but the constellation is not
+            (``SimView.worth_waiting``). Off by default: the distillation labels teach no
+            deferral; ``agents.scoring.ScoringAgent`` turns it on and always takes it.
     """
 
     n_global = len(GLOBAL_FEATURES)
@@ -184,7 +184,9 @@ class CanonicalDispatch(gym.Wrapper):
             for i in valid:
                 blocks[i, nf] = squash_s(estimates[i].delivered - best)
                 blocks[i, nf + 1] = min(taken[i] / view.buffer_jobs(cands[i]), 2.0)
-        # Deferral only at overload (every candidate would find its buffer full), if at all.
+        # Deferral only when every candidate would find its buffer full and the constellation
+        # has free slots (SimView.worth_waiting), if at all.
         if self.defer and base.scenario.dispatch.allow_defer and env_mask[k]:
-            mask[self.k_max] = not any(view.has_room(cands[i], taken[i]) for i in valid)
+            sats = [cands[i] for i in valid]
+            mask[self.k_max] = not valid or view.worth_waiting(sats, [taken[i] for i in valid])
         return out

@@ -9,6 +9,7 @@ exposed, except through ``oracle_estimate``, which exists for the reference Orac
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -104,6 +105,29 @@ class SimView:
         """
         taken = self._sim.committed[sat] if jobs is None else jobs
         return taken < self._world.sat_buffer_jobs[sat]
+
+    def buffer_share(self) -> float:
+        """Jobs committed to all satellites over all their buffer slots.
+
+        Above 1 the constellation has promised more jobs than it can hold at once: sustained
+        overload, where some jobs will be dropped wherever they go.
+        """
+        return sum(self._sim.committed) / self._world.total_buffer_jobs
+
+    def worth_waiting(self, sats: Sequence[int], jobs: Sequence[int]) -> bool:
+        """The deferral rule: no satellite of ``sats`` has room, but the constellation has.
+
+        ``jobs[i]`` is the count :meth:`has_room` tests for ``sats[i]`` (e.g. the ``taken``
+        of :meth:`queue_estimates`). When every candidate would drop the job on arrival
+        (``buffer_full``) while the constellation as a whole has free buffer slots
+        (:meth:`buffer_share` below 1), a job deferred now meets, after ``defer_s``,
+        satellites that have room: a burst at one origin, or candidates that happen to be
+        full. Under sustained overload (share at 1 or more) waiting finds no room and only
+        adds time, so the rule says no. ``wait_for_room`` and the shipped policy follow it.
+        """
+        if any(self.has_room(s, n) for s, n in zip(sats, jobs, strict=True)):
+            return False
+        return self.buffer_share() < 1.0
 
     def can_compute_now(self, sat: int) -> bool:
         """Whether the satellite's power model lets it compute now (always without one)."""

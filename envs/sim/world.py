@@ -111,6 +111,8 @@ class World:
         self.sat_buffer_jobs: list[int] = [
             scenario.classes[c].buffer_jobs for c in self.sat_class_list
         ]
+        #: Buffer slots over the whole constellation (at least 1).
+        self.total_buffer_jobs: int = max(1, sum(self.sat_buffer_jobs))
         n_cls, n_mod = len(scenario.classes), len(scenario.models)
         self.serves = np.zeros((n_cls, n_mod), bool)
         self.prefill_rate = np.zeros((n_cls, n_mod))

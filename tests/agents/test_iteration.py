@@ -47,28 +47,43 @@ def test_canonical_layout_pads_candidates_and_copies_the_env_features():
         assert (blocks[i, nf] == 0.0) == (est[i].delivered == best)
 
 
-def test_canonical_deferral_is_offered_only_at_overload():
-    base = ConstellationDispatchEnv("toy", cache_dir=None, **BUSY)
-    env = CanonicalDispatch(base, k_max=4, defer=True)
-    never = CanonicalDispatch(ConstellationDispatchEnv("toy", cache_dir=None, **BUSY), k_max=4)
-    never.reset(seed=1)
-    obs, _ = env.reset(seed=1)
+@pytest.mark.parametrize(
+    ("scenario", "overrides", "seed", "offered_at_least"),
+    [
+        # 1,100 jobs in 75 s on 150 satellites: the candidates fill, the constellation not.
+        ("generated:900004", {"load": 1.0}, 100, 1),
+        # 2 satellites, both always candidates: full candidates are a full constellation.
+        ("toy", BUSY, 1, 0),
+    ],
+)
+def test_canonical_deferral_is_offered_only_when_waiting_is_worth_it(
+    scenario, overrides, seed, offered_at_least
+):
+    base = ConstellationDispatchEnv(scenario, **overrides)
+    k = base.k + 1
+    env = CanonicalDispatch(base, k_max=k, defer=True)
+    never = CanonicalDispatch(ConstellationDispatchEnv(scenario, **overrides), k_max=k)
+    never.reset(seed=seed)
+    obs, _ = env.reset(seed=seed)
     agent = make_heuristic("ect", base)  # fills buffers: overload comes
     offered = 0
-    for _ in range(200):
+    for _ in range(3000):
         mask = env.action_masks()
-        blocks = obs[env.n_global :].reshape(4, env.n_features)
-        valid = np.flatnonzero(mask[:4])
+        blocks = obs[env.n_global :].reshape(k, env.n_features)
+        valid = np.flatnonzero(mask[:k])
         full = all(blocks[i, -1] >= 1.0 for i in valid)
-        assert mask[4] == (full and base.action_masks()[base.k])
-        offered += mask[4]
-        assert not never.action_masks()[4]  # deferral off by default
+        spare = base.view.buffer_share() < 1.0
+        assert mask[k] == (full and spare and base.action_masks()[base.k])
+        offered += mask[k]
+        assert not never.action_masks()[k]  # deferral off by default
         action = int(agent.predict(None)[0])
         never.step(action)
         obs, _, term, trunc, _ = env.step(action)
         if term or trunc:
             break
-    assert offered > 0
+    assert offered >= offered_at_least
+    if offered_at_least == 0:
+        assert offered == 0
 
 
 def test_canonical_actions_map_back_and_masked_ones_fall_back():

@@ -132,6 +132,78 @@ def test_load_aware_without_deferral_spreads_instead():
     assert env.sim.done
 
 
+def _rooms(env) -> tuple[list[int], list[bool]]:
+    """The valid candidate indices and whether each has room on the job's arrival."""
+    valid = [i for i in range(len(env.candidates)) if env.action_masks()[i]]
+    _, taken = env.view.queue_estimates(env.view.head, [env.candidates[i] for i in valid])
+    room = [env.view.has_room(env.candidates[i], n) for i, n in zip(valid, taken, strict=True)]
+    return valid, room
+
+
+# A burst the candidates cannot hold but the constellation can: 1,100 jobs in 75 s at 7
+# origins, 150 satellites with 37-job buffers (buffer share below 0.21 throughout).
+BURST = "generated:900004"
+
+
+def test_wait_for_room_defers_exactly_when_no_candidate_has_room():
+    env = ConstellationDispatchEnv(BURST, load=1.0)
+    agent, same = make_heuristic("wait_for_room", env), make_heuristic("load_aware", env)
+    obs, _ = env.reset(seed=100)
+    deferred = dispatched = 0
+    while True:
+        valid, room = _rooms(env)
+        action = int(agent.predict(obs)[0])
+        spare = env.view.buffer_share() < 1.0
+        if valid and not any(room) and spare and env.action_masks()[env.k]:
+            assert action == env.k
+            deferred += 1
+        else:
+            assert action == int(same.predict(obs)[0])
+            dispatched += 1
+        obs, _, term, trunc, _ = env.step(action)
+        if term or trunc:
+            break
+    assert deferred > 0 and dispatched > 0
+    table = job_table(env.sim)  # every job ends completed or dropped with a reason
+    assert env.sim.done and len(table["job"]) == env.sim.arrived
+
+
+def test_wait_for_room_drops_fewer_jobs_in_a_burst_and_never_defers_at_sustained_overload():
+    def play_out(name: str, env, seed: int) -> tuple[int, int]:
+        obs, _ = env.reset(seed=seed)
+        agent, deferred = make_heuristic(name, env), 0
+        while True:
+            action = int(agent.predict(obs)[0])
+            deferred += action == env.k
+            obs, _, term, trunc, _ = env.step(action)
+            if term or trunc:
+                return env.sim.dropped, deferred
+
+    burst = ConstellationDispatchEnv(BURST, load=1.0)
+    waited, n_deferred = play_out("wait_for_room", burst, 100)
+    spread, _ = play_out("load_aware", burst, 100)
+    assert n_deferred > 0 and waited < 0.5 * spread, (waited, spread)
+    # The busy toy is over-committed (2 satellites, 6-job buffers, load 12): no deferral.
+    toy = busy_env()
+    assert play_out("wait_for_room", toy, 2) == (play_out("load_aware", toy, 2)[0], 0)
+
+
+def test_wait_for_room_without_deferral_is_load_aware():
+    actions = {}
+    for name in ("wait_for_room", "load_aware"):
+        env = busy_env(**{"dispatch.allow_defer": False})
+        agent = make_heuristic(name, env)
+        obs, _ = env.reset(seed=2)
+        seq = []
+        while True:
+            seq.append(int(agent.predict(obs)[0]))
+            obs, _, term, trunc, _ = env.step(seq[-1])
+            if term or trunc:
+                break
+        actions[name] = seq
+    assert actions["wait_for_room"] == actions["load_aware"]
+
+
 def test_load_aware_refuses_a_bad_fill():
     with pytest.raises(ConfigError, match="fill"):
         make_heuristic("load_aware", busy_env()).__class__(busy_env(), fill=1.5)

@@ -175,6 +175,15 @@ def test_benchmark_suite_lists_the_documented_cells():
     assert all(int(g.partition(":")[2]) >= HELD_OUT_SEED for g in generated)
 
 
+def test_every_shipped_suite_loads_and_the_generality_cells_are_held_out():
+    for path in sorted(SUITE_DIR.glob("*.yaml")):
+        assert load_suite(path).cells, path.name
+    suite = load_suite(SUITE_DIR / "generality.yaml")
+    seeds = [int(c.scenario.split(":")[1]) for c in suite.cells]
+    assert len(seeds) == 10 and min(seeds) >= HELD_OUT_SEED  # never in a training recipe
+    assert all(c.loads == (1.0, 2.0) for c in suite.cells)
+
+
 def test_extra_agents_join_the_suite_agents_once():
     suite = load_suite(SUITE_DIR / "smoke.yaml")
     agents = suite_agents(suite, ["oracle", "ect", "rollout:ect:10", ""])
