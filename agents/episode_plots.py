@@ -23,7 +23,7 @@ from matplotlib.text import Text
 
 from agents.plots import HOUR_S, distinct_colors, save_figure
 from agents.results import EpisodeResult, short_label
-from envs.atomic import atomic_write
+from envs.atomic import atomic_copy
 from envs.orbits.propagate import ecef_to_lat_lon, propagate_ecef, time_grid
 from envs.render import GANTT_GROUP_ABOVE, plot_contact_gantt, plot_contact_gantt_grouped
 
@@ -285,8 +285,7 @@ def plot_episode(
             drawn = plot_contact_gantt_grouped(world.plan, Path(tmp) / gantt.name, planes)
         else:
             drawn = plot_contact_gantt(world.plan, Path(tmp) / gantt.name)
-        with atomic_write(gantt, "wb") as fh:
-            fh.write(drawn.read_bytes())
+        atomic_copy(drawn, gantt)
     label = (f"{episode.scenario}, {short_label(episode.agent)}, load {episode.load:g}, "
              f"seed {episode.seed}: jobs on board per satellite")  # fmt: skip
     return [

@@ -25,7 +25,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["INCOMPLETE", "RUN_MARKER", "atomic_write", "check_output_folder", "staged_folder"]
+__all__ = [
+    "INCOMPLETE",
+    "RUN_MARKER",
+    "atomic_copy",
+    "atomic_write",
+    "check_output_folder",
+    "staged_folder",
+]
 
 #: Marks a finished run folder written by :func:`staged_folder` (safe to replace).
 RUN_MARKER = ".constellation-dispatch-run"
@@ -69,6 +76,13 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def atomic_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """Copy the file ``src`` to ``dst`` through :func:`atomic_write`; ``dst`` as a ``Path``."""
+    with atomic_write(dst, "wb") as fh:
+        fh.write(Path(src).read_bytes())
+    return Path(dst)
 
 
 def check_output_folder(path: str | os.PathLike[str], recognised: Sequence[str] = ()) -> Path:

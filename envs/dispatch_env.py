@@ -282,9 +282,7 @@ class ConstellationDispatchEnv(gym.Env):
             self.flat_observation_space if observation == "flat" else self._dict_space()
         )
         self._expected_out = _expected_output_tokens(sc)
-        self._capacity = float(
-            sum(sc.classes[c].buffer_jobs for c in self.world.sat_class_list) or 1
-        )
+        self._capacity = float(self.world.total_buffer_jobs)
         self._day_fraction = _day_fraction(sc)
         self._buffer_of_sat = self.world.sat_buffer_jobs
         # Satellites that can host on-board (Earth-observation) jobs: they serve a model the

@@ -26,7 +26,7 @@ from pathlib import Path
 from agents.cli._common import parse_overrides
 from agents.cli.recipes import load_recipe, parse_recipe_command, recipe_cells
 from agents.iteration import distill
-from envs.atomic import atomic_write
+from envs.atomic import atomic_copy, atomic_write
 from envs.errors import ConfigError
 
 KEYS = (
@@ -64,14 +64,10 @@ def finetune_stage(recipe: dict, out: Path, workers: int, overrides: dict) -> li
     from agents.cli.finetune import run_recipe
     from agents.scoring import load_scoring_model
 
-    def copy(src: Path, dst: Path) -> None:
-        with atomic_write(dst, "wb") as fh:
-            fh.write(src.read_bytes())
-
-    copy(out / "model.zip", out / "distilled.zip")
+    atomic_copy(out / "model.zip", out / "distilled.zip")
     model = load_scoring_model(out / "distilled.zip")
     rows = run_recipe(recipe, model, out / "finetune", workers=workers, overrides=overrides)
-    copy(out / "finetune" / "model.zip", out / "model.zip")
+    atomic_copy(out / "finetune" / "model.zip", out / "model.zip")
     return [{"round": f"finetune_{r.pop('iteration')}", **r} for r in rows]
 
 
