@@ -19,6 +19,7 @@ from agents.heuristics import HEURISTICS
 from agents.specs import parse_agents
 from envs.errors import ConfigError
 from envs.scenario import list_presets
+from envs.scenario.space import space_path
 from envs.yamlio import read_yaml
 
 __all__ = [
@@ -168,10 +169,7 @@ def _scenario(field: str, raw: Any, base: Path) -> str:
         _fail(field, "must be a preset name, a YAML path or generated:SEED", raw)
     text = _expand(field, raw.strip())
     if text.startswith(GENERATED_PREFIX):
-        seed = text[len(GENERATED_PREFIX) :]
-        if not seed.isdigit():
-            _fail(field, "generated scenarios are generated:SEED with an integer SEED >= 0", raw)
-        return text
+        return _generated(field, raw, text, base)
     if re.search(r"[/\\]|\.ya?ml$", text):
         path = (base / Path(text).expanduser()).resolve()
         if not path.is_file() and SHARED_DATA_VAR not in raw:  # shared data: skipped if absent
@@ -181,6 +179,26 @@ def _scenario(field: str, raw: Any, base: Path) -> str:
         known = ", ".join(list_presets())
         _fail(field, f"unknown scenario (presets: {known}; or a YAML path, or generated:SEED)", raw)
     return text
+
+
+def _generated(field: str, raw: Any, text: str, base: Path) -> str:
+    """``generated:SEED`` as is; ``generated:SEED@SPACE`` with its space file checked.
+
+    A bare SPACE name is a file of ``configs/distributions``; any other SPACE is a path,
+    relative to the suite file's folder, made absolute.
+    """
+    match = re.fullmatch(rf"{GENERATED_PREFIX}(\d+)(?:@(.+))?", text)
+    if match is None:
+        _fail(field, "generated scenarios are generated:SEED[@SPACE] with an integer SEED >= 0",
+              raw)  # fmt: skip
+    seed, space = match.groups()
+    if space is None:
+        return text
+    bare = not re.search(r"[/\\]|\.ya?ml$", space)
+    path = space_path(space) if bare else (base / Path(space).expanduser()).resolve()
+    if not path.is_file():
+        _fail(field, f"unknown space file: not found (looked for {path})", raw)
+    return f"{GENERATED_PREFIX}{seed}@{space if bare else path}"
 
 
 def _default_label(scenario: str) -> str:

@@ -203,6 +203,27 @@ def test_a_suite_scenario_path_is_read_beside_the_suite_file(tmp_path):
     assert cell.scenario == str(tmp_path / "sc" / "mine.yaml") and cell.label == "mine"
 
 
+def test_a_generated_cell_may_name_its_space_file_by_name_or_path(tmp_path):
+    space = SUITE_DIR.parent / "distributions" / "dense.yaml"
+    (tmp_path / "spaces").mkdir()
+    (tmp_path / "spaces" / "mine.yaml").write_text(space.read_text())
+    (tmp_path / "suite.yaml").write_text(
+        "name: s\nseeds: {first: 0, count: 1}\ncells:\n"
+        "  - {scenario: 'generated:900001@dense', loads: [1]}\n"
+        "  - {scenario: 'generated:900001@spaces/mine.yaml', loads: [1]}\n"
+    )
+    by_name, by_path = load_suite(tmp_path / "suite.yaml").cells
+    assert by_name.scenario == "generated:900001@dense"
+    assert by_path.scenario == f"generated:900001@{tmp_path / 'spaces' / 'mine.yaml'}"
+    for bad, what in (("generated:1@nope", "nope.yaml"), ("generated:x@dense", "integer SEED")):
+        cells = f"  - {{scenario: '{bad}', loads: [1]}}\n"
+        (tmp_path / "bad.yaml").write_text(
+            f"name: s\nseeds: {{first: 0, count: 1}}\ncells:\n{cells}"
+        )
+        with pytest.raises(ConfigError, match=re.escape(what)):
+            load_suite(tmp_path / "bad.yaml")
+
+
 def test_reading_counts_cells_at_load_one_and_above_and_names_the_worst():
     rows = [
         {"agent": "p", "label": lbl, "load": ld, "ratio_to_best_heuristic": r,

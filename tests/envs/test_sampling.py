@@ -203,6 +203,21 @@ def test_generated_at_path_samples_from_another_space_file(tmp_path):
     assert load_scenario("generated:3@default") == load_scenario("generated:3")
 
 
+def test_the_dense_space_is_the_default_one_with_busier_windows_only():
+    default = yaml.safe_load(DEFAULT_SPACE.read_text())
+    dense = yaml.safe_load((DEFAULT_SPACE.parent / "dense.yaml").read_text())
+    jobs = dense["workload"].pop("jobs_at_load_1")
+    default["workload"].pop("jobs_at_load_1")
+    assert dense == default  # a change to default.yaml must be made to dense.yaml too
+    assert jobs["low"] >= 10 * 300 and jobs["high"] >= 10 * 3000
+    dense_space = load_space(DEFAULT_SPACE.parent / "dense.yaml")
+    for seed in (0, 1, 2):
+        busy, plain = sample_scenario(seed, dense_space), sample_scenario(seed)
+        assert busy.constellation == plain.constellation  # the same draws, in the same order
+        # 10x the jobs at load 1: a longer window at the same rate, up to the 6 h cap
+        assert busy.episode.duration_s >= min(plain.episode.duration_s * 9.99, 21600.0) - 1e-6
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [
