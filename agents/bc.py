@@ -53,6 +53,7 @@ __all__ = [
     "collect_demonstrations",
     "fit_minibatches",
     "fit_outcomes",
+    "in_batches",
 ]
 
 _ROOM = CANDIDATE_FEATURES.index("buffer_used")
@@ -276,11 +277,14 @@ def behaviour_clone(
 
     fit_minibatches(policy, len(demos), loss_of, epochs, batch_size, learning_rate, seed,
          "behaviour cloning", progress)  # fmt: skip
-    with th.no_grad():
-        every = slice(None)
-        values, log_prob, _ = policy.evaluate_actions(obs, actions, **kw(every))
-        extra = {"action_masks": masks.numpy()} if masked else {}
-        best = policy.get_distribution(obs, **extra).distribution.probs.argmax(dim=1)
+
+    def evaluated(rows: slice) -> tuple[Any, Any, Any]:
+        values, log_prob, _ = policy.evaluate_actions(obs[rows], actions[rows], **kw(rows))
+        extra = {"action_masks": masks[rows].numpy()} if masked else {}
+        dist = policy.get_distribution(obs[rows], **extra).distribution
+        return values, log_prob, dist.probs.argmax(dim=1)
+
+    values, log_prob, best = in_batches(evaluated, len(demos))
     return {
         "accuracy": float((best == actions).float().mean()),
         "cross_entropy": float(-log_prob.mean()),
@@ -401,11 +405,13 @@ def _outcome_stats(
     """``{"accuracy", "cost_mae_s", "value_mse"}`` of a fitted policy on its demonstrations."""
     import torch as th
 
-    with th.no_grad():
-        logits = policy.action_logits(obs)
-        chosen = logits.gather(1, actions).squeeze(1)
-        best = logits.masked_fill(~masks, -th.inf).argmax(dim=1)
-        values = policy.predict_values(obs).flatten()
+    def evaluated(rows: slice) -> tuple[Any, Any, Any]:
+        logits = policy.action_logits(obs[rows])
+        best = logits.masked_fill(~masks[rows], -th.inf).argmax(dim=1)
+        chosen = logits.gather(1, actions[rows]).squeeze(1)
+        return chosen, best, policy.predict_values(obs[rows]).flatten()
+
+    chosen, best, values = in_batches(evaluated, len(obs))
     return {
         "accuracy": float((best == actions.squeeze(1)).float().mean()),
         "cost_mae_s": float((chosen - target).abs().mean()) * temperature_s,
@@ -465,3 +471,24 @@ def fit_minibatches(
                 optimiser.step()
                 bar.update()
     policy.set_training_mode(False)
+
+
+#: Rows per forward pass when a fitted policy is evaluated on a whole data set: the
+#: candidate-scoring network's activations are rows × K × hidden floats, so one pass over a
+#: million decisions would take tens of GB (a 48-cell distillation was killed that way).
+EVAL_BATCH = 32_768
+
+
+def in_batches(fn: Any, n: int, batch_size: int = EVAL_BATCH) -> Any:
+    """``fn(rows)`` over ``slice``s of at most ``batch_size`` of ``n`` rows, without gradients.
+
+    ``fn`` returns a tensor or a tuple of tensors; the pieces are concatenated along the
+    first axis, so the result is what ``fn(slice(None))`` would give, in bounded memory.
+    """
+    import torch as th
+
+    with th.no_grad():
+        parts = [fn(slice(a, min(n, a + batch_size))) for a in range(0, max(n, 1), batch_size)]
+    if isinstance(parts[0], tuple):
+        return tuple(th.cat(column) for column in zip(*parts, strict=True))
+    return th.cat(parts)

@@ -336,7 +336,7 @@ def fit_labels(
     """
     import torch as th
 
-    from agents.bc import fit_minibatches
+    from agents.bc import fit_minibatches, in_batches
 
     policy = model.policy
     costs = np.where(labels.masks, np.nan_to_num(labels.costs_s, nan=0.0), 0.0)
@@ -366,9 +366,10 @@ def fit_labels(
 
     fit_minibatches(policy, len(labels), loss_of, epochs, batch_size, learning_rate, seed,
          "fitting rollout labels", progress)  # fmt: skip
-    with th.no_grad():
-        logits = policy.action_logits(obs).masked_fill(~masks, -th.inf)
-    greedy = logits.argmax(1).numpy()
+    greedy = in_batches(
+        lambda rows: policy.action_logits(obs[rows]).masked_fill(~masks[rows], -th.inf).argmax(1),
+        len(labels),
+    ).numpy()
     picked = costs[np.arange(len(labels)), greedy]
     best = np.nanargmin(np.where(labels.masks, costs, np.inf), axis=1)
     random_regret = float(mean_regret.mean())
@@ -513,9 +514,14 @@ def agreement(model: Any, data: TeacherChoices) -> float:
     """
     import torch as th
 
-    with th.no_grad():
-        logits = model.policy.action_logits(th.as_tensor(data.obs))
-        greedy = logits.masked_fill(~th.as_tensor(data.masks), -th.inf).argmax(1).numpy()
+    from agents.bc import in_batches
+
+    obs, masks = th.as_tensor(data.obs), th.as_tensor(data.masks)
+    greedy = in_batches(
+        lambda rows: model.policy.action_logits(obs[rows]).masked_fill(~masks[rows], -th.inf)
+        .argmax(1),
+        len(data),
+    ).numpy()  # fmt: skip
     hit = (greedy == data.actions).astype(np.float64)
     return float((hit * data.cell_weights()).sum() / len(data))
 

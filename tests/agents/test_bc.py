@@ -166,3 +166,22 @@ def test_fitting_outcomes_names_what_it_needs():
     bare = Demonstrations(demos.obs, demos.masks, demos.actions, demos.rewards, demos.episode_ends)
     with pytest.raises(ConfigError, match="job_costs_s"):
         fit_outcomes(model, bare, progress=False)
+
+
+def test_in_batches_gives_the_one_pass_result_in_bounded_pieces():
+    import torch as th
+
+    from agents.bc import in_batches
+
+    x = th.arange(10, dtype=th.float32)
+    seen = []
+
+    def fn(rows):
+        seen.append(rows)
+        return x[rows] * 2.0, x[rows].argmax(0, keepdim=True) + rows.start
+
+    doubled, starts = in_batches(fn, 10, batch_size=4)
+    assert th.equal(doubled, x * 2.0) and starts.tolist() == [3, 7, 9]
+    assert [(r.start, r.stop) for r in seen] == [(0, 4), (4, 8), (8, 10)]
+    assert th.equal(in_batches(lambda rows: x[rows], 10, batch_size=3), x)
+    assert in_batches(lambda rows: x[rows], 0).numel() == 0  # an empty set is one empty pass
