@@ -30,6 +30,10 @@ actor off course with noisy advantages).
 >>> stats = behaviour_clone(model, demos, epochs=2, progress=False)
 >>> 0.0 <= stats["accuracy"] <= 1.0
 True
+
+Size: about 490 lines, above the house's ~400, because the two warm starts (behaviour
+cloning and outcome fitting) share their data type and the training loop and batched
+evaluation (:func:`fit_minibatches`, :func:`in_batches`) that the distillation also uses.
 """
 
 from __future__ import annotations

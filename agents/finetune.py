@@ -25,6 +25,9 @@ iterate is kept (:func:`finetune` returns its mean cost ratio, so a run that doe
 says so and keeps the student it started from).
 
 ``scripts/finetune.py`` (``constellation-dispatch finetune``) is the command line.
+
+Size: about 410 lines, at the house's ~400: trajectory sampling, the input-dependent
+baseline, the PPO update and the driver are one algorithm.
 """
 
 from __future__ import annotations

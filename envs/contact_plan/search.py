@@ -52,6 +52,10 @@ change whose cubic-Hermite estimate of the peak comes within ``HIDDEN_PEAK_MARGI
 mask is refined; if the refined peak clears the mask, the pass is recorded with its rise and
 set found on either side of the peak. ``tests/envs/test_contact_plan.py`` pins this with
 grazing passes that fit between two grid points.
+
+Size: about 780 lines, above the house's ~400, because it is one algorithm in stages (grid,
+classification, bisection, peaks, pairing, worker processes) that pass large intermediate
+arrays between private helpers; splitting it would make those helpers public interfaces.
 """
 
 from __future__ import annotations
