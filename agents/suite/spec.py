@@ -19,6 +19,7 @@ from agents.heuristics import HEURISTICS
 from agents.specs import parse_agents
 from envs.errors import ConfigError
 from envs.scenario import list_presets
+from envs.scenario.sampling import GENERATED_PREFIX, split_generated
 from envs.scenario.space import space_path
 from envs.yamlio import read_yaml
 
@@ -42,8 +43,6 @@ REPO = Path(__file__).resolve().parents[2]
 SUITE_DIR = REPO / "configs" / "suites"
 #: The one variable suite strings may use, and where it points when unset.
 SHARED_DATA_VAR = "CONSTELLATION_DISPATCH_SHARED_DATA"
-#: Scenario prefix of a scenario generated from a seed (``generated:SEED``).
-GENERATED_PREFIX = "generated:"
 #: Generated-scenario seeds from here on are held out from training (evaluation only).
 HELD_OUT_SEED = 900_000
 _TOP = ("name", "description", "agents", "seeds", "cells")
@@ -170,7 +169,7 @@ def _scenario(field: str, raw: Any, base: Path) -> str:
     text = _expand(field, raw.strip())
     if text.startswith(GENERATED_PREFIX):
         return _generated(field, raw, text, base)
-    if re.search(r"[/\\]|\.ya?ml$", text):
+    if _is_path(text):
         path = (base / Path(text).expanduser()).resolve()
         if not path.is_file() and SHARED_DATA_VAR not in raw:  # shared data: skipped if absent
             _fail(field, f"unknown scenario: file not found (looked for {path})", raw)
@@ -181,20 +180,25 @@ def _scenario(field: str, raw: Any, base: Path) -> str:
     return text
 
 
+def _is_path(text: str) -> bool:
+    """A file path (a folder separator or a YAML suffix), not a bare name."""
+    return re.search(r"[/\\]|\.ya?ml$", text) is not None
+
+
 def _generated(field: str, raw: Any, text: str, base: Path) -> str:
     """``generated:SEED`` as is; ``generated:SEED@SPACE`` with its space file checked.
 
     A bare SPACE name is a file of ``configs/distributions``; any other SPACE is a path,
     relative to the suite file's folder, made absolute.
     """
-    match = re.fullmatch(rf"{GENERATED_PREFIX}(\d+)(?:@(.+))?", text)
-    if match is None:
+    parts = split_generated(text)
+    if parts is None:
         _fail(field, "generated scenarios are generated:SEED[@SPACE] with an integer SEED >= 0",
               raw)  # fmt: skip
-    seed, space = match.groups()
+    seed, space = parts
     if space is None:
         return text
-    bare = not re.search(r"[/\\]|\.ya?ml$", space)
+    bare = not _is_path(space)
     path = space_path(space) if bare else (base / Path(space).expanduser()).resolve()
     if not path.is_file():
         _fail(field, f"unknown space file: not found (looked for {path})", raw)

@@ -32,6 +32,7 @@ from envs.scenario.sampling import (
     load_space,
     sample_scenario_dict,
     space_path,
+    split_generated,
 )
 from envs.scenario.schema import Scenario
 from envs.yamlio import read_yaml
@@ -119,16 +120,17 @@ def load_scenario(
 
 def _generated(text: str, overrides: Mapping[str, Any] | None) -> Scenario:
     """``generated:SEED`` or ``generated:SEED@SPACE``: a sampled scenario, then overrides."""
-    match = re.fullmatch(rf"{GENERATED_PREFIX}(\d+)(?:@(.+))?", text)
-    if match is None:
+    parts = split_generated(text)
+    if parts is None:
         fail(
             "scenario",
             "expected generated:SEED or generated:SEED@SPACE with SEED an integer >= 0",
             text,
         )
-    space = load_space(space_path(match.group(2)))
-    data = sample_scenario_dict(int(match.group(1)), space)
-    label = f"{GENERATED_PREFIX}{match.group(1)}"
+    seed, space_name = parts
+    space = load_space(space_path(space_name))
+    data = sample_scenario_dict(seed, space)
+    label = f"{GENERATED_PREFIX}{seed}"
     return build_scenario(
         data, overrides, base_dir=space.source.parent, source=space.source, label=label
     )

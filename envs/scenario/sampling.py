@@ -21,6 +21,7 @@ replay runs at ``time_scale = rate / the trace's own rate``.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -51,10 +52,24 @@ __all__ = [
     "sample_scenario",
     "sample_scenario_dict",
     "space_path",
+    "split_generated",
 ]
 
 #: Scenario names ``generated:SEED[@SPACE]`` are sampled (``envs.scenario.loader``).
 GENERATED_PREFIX = "generated:"
+_GENERATED = re.compile(rf"{GENERATED_PREFIX}(\d+)(?:@(.+))?")
+
+
+def split_generated(text: str) -> tuple[int, str | None] | None:
+    """``(SEED, SPACE or None)`` of ``generated:SEED[@SPACE]``; ``None`` if ``text`` is not one.
+
+    >>> split_generated("generated:17@dense"), split_generated("generated:3")
+    ((17, 'dense'), (3, None))
+    >>> split_generated("generated:x") is None
+    True
+    """
+    match = _GENERATED.fullmatch(text)
+    return None if match is None else (int(match.group(1)), match.group(2))
 _MAX_TRIES = 1000  # redraws of a shell's planes x sats_per_plane to fit max_satellites
 _FIRST_CATNR = 90001
 _CLASS_KEYS = ("servers", "throughput_scale", "memory_gb", "model_swap_s", "buffer_jobs", "power")
