@@ -163,6 +163,7 @@ def label_episode(
     teacher: str = "ect_queue",
     base: str | Sequence[str] = "ect_queue",
     horizon: int | None = 50,
+    futures: int = 0,
     label_share: float = 0.1,
     explore: float = 0.1,
     max_labels: int | None = None,
@@ -180,6 +181,10 @@ def label_episode(
         base: Heuristic the branches follow after the labelled action; several (a list or
             ``"A+B"``): an action's label is its cheapest branch over them.
         horizon: Decisions a branch plays before draining (``None``: to the end).
+        futures: ``0``: branches see the episode's real future arrivals (clairvoyant
+            labels). ``N``: each action is priced on ``N`` sampled futures, the same for
+            every action of the decision, and labelled with the mean (``agents.planning``):
+            labels a dispatcher that cannot see the future can learn.
         label_share: Share of decisions labelled (chosen with the seed's generator).
         explore: Share of decisions where the player takes a random valid action.
         max_labels: Stop the episode after this many labels.
@@ -194,6 +199,8 @@ def label_episode(
         )
     if labels_per_episode is not None and labels_per_episode < 1:
         raise ConfigError(f"labels_per_episode: must be >= 1, got {labels_per_episode!r}")
+    if isinstance(futures, bool) or not isinstance(futures, int) or futures < 0:
+        raise ConfigError(f"futures: must be an integer >= 0, got {futures!r}")
     bases = parse_bases(base)
     env = cell.make_env(k_max)
     base_env = env.unwrapped
@@ -214,9 +221,11 @@ def label_episode(
             action = int(rng.choice(valid))
         if len(valid) > 1 and rng.random() < share[0]:
             costs = np.full(env.k_max + 1, np.nan)
+            sampled = [int(x) for x in rng.integers(2**31, size=futures)]  # shared by actions
             for a in valid:
+                crn = int(rng.integers(2**31))
                 costs[a] = best_branch_cost_s(base_env, env.to_env_action(int(a)), bases,
-                                              horizon, seed=int(rng.integers(2**31)))  # fmt: skip
+                                              horizon, crn, sampled)  # fmt: skip
             costs[valid] -= np.nanmin(costs)
             for key, value in zip(out, (obs, mask.copy(), costs, action), strict=True):
                 out[key].append(value)
@@ -579,6 +588,7 @@ def distill(
     dagger_rounds: int = 0,
     base: str | Sequence[str] = "ect_queue",
     horizon: int | None = 50,
+    futures: int = 0,
     label_share: float = 0.1,
     labels_per_episode: int | None = None,
     explore: float = 0.1,
@@ -646,7 +656,7 @@ def distill(
         student_path = out / ("imitation.zip" if r == 0 else f"round_{r - 1}.zip")
         seeds = [s + 1000 * r for s in label_seeds]
         labels = collect_labels(cells, seeds, student_path=student_path, workers=workers,
-                                progress=progress, base=base, horizon=horizon,
+                                progress=progress, base=base, horizon=horizon, futures=futures,
                                 label_share=label_share, labels_per_episode=labels_per_episode,
                                 explore=explore, k_max=k_max)  # fmt: skip
         parts.append(labels)

@@ -86,32 +86,46 @@ def parse_bases(base: str | Sequence[str], where: str = "base") -> tuple[str, ..
     return tuple(names)
 
 
-def parse_rollout_name(name: str) -> tuple[str, int | None]:
-    """``"rollout:BASE[:H]"`` → ``(BASE, H or None)``; ``ConfigError`` naming what is wrong.
+def parse_rollout_name(name: str) -> tuple[str, int | None, int]:
+    """``"rollout:BASE[:H][:fN]"`` → ``(BASE, H or None, N or 0)``; ``ConfigError`` if bad.
 
-    ``BASE`` is one heuristic or several joined by ``+`` (parallel rollout).
+    ``BASE`` is one heuristic or several joined by ``+`` (parallel rollout). ``fN`` prices
+    every candidate on ``N`` sampled futures instead of the real one (no clairvoyance; see
+    :class:`RolloutAgent`).
 
     >>> parse_rollout_name("rollout:ect:200")
-    ('ect', 200)
+    ('ect', 200, 0)
     >>> parse_rollout_name("rollout:least_loaded")
-    ('least_loaded', None)
+    ('least_loaded', None, 0)
     >>> parse_rollout_name("rollout:ect_queue+earliest_uplink:30")
-    ('ect_queue+earliest_uplink', 30)
+    ('ect_queue+earliest_uplink', 30, 0)
+    >>> parse_rollout_name("rollout:ect_queue:f4")
+    ('ect_queue', None, 4)
     """
     parts = name.split(":")
-    if parts[0] != ROLLOUT_PREFIX or len(parts) not in (2, 3):
-        raise ConfigError(f"agent: expected rollout:BASE[:H], got {name!r}")
+    if parts[0] != ROLLOUT_PREFIX or len(parts) not in (2, 3, 4):
+        raise ConfigError(f"agent: expected rollout:BASE[:H][:fN], got {name!r}")
     base = parts[1]
     parse_bases(base, f"agent {name!r}")
-    if len(parts) == 2:
-        return base, None
+    horizon, futures = None, 0
+    rest = parts[2:]
+    if rest and rest[-1].startswith("f"):
+        futures = _positive(name, "the number of sampled futures N (fN)", rest.pop()[1:])
+    if len(rest) > 1:
+        raise ConfigError(f"agent: expected rollout:BASE[:H][:fN], got {name!r}")
+    if rest:
+        horizon = _positive(name, "horizon H", rest[0])
+    return base, horizon, futures
+
+
+def _positive(name: str, what: str, text: str) -> int:
     try:
-        horizon = int(parts[2])
+        value = int(text)
     except ValueError:
-        horizon = 0
-    if horizon < 1:
-        raise ConfigError(f"agent {name!r}: horizon H must be an integer >= 1, got {parts[2]!r}")
-    return base, horizon
+        value = 0
+    if value < 1:
+        raise ConfigError(f"agent {name!r}: {what} must be an integer >= 1, got {text!r}")
+    return value
 
 
 def branch_cost_s(
@@ -120,15 +134,18 @@ def branch_cost_s(
     base: str,
     horizon: int | None,
     seed: int | None = None,
+    future_seed: int | None = None,
 ) -> float:
     """Cost (seconds) of taking ``action`` now and following ``base`` afterwards.
 
     ``env`` is forked and left untouched. ``horizon`` decisions after ``action`` are played
     in full, then arrivals stop and the system drains under ``base`` (``None``: play to the
-    end of the episode). The cost is minus the return, in seconds.
+    end of the episode). The cost is minus the return, in seconds. ``future_seed`` prices
+    the branch on a sampled future instead of the real one
+    (``ConstellationDispatchEnv.fork``).
     """
     root = env.unwrapped
-    branch = root.fork()
+    branch = root.fork(future_seed)
     branch.reward_fn = TimeInSystem("s")  # priced in seconds, whatever the env's reward
     branch.observe_features = False  # the base heuristic reads the view, not observations
     branch.truncate = False  # a branch is priced to its end, past episode.max_decisions
@@ -158,9 +175,19 @@ def best_branch_cost_s(
     bases: Sequence[str],
     horizon: int | None,
     seed: int | None = None,
+    future_seeds: Sequence[int] = (),
 ) -> float:
-    """The cheapest :func:`branch_cost_s` of ``action`` over ``bases`` (same random numbers)."""
-    return min(branch_cost_s(env, action, b, horizon, seed=seed) for b in bases)
+    """The cheapest expected :func:`branch_cost_s` of ``action`` over ``bases``.
+
+    Without ``future_seeds`` each base is priced on the real future; with them, a base's
+    cost is its mean over those sampled futures (the same futures for every base and for
+    every action priced with the same seeds), and the cheapest base's mean is returned.
+    """
+    futures: Sequence[int | None] = future_seeds or (None,)
+    return min(
+        float(np.mean([branch_cost_s(env, action, b, horizon, seed, f) for f in futures]))
+        for b in bases
+    )
 
 
 class RolloutAgent(HeuristicAgent):
@@ -175,6 +202,12 @@ class RolloutAgent(HeuristicAgent):
             by ``+``: each candidate then costs its cheapest branch over them.
         horizon: Decisions played after the candidate before draining (``None``: to the
             end of the episode).
+        futures: ``0`` prices each candidate on the real future (clairvoyant: the forks
+            know which jobs will arrive). ``N >= 1`` prices it on ``N`` futures sampled from
+            the arrival process (``fork(future_seed=…)``), drawn anew at each decision and
+            shared by every candidate, and takes the mean: what a dispatcher that knows the
+            arrival process, not the arrivals, can plan. The gap between the two is how
+            much of a planner's gain comes from knowing the future.
     """
 
     name: ClassVar[str] = ROLLOUT_PREFIX
@@ -187,16 +220,23 @@ class RolloutAgent(HeuristicAgent):
         *,
         base: str = "ect",
         horizon: int | None = None,
+        futures: int = 0,
     ):
         super().__init__(env, seed)
-        parse_rollout_name(f"{ROLLOUT_PREFIX}:{base}" + ("" if horizon is None else f":{horizon}"))
-        self.base, self.horizon = base, horizon
+        self.base, self.horizon, self.futures = base, horizon, futures
+        parse_rollout_name(self.spec)
         self.bases = parse_bases(base)
         self.last_costs_s: dict[int, float] = {}
 
-    def __repr__(self) -> str:
+    @property
+    def spec(self) -> str:
+        """The agent's name, ``rollout:BASE[:H][:fN]``."""
         h = "" if self.horizon is None else f":{self.horizon}"
-        return f"RolloutAgent({ROLLOUT_PREFIX}:{self.base}{h}, seed={self.seed})"
+        f = f":f{self.futures}" if self.futures else ""
+        return f"{ROLLOUT_PREFIX}:{self.base}{h}{f}"
+
+    def __repr__(self) -> str:
+        return f"RolloutAgent({self.spec}, seed={self.seed})"
 
     def choose(self, valid: Sequence[int]) -> int:
         """The valid candidate of least branch cost; ties by candidate order."""
@@ -205,7 +245,8 @@ class RolloutAgent(HeuristicAgent):
             self.last_costs_s = {}
             return actions[0]
         crn = int(self.rng.integers(2**31))  # one draw per decision, shared by all branches
-        costs = [best_branch_cost_s(self.env, a, self.bases, self.horizon, seed=crn)
+        futures = [int(x) for x in self.rng.integers(2**31, size=self.futures)]
+        costs = [best_branch_cost_s(self.env, a, self.bases, self.horizon, crn, futures)
                  for a in actions]  # fmt: skip
         self.last_costs_s = dict(zip(actions, costs, strict=True))
         return actions[int(np.argmin(costs))]
@@ -336,8 +377,8 @@ class SwitchingAgent(HeuristicAgent):
 def make_agent(name: str, env: gym.Env, seed: int | None = None) -> Any:
     """An agent by name: a heuristic, ``rollout:BASE[:H]`` or ``switch:BASES[:SEG[:WIN]]``."""
     if name.startswith(ROLLOUT_PREFIX + ":"):
-        base, horizon = parse_rollout_name(name)
-        return RolloutAgent(env, seed, base=base, horizon=horizon)
+        base, horizon, futures = parse_rollout_name(name)
+        return RolloutAgent(env, seed, base=base, horizon=horizon, futures=futures)
     if name.startswith(SWITCH_PREFIX + ":"):
         bases, segment, window = parse_switch_name(name)
         return SwitchingAgent(env, seed, base=bases, segment=segment, window=window)

@@ -21,7 +21,7 @@ from gymnasium import spaces
 from envs.constants import DAY_S, HOUR_S
 from envs.contact_plan import default_cache_dir
 from envs.errors import ConfigError
-from envs.jobs import clip_trace_tokens, generate_jobs
+from envs.jobs import JobBatch, clip_trace_tokens, generate_jobs
 from envs.reward import Reward, make_reward
 from envs.scenario import Scenario, load_scenario
 from envs.sim import (
@@ -327,18 +327,7 @@ class ConstellationDispatchEnv(gym.Env):
         """
         super().reset(seed=seed)
         sc = self._episode_scenario(options)
-        stations = self.world.stations
-        jobs = generate_jobs(
-            sc.workload,
-            station_names=[s.name for s in stations if s.network in self._uplink_networks()],
-            station_lon_deg=[s.lon_deg for s in stations if s.network in self._uplink_networks()],
-            model_names=[m.name for m in sc.models],
-            epoch=sc.episode.epoch,
-            duration_s=sc.episode.duration_s,
-            rng=self.np_random,
-            onboard_satellites=self._onboard_sats,
-        )
-        jobs = _map_origins(jobs, self.world, self._uplink_networks())
+        jobs = self._draw_jobs(sc, self.np_random)
         self.sim = Sim(self._episode_world(seed), jobs, check=self.check_invariants, scenario=sc)
         self.view = SimView(self.sim, self._expected_out)
         self._decisions = 0
@@ -406,7 +395,23 @@ class ConstellationDispatchEnv(gym.Env):
             )
         return obs, float(reward), terminated, truncated, info
 
-    def fork(self) -> ConstellationDispatchEnv:
+    def _draw_jobs(self, sc: Scenario, rng: np.random.Generator) -> JobBatch:
+        """One draw of the episode's jobs under ``sc``, origins indexed into the world."""
+        networks = self._uplink_networks()
+        stations = [s for s in self.world.stations if s.network in networks]
+        jobs = generate_jobs(
+            sc.workload,
+            station_names=[s.name for s in stations],
+            station_lon_deg=[s.lon_deg for s in stations],
+            model_names=[m.name for m in sc.models],
+            epoch=sc.episode.epoch,
+            duration_s=sc.episode.duration_s,
+            rng=rng,
+            onboard_satellites=self._onboard_sats,
+        )
+        return _map_origins(jobs, self.world, networks)
+
+    def fork(self, future_seed: int | None = None) -> ConstellationDispatchEnv:
         """An independent copy of the running episode, for planning and rollout labelling.
 
         Under the same actions the fork and the original produce the same observations,
@@ -415,6 +420,16 @@ class ConstellationDispatchEnv(gym.Env):
         data (contact plan, windows) is shared; only the simulator's mutable state is copied
         (``envs.sim.Sim.fork``), so a fork costs far less than ``copy.deepcopy(env)``.
         Stepping one never affects the other. Call it on ``env.unwrapped``.
+
+        ``future_seed`` (an int) gives the fork *another* future: the jobs that have not
+        arrived are replaced by the arrivals after the current time of a new draw of the
+        episode's arrival process, seeded by ``future_seed`` (``Sim.replace_future``). Such a
+        fork prices a decision against a future the dispatcher could have expected, without
+        knowing the real one; the same seed gives the same future, so candidates compared on
+        forks of one seed share their arrivals. Poisson and diurnal futures are exact draws
+        of the process (its increments are independent of the past); a trace replay draws
+        another start row, so the future is a plausible stretch of the trace, not the one
+        that follows, and with ``trace_start: first`` it is the real future.
 
         >>> env = ConstellationDispatchEnv("toy", cache_dir=None)
         >>> _ = env.reset(seed=0)
@@ -426,6 +441,12 @@ class ConstellationDispatchEnv(gym.Env):
             raise RuntimeError("fork() called before reset()")
         new = copy.copy(self)
         new.sim = self.sim.fork()
+        if future_seed is not None:
+            integer = isinstance(future_seed, (int, np.integer))
+            if not integer or isinstance(future_seed, bool) or future_seed < 0:
+                raise ValueError(f"future_seed: must be an integer >= 0, got {future_seed!r}")
+            rng = np.random.default_rng(int(future_seed))
+            new.sim.replace_future(self._draw_jobs(self.sim.scenario, rng))
         new.view = SimView(new.sim, self._expected_out)
         new._cands = list(self._cands)
         new._mask = self._mask.copy()

@@ -32,8 +32,10 @@ from envs.errors import ConfigError
 KEYS = (
     "cells", "generated", "max_decisions", "teacher", "dagger_rounds", "base", "horizon",
     "label_share", "labels_per_episode", "explore", "rounds", "imitation_seeds", "label_seeds",
-    "k_max", "epochs", "seed", "finetune",
+    "k_max", "epochs", "seed", "finetune", "futures",
 )  # fmt: skip
+#: Keys a recipe may leave out (files written before the key existed).
+DEFAULTS = {"futures": 0}
 
 
 def finetune_recipe(recipe_path: Path, finetune: str | None) -> dict | None:
@@ -74,7 +76,7 @@ def finetune_stage(recipe: dict, out: Path, workers: int, overrides: dict) -> li
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Distil; write the model, ``rounds.csv`` and ``config.json``."""
     args = parse_recipe_command(argv, prog, __doc__, "distill", "rounds=1", "labelling processes")
-    recipe = load_recipe(args.recipe, args.hp, KEYS)
+    recipe = load_recipe(args.recipe, args.hp, KEYS, DEFAULTS)
     cells = recipe_cells(recipe, parse_overrides(args.set))
     fine = finetune_recipe(args.recipe, recipe["finetune"])
     for cell in cells:  # bad scenarios fail here, in one line, before any work
@@ -84,7 +86,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         cells, out_dir=args.out, rounds=int(recipe["rounds"]),
         imitation_seeds=recipe["imitation_seeds"], label_seeds=recipe["label_seeds"],
         teacher=recipe["teacher"], dagger_rounds=int(recipe["dagger_rounds"]),
-        base=recipe["base"], horizon=recipe["horizon"],
+        base=recipe["base"], horizon=recipe["horizon"], futures=recipe["futures"],
         label_share=float(recipe["label_share"]),
         labels_per_episode=recipe["labels_per_episode"], explore=float(recipe["explore"]),
         k_max=int(recipe["k_max"]), epochs=int(recipe["epochs"]), workers=args.workers,

@@ -16,8 +16,9 @@ queue_length.png, report.html), prints the tables and ends with a one-line readi
 About 10 minutes on 2 CPU cores with the defaults.
 
 --set KEY=VALUE overrides the scenario everywhere (training, evaluation, the drawn episode);
---hp KEY=VALUE changes the distillation (keys: rounds, horizon, label_share, explore, epochs,
-k_max, teacher, dagger_rounds, base, finetune_iterations; see configs/agents/distill.yaml).
+--hp KEY=VALUE changes the distillation (keys: rounds, horizon, futures, label_share, explore,
+epochs, k_max, teacher, dagger_rounds, base, finetune_iterations; see
+configs/agents/distill.yaml).
 
 ``python scripts/quickstart.py`` is the same command (same options) in a checkout.
 """
@@ -39,7 +40,7 @@ from agents.cli._common import (
 #: The distillation ``--hp`` may change, and the quickstart's values of them
 #: (``finetune_iterations``: policy-gradient iterations after the distillation, 0 for none).
 DISTILL_DEFAULTS = {
-    "rounds": 0, "dagger_rounds": 2, "horizon": 30, "explore": 0.1, "epochs": 20,
+    "rounds": 0, "dagger_rounds": 2, "horizon": 30, "futures": 0, "explore": 0.1, "epochs": 20,
     "k_max": 16, "teacher": "best", "base": ["ect_queue", "earliest_uplink"],
     "finetune_iterations": 2,
 }  # fmt: skip

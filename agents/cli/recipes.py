@@ -8,8 +8,9 @@ one-line errors naming the file and the key.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from agents.cli._common import add_set_option, parse_hyperparameters
 from agents.iteration import Cell
@@ -20,11 +21,18 @@ from envs.yamlio import read_yaml
 __all__ = ["load_recipe", "parse_recipe_command", "recipe_cells"]
 
 
-def load_recipe(path: Path, hp: Sequence[str], keys: Sequence[str]) -> dict:
-    """The recipe file with ``--hp`` overrides; unknown and missing ``keys`` are one-line errors."""
+def load_recipe(
+    path: Path, hp: Sequence[str], keys: Sequence[str], defaults: Mapping[str, Any] | None = None
+) -> dict:
+    """The recipe file with ``--hp`` overrides; unknown and missing ``keys`` are one-line errors.
+
+    A key of ``defaults`` may be left out (recipes written before it existed still load);
+    it then takes the default.
+    """
     recipe = read_yaml(path)
     if not isinstance(recipe, dict):
         raise ConfigError(f"{path}: expected a mapping of recipe keys")
+    recipe = {**(defaults or {}), **recipe}
     recipe.update(parse_hyperparameters(hp))
     unknown = sorted(set(recipe) - set(keys))
     if unknown:

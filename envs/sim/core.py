@@ -127,6 +127,7 @@ class Sim:
         self.pending: deque[int] = deque()
         self.next_arrival = 0
         self.arrival_limit = n  # jobs from this index on never arrive (``stop_arrivals``)
+        self.arrivals_stopped = False
         self.now = 0.0
         self.arrived = self.completed = self.dropped = 0
         self.job_seconds = 0.0  # accrued since the last ``take_accrued()``
@@ -172,6 +173,50 @@ class Sim:
         new.world = self.world.fork()
         return new
 
+    #: Per-job state an event changes, with the value of a job that has not arrived yet.
+    _PER_JOB_STATE = (("status", 0), ("sat", -1), ("drop_code", 0), ("relay", -1),
+                      ("isl_hops", 0), ("relay_arrival", np.nan))  # fmt: skip
+
+    def replace_future(self, jobs: JobBatch) -> int:
+        """Replace the jobs that have not arrived by ``jobs``' arrivals after ``now``.
+
+        For planning without clairvoyance (``ConstellationDispatchEnv.fork(future_seed=…)``):
+        a fork whose future is another draw of the arrival process prices a decision against
+        a future the dispatcher could have expected, not the one that will happen. Jobs
+        already arrived keep their rows and state, and so do jobs whose arrival time is ``now``
+        or earlier but which the event loop has not reached yet (the rest of a burst).
+        The shared per-job inputs are rebuilt, never changed in place, so call it on a fork
+        and the original is untouched. After ``stop_arrivals`` there is no future to replace
+        and nothing changes. Returns the number of jobs in the new future.
+        """
+        if self.arrivals_stopped:
+            return 0
+        keep = self.next_arrival
+        while keep < self.n_jobs and self.arrival[keep] <= self.now:
+            keep += 1
+        tail = np.flatnonzero(np.asarray(jobs.arrival_s) > self.now)
+        columns = (("arrival", jobs.arrival_s, _doubles), ("origin", jobs.origin, _ints),
+                   ("model", jobs.model, _ints), ("in_tokens", jobs.input_tokens, _ints),
+                   ("out_tokens", jobs.output_tokens, _ints),
+                   ("in_bytes", jobs.input_bytes, _doubles),
+                   ("out_bytes", jobs.output_bytes, _doubles),
+                   ("deadline", jobs.deadline_s, _doubles))  # fmt: skip
+        for name, values, make in columns:
+            setattr(self, name, getattr(self, name)[:keep] + make(np.asarray(values)[tail]))
+        m = len(tail)
+        for name, blank in self._PER_JOB_STATE:
+            old = getattr(self, name, None)
+            if old is None:  # the ISL columns exist only with inter-satellite links
+                continue
+            if isinstance(old, bytearray):
+                setattr(self, name, old[:keep] + bytearray([blank]) * m)
+            else:
+                setattr(self, name, old[:keep] + type(old)(old.typecode, [blank]) * m)
+        for name, column in self.timeline.items():
+            self.timeline[name] = column[:keep] + array("d", [np.nan]) * m
+        self.n_jobs = self.arrival_limit = keep + m
+        return m
+
     # ------------------------------------------------------------------ bookkeeping
     @property
     def in_flight(self) -> int:
@@ -191,6 +236,7 @@ class Sim:
         the status ``future`` and cost nothing.
         """
         self.arrival_limit = self.next_arrival
+        self.arrivals_stopped = True
 
     def check_invariants(self) -> None:
         """Raise ``AssertionError`` if a job was lost or counted twice."""

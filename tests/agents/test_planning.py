@@ -288,7 +288,8 @@ def test_rollout_runs_in_the_harness_and_names_parse():
     assert spec.label == "rollout:ect:20" and not spec.reference_bound
     r = run_episode("toy", spec, 1.0, seed=0)
     assert r.metrics["jobs_completed"] + r.metrics["jobs_dropped"] == len(r.jobs["job"])
-    assert parse_rollout_name("rollout:random:3") == ("random", 3)
+    assert parse_rollout_name("rollout:random:3") == ("random", 3, 0)
+    assert parse_rollout_name("rollout:random:3:f2") == ("random", 3, 2)
     assert isinstance(make_agent("rollout:least_loaded", busy_env()), RolloutAgent)
 
 
@@ -301,6 +302,9 @@ def test_rollout_runs_in_the_harness_and_names_parse():
         ("rollout:ect:0", "horizon H must be an integer >= 1, got '0'"),
         ("rollout:ect:x", "horizon H must be an integer >= 1, got 'x'"),
         ("rollout:ect:3:4", "expected rollout:BASE"),
+        ("rollout:ect:f0", "sampled futures N .fN. must be an integer >= 1, got '0'"),
+        ("rollout:ect:fx", "sampled futures N .fN. must be an integer >= 1, got 'x'"),
+        ("rollout:ect:f2:3", "expected rollout:BASE"),
         ("switch", "expected switch:BASES"),
         ("switch:ect:1:2:3", "expected switch:BASES"),
         ("switch:ect+oracle", "unknown base heuristic 'oracle'"),
@@ -376,3 +380,39 @@ def test_switching_runs_in_the_harness_and_is_deterministic():
     assert a.metrics["jobs_completed"] + a.metrics["jobs_dropped"] == len(a.jobs["job"])
     assert isinstance(make_agent("switch:ect_queue+load_aware:3:9", busy_env()), SwitchingAgent)
     assert parse_switch_name("switch:ect:4") == ("ect", 4, None)
+
+
+# ------------------------------------------------------------------ sampled futures
+def test_a_branch_on_sampled_futures_does_not_see_the_real_future():
+    """Two episodes that share their past but not their future are priced the same."""
+    env = busy_env()
+    env.reset(seed=4)
+    for _ in range(12):
+        env.step(int(np.flatnonzero(env.action_masks())[0]))
+    other = env.fork(future_seed=12345)  # same past, another "real" future
+    assert job_table(other.sim)["arrival_s"].tobytes() != job_table(env.sim)["arrival_s"].tobytes()
+    for a in np.flatnonzero(env.action_masks()):
+        a = int(a)
+        assert branch_cost_s(env, a, "ect", None, future_seed=7) == branch_cost_s(
+            other, a, "ect", None, future_seed=7
+        )
+    # Priced on the real future, the two differ: that is what clairvoyance is.
+    a = int(np.flatnonzero(env.action_masks())[0])
+    assert branch_cost_s(env, a, "ect", None) != branch_cost_s(other, a, "ect", None)
+
+
+def test_the_rollout_agent_on_sampled_futures_plays_and_is_deterministic():
+    env = busy_env()
+    agent = make_agent("rollout:ect_queue:20:f2", env, seed=3)
+    assert isinstance(agent, RolloutAgent) and agent.futures == 2
+    assert repr(agent) == "RolloutAgent(rollout:ect_queue:20:f2, seed=3)"
+    first = play(env, agent, seed=1, steps=25)
+    again = play(env, make_agent("rollout:ect_queue:20:f2", env, seed=3), seed=1, steps=25)
+    assert first == again
+    # The mean over futures: a candidate's cost is the average of its branches.
+    env.reset(seed=1)
+    agent = make_agent("rollout:ect:f3", env, seed=0)
+    agent.predict(None, action_masks=env.action_masks())
+    assert len(agent.last_costs_s) == int(env.action_masks().sum())
+    spec = AgentSpec.parse("rollout:ect:5:f2")
+    assert spec.label == "rollout:ect:5:f2"

@@ -107,7 +107,7 @@ def test_labels_per_episode_caps_the_labelled_share_of_a_long_episode():
 
 
 def test_rollout_names_take_several_bases_and_refuse_a_bad_one():
-    assert parse_rollout_name("rollout:ect+least_loaded:9") == ("ect+least_loaded", 9)
+    assert parse_rollout_name("rollout:ect+least_loaded:9") == ("ect+least_loaded", 9, 0)
     with pytest.raises(ConfigError, match="unknown base heuristic 'nope'"):
         parse_rollout_name("rollout:ect+nope")
     with pytest.raises(ConfigError, match="listed twice"):
@@ -175,3 +175,46 @@ def test_every_cell_weighs_the_same_in_the_imitation_fit():
     stats = fit_demonstrations(model, data, epochs=40, batch_size=64, learning_rate=3e-3,
                                progress=False)  # fmt: skip
     assert stats["decisions"] == 960 and stats["agreement"] > 0.85
+
+
+def test_labels_on_sampled_futures_share_them_across_a_decisions_actions(monkeypatch):
+    import agents.iteration as iteration
+
+    seen: list[tuple[int, tuple[int, ...]]] = []  # (decision time, futures) per priced action
+    price = iteration.best_branch_cost_s
+
+    def spy(env, action, bases, horizon, seed=None, future_seeds=()):
+        seen.append((env.unwrapped.sim.now, tuple(future_seeds)))
+        return price(env, action, bases, horizon, seed, future_seeds)
+
+    monkeypatch.setattr(iteration, "best_branch_cost_s", spy)
+    kw = {"label_share": 1.0, "horizon": 20, "k_max": 4, "max_labels": 6}
+    labels = label_episode(TOY, 2, futures=2, **kw)
+    assert len(labels) == 6 and len(seen) >= 12
+    by_decision: dict[float, set] = {}
+    for now, futures in seen:
+        assert len(futures) == 2
+        by_decision.setdefault(now, set()).add(futures)
+    assert all(len(f) == 1 for f in by_decision.values())  # every action: the same futures
+    assert len({next(iter(f)) for f in by_decision.values()}) == len(by_decision)  # new ones
+    seen.clear()
+    label_episode(TOY, 2, **kw)
+    assert {futures for _, futures in seen} == {()}  # futures 0: the real future
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ConfigError, match="futures: must be an integer >= 0"):
+            label_episode(TOY, 2, futures=bad, **kw)
+
+
+def test_a_recipe_written_before_the_futures_key_still_loads(tmp_path):
+    from agents.cli.distill import DEFAULTS, KEYS
+    from agents.cli.recipes import load_recipe
+    from envs.resources import configs_dir
+
+    text = (configs_dir() / "agents" / "distill.yaml").read_text()
+    old = "\n".join(line for line in text.splitlines() if not line.startswith("futures:"))
+    path = tmp_path / "old.yaml"
+    path.write_text(old)
+    assert load_recipe(path, [], KEYS, DEFAULTS)["futures"] == 0
+    assert load_recipe(path, ["futures=3"], KEYS, DEFAULTS)["futures"] == 3
+    with pytest.raises(ConfigError, match="missing key 'futures'"):
+        load_recipe(path, [], KEYS)

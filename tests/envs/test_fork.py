@@ -152,3 +152,77 @@ def test_fork_shares_the_static_world_and_job_inputs(worlds):
     assert twin.world is env.world and twin.sim.world is env.sim.world
     assert twin.sim.arrival is env.sim.arrival
     assert twin.sim.status is not env.sim.status and twin.sim.heap is not env.sim.heap
+
+
+# ------------------------------------------------------------------ sampled futures
+def _arrived(env) -> int:
+    return env.sim.next_arrival
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_sampled_future_keeps_the_past_and_replaces_what_has_not_arrived(case, worlds):
+    env = _env(case, worlds)
+    env.check_invariants = True
+    env.reset(seed=5)
+    _run(env, _policy(0), steps=150)
+    now, past = env.sim.now, _arrived(env)
+    before = job_table(env.sim)
+    a, b, c = env.fork(future_seed=3), env.fork(future_seed=3), env.fork(future_seed=4)
+    for fork in (a, b, c):
+        table = job_table(fork.sim)
+        for key in before:  # every row of the past is kept, state included
+            np.testing.assert_array_equal(table[key][:past], before[key][:past], err_msg=key)
+        arrival = table["arrival_s"][past:]
+        assert (arrival > now).all() and (np.diff(arrival) >= 0).all()
+        assert (table["status"][past:] == "future").all()
+    assert job_table(a.sim)["arrival_s"].tobytes() == job_table(b.sim)["arrival_s"].tobytes()
+    assert job_table(a.sim)["arrival_s"].tobytes() != job_table(c.sim)["arrival_s"].tobytes()
+    # The same seed gives the same continuation, bit for bit; each runs to a clean end.
+    ra, rb = _run(a, _policy(1)), _run(b, _policy(1))
+    assert [x[:5] for x in ra] == [x[:5] for x in rb]
+    _run(c, _policy(1))
+    for fork in (a, c):
+        fork.sim.check_invariants()
+        m = fork.metrics()
+        assert m["jobs_completed"] + m["jobs_dropped"] == fork.sim.n_jobs - list(
+            job_table(fork.sim)["status"]
+        ).count("future")
+    # ... and the original is untouched: it goes on like a plain fork.
+    plain = env.fork()
+    assert [x[:5] for x in _run(env, _policy(2))] == [x[:5] for x in _run(plain, _policy(2))]
+
+
+def test_a_sampled_future_is_a_draw_of_the_arrival_process(worlds):
+    """Poisson arrivals: the jobs after ``now`` in sampled futures match the real rate."""
+    env = _env("plain", worlds)
+    env.reset(seed=2)
+    _run(env, _policy(0), steps=100)
+    now, end = env.sim.now, env.scenario.episode.duration_s
+    counts = [env.fork(future_seed=s).sim.n_jobs - _arrived(env) for s in range(40)]
+    rate = env.scenario.workload.arrivals.rate_per_s * env.scenario.workload.load
+    expected = rate * (end - now)
+    # 40 draws of a Poisson count: the mean is within 4 standard errors of the rate's.
+    assert abs(np.mean(counts) - expected) < 4 * np.sqrt(expected / 40), (counts, expected)
+    assert len(set(counts)) > 1
+
+
+def test_a_sampled_future_after_arrivals_stopped_brings_none(worlds):
+    env = _env("plain", worlds)
+    env.reset(seed=8)
+    _run(env, _policy(0), steps=40)
+    env.sim.stop_arrivals()
+    fork = env.fork(future_seed=1)
+    assert fork.sim.n_jobs == env.sim.n_jobs and fork.sim.arrival is env.sim.arrival
+    _run(fork, _policy(1))
+    assert fork.sim.done and fork.sim.next_arrival == env.sim.next_arrival
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True, None])
+def test_a_bad_future_seed_is_refused_by_name(bad, worlds):
+    env = _env("plain", worlds)
+    env.reset(seed=0)
+    if bad is None:  # None is the real future, not an error
+        assert env.fork(future_seed=None).sim.arrival is env.sim.arrival
+        return
+    with pytest.raises(ValueError, match=r"future_seed: must be an integer >= 0"):
+        env.fork(future_seed=bad)
