@@ -322,11 +322,87 @@ def load_space(path: str | os.PathLike[str]) -> ScenarioSpace:
     if not path.is_file():
         raise ConfigError(f"{path}: space file not found")
     path = path.resolve()
-    raw = read_yaml(path, path.name)
+    raw = _read_space(path, ())
     try:
         return _space(raw, path)
     except ConfigError as exc:
         raise ConfigError(f"{path.name}: {exc}") from None
+
+
+#: The top-level key of a space file that builds on another one.
+EXTENDS = "extends"
+
+
+def _read_space(path: Path, chain: tuple[Path, ...]) -> Any:
+    """The raw mapping of a space file, with the file it ``extends`` merged under it.
+
+    ``extends: NAME`` names the base: a name without folder or suffix (``default``) is a
+    shipped file of ``configs/distributions``, anything else (``base.yaml``,
+    ``../spaces/base.yaml``, an absolute path) a path relative to this file's folder.
+    The file's keys are merged over the base's, section by section (:func:`_merge`); bases
+    may extend others, and a loop is an error. Relative file paths in every file are
+    resolved against that file's own folder before the merge (:func:`_anchor`).
+    """
+    raw = read_yaml(path, path.name)
+    if not isinstance(raw, Mapping):
+        return raw
+    raw = _anchor(raw, path.parent)
+    if EXTENDS not in raw:
+        return raw
+    name = raw[EXTENDS]
+    where = f"{path.name}: {EXTENDS}"
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: must be the name or path of a space file, got {name!r}")
+    shipped = Path(name).name == name and not name.endswith((".yaml", ".yml"))
+    base = SPACE_DIR / f"{name}.yaml" if shipped else path.parent / Path(name).expanduser()
+    if not base.is_file():
+        raise ConfigError(f"{where}: space file not found: {base}, got {name!r}")
+    base = base.resolve()
+    if base == path or base in chain:
+        loop = " -> ".join(p.name for p in (*chain, path, base))
+        raise ConfigError(f"{where}: space files extend each other in a loop ({loop})")
+    merged = _merge(_read_space(base, (*chain, path)), raw)
+    merged.pop(EXTENDS, None)
+    return merged
+
+
+def _merge(base: Any, over: Any) -> Any:
+    """``over`` merged into ``base``: mappings key by key, anything else replaced.
+
+    A distribution (a mapping with ``dist``) is one value and replaces what the base has, so
+    ``{dist: uniform, ...}`` over ``{dist: choice, values: [...]}`` keeps no ``values``.
+    """
+    if not isinstance(base, Mapping) or not isinstance(over, Mapping) or "dist" in over:
+        return over
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(base[key], value) if key in base else value
+    return out
+
+
+def _anchor(raw: Mapping, folder: Path) -> dict:
+    """``raw`` with its relative file paths made absolute against ``folder`` where they exist.
+
+    The station files (a bare name is a shipped network first) and the trace file; a path
+    that does not exist is left as written, for the validation to name.
+    """
+    out = dict(raw)
+
+    def fix(value: Any, bare_first: bool) -> Any:
+        if not isinstance(value, str) or not value.strip() or Path(value).is_absolute():
+            return value
+        if bare_first and Path(value).name == value and (STATION_DIR / value).is_file():
+            return value
+        here = folder / Path(value).expanduser()
+        return str(here.resolve()) if here.is_file() else value
+
+    ground, workload = out.get("ground"), out.get("workload")
+    if isinstance(ground, Mapping) and isinstance(ground.get("station_files"), list):
+        files = [fix(v, True) for v in ground["station_files"]]
+        out["ground"] = {**ground, "station_files": files}
+    if isinstance(workload, Mapping) and "trace_file" in workload:
+        out["workload"] = {**workload, "trace_file": fix(workload["trace_file"], False)}
+    return out
 
 
 def _space(raw: Any, path: Path) -> ScenarioSpace:

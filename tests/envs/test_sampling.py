@@ -204,18 +204,75 @@ def test_generated_at_path_samples_from_another_space_file(tmp_path):
 
 
 def test_the_dense_space_is_the_default_one_with_busier_windows_only():
-    default = yaml.safe_load(DEFAULT_SPACE.read_text())
-    dense = yaml.safe_load((DEFAULT_SPACE.parent / "dense.yaml").read_text())
-    jobs = dense["workload"].pop("jobs_at_load_1")
-    default["workload"].pop("jobs_at_load_1")
-    assert dense == default  # a change to default.yaml must be made to dense.yaml too
-    assert jobs["low"] >= 10 * 300 and jobs["high"] >= 10 * 3000
     dense_space = load_space(DEFAULT_SPACE.parent / "dense.yaml")
+    default_space = load_space(DEFAULT_SPACE)
+    jobs = dense_space.params["workload.jobs_at_load_1"]
+    assert jobs.low >= 10 * 300 and jobs.high >= 10 * 3000
+    key = "workload.jobs_at_load_1"
+    assert {k: v for k, v in dense_space.params.items() if k != key} == {
+        k: v for k, v in default_space.params.items() if k != key
+    }
     for seed in (0, 1, 2):
         busy, plain = sample_scenario(seed, dense_space), sample_scenario(seed)
         assert busy.constellation == plain.constellation  # the same draws, in the same order
         # 10x the jobs at load 1: a longer window at the same rate, up to the 6 h cap
         assert busy.episode.duration_s >= min(plain.episode.duration_s * 9.99, 21600.0) - 1e-6
+
+
+def _space_file(folder, name: str, text: str):
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_a_space_file_extends_another_and_overrides_only_what_it_names(tmp_path):
+    # Outside the shipped folder: default.yaml's relative trace path still resolves.
+    one = _space_file(tmp_path, "one.yaml", (
+        "extends: default\n"
+        "workload:\n"
+        "  load: {dist: choice, values: [0.5, 2]}   # a choice over a uniform: replaced\n"
+        "constellation:\n"
+        "  planes: 3\n"
+    ))  # fmt: skip
+    text = "extends: ../one.yaml\nepisode:\n  drain_s: 3600\n"
+    two = _space_file(tmp_path / "sub", "two.yaml", text)
+    base = load_space(DEFAULT_SPACE)
+    for path in (one, two):
+        space = load_space(path)
+        assert space.params["workload.load"].kind == "choice"
+        assert space.params["workload.load"].values == (0.5, 2)
+        assert space.params["constellation.planes"].values == (3,)  # a constant
+        assert space.params["constellation.altitude_km"] == base.params["constellation.altitude_km"]
+        assert space.trace_file == base.trace_file
+    assert load_space(two).params["episode.drain_s"].values == (3600,)
+    assert load_space(one).params["episode.drain_s"] == base.params["episode.drain_s"]
+    sc = sample_scenario(5, load_space(two))
+    assert sc.workload.load in (0.5, 2) and sc.constellation.shells[0].shell.planes == 3
+
+
+LOOP = r"extends: space files extend each other in a loop \(a.yaml -> b.yaml -> a.yaml\)"
+BAD_EXTENDS = [
+    ({"a.yaml": "extends: b.yaml\n", "b.yaml": "extends: a.yaml\n"}, LOOP),
+    ({"a.yaml": "extends: a.yaml\n"}, "in a loop"),
+    ({"a.yaml": "extends: nowhere.yaml\n"},
+     r"a.yaml: extends: space file not found: .*nowhere.yaml, got 'nowhere.yaml'"),
+    ({"a.yaml": "extends: nope\n"},
+     r"extends: space file not found: .*distributions.nope.yaml, got 'nope'"),
+    ({"a.yaml": "extends: 3\n"}, r"a.yaml: extends: must be the name or path of a space file"),
+    ({"a.yaml": "extends: default\nworkload:\n  lode: 2\n"},
+     r"a.yaml: workload.lode: unknown key 'lode'"),
+    ({"a.yaml": "extends: default\nworkload:\n  load: {dist: uniform, low: 3, high: 1}\n"},
+     r"a.yaml: workload.load: low must be <= high"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("files", "message"), BAD_EXTENDS)
+def test_bad_extends_gets_one_line_naming_the_file_and_the_value(tmp_path, files, message):
+    for name, text in files.items():
+        _space_file(tmp_path, name, text)
+    with pytest.raises(ConfigError, match=message):
+        load_space(tmp_path / "a.yaml")
 
 
 @pytest.mark.parametrize(
