@@ -19,6 +19,7 @@ from agents.heuristics import HEURISTICS
 from agents.specs import parse_agents
 from envs.errors import ConfigError
 from envs.scenario import list_presets
+from envs.scenario.checks import is_file_path
 from envs.scenario.sampling import GENERATED_PREFIX, split_generated
 from envs.scenario.space import space_path
 from envs.yamlio import read_yaml
@@ -169,7 +170,7 @@ def _scenario(field: str, raw: Any, base: Path) -> str:
     text = _expand(field, raw.strip())
     if text.startswith(GENERATED_PREFIX):
         return _generated(field, raw, text, base)
-    if _is_path(text):
+    if is_file_path(text):
         path = (base / Path(text).expanduser()).resolve()
         if not path.is_file() and SHARED_DATA_VAR not in raw:  # shared data: skipped if absent
             _fail(field, f"unknown scenario: file not found (looked for {path})", raw)
@@ -178,11 +179,6 @@ def _scenario(field: str, raw: Any, base: Path) -> str:
         known = ", ".join(list_presets())
         _fail(field, f"unknown scenario (presets: {known}; or a YAML path, or generated:SEED)", raw)
     return text
-
-
-def _is_path(text: str) -> bool:
-    """A file path (a folder separator or a YAML suffix), not a bare name."""
-    return re.search(r"[/\\]|\.ya?ml$", text) is not None
 
 
 def _generated(field: str, raw: Any, text: str, base: Path) -> str:
@@ -198,7 +194,7 @@ def _generated(field: str, raw: Any, text: str, base: Path) -> str:
     seed, space = parts
     if space is None:
         return text
-    bare = not _is_path(space)
+    bare = not is_file_path(space)
     path = space_path(space) if bare else (base / Path(space).expanduser()).resolve()
     if not path.is_file():
         _fail(field, f"unknown space file: not found (looked for {path})", raw)

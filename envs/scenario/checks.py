@@ -43,6 +43,7 @@ __all__ = [
     "choice",
     "epoch",
     "fail",
+    "is_file_path",
     "list_of",
     "mapping",
     "named",
@@ -155,6 +156,18 @@ def weights(field: str, value: Any) -> tuple[float, ...] | None:
     if values is not None and sum(values) <= 0:
         fail(field, "must have a positive sum", value)
     return values
+
+
+def is_file_path(text: str) -> bool:
+    """Whether a name is written as a file path (a folder separator or a YAML suffix).
+
+    Scenario, space and suite names share the rule: ``walker_100`` and ``dense`` are
+    shipped files found by name, ``my.yaml`` and ``configs/x`` are paths.
+
+    >>> is_file_path("dense"), is_file_path("dense.yaml"), is_file_path("../spaces/d")
+    (False, True, True)
+    """
+    return re.search(r"[/\\]|\.ya?ml$", text) is not None
 
 
 def resolve_file(field: str, value: Any, base: Path, search: Path | None = None) -> Path:

@@ -19,14 +19,13 @@ wheel).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from envs.errors import ConfigError
 from envs.scenario.build import PRESET_DIR, SHORTCUTS, STATION_DIR, build_scenario
-from envs.scenario.checks import fail
+from envs.scenario.checks import fail, is_file_path
 from envs.scenario.sampling import (
     GENERATED_PREFIX,
     load_space,
@@ -61,7 +60,7 @@ def _source(name_or_path: Any) -> Path:
     if not isinstance(name_or_path, (str, os.PathLike)):
         fail("scenario", "must be a preset name or a YAML path", name_or_path)
     text = os.fspath(name_or_path)
-    if isinstance(name_or_path, str) and not re.search(r"[/\\]|\.ya?ml$", text):
+    if isinstance(name_or_path, str) and not is_file_path(text):
         path = PRESET_DIR / f"{text}.yaml"
         if not path.is_file():
             fail("scenario", f"unknown preset (known: {', '.join(list_presets())})", text)

@@ -41,6 +41,7 @@ from envs.scenario.checks import (
     choice,
     epoch,
     fail,
+    is_file_path,
     list_of,
     mapping,
     named,
@@ -295,8 +296,7 @@ def space_path(name: str | os.PathLike[str] | None) -> Path:
     if name is None:
         return DEFAULT_SPACE
     text = os.fspath(name)
-    bare = isinstance(name, str) and not any(c in text for c in "/\\")
-    if bare and not text.endswith((".yaml", ".yml")):
+    if isinstance(name, str) and not is_file_path(text):
         return SPACE_DIR / f"{text}.yaml"
     return Path(text).expanduser()
 
@@ -353,8 +353,8 @@ def _read_space(path: Path, chain: tuple[Path, ...]) -> Any:
     where = f"{path.name}: {EXTENDS}"
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{where}: must be the name or path of a space file, got {name!r}")
-    shipped = Path(name).name == name and not name.endswith((".yaml", ".yml"))
-    base = SPACE_DIR / f"{name}.yaml" if shipped else path.parent / Path(name).expanduser()
+    shipped = not is_file_path(name)
+    base = space_path(name) if shipped else path.parent / Path(name).expanduser()
     if not base.is_file():
         raise ConfigError(f"{where}: space file not found: {base}, got {name!r}")
     base = base.resolve()
