@@ -494,13 +494,16 @@ def bench_fork(args: argparse.Namespace) -> dict:
             return (time.perf_counter() - began) / reps
 
         fork_s = timed(env.fork, args.repeats)
+        future_s = timed(partial(env.fork, 1), max(1, args.repeats // 10))  # a sampled future
         deep_s = timed(partial(copy.deepcopy, env), max(1, args.repeats // 20))
         res = {"scenario": scenario, "jobs": env.sim.n_jobs, "satellites": world.n_sats,
                "decisions_before": args.decisions, "fork_ms": 1e3 * fork_s,
+               "fork_sampled_future_ms": 1e3 * future_s,
                "deepcopy_ms": 1e3 * deep_s, "speedup_vs_deepcopy": deep_s / fork_s}  # fmt: skip
         out["scenarios"].append(res)
         print(f"{scenario}: fork {res['fork_ms']:.3f} ms, deepcopy {res['deepcopy_ms']:.1f} ms "
-              f"({res['speedup_vs_deepcopy']:.0f}× faster), {res['jobs']:,} jobs, "
+              f"({res['speedup_vs_deepcopy']:.0f}× faster), with a sampled future "
+              f"{res['fork_sampled_future_ms']:.2f} ms; {res['jobs']:,} jobs, "
               f"{res['satellites']:,} satellites")  # fmt: skip
     return out
 

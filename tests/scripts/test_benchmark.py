@@ -32,6 +32,19 @@ def test_env_benchmark_times_the_chosen_policy(tmp_path, policy):
     )
 
 
+def test_fork_benchmark_reports_plain_sampled_future_and_deepcopy(tmp_path):
+    out = tmp_path / "f.json"
+    argv = ["fork", "--scenarios", "toy", "--decisions", "20", "--repeats", "20", "--out", out]
+    script = str(REPO / "scripts" / "benchmark.py")
+    proc = subprocess.run([sys.executable, script, *map(str, argv)], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "toy: fork" in proc.stdout and "with a sampled future" in proc.stdout
+    (row,) = json.loads(out.read_text())["scenarios"]
+    assert row["fork_ms"] > 0 and row["fork_sampled_future_ms"] > 0 and row["deepcopy_ms"] > 0
+    assert row["speedup_vs_deepcopy"] == pytest.approx(row["deepcopy_ms"] / row["fork_ms"])
+
+
 def test_the_heuristic_drives_the_episode(monkeypatch):
     from agents import heuristics
     from agents.cli import benchmark as bench
