@@ -1,4 +1,4 @@
-"""Planning on forks of the simulator: the one-step rollout agent ``rollout:BASE[:H]``.
+"""Planning on forks: the rollout agent ``rollout:BASE[:H][:fN]`` and policy switching.
 
 The simulator is deterministic and its future arrivals are part of the episode's state, so
 ``env.unwrapped.fork()`` can answer "what does sending this job to candidate i cost, all
@@ -252,44 +252,53 @@ class RolloutAgent(HeuristicAgent):
         return actions[int(np.argmin(costs))]
 
 
-def parse_switch_name(name: str) -> tuple[str, int, int | None]:
-    """``"switch:BASES[:SEGMENT[:WINDOW]]"`` → ``(BASES, SEGMENT, WINDOW or None)``.
+def parse_switch_name(name: str) -> tuple[str, int, int | None, int]:
+    """``"switch:BASES[:SEGMENT[:WINDOW]][:fN]"`` → ``(BASES, SEGMENT, WINDOW or None, N or 0)``.
 
     ``BASES`` is one heuristic or several joined by ``+``; ``SEGMENT`` (default 1000) is how
     many decisions a chosen base keeps control, ``WINDOW`` how many decisions each base is
-    played on its fork before the drain (default: to the end of the episode).
+    played on its fork before the drain (default: to the end of the episode); ``fN`` prices
+    the bases on ``N`` sampled futures instead of the real one.
 
     >>> parse_switch_name("switch:ect_queue+least_loaded:100:400")
-    ('ect_queue+least_loaded', 100, 400)
+    ('ect_queue+least_loaded', 100, 400, 0)
     >>> parse_switch_name("switch:ect_queue+earliest_uplink")
-    ('ect_queue+earliest_uplink', 1000, None)
+    ('ect_queue+earliest_uplink', 1000, None, 0)
+    >>> parse_switch_name("switch:ect+least_loaded:200:f3")
+    ('ect+least_loaded', 200, None, 3)
     """
     parts = name.split(":")
-    if parts[0] != SWITCH_PREFIX or len(parts) not in (2, 3, 4):
-        raise ConfigError(f"agent: expected switch:BASES[:SEGMENT[:WINDOW]], got {name!r}")
+    if parts[0] != SWITCH_PREFIX or len(parts) not in (2, 3, 4, 5):
+        raise ConfigError(f"agent: expected switch:BASES[:SEGMENT[:WINDOW]][:fN], got {name!r}")
     parse_bases(parts[1], f"agent {name!r}")
-    numbers = []
-    for what, text in zip(("SEGMENT", "WINDOW"), parts[2:], strict=False):
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise ConfigError(f"agent {name!r}: {what} must be an integer >= 1, got {text!r}")
-        numbers.append(value)
+    rest = parts[2:]
+    futures = 0
+    if rest and rest[-1].startswith("f"):
+        futures = _positive(name, "the number of sampled futures N (fN)", rest.pop()[1:])
+    if len(rest) > 2:
+        raise ConfigError(f"agent: expected switch:BASES[:SEGMENT[:WINDOW]][:fN], got {name!r}")
+    numbers = [_positive(name, what, text)
+               for what, text in zip(("SEGMENT", "WINDOW"), rest, strict=False)]  # fmt: skip
     segment = numbers[0] if numbers else SwitchingAgent.default_segment
-    return parts[1], segment, numbers[1] if len(numbers) > 1 else None
+    return parts[1], segment, numbers[1] if len(numbers) > 1 else None, futures
 
 
-def policy_cost_s(env: gym.Env, base: str, window: int | None, seed: int | None = None) -> float:
+def policy_cost_s(
+    env: gym.Env,
+    base: str,
+    window: int | None,
+    seed: int | None = None,
+    future_seed: int | None = None,
+) -> float:
     """Cost (seconds) of following ``base`` from the current decision on.
 
     ``env`` is forked and left untouched; ``base`` plays ``window`` decisions (``None``: to
     the end of the episode), then arrivals stop and the system drains under ``base``. The
     cost is minus the return, in seconds: every job in the system and every arrival within
-    the window, to its delivery or drop.
+    the window, to its delivery or drop. ``future_seed`` plays on a sampled future instead
+    of the real one (``ConstellationDispatchEnv.fork``).
     """
-    branch = env.unwrapped.fork()
+    branch = env.unwrapped.fork(future_seed)
     branch.reward_fn = TimeInSystem("s")
     branch.observe_features = False
     branch.truncate = False
@@ -306,9 +315,9 @@ class SwitchingAgent(HeuristicAgent):
     base from that state on (Chang, Givan & Chong 2004's policy switching); per segment it
     follows the rule that fits the phase of the episode (e.g. the queue-aware ECT while
     queues are short, the earliest uplink once they build up) rather than one rule per
-    scenario. It is a *reference* and a teacher (``agents.iteration``'s ``teacher:
-    switch``), not a deployable policy: each segment costs ``len(bases) × (window + drain)``
-    simulated decisions.
+    scenario. It is a *reference*, not a deployable policy: each segment costs
+    ``len(bases) × (window + drain)`` simulated decisions, times ``futures`` with sampled
+    futures.
 
     Args:
         env: The environment (forked at each segment start; never stepped here).
@@ -317,6 +326,8 @@ class SwitchingAgent(HeuristicAgent):
         segment: Decisions a chosen base keeps control.
         window: Decisions each base plays on its fork before the drain (``None``: to the end
             of the episode, the exact value of following the base from here).
+        futures: ``0`` plays each base on the real future (clairvoyant); ``N`` on ``N``
+            futures sampled at each segment start, shared by every base, and takes the mean.
     """
 
     name: ClassVar[str] = SWITCH_PREFIX
@@ -331,13 +342,18 @@ class SwitchingAgent(HeuristicAgent):
         base: str | Sequence[str] = "ect_queue+earliest_uplink+least_loaded+load_aware",
         segment: int = default_segment,
         window: int | None = None,
+        futures: int = 0,
     ):
         super().__init__(env, seed)
         self.bases = parse_bases(base)
-        if int(segment) < 1 or (window is not None and int(window) < 1):
-            raise ConfigError(f"switch: segment and window must be >= 1, got {segment}, {window}")
+        if int(segment) < 1 or (window is not None and int(window) < 1) or int(futures) < 0:
+            raise ConfigError(
+                f"switch: segment and window must be >= 1 and futures >= 0, got {segment}, "
+                f"{window}, {futures}"
+            )
         self.segment = int(segment)
         self.window = None if window is None else int(window)
+        self.futures = int(futures)
         self.delegates = {b: make_heuristic(b, self.env, seed=seed) for b in self.bases}
         self.current = self.bases[0]
         self.last_costs_s: dict[str, float] = {}
@@ -345,7 +361,8 @@ class SwitchingAgent(HeuristicAgent):
 
     def __repr__(self) -> str:
         w = "" if self.window is None else f":{self.window}"
-        name = f"{SWITCH_PREFIX}:{'+'.join(self.bases)}:{self.segment}{w}"
+        f = f":f{self.futures}" if self.futures else ""
+        name = f"{SWITCH_PREFIX}:{'+'.join(self.bases)}:{self.segment}{w}{f}"
         return f"SwitchingAgent({name}, seed={self.seed})"
 
     def reset(self) -> None:
@@ -369,17 +386,20 @@ class SwitchingAgent(HeuristicAgent):
         if len(self.bases) == 1:
             return self.bases[0]
         crn = int(self.rng.integers(2**31))  # one draw per segment, shared by all forks
-        costs = [policy_cost_s(self.env, b, self.window, seed=crn) for b in self.bases]
+        futures = [int(x) for x in self.rng.integers(2**31, size=self.futures)] or [None]
+        costs = [float(np.mean([policy_cost_s(self.env, b, self.window, crn, f) for f in futures]))
+                 for b in self.bases]  # fmt: skip
         self.last_costs_s = dict(zip(self.bases, costs, strict=True))
         return self.bases[int(np.argmin(costs))]
 
 
 def make_agent(name: str, env: gym.Env, seed: int | None = None) -> Any:
-    """An agent by name: a heuristic, ``rollout:BASE[:H]`` or ``switch:BASES[:SEG[:WIN]]``."""
+    """An agent by name: a heuristic, ``rollout:BASE[:H][:fN]`` or ``switch:BASES[:S[:W]][:fN]``."""
     if name.startswith(ROLLOUT_PREFIX + ":"):
         base, horizon, futures = parse_rollout_name(name)
         return RolloutAgent(env, seed, base=base, horizon=horizon, futures=futures)
     if name.startswith(SWITCH_PREFIX + ":"):
-        bases, segment, window = parse_switch_name(name)
-        return SwitchingAgent(env, seed, base=bases, segment=segment, window=window)
+        bases, segment, window, futures = parse_switch_name(name)
+        return SwitchingAgent(env, seed, base=bases, segment=segment, window=window,
+                              futures=futures)  # fmt: skip
     return make_heuristic(name, env, seed)

@@ -87,8 +87,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "heuristics ("
         + ", ".join(HEURISTICS)
         + "; oracle is a reference bound that sees the true output lengths), "
-        "rollout:BASE[:H] (a planning reference: each candidate tried on a fork of the "
-        "episode, then BASE for H decisions or to the end; slow) and/or saved "
+        "rollout:BASE[:H][:fN] and switch:BASES[:SEGMENT[:WINDOW]][:fN] (planning "
+        "references on forks of the episode, fN: on N sampled futures instead of the real "
+        "one; slow) and/or saved "
         "models as KIND:PATH with KIND one of "
         + ", ".join(MODEL_KINDS)
         + " (a Stable-Baselines3 / sb3-contrib zip, loaded on the CPU).",

@@ -311,6 +311,8 @@ def test_rollout_runs_in_the_harness_and_names_parse():
         ("switch:ect+ect", "listed twice"),
         ("switch:ect:0", "SEGMENT must be an integer >= 1, got '0'"),
         ("switch:ect:5:x", "WINDOW must be an integer >= 1, got 'x'"),
+        ("switch:ect:5:f0", "sampled futures N .fN. must be an integer >= 1, got '0'"),
+        ("switch:ect:5:6:7:f2", "expected switch:BASES"),
     ],
 )
 def test_bad_planning_agent_names_get_one_line_errors(name, message):
@@ -379,7 +381,9 @@ def test_switching_runs_in_the_harness_and_is_deterministic():
     assert a.metrics == b.metrics
     assert a.metrics["jobs_completed"] + a.metrics["jobs_dropped"] == len(a.jobs["job"])
     assert isinstance(make_agent("switch:ect_queue+load_aware:3:9", busy_env()), SwitchingAgent)
-    assert parse_switch_name("switch:ect:4") == ("ect", 4, None)
+    assert parse_switch_name("switch:ect:4") == ("ect", 4, None, 0)
+    assert parse_switch_name("switch:ect:4:f2") == ("ect", 4, None, 2)
+    assert parse_switch_name("switch:ect:4:9:f2") == ("ect", 4, 9, 2)
 
 
 # ------------------------------------------------------------------ sampled futures
@@ -416,3 +420,19 @@ def test_the_rollout_agent_on_sampled_futures_plays_and_is_deterministic():
     assert len(agent.last_costs_s) == int(env.action_masks().sum())
     spec = AgentSpec.parse("rollout:ect:5:f2")
     assert spec.label == "rollout:ect:5:f2"
+
+
+def test_switching_on_sampled_futures_does_not_see_the_real_future():
+    env = busy_env()
+    env.reset(seed=4)
+    for _ in range(12):
+        env.step(int(np.flatnonzero(env.action_masks())[0]))
+    other = env.fork(future_seed=999)  # same past, another "real" future
+    for base in ("ect", "least_loaded"):
+        assert policy_cost_s(env, base, None, 0, 5) == policy_cost_s(other, base, None, 0, 5)
+    agent = make_agent("switch:ect+least_loaded:5:f2", env, seed=1)
+    assert agent.futures == 2
+    assert repr(agent) == "SwitchingAgent(switch:ect+least_loaded:5:f2, seed=1)"
+    a = play(env, agent, seed=2, steps=30)
+    b = play(env, make_agent("switch:ect+least_loaded:5:f2", env, seed=1), seed=2, steps=30)
+    assert a == b
