@@ -387,13 +387,18 @@ def test_switching_runs_in_the_harness_and_is_deterministic():
 
 
 # ------------------------------------------------------------------ sampled futures
+def same_past_other_future(seed: int = 4, steps: int = 12):
+    """A busy episode ``steps`` decisions in, and a copy whose real future is another draw."""
+    env = busy_env()
+    env.reset(seed=seed)
+    for _ in range(steps):
+        env.step(int(np.flatnonzero(env.action_masks())[0]))
+    return env, env.fork(future_seed=12345)
+
+
 def test_a_branch_on_sampled_futures_does_not_see_the_real_future():
     """Two episodes that share their past but not their future are priced the same."""
-    env = busy_env()
-    env.reset(seed=4)
-    for _ in range(12):
-        env.step(int(np.flatnonzero(env.action_masks())[0]))
-    other = env.fork(future_seed=12345)  # same past, another "real" future
+    env, other = same_past_other_future()
     assert job_table(other.sim)["arrival_s"].tobytes() != job_table(env.sim)["arrival_s"].tobytes()
     for a in np.flatnonzero(env.action_masks()):
         a = int(a)
@@ -413,21 +418,22 @@ def test_the_rollout_agent_on_sampled_futures_plays_and_is_deterministic():
     first = play(env, agent, seed=1, steps=25)
     again = play(env, make_agent("rollout:ect_queue:20:f2", env, seed=3), seed=1, steps=25)
     assert first == again
-    # The mean over futures: a candidate's cost is the average of its branches.
+    # A candidate's cost is the mean of its branches on the decision's three futures.
     env.reset(seed=1)
     agent = make_agent("rollout:ect:f3", env, seed=0)
     agent.predict(None, action_masks=env.action_masks())
     assert len(agent.last_costs_s) == int(env.action_masks().sum())
+    rng = np.random.default_rng(0)  # the agent's draws: the common numbers, then the futures
+    crn, futures = int(rng.integers(2**31)), [int(x) for x in rng.integers(2**31, size=3)]
+    for a, cost in agent.last_costs_s.items():
+        branches = [branch_cost_s(env, a, "ect", None, crn, f) for f in futures]
+        assert cost == pytest.approx(np.mean(branches), rel=1e-12)
     spec = AgentSpec.parse("rollout:ect:5:f2")
     assert spec.label == "rollout:ect:5:f2"
 
 
 def test_switching_on_sampled_futures_does_not_see_the_real_future():
-    env = busy_env()
-    env.reset(seed=4)
-    for _ in range(12):
-        env.step(int(np.flatnonzero(env.action_masks())[0]))
-    other = env.fork(future_seed=999)  # same past, another "real" future
+    env, other = same_past_other_future()
     for base in ("ect", "least_loaded"):
         assert policy_cost_s(env, base, None, 0, 5) == policy_cost_s(other, base, None, 0, 5)
     agent = make_agent("switch:ect+least_loaded:5:f2", env, seed=1)
