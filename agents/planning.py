@@ -1,32 +1,26 @@
 """Planning on forks: the rollout agent ``rollout:BASE[:H][:fN]`` and policy switching.
 
 The simulator is deterministic and its future arrivals are part of the episode's state, so
-``env.unwrapped.fork()`` can answer "what does sending this job to candidate i cost, all
-jobs included?" exactly. :class:`RolloutAgent` forks the environment once per valid
-candidate, dispatches the job there, lets a base heuristic play the next ``H`` decisions
-(or to the end of the episode) and picks the candidate whose branch costs least: one step
-of policy iteration on top of the base policy (Bertsekas' rollout algorithm). Every branch
-sees the same arrivals and fault draws, and a random base draws the same numbers in every
-branch (common random numbers), so the comparison between candidates carries no noise
-from the future.
+``env.unwrapped.fork()`` answers "what does sending this job to candidate i cost, all jobs
+included?" exactly. :class:`RolloutAgent` forks the environment once per valid candidate,
+dispatches the job there, lets a base heuristic play the next ``H`` decisions (or to the
+end) and picks the candidate whose branch costs least: one step of policy iteration on the
+base (Bertsekas' rollout). Branches share arrivals, fault draws and a random base's numbers
+(common random numbers), so candidates are compared without noise from the future. A
+branch costs minus its undiscounted return in seconds (job-seconds plus drop penalties); a
+truncated one then stops arrivals (``Sim.stop_arrivals``) and drains under the base until
+every job in the system resolves, so only jobs arriving after the horizon are left out.
 
-The cost of a branch is minus its undiscounted return in seconds: job-seconds accrued
-plus the drop penalties. A truncated branch (``H`` decisions) also needs what the jobs still
-in the system will cost; it is measured rather than guessed: the branch stops arrivals
-(``Sim.stop_arrivals``) and drains, the base policy dispatching the jobs still pending,
-until every job in the system is delivered or dropped. Jobs arriving after the horizon are
-left out, so the terminal estimate ignores the effect of today's choice on them only.
+Several bases, ``rollout:A+B[:H]``, give each candidate its cheapest branch (parallel
+rollout, Chang, Givan & Chong 2004): at least as good as every base where branches are
+exact. ``fN`` prices candidates on ``N`` sampled futures (``fork(future_seed=…)``) instead
+of the real one, which a plain fork knows: a planner without clairvoyance.
+:class:`SwitchingAgent` (``switch:…``) chooses among whole rules per segment instead.
 
-Several bases, ``rollout:A+B[:H]``, give each candidate the cheapest of its branches, one per
-base (parallel rollout, Chang, Givan & Chong 2004): the result is at least as good as the
-best of the bases wherever the branches are exact, which is what a policy that should beat
-*every* heuristic needs as a teacher. It costs one branch per base and candidate.
-
-This is a *reference*, not a deployable policy: each decision costs ``K × (H + drain)``
-simulated decisions. On ``star_compute_12`` at load 1 with ``H = 200`` that is about
-0.1–0.3 s a decision (~1,300 decisions per episode-hour of arrivals); the full horizon costs
-the rest of the episode per candidate. Its use is as the teacher of the learned policy
-(``agents.iteration``) and as the yardstick of what planning buys.
+These are *references* and teachers (``agents.iteration``), not deployable policies: a
+decision costs ``K × (H + drain)`` simulated decisions per base and future, about 0.1–0.3 s
+on ``star_compute_12`` at load 1 with ``H = 200``; the full horizon costs the rest of the
+episode per candidate.
 
 >>> from envs.dispatch_env import ConstellationDispatchEnv
 >>> env = ConstellationDispatchEnv("toy", cache_dir=None)
