@@ -39,7 +39,7 @@ degraded links). Invariant at every event:
 ``arrived == completed + dropped + in_flight`` (``check_invariants``). Only this module
 changes a ``Sim``'s state.
 
-Size: about 500 lines, above the house's ~400, because it is one state machine (the ``Sim``
+Size: about 540 lines, above the house's ~400, because it is one state machine (the ``Sim``
 class, its events and their handlers); its pieces share every attribute, and splitting
 them over modules would spread that state instead of containing it.
 """
@@ -71,6 +71,41 @@ _TIMELINE = ("dispatch", "uplink_start", "uplink_end", "compute_start", "compute
              "downlink_start", "delivered", "dropped_at")  # fmt: skip
 
 
+def _isnan(x: float) -> bool:
+    return x != x
+
+
+def _doubles(values: np.ndarray) -> array:
+    return array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
+
+
+def _ints(values: np.ndarray) -> array:
+    return array("q", np.ascontiguousarray(values, dtype=np.int64).tobytes())
+
+
+#: Per-job inputs (attribute, ``JobBatch`` field, typed-array maker): no event changes them.
+_JOB_INPUTS = (("arrival", "arrival_s", _doubles), ("origin", "origin", _ints),
+               ("model", "model", _ints), ("in_tokens", "input_tokens", _ints),
+               ("out_tokens", "output_tokens", _ints), ("in_bytes", "input_bytes", _doubles),
+               ("out_bytes", "output_bytes", _doubles),
+               ("deadline", "deadline_s", _doubles))  # fmt: skip
+
+
+def _job_state(n: int, isl: bool) -> dict:
+    """The per-job state events change, for ``n`` jobs that have not arrived yet."""
+    state = {
+        "status": bytearray(n),  # _FUTURE == 0
+        "sat": _ints(np.full(n, -1)),
+        "timeline": {name: _doubles(np.full(n, np.nan)) for name in _TIMELINE},
+        "drop_code": bytearray(n),  # 0 = not dropped, else 1 + index into DROP_REASONS
+    }
+    if isl:  # with inter-satellite links only
+        state["relay"] = _ints(np.full(n, -1))  # satellite that downlinks the result
+        state["isl_hops"] = _ints(np.zeros(n, np.int64))
+        state["relay_arrival"] = _doubles(np.full(n, np.nan))  # when it reached ``relay``
+    return state
+
+
 class Sim:
     """One episode of the simulator. Drive it with ``advance()`` and ``dispatch()``."""
 
@@ -89,21 +124,13 @@ class Sim:
         self.defer_s = sc.dispatch.defer_s
         self.horizon_s = world.horizon_s
         n, n_sat = len(jobs.arrival_s), world.n_sats
-        # Per-job state in compact typed arrays (8 bytes a value, not a Python object): a
-        # 24 h episode of the 2,800-satellite preset has millions of jobs.
-        self.arrival = _doubles(jobs.arrival_s)
-        self.origin = _ints(jobs.origin)
-        self.model = _ints(jobs.model)
-        self.in_tokens = _ints(jobs.input_tokens)
-        self.out_tokens = _ints(jobs.output_tokens)
-        self.in_bytes = _doubles(jobs.input_bytes)
-        self.out_bytes = _doubles(jobs.output_bytes)
-        self.deadline = _doubles(jobs.deadline_s)
+        # Per-job inputs and state in compact typed arrays (8 bytes a value, not a Python
+        # object): a 24 h episode of the 2,800-satellite preset has millions of jobs.
+        for name, field, make in _JOB_INPUTS:
+            setattr(self, name, make(getattr(jobs, field)))
         self.n_jobs = n
-        self.status = bytearray(n)  # _FUTURE == 0
-        self.sat = _ints(np.full(n, -1))
-        self.timeline = {name: _doubles(np.full(n, np.nan)) for name in _TIMELINE}
-        self.drop_code = bytearray(n)  # 0 = not dropped, else 1 + index into DROP_REASONS
+        self.isl = world.isl  # None: no inter-satellite links, and no per-job relay columns
+        self.__dict__.update(_job_state(n, self.isl is not None))
         self.busy_up: dict[int, float] = {}  # uplink link key -> time its queue empties
         self.busy_down = [0.0] * n_sat
         classes = sc.classes
@@ -117,11 +144,6 @@ class Sim:
         # Per satellite: bumped whenever its uplink list, servers or loaded models change
         # (``SimView`` caches the queue ahead of new jobs per satellite under it).
         self.queue_version = [0] * n_sat
-        self.isl = world.isl  # None: no inter-satellite links, and no per-job relay columns
-        if self.isl is not None:
-            self.relay = _ints(np.full(n, -1))  # satellite that downlinks the result
-            self.isl_hops = _ints(np.zeros(n, np.int64))
-            self.relay_arrival = _doubles(np.full(n, np.nan))  # when it reached ``relay``
         self.heap: list[tuple[float, int, int, int, int]] = []
         self.seq = 0
         self.pending: deque[int] = deque()
@@ -140,8 +162,7 @@ class Sim:
     # ------------------------------------------------------------------ forking
     #: Per-job inputs no event changes: a fork shares them instead of copying.
     SHARED = frozenset({"world", "check", "scenario", "backhaul_s", "defer_s", "horizon_s",
-                        "arrival", "origin", "model", "in_tokens", "out_tokens", "in_bytes",
-                        "out_bytes", "deadline", "n_jobs", "isl"})  # fmt: skip
+                        "n_jobs", "isl", *(name for name, _, _ in _JOB_INPUTS)})  # fmt: skip
 
     def fork(self) -> Sim:
         """An independent copy that evolves bit for bit like this one under the same actions.
@@ -173,10 +194,6 @@ class Sim:
         new.world = self.world.fork()
         return new
 
-    #: Per-job state an event changes, with the value of a job that has not arrived yet.
-    _PER_JOB_STATE = (("status", 0), ("sat", -1), ("drop_code", 0), ("relay", -1),
-                      ("isl_hops", 0), ("relay_arrival", np.nan))  # fmt: skip
-
     def replace_future(self, jobs: JobBatch) -> int:
         """Replace the jobs that have not arrived by ``jobs``' arrivals after ``now``.
 
@@ -195,25 +212,15 @@ class Sim:
         while keep < self.n_jobs and self.arrival[keep] <= self.now:
             keep += 1
         tail = np.flatnonzero(np.asarray(jobs.arrival_s) > self.now)
-        columns = (("arrival", jobs.arrival_s, _doubles), ("origin", jobs.origin, _ints),
-                   ("model", jobs.model, _ints), ("in_tokens", jobs.input_tokens, _ints),
-                   ("out_tokens", jobs.output_tokens, _ints),
-                   ("in_bytes", jobs.input_bytes, _doubles),
-                   ("out_bytes", jobs.output_bytes, _doubles),
-                   ("deadline", jobs.deadline_s, _doubles))  # fmt: skip
-        for name, values, make in columns:
-            setattr(self, name, getattr(self, name)[:keep] + make(np.asarray(values)[tail]))
+        for name, field, make in _JOB_INPUTS:
+            setattr(self, name, getattr(self, name)[:keep] + make(getattr(jobs, field)[tail]))
         m = len(tail)
-        for name, blank in self._PER_JOB_STATE:
-            old = getattr(self, name, None)
-            if old is None:  # the ISL columns exist only with inter-satellite links
-                continue
-            if isinstance(old, bytearray):
-                setattr(self, name, old[:keep] + bytearray([blank]) * m)
+        for name, blank in _job_state(m, self.isl is not None).items():
+            old = getattr(self, name)
+            if isinstance(blank, dict):  # the timeline, column by column
+                setattr(self, name, {k: old[k][:keep] + v for k, v in blank.items()})
             else:
-                setattr(self, name, old[:keep] + type(old)(old.typecode, [blank]) * m)
-        for name, column in self.timeline.items():
-            self.timeline[name] = column[:keep] + array("d", [np.nan]) * m
+                setattr(self, name, old[:keep] + blank)
         self.n_jobs = self.arrival_limit = keep + m
         return m
 
@@ -531,15 +538,3 @@ class Sim:
         self.busy_down[sat] = end
         self.timeline["downlink_start"][job] = start
         self._push(end, DOWNLINK_DONE, job)
-
-
-def _isnan(x: float) -> bool:
-    return x != x
-
-
-def _doubles(values: np.ndarray) -> array:
-    return array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
-
-
-def _ints(values: np.ndarray) -> array:
-    return array("q", np.ascontiguousarray(values, dtype=np.int64).tobytes())
