@@ -22,6 +22,10 @@ decision costs ``K × (H + drain)`` simulated decisions per base and future, abo
 on ``star_compute_12`` at load 1 with ``H = 200``; the full horizon costs the rest of the
 episode per candidate.
 
+Size: about 415 lines, just above the house's ~400, because both planners price branches
+the same way (the pricing fork, sampled futures, the ``:fN`` name grammar); one module keeps
+those helpers private instead of exporting them to a second one.
+
 >>> from envs.dispatch_env import ConstellationDispatchEnv
 >>> env = ConstellationDispatchEnv("toy", cache_dir=None)
 >>> agent = RolloutAgent(env, base="ect", horizon=20)
@@ -33,7 +37,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -101,15 +106,40 @@ def parse_rollout_name(name: str) -> tuple[str, int | None, int]:
         raise ConfigError(f"agent: expected rollout:BASE[:H][:fN], got {name!r}")
     base = parts[1]
     parse_bases(base, f"agent {name!r}")
-    horizon, futures = None, 0
+    horizon = None
     rest = parts[2:]
-    if rest and rest[-1].startswith("f"):
-        futures = _positive(name, "the number of sampled futures N (fN)", rest.pop()[1:])
+    futures = _pop_futures(name, rest)
     if len(rest) > 1:
         raise ConfigError(f"agent: expected rollout:BASE[:H][:fN], got {name!r}")
     if rest:
         horizon = _positive(name, "horizon H", rest[0])
     return base, horizon, futures
+
+
+def _pop_futures(name: str, rest: list[str]) -> int:
+    """``N`` of a trailing ``fN`` part of an agent name (removed from ``rest``), else 0."""
+    if rest and rest[-1].startswith("f"):
+        return _positive(name, "the number of sampled futures N (fN)", rest.pop()[1:])
+    return 0
+
+
+def _futures_suffix(futures: int) -> str:
+    """The ``:fN`` part of an agent's name (empty on the real future)."""
+    return f":f{futures}" if futures else ""
+
+
+def _mean_over_futures(cost_of: Callable[[int | None], float], futures: Sequence[int]) -> float:
+    """``cost_of(future_seed)`` averaged over ``futures``; the real future when there are none."""
+    return float(np.mean([cost_of(f) for f in futures or (None,)]))
+
+
+def _pricing_fork(env: gym.Env, future_seed: int | None) -> gym.Env:
+    """A fork that prices a branch: rewards in seconds, no observations, played to its end."""
+    branch = env.unwrapped.fork(future_seed)
+    branch.reward_fn = TimeInSystem("s")  # priced in seconds, whatever the env's reward
+    branch.observe_features = False  # the base heuristic reads the view, not observations
+    branch.truncate = False  # a branch is priced to its end, past episode.max_decisions
+    return branch
 
 
 def _positive(name: str, what: str, text: str) -> int:
@@ -138,11 +168,7 @@ def branch_cost_s(
     the branch on a sampled future instead of the real one
     (``ConstellationDispatchEnv.fork``).
     """
-    root = env.unwrapped
-    branch = root.fork(future_seed)
-    branch.reward_fn = TimeInSystem("s")  # priced in seconds, whatever the env's reward
-    branch.observe_features = False  # the base heuristic reads the view, not observations
-    branch.truncate = False  # a branch is priced to its end, past episode.max_decisions
+    branch = _pricing_fork(env, future_seed)
     agent = make_heuristic(base, branch, seed=seed)
     _, reward, _, _, _ = branch.step(action)
     return play_then_drain(branch, agent, horizon, cost=-reward)
@@ -177,9 +203,8 @@ def best_branch_cost_s(
     cost is its mean over those sampled futures (the same futures for every base and for
     every action priced with the same seeds), and the cheapest base's mean is returned.
     """
-    futures: Sequence[int | None] = future_seeds or (None,)
     return min(
-        float(np.mean([branch_cost_s(env, action, b, horizon, seed, f) for f in futures]))
+        _mean_over_futures(partial(branch_cost_s, env, action, b, horizon, seed), future_seeds)
         for b in bases
     )
 
@@ -226,8 +251,7 @@ class RolloutAgent(HeuristicAgent):
     def spec(self) -> str:
         """The agent's name, ``rollout:BASE[:H][:fN]``."""
         h = "" if self.horizon is None else f":{self.horizon}"
-        f = f":f{self.futures}" if self.futures else ""
-        return f"{ROLLOUT_PREFIX}:{self.base}{h}{f}"
+        return f"{ROLLOUT_PREFIX}:{self.base}{h}{_futures_suffix(self.futures)}"
 
     def __repr__(self) -> str:
         return f"RolloutAgent({self.spec}, seed={self.seed})"
@@ -266,9 +290,7 @@ def parse_switch_name(name: str) -> tuple[str, int, int | None, int]:
         raise ConfigError(f"agent: expected switch:BASES[:SEGMENT[:WINDOW]][:fN], got {name!r}")
     parse_bases(parts[1], f"agent {name!r}")
     rest = parts[2:]
-    futures = 0
-    if rest and rest[-1].startswith("f"):
-        futures = _positive(name, "the number of sampled futures N (fN)", rest.pop()[1:])
+    futures = _pop_futures(name, rest)
     if len(rest) > 2:
         raise ConfigError(f"agent: expected switch:BASES[:SEGMENT[:WINDOW]][:fN], got {name!r}")
     numbers = [_positive(name, what, text)
@@ -292,10 +314,7 @@ def policy_cost_s(
     the window, to its delivery or drop. ``future_seed`` plays on a sampled future instead
     of the real one (``ConstellationDispatchEnv.fork``).
     """
-    branch = env.unwrapped.fork(future_seed)
-    branch.reward_fn = TimeInSystem("s")
-    branch.observe_features = False
-    branch.truncate = False
+    branch = _pricing_fork(env, future_seed)
     return play_then_drain(branch, make_heuristic(base, branch, seed=seed), window)
 
 
@@ -355,8 +374,8 @@ class SwitchingAgent(HeuristicAgent):
 
     def __repr__(self) -> str:
         w = "" if self.window is None else f":{self.window}"
-        f = f":f{self.futures}" if self.futures else ""
-        name = f"{SWITCH_PREFIX}:{'+'.join(self.bases)}:{self.segment}{w}{f}"
+        name = f"{SWITCH_PREFIX}:{'+'.join(self.bases)}:{self.segment}{w}"
+        name += _futures_suffix(self.futures)
         return f"SwitchingAgent({name}, seed={self.seed})"
 
     def reset(self) -> None:
@@ -380,8 +399,8 @@ class SwitchingAgent(HeuristicAgent):
         if len(self.bases) == 1:
             return self.bases[0]
         crn = int(self.rng.integers(2**31))  # one draw per segment, shared by all forks
-        futures = [int(x) for x in self.rng.integers(2**31, size=self.futures)] or [None]
-        costs = [float(np.mean([policy_cost_s(self.env, b, self.window, crn, f) for f in futures]))
+        futures = [int(x) for x in self.rng.integers(2**31, size=self.futures)]
+        costs = [_mean_over_futures(partial(policy_cost_s, self.env, b, self.window, crn), futures)
                  for b in self.bases]  # fmt: skip
         self.last_costs_s = dict(zip(self.bases, costs, strict=True))
         return self.bases[int(np.argmin(costs))]
