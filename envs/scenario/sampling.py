@@ -70,6 +70,8 @@ def split_generated(text: str) -> tuple[int, str | None] | None:
     """
     match = _GENERATED.fullmatch(text)
     return None if match is None else (int(match.group(1)), match.group(2))
+
+
 _MAX_TRIES = 1000  # redraws of a shell's planes x sats_per_plane to fit max_satellites
 _FIRST_CATNR = 90001
 _CLASS_KEYS = ("servers", "throughput_scale", "memory_gb", "model_swap_s", "buffer_jobs", "power")
