@@ -316,6 +316,9 @@ class ConstellationDispatchEnv(gym.Env):
         #: ``(job, candidates, action)`` of the last step (the action after any fallback).
         self.last_decision: tuple[int, list[int], int] | None = None
         self._renderer = None  # envs.render.EpisodeRenderer, made by the first render()
+        #: ``(future_seed, scenario, jobs)`` of the last sampled future: a planner forks once
+        #: per candidate with the same seed, and the draw depends on nothing else.
+        self._future_memo: tuple[int, Scenario, JobBatch] | None = None
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -411,6 +414,13 @@ class ConstellationDispatchEnv(gym.Env):
         )
         return _map_origins(jobs, self.world, networks)
 
+    def _future_jobs(self, seed: int) -> JobBatch:
+        """The episode's jobs drawn with ``seed`` (a sampled future), kept for the next fork."""
+        sc, memo = self.sim.scenario, self._future_memo
+        if memo is None or memo[0] != seed or memo[1] is not sc:
+            memo = self._future_memo = (seed, sc, self._draw_jobs(sc, np.random.default_rng(seed)))
+        return memo[2]
+
     def fork(self, future_seed: int | None = None) -> ConstellationDispatchEnv:
         """An independent copy of the running episode, for planning and rollout labelling.
 
@@ -445,8 +455,7 @@ class ConstellationDispatchEnv(gym.Env):
             integer = isinstance(future_seed, (int, np.integer))
             if not integer or isinstance(future_seed, bool) or future_seed < 0:
                 raise ValueError(f"future_seed: must be an integer >= 0, got {future_seed!r}")
-            rng = np.random.default_rng(int(future_seed))
-            new.sim.replace_future(self._draw_jobs(self.sim.scenario, rng))
+            new.sim.replace_future(self._future_jobs(int(future_seed)))
         new.view = SimView(new.sim, self._expected_out)
         new._cands = list(self._cands)
         new._mask = self._mask.copy()

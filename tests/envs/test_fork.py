@@ -226,3 +226,19 @@ def test_a_bad_future_seed_is_refused_by_name(bad, worlds):
         return
     with pytest.raises(ValueError, match=r"future_seed: must be an integer >= 0"):
         env.fork(future_seed=bad)
+
+
+def test_a_sampled_future_is_drawn_once_per_seed_and_follows_the_episode_load(worlds):
+    env = _env("plain", worlds)
+    env.reset(seed=2)
+    _run(env, _policy(0), steps=30)
+    first = env.fork(future_seed=4)
+    assert env._future_jobs(4) is env._future_jobs(4)  # kept for the next fork of that seed
+    again = env.fork(future_seed=4)
+    assert first.sim.arrival == again.sim.arrival
+    busier = env.fork(future_seed=4)
+    env.reset(seed=2, options={"load": 3.0})  # another episode scenario: a new draw
+    _run(env, _policy(0), steps=30)
+    assert env.fork(future_seed=4).sim.n_jobs - env.sim.next_arrival > 2 * (
+        busier.sim.n_jobs - busier.sim.next_arrival
+    )
