@@ -469,6 +469,7 @@ def bench_env(args: argparse.Namespace) -> dict:
 def bench_fork(args: argparse.Namespace) -> dict:
     """``env.fork()`` against ``copy.deepcopy(env)`` mid-episode (ECT choosing), per scenario."""
     import copy
+    import itertools
     from functools import partial
 
     from agents.heuristics import make_heuristic
@@ -494,7 +495,8 @@ def bench_fork(args: argparse.Namespace) -> dict:
             return (time.perf_counter() - began) / reps
 
         fork_s = timed(env.fork, args.repeats)
-        future_s = timed(partial(env.fork, 1), max(1, args.repeats // 10))  # a sampled future
+        seeds = itertools.count(1)  # a new future each time: the draw, not the kept one
+        future_s = timed(lambda e=env, s=seeds: e.fork(next(s)), max(1, args.repeats // 10))
         deep_s = timed(partial(copy.deepcopy, env), max(1, args.repeats // 20))
         res = {"scenario": scenario, "jobs": env.sim.n_jobs, "satellites": world.n_sats,
                "decisions_before": args.decisions, "fork_ms": 1e3 * fork_s,
