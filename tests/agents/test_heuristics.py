@@ -159,6 +159,39 @@ def test_each_greedy_heuristic_picks_the_first_argmin_of_its_key(sc12_env):
     assert oracle_differs > 0
 
 
+def test_uplink_ect_takes_the_earliest_delivery_among_the_earliest_uplinks():
+    """Keys recomputed from the view on walker_100, where several satellites are in view."""
+    env = ConstellationDispatchEnv("walker_100", cache_dir=None, invalid_action="raise",
+                                   **{"episode.max_decisions": 600})  # fmt: skip
+    agents = {name: make_heuristic(name, env) for name in ("uplink_ect", "earliest_uplink",
+                                                           "ect_queue")}  # fmt: skip
+    obs, _ = env.reset(seed=1)
+    differs = dict.fromkeys(("earliest_uplink", "ect_queue"), 0)
+    for _ in range(600):
+        mask = env.action_masks()
+        view, cands = env.view, env.candidates
+        valid = [int(i) for i in np.flatnonzero(mask) if i < env.k]
+        if not valid:
+            break
+        est, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
+        keys = [(not view.has_room(cands[i], n), e.uplink_start, e.delivered)
+                for i, e, n in zip(valid, est, taken, strict=True)]  # fmt: skip
+        want = valid[min(range(len(valid)), key=keys.__getitem__)]
+        chosen = {n: int(a.predict(obs, action_masks=mask)[0]) for n, a in agents.items()}
+        assert chosen["uplink_ect"] == want
+        for other in differs:
+            differs[other] += chosen[other] != want
+        # It never waits longer for the uplink than earliest_uplink does.
+        up = {n: est[valid.index(chosen[n])].uplink_start for n in ("uplink_ect",
+                                                                     "earliest_uplink")}
+        assert up["uplink_ect"] <= up["earliest_uplink"] or keys[valid.index(want)][0]
+        obs, _, terminated, truncated, _ = env.step(want)
+        if terminated or truncated:
+            break
+    # Teeth: it is neither rule it combines.
+    assert differs["earliest_uplink"] > 20 and differs["ect_queue"] > 20, differs
+
+
 def test_round_robin_moves_on_to_the_next_satellite_each_decision(sc12_env):
     env = sc12_env
     agent = make_heuristic("round_robin", env)
@@ -214,6 +247,7 @@ def test_registry_lists_the_heuristics_in_order_and_flags_only_oracle_as_a_bound
         "random",
         "round_robin",
         "earliest_uplink",
+        "uplink_ect",
         "least_loaded",
         "ect",
         "ect_queue",
