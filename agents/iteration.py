@@ -9,7 +9,7 @@ drains. Those costs label *every* action of the decision, not just the one taken
 The student is :class:`agents.policy.CandidateScoringPolicy` over the scenario-independent
 layout of ``agents.votes.VotingDispatch`` (``envs.wrappers.CanonicalDispatch``'s: no model
 one-hot, ``k_max`` candidate slots, a deferral slot, the queue-aware features; plus which
-candidate each of ``ect_queue``, ``earliest_uplink`` and ``least_loaded`` would choose), so
+candidate each of ``agents.votes.VOTERS`` would choose), so
 one network serves every scenario and can follow whichever rule fits the state. Training:
 
 1. **Warm start** (:func:`imitate`): cross-entropy towards a heuristic teacher's choices
@@ -79,7 +79,7 @@ __all__ = [
 ROOM_FEATURE = CanonicalDispatch.n_features - len(QUEUE_FEATURES) + 1
 
 #: The heuristics ``teacher="best"`` chooses among, per cell.
-TEACHERS = ("ect_queue", "earliest_uplink", "least_loaded", "load_aware")
+TEACHERS = ("ect_queue", "earliest_uplink", "least_loaded", "load_aware", "uplink_ect")
 
 
 @dataclass(frozen=True, slots=True)

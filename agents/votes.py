@@ -3,7 +3,9 @@
 No single heuristic wins every scenario: ``ect_queue`` (earliest queue-aware delivery) is
 cheapest where passes are sparse and the system keeps up, ``earliest_uplink`` (get the job
 on board now) where a dense constellation is overloaded and idle servers cost throughput,
-``least_loaded`` where buffers are what runs out. A learned policy that should be at least
+``uplink_ect`` (on board now, on the satellite in view that delivers first) where on-board
+compute is the bottleneck of a constellation always in view, ``least_loaded`` where buffers
+are what runs out. A learned policy that should be at least
 as good as the best of them in every scenario needs to *see* their choices: this wrapper
 appends one indicator per voter to each candidate slot of
 ``envs.wrappers.CanonicalDispatch`` (1 on the candidate the heuristic would choose, else
@@ -19,10 +21,14 @@ decision by the env (``decision_estimates``) and cached per satellite
 >>> env = VotingDispatch(ConstellationDispatchEnv("toy", cache_dir=None), k_max=4)
 >>> obs, _ = env.reset(seed=0)
 >>> obs.shape, env.n_features - CanonicalDispatch.n_features
-((84,), 3)
+((88,), 4)
 >>> votes = env.votes_of(obs)
 >>> votes.sum(axis=0).tolist()  # each voter picks exactly one candidate
-[1.0, 1.0, 1.0]
+[1.0, 1.0, 1.0, 1.0]
+
+Policies saved with an earlier set of voters keep working: :func:`layout_for` finds the
+layout from the number of candidate features a saved network reads
+(:class:`VotingDispatch3`: the first three voters, the layout of the 0.2.0 policies).
 """
 
 from __future__ import annotations
@@ -33,10 +39,10 @@ import numpy as np
 from agents.heuristics import make_heuristic
 from envs.wrappers import CanonicalDispatch
 
-__all__ = ["VOTERS", "VotingDispatch", "layout_for"]
+__all__ = ["VOTERS", "VotingDispatch", "VotingDispatch3", "layout_for"]
 
 #: The heuristics whose choices are candidate features, in column order.
-VOTERS = ("ect_queue", "earliest_uplink", "least_loaded")
+VOTERS = ("ect_queue", "earliest_uplink", "least_loaded", "uplink_ect")
 
 
 class VotingDispatch(CanonicalDispatch):
@@ -48,12 +54,14 @@ class VotingDispatch(CanonicalDispatch):
         defer: Offer deferral at overload (see ``CanonicalDispatch``).
     """
 
+    #: The voters of this layout, in column order.
+    voters: tuple[str, ...] = VOTERS
     n_features = CanonicalDispatch.n_features + len(VOTERS)
 
     def __init__(self, env: gym.Env, k_max: int = 16, *, defer: bool = False):
         super().__init__(env, k_max, defer=defer)
         base = self.env.unwrapped
-        self._voters = [make_heuristic(name, base) for name in VOTERS]
+        self._voters = [make_heuristic(name, base) for name in self.voters]
 
     def canonical(self, obs: np.ndarray) -> np.ndarray:
         """The canonical observation with each voter's pick marked in its column."""
@@ -69,9 +77,19 @@ class VotingDispatch(CanonicalDispatch):
         return out
 
     def votes_of(self, obs: np.ndarray) -> np.ndarray:
-        """The vote columns of a canonical observation, ``(k_max, len(VOTERS))``."""
+        """The vote columns of a canonical observation, ``(k_max, len(self.voters))``."""
         blocks = np.asarray(obs)[self.n_global :].reshape(self.k_max, self.n_features)
         return blocks[:, CanonicalDispatch.n_features :]
+
+
+class VotingDispatch3(VotingDispatch):
+    """The voting layout of the 0.2.0 policies, kept so that their saved networks load.
+
+    Its voters are ``ect_queue``, ``earliest_uplink`` and ``least_loaded`` (no ``uplink_ect``).
+    """
+
+    voters = VOTERS[:3]
+    n_features = CanonicalDispatch.n_features + 3
 
 
 def layout_for(n_features: int) -> type[CanonicalDispatch] | None:
@@ -79,8 +97,10 @@ def layout_for(n_features: int) -> type[CanonicalDispatch] | None:
 
     >>> layout_for(VotingDispatch.n_features).__name__, layout_for(3)
     ('VotingDispatch', None)
+    >>> layout_for(VotingDispatch.n_features - 1).__name__
+    'VotingDispatch3'
     """
-    for layout in (VotingDispatch, CanonicalDispatch):
+    for layout in (VotingDispatch, VotingDispatch3, CanonicalDispatch):
         if layout.n_features == n_features:
             return layout
     return None

@@ -218,3 +218,21 @@ def test_a_recipe_written_before_the_futures_key_still_loads(tmp_path):
     assert load_recipe(path, ["futures=3"], KEYS, DEFAULTS)["futures"] == 3
     with pytest.raises(ConfigError, match="missing key 'futures'"):
         load_recipe(path, [], KEYS)
+
+
+def test_a_network_saved_with_the_three_voters_of_0_2_0_loads_with_their_layout(tmp_path):
+    from agents.iteration import make_student
+    from agents.votes import VotingDispatch3
+
+    assert VotingDispatch3.voters == VOTERS[:3] and "uplink_ect" in VOTERS
+    old = VotingDispatch3(ConstellationDispatchEnv("toy", cache_dir=None, **BUSY), k_max=4)
+    make_student(old, hidden=8).save(tmp_path / "old.zip")
+    loaded = load_scoring_model(tmp_path / "old.zip")
+    env = ConstellationDispatchEnv("toy", cache_dir=None, **BUSY)
+    agent = ScoringAgent(loaded, env)
+    assert type(agent.canonical) is VotingDispatch3
+    obs, _ = env.reset(seed=2)
+    canonical = agent.canonical.canonical(obs)
+    assert canonical.shape == old.observation_space.shape
+    assert agent.canonical.votes_of(canonical).shape == (4, 3)
+    assert env.action_masks()[int(agent.predict(obs)[0])]
