@@ -9,8 +9,8 @@ drains. Those costs label *every* action of the decision, not just the one taken
 The student is :class:`agents.policy.CandidateScoringPolicy` over the scenario-independent
 layout of ``agents.votes.VotingDispatch`` (``envs.wrappers.CanonicalDispatch``'s: no model
 one-hot, ``k_max`` candidate slots, a deferral slot, the queue-aware features; plus which
-candidate each of ``agents.votes.VOTERS`` would choose), so
-one network serves every scenario and can follow whichever rule fits the state. Training:
+candidate each of ``agents.votes.VOTERS`` would choose), so one network serves every
+scenario and can follow whichever rule fits the state. Training:
 
 1. **Warm start** (:func:`imitate`): cross-entropy towards a heuristic teacher's choices
    on states the teacher visits. ``teacher="best"`` takes, in each cell, the heuristic of

@@ -5,8 +5,8 @@ cheapest where passes are sparse and the system keeps up, ``earliest_uplink`` (g
 on board now) where a dense constellation is overloaded and idle servers cost throughput,
 ``uplink_ect`` (on board now, on the satellite in view that delivers first) where on-board
 compute is the bottleneck of a constellation always in view, ``least_loaded`` where buffers
-are what runs out. A learned policy that should be at least
-as good as the best of them in every scenario needs to *see* their choices: this wrapper
+are what runs out. A learned policy that should be at least as good as the best of them in
+every scenario needs to *see* their choices: this wrapper
 appends one indicator per voter to each candidate slot of
 ``envs.wrappers.CanonicalDispatch`` (1 on the candidate the heuristic would choose, else
 0). The network can then follow one rule, another, or neither, depending on the state, and
@@ -28,7 +28,8 @@ decision by the env (``decision_estimates``) and cached per satellite
 
 Policies saved with an earlier set of voters keep working: :func:`layout_for` finds the
 layout from the number of candidate features a saved network reads
-(:class:`VotingDispatch3`: the first three voters, the layout of the 0.2.0 policies).
+(:class:`VotingDispatch3`: the first three voters, the layout of the earlier 0.2.0
+policies).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class VotingDispatch(CanonicalDispatch):
 
 
 class VotingDispatch3(VotingDispatch):
-    """The voting layout of the 0.2.0 policies, kept so that their saved networks load.
+    """The voting layout of the earlier 0.2.0 policies, kept so that their networks load.
 
     Its voters are ``ect_queue``, ``earliest_uplink`` and ``least_loaded`` (no ``uplink_ect``).
     """
