@@ -243,33 +243,6 @@ class EarliestUplinkAgent(HeuristicAgent):
         return _argmin(valid, keys)
 
 
-class UplinkECTAgent(HeuristicAgent):
-    """Get the job on board now, on the satellite that will deliver it first.
-
-    Among the candidates whose uplink can start earliest (usually several satellites in view
-    of the job's station at once), the earliest queue-aware delivery (``ect_queue``'s
-    estimate); candidates whose buffer would be full on the job's arrival come last.
-    ``earliest_uplink`` breaks the same tie by candidate order, which piles jobs onto one
-    satellite in view while another idles; ``ect_queue`` keeps a job on the ground for a
-    satellite that rises later with a shorter queue, which pays when passes are sparse and
-    servers keep up, and costs throughput when on-board compute is the bottleneck (servers
-    left idle while it waits, and the jobs arriving during that satellite's pass queue
-    behind it).
-    """
-
-    name: ClassVar[str] = "uplink_ect"
-
-    def choose(self, valid: Sequence[int]) -> int:
-        """Argmin of (full on arrival, uplink start, queue-aware delivery)."""
-        view, cands = self.view, self.env.candidates
-        estimates, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
-        keys = [
-            (not view.has_room(cands[i], n), e.uplink_start, e.delivered)
-            for i, e, n in zip(valid, estimates, taken, strict=True)
-        ]
-        return _argmin(valid, keys)
-
-
 class LeastLoadedAgent(HeuristicAgent):
     """The valid candidate with the emptiest on-board buffer.
 
@@ -324,14 +297,41 @@ class ECTQueueAgent(HeuristicAgent):
     name: ClassVar[str] = "ect_queue"
 
     def choose(self, valid: Sequence[int]) -> int:
-        """Argmin of (full on arrival, queue-aware delivery); ties by candidate order."""
+        """Argmin of (full on arrival, ``order(estimate)``); ties by candidate order."""
         view, cands = self.view, self.env.candidates
         estimates, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
         keys = [
-            (not view.has_room(cands[i], n), e.delivered)
+            (not view.has_room(cands[i], n), *self.order(e))
             for i, e, n in zip(valid, estimates, taken, strict=True)
         ]
         return _argmin(valid, keys)
+
+    @staticmethod
+    def order(e: Estimate) -> tuple[float, ...]:
+        """How candidates with room compare: by queue-aware delivery."""
+        return (e.delivered,)
+
+
+class UplinkECTAgent(ECTQueueAgent):
+    """Get the job on board now, on the satellite that will deliver it first.
+
+    Among the candidates whose uplink can start earliest (usually several satellites in view
+    of the job's station at once), the earliest queue-aware delivery (``ect_queue``'s
+    estimate); candidates whose buffer would be full on the job's arrival come last.
+    ``earliest_uplink`` breaks the same tie by candidate order, which piles jobs onto one
+    satellite in view while another idles; ``ect_queue`` keeps a job on the ground for a
+    satellite that rises later with a shorter queue, which pays when passes are sparse and
+    servers keep up, and costs throughput when on-board compute is the bottleneck (servers
+    left idle while it waits, and the jobs arriving during that satellite's pass queue
+    behind it).
+    """
+
+    name: ClassVar[str] = "uplink_ect"
+
+    @staticmethod
+    def order(e: Estimate) -> tuple[float, ...]:
+        """By uplink start, then queue-aware delivery."""
+        return (e.uplink_start, e.delivered)
 
 
 class LoadAwareAgent(HeuristicAgent):

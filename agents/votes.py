@@ -57,7 +57,7 @@ class VotingDispatch(CanonicalDispatch):
 
     #: The voters of this layout, in column order.
     voters: tuple[str, ...] = VOTERS
-    n_features = CanonicalDispatch.n_features + len(VOTERS)
+    n_features = CanonicalDispatch.n_features + len(voters)
 
     def __init__(self, env: gym.Env, k_max: int = 16, *, defer: bool = False):
         super().__init__(env, k_max, defer=defer)
@@ -90,7 +90,7 @@ class VotingDispatch3(VotingDispatch):
     """
 
     voters = VOTERS[:3]
-    n_features = CanonicalDispatch.n_features + 3
+    n_features = CanonicalDispatch.n_features + len(voters)
 
 
 def layout_for(n_features: int) -> type[CanonicalDispatch] | None:
