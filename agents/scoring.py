@@ -19,6 +19,15 @@ of cost), while a deferred one comes back after ``defer_s`` and meets the satell
 have passed over since. The network was distilled without deferral, so its deferral score is
 never used.
 
+The overfill guard (``avoid_overfill``, on by default): the network's choice is taken unless
+``SimView.overfills`` says the job would push an arrival at that satellite into a full
+buffer (it overtakes jobs sent there earlier that then find no slot, or finds none itself);
+then the next candidate in the network's order that does not overfill is taken, and the
+network's first choice when every candidate overfills. The scores come from the same single
+forward pass. The network never sees the jobs queued behind its choice, and distillation
+from teachers whose room rule does not see them either cannot teach it; dropped jobs cost
+24 h each, so a rule that costs nothing when it does not fire is kept outside the network.
+
 The shipped policy is ``agents/pretrained/dispatch_policy.zip``; the evaluation harness and
 ``scripts/plot_episode.py`` take it as the agent name ``pretrained``, and any other file of
 the kind as ``scoring:PATH``.
@@ -45,7 +54,7 @@ from agents.votes import layout_for
 from envs.errors import ConfigError, first_line
 from envs.wrappers import CanonicalDispatch, flatten_observation
 
-__all__ = ["PRETRAINED", "ScoringAgent", "greedy_action", "load_scoring_model"]
+__all__ = ["PRETRAINED", "ScoringAgent", "action_logits", "greedy_action", "load_scoring_model"]
 
 #: Name of the shipped distilled policy (``agents/pretrained/<name>.zip``).
 PRETRAINED = "dispatch_policy"
@@ -90,15 +99,25 @@ class ScoringAgent:
         defer_when_full: Defer the job when every candidate's buffer would be full and the
             scenario allows deferral (see the module docstring); ``False`` always asks the
             network.
+        avoid_overfill: Pass over a choice that ``SimView.overfills`` (see the module
+            docstring); ``False`` takes the network's choice as it is.
     """
 
-    def __init__(self, model: Any, env: gym.Env, *, defer_when_full: bool = True):
+    def __init__(
+        self,
+        model: Any,
+        env: gym.Env,
+        *,
+        defer_when_full: bool = True,
+        avoid_overfill: bool = True,
+    ):
         self.model = model
         base = env.unwrapped
         policy = model.policy
         k_model = (int(model.observation_space.shape[0]) - policy.n_global) // policy.n_features
         layout = layout_for(policy.n_features) or CanonicalDispatch
         self.defer_when_full = bool(defer_when_full)
+        self.avoid_overfill = bool(avoid_overfill)
         self.canonical = layout(base, k_max=max(k_model, base.k), defer=self.defer_when_full)
         self.env = base
 
@@ -122,14 +141,36 @@ class ScoringAgent:
             return np.array(0, dtype=np.int64), None
         if mask[-1]:  # offered only when waiting is worth it (defer_when_full)
             return np.array(self.env.k, dtype=np.int64), None
-        action = greedy_action(self.model, obs, mask)
+        scores = np.where(mask, action_logits(self.model, obs), -np.inf)
+        action = int(np.argmax(scores))
+        if self.avoid_overfill:
+            action = self._without_overfill(scores, action)
         return np.array(self.canonical.to_env_action(action), dtype=np.int64), None
 
+    def _without_overfill(self, scores: np.ndarray, action: int) -> int:
+        """The best-scored valid candidate that does not overfill; ``action`` if none."""
+        env = self.env
+        view, cands, k = env.view, env.candidates, env.k
+        if action >= k:
+            return action
+        estimates, _ = view.queue_estimates(view.head, cands)  # the layout's own (memoised)
+        for slot in np.argsort(-scores[:k], kind="stable").tolist():
+            if scores[slot] == -np.inf:
+                break
+            if not view.overfills(cands[slot], estimates[slot].uplink_end):
+                return slot
+        return action
 
-def greedy_action(model: Any, obs: np.ndarray, mask: np.ndarray) -> int:
-    """The valid canonical action of highest logit: one forward pass of the network."""
+
+def action_logits(model: Any, obs: np.ndarray) -> np.ndarray:
+    """The network's score of every canonical action: one forward pass."""
     import torch as th
 
     with th.no_grad():
         logits = model.policy.action_logits(th.as_tensor(obs[None], dtype=th.float32))[0]
-    return int(np.argmax(np.where(mask, logits.numpy().astype(np.float64), -np.inf)))
+    return logits.numpy().astype(np.float64)
+
+
+def greedy_action(model: Any, obs: np.ndarray, mask: np.ndarray) -> int:
+    """The valid canonical action of highest logit: one forward pass of the network."""
+    return int(np.argmax(np.where(mask, action_logits(model, obs), -np.inf)))

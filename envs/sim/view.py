@@ -309,14 +309,50 @@ class SimView:
         list is built once per change of the satellite's queue (``Sim.queue_version``) and
         queried by bisection.
         """
-        ends, firsts, models = self._ahead_table(sat, out_tokens)
+        ends, firsts, models, _ = self._ahead_table(sat, out_tokens)
         i = bisect_right(ends, up_end)
         return firsts[i], models[i], i
 
+    def overfills(self, sat: int, up_end: float) -> bool:
+        """Whether a job arriving on board ``sat`` at ``up_end`` would push a job to a full buffer.
+
+        The room rule of :meth:`has_room` counts the jobs arriving *before* this one; a job
+        that overtakes jobs dispatched earlier (its uplink ends first, e.g. from a station
+        whose pass comes sooner) also takes a slot they were counting on, and when they
+        arrive at a full buffer they are dropped (``buffer_full``). This replays the
+        satellite's buffer over the arrivals still in uplink with this job inserted: each
+        arrival takes a slot; a result frees its slot when its compute is estimated to end
+        (the queue schedule of :meth:`queue_estimates`, with the expected output length;
+        the downlink is taken as instant, so the estimate leans towards room), and the jobs
+        on board now hold their slots until the last compute reserved on the satellite's
+        servers ends. True when some arrival, this one included, would find every slot
+        taken; without jobs in uplink behind this one it is :meth:`has_room`'s question with
+        the queued jobs' departures counted.
+        """
+        s = self._sim
+        ends, _, _, finishes = self._ahead_table(sat, self.expected_output_tokens)
+        buffer = self._world.sat_buffer_jobs[sat]
+        onboard = s.onboard[sat]
+        if onboard + len(ends) + 1 <= buffer:
+            return False  # every arrival fits even if nothing ever leaves
+        last = max(s.free_at[sat])
+        i = bisect_right(ends, up_end)
+        for n, t in enumerate((up_end, *ends[i:])):
+            # arrivals before this one: the i in uplink ahead of the job, then the job and
+            # the n - 1 after it; less the queued jobs whose compute has ended by then
+            held = (onboard if t < last else 0) + i + n - bisect_right(finishes, t)
+            if held >= buffer:
+                return True
+        return False
+
     def _ahead_table(
         self, sat: int, out_tokens: float
-    ) -> tuple[list[float], list[float], list[int]]:
-        """Uplink ends in order, and the first free server and its model after each prefix."""
+    ) -> tuple[list[float], list[float], list[int], list[float]]:
+        """The schedule of the jobs in uplink to ``sat``, in order of arrival.
+
+        Returns the uplink ends, the first free server and its model after each prefix, and
+        the jobs' estimated compute ends (sorted).
+        """
         s, w = self._sim, self._world
         version = s.queue_version[sat]
         hit = self._ahead_cache.get(sat)
@@ -325,6 +361,7 @@ class SimView:
         free, loaded = list(s.free_at[sat]), list(s.loaded[sat])
         first = min(free)
         ends, firsts, models = [], [first], [loaded[free.index(first)]]
+        finishes: list[float] = []
         jobs = s.uplinking[sat]
         if jobs:
             c = w.sat_class_list[sat]
@@ -344,10 +381,12 @@ class SimView:
                 else:
                     finish = start + service
                 free[i], loaded[i] = finish, m
+                finishes.append(finish)
                 first = min(free)
                 ends.append(end)
                 firsts.append(first)
                 models.append(loaded[free.index(first)])
-        table = (ends, firsts, models)
+        finishes.sort()
+        table = (ends, firsts, models, finishes)
         self._ahead_cache[sat] = (version, out_tokens, table)
         return table

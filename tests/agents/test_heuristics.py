@@ -251,6 +251,7 @@ def test_registry_lists_the_heuristics_in_order_and_flags_only_oracle_as_a_bound
         "least_loaded",
         "ect",
         "ect_queue",
+        "ect_room",
         "load_aware",
         "wait_for_room",
         "oracle",
