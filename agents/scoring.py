@@ -154,6 +154,8 @@ class ScoringAgent:
         if action >= k:
             return action
         estimates, _ = view.queue_estimates(view.head, cands)  # the layout's own (memoised)
+        if not view.overfills(cands[action], estimates[action].uplink_end):
+            return action  # the usual case: no sort
         for slot in np.argsort(-scores[:k], kind="stable").tolist():
             if scores[slot] == -np.inf:
                 break
