@@ -5,9 +5,9 @@ heuristics and learned policies alike. A heuristic looks at the simulator only t
 environment's documented read-only view (``env.unwrapped.view``, an ``envs.sim.SimView``)
 and the satellites behind the candidate actions (``env.unwrapped.candidates``); it never
 touches private state. Action ``i < K`` sends the head job to ``candidates[i]``; action
-``K`` (when deferral is enabled) defers it. Only ``wait_for_room`` defers while a dispatch
-action is valid (when every candidate's buffer would be full); the others defer only when the
-mask allows nothing else.
+``K`` (when deferral is enabled) defers it. Only ``wait_for_room`` and ``ect_wait`` defer
+while a dispatch action is valid (when every candidate's buffer would be full); the others
+defer only when the mask allows nothing else.
 
 | Name | Rule |
 |---|---|
@@ -19,6 +19,7 @@ mask allows nothing else.
 | ``ect`` | earliest estimated completion (delivery), with the expected output length |
 | ``ect_queue`` | ECT counting the jobs still in uplink ahead of the job (compute and buffer) |
 | ``ect_room`` | ``ect_queue``, also avoiding overtaking jobs sent earlier into a full buffer |
+| ``ect_wait`` | ``ect_room``, but defers the job when no candidate has room by its rule |
 | ``load_aware`` | ``ect_queue`` among satellites with room; the least filled when none has |
 | ``wait_for_room`` | ``load_aware``, but defers the job when no candidate has room |
 | ``oracle`` | earliest completion with the job's true output length (a reference bound) |
@@ -57,6 +58,7 @@ __all__ = [
     "ECTAgent",
     "ECTQueueAgent",
     "ECTRoomAgent",
+    "ECTWaitAgent",
     "EarliestUplinkAgent",
     "HeuristicAgent",
     "LeastLoadedAgent",
@@ -331,8 +333,39 @@ class ECTRoomAgent(ECTQueueAgent):
     name: ClassVar[str] = "ect_room"
 
     def full(self, sat: int, e: Estimate, taken: int) -> bool:
-        """Full on arrival, or an arrival after this one would be (``SimView.overfills``)."""
-        return not self.view.has_room(sat, taken) or self.view.overfills(sat, e.uplink_end)
+        """Full on arrival, or an arrival after this one would be (``SimView.no_room``)."""
+        return self.view.no_room(sat, e.uplink_end, taken)
+
+
+class ECTWaitAgent(ECTRoomAgent):
+    """``ect_room`` that defers a job when no valid candidate has room for it.
+
+    When the scenario allows deferral and every valid candidate is full by ``ect_room``'s
+    rule (``SimView.no_room``: its buffer would be full on the job's arrival, or the job
+    would push a later arrival into a full buffer), the job is deferred and comes back
+    after ``defer_s``; otherwise, and without deferral, it is ``ect_room``. Unlike
+    ``wait_for_room`` it waits also when the constellation as a whole is over-committed: a
+    job sent into a full buffer is dropped (24 h of cost by default), one kept on the
+    ground waits for a pass of a satellite whose results have left. The price is
+    decisions: a job comes back every ``defer_s`` until it is sent, so an overloaded
+    episode can take tens of times as many decisions as ``ect_room``'s.
+
+    Measured against ``ect_room`` on star_compute_12 at load 2 (seed 100): 0.78 times its
+    cost (drops 10.0 % to 0.1 %, mean over completed jobs 276 to 318 min), in 1.1 million
+    decisions instead of 15,000.
+    """
+
+    name: ClassVar[str] = "ect_wait"
+
+    def choose(self, valid: Sequence[int]) -> int:
+        """Deferral when no valid candidate has room and the mask allows it; else ``ect_room``."""
+        if self._can_defer:
+            view, cands = self.view, self.env.candidates
+            sats = [cands[i] for i in valid]
+            estimates, taken = view.queue_estimates(view.head, sats)
+            if all(map(self.full, sats, estimates, taken)):
+                return self.k
+        return super().choose(valid)
 
 
 class UplinkECTAgent(ECTQueueAgent):
@@ -460,6 +493,7 @@ HEURISTICS: Mapping[str, type[HeuristicAgent]] = MappingProxyType(
             ECTAgent,
             ECTQueueAgent,
             ECTRoomAgent,
+            ECTWaitAgent,
             LoadAwareAgent,
             WaitForRoomAgent,
             OracleAgent,

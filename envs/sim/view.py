@@ -345,6 +345,17 @@ class SimView:
                 return True
         return False
 
+    def no_room(self, sat: int, uplink_end: float, taken: int) -> bool:
+        """The room rule with overtaking: no slot for a job reaching ``sat`` at ``uplink_end``.
+
+        True when the buffer would be full on the job's arrival (``taken`` slots, the count
+        of :meth:`queue_estimates`; :meth:`has_room`) or when the job would push a later
+        arrival into a full buffer (:meth:`overfills`). ``ect_room`` ranks such satellites
+        last; ``ect_wait`` and the shipped policy defer a job when every valid candidate
+        has no room.
+        """
+        return not self.has_room(sat, taken) or self.overfills(sat, uplink_end)
+
     def _ahead_table(
         self, sat: int, out_tokens: float
     ) -> tuple[list[float], list[float], list[int], list[float]]:
