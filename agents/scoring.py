@@ -11,13 +11,14 @@ weights; ``k_max`` grows to the env's ``K`` when needed), and so do scenarios wi
 deferral (the deferral slot is masked) or with several models.
 
 The room rule's deferral (``defer_when_full``, on by default): when the scenario allows
-deferral, every valid candidate's buffer would be full on the job's arrival (jobs on board
-plus those in uplink ahead of it) and the constellation still has free buffer slots
-(``SimView.worth_waiting``), the agent defers the job instead of asking the network, as the
-``wait_for_room`` heuristic does: a job sent into a full buffer is most likely dropped (24 h
-of cost), while a deferred one comes back after ``defer_s`` and meets the satellites that
-have passed over since. The network was distilled without deferral, so its deferral score is
-never used.
+deferral and no valid candidate has room for the job by ``ect_room``'s rule
+(``SimView.no_room``: its buffer would be full on the job's arrival, or the job would push a
+later arrival into a full buffer), the agent defers the job without asking the network, as
+the ``ect_wait`` heuristic does: a job sent into a full buffer is dropped (24 h of cost by
+default), while a deferred one comes back after ``defer_s`` and meets the satellites that
+have passed over since. The network was distilled without deferral, so its deferral score
+is never used. (Before 0.2.0 the rule also required free buffer slots in the constellation
+as a whole, ``SimView.worth_waiting``; under sustained overload it then never deferred.)
 
 The overfill guard (``avoid_overfill``, on by default): the network's choice is taken unless
 ``SimView.overfills`` says the job would push an arrival at that satellite into a full
@@ -96,7 +97,7 @@ class ScoringAgent:
     Args:
         model: From :func:`load_scoring_model` or ``agents.iteration.make_student``.
         env: The environment it acts in (any wrapper of ``ConstellationDispatchEnv``).
-        defer_when_full: Defer the job when every candidate's buffer would be full and the
+        defer_when_full: Defer the job when no valid candidate has room for it and the
             scenario allows deferral (see the module docstring); ``False`` always asks the
             network.
         avoid_overfill: Pass over a choice that ``SimView.overfills`` (see the module
@@ -118,7 +119,7 @@ class ScoringAgent:
         layout = layout_for(policy.n_features) or CanonicalDispatch
         self.defer_when_full = bool(defer_when_full)
         self.avoid_overfill = bool(avoid_overfill)
-        self.canonical = layout(base, k_max=max(k_model, base.k), defer=self.defer_when_full)
+        self.canonical = layout(base, k_max=max(k_model, base.k))
         self.env = base
 
     def reset(self) -> None:
@@ -139,13 +140,25 @@ class ScoringAgent:
         mask = self.canonical.action_masks()
         if not mask.any():
             return np.array(0, dtype=np.int64), None
-        if mask[-1]:  # offered only when waiting is worth it (defer_when_full)
+        if self.defer_when_full and self._no_room_anywhere(mask):
             return np.array(self.env.k, dtype=np.int64), None
         scores = np.where(mask, action_logits(self.model, obs), -np.inf)
         action = int(np.argmax(scores))
         if self.avoid_overfill:
             action = self._without_overfill(scores, action)
         return np.array(self.canonical.to_env_action(action), dtype=np.int64), None
+
+    def _no_room_anywhere(self, mask: np.ndarray) -> bool:
+        """Deferral is offered and no valid candidate has room (``SimView.no_room``)."""
+        env = self.env
+        if not (env.scenario.dispatch.allow_defer and env.action_masks()[env.k]):
+            return False
+        view, cands = env.view, env.candidates
+        estimates, taken = view.queue_estimates(view.head, cands)  # the layout's own (memoised)
+        valid = [i for i in range(len(cands)) if mask[i]]
+        return bool(valid) and all(
+            view.no_room(cands[i], estimates[i].uplink_end, taken[i]) for i in valid
+        )
 
     def _without_overfill(self, scores: np.ndarray, action: int) -> int:
         """The best-scored valid candidate that does not overfill; ``action`` if none."""

@@ -105,7 +105,8 @@ class CanonicalDispatch(gym.Wrapper):
         k_max: Candidate slots of the canonical layout (>= the env's ``K``).
         defer: Offer deferral when every candidate is full but the constellation is not
             (``SimView.worth_waiting``). Off by default: the distillation labels teach no
-            deferral; ``agents.scoring.ScoringAgent`` turns it on and always takes it.
+            deferral (``agents.scoring.ScoringAgent`` applies its own deferral rule before
+            the network and leaves it off).
     """
 
     n_global = len(GLOBAL_FEATURES)

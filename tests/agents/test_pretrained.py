@@ -52,16 +52,20 @@ def test_a_pretrained_policy_plays_valid_actions(name, overrides, min_agreement)
     assert decisions >= 300 and agree / decisions >= min_agreement
 
 
-def _rooms(env) -> tuple[bool, bool]:
-    """Whether some valid candidate exists, and whether some valid candidate has room."""
+def _no_room(env) -> tuple[bool, bool]:
+    """Whether some valid candidate exists, and whether none has room (``SimView.no_room``)."""
     view, cands, mask = env.view, env.candidates, env.action_masks()
     valid = [i for i in range(len(cands)) if mask[i]]
-    _, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
-    return bool(valid), any(view.has_room(cands[i], n) for i, n in zip(valid, taken, strict=True))
+    est, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
+    blocked = [
+        view.no_room(cands[i], e.uplink_end, n)
+        for i, e, n in zip(valid, est, taken, strict=True)
+    ]
+    return bool(valid), bool(valid) and all(blocked)
 
 
 @pytest.mark.parametrize("defer_when_full", [True, False])
-def test_the_shipped_policy_defers_exactly_when_waiting_is_worth_it(defer_when_full):
+def test_the_shipped_policy_defers_exactly_when_no_candidate_has_room(defer_when_full):
     from agents.scoring import PRETRAINED, ScoringAgent, load_scoring_model
 
     # A burst the candidates cannot hold but the constellation can (1,100 jobs in 75 s).
@@ -70,10 +74,10 @@ def test_the_shipped_policy_defers_exactly_when_waiting_is_worth_it(defer_when_f
     obs, _ = env.reset(seed=100)
     full = 0
     while True:
-        any_valid, room = _rooms(env)
+        any_valid, no_room = _no_room(env)
         action = int(agent.predict(obs)[0])
         assert env.action_masks()[action]
-        if any_valid and not room and env.view.buffer_share() < 1.0:
+        if no_room and env.action_masks()[env.k]:
             full += 1
             assert (action == env.k) == defer_when_full
         elif any_valid:
