@@ -1077,6 +1077,9 @@ SCRIPT_CASES = {
     "quickstart-setting-it-does-not-have": (
         "quickstart", "--hp lerning_rate=1 --out {tmp}/q",
         ["--hp lerning_rate: not a setting of the quickstart's distillation (allowed: rounds"]),
+    "quickstart-negative-evaluation-window": (
+        "quickstart", "--eval-window-s -5 --out {tmp}/q",
+        ["--eval-window-s: must be a number >= 0, got -5.0"]),
     "quickstart-scenario-override-given-to-hp": (
         "quickstart", "--hp load=2 --out {tmp}/q", ["--hp load=2: load is a scenario override"]),
     "evaluate-override-without-value": (

@@ -9,10 +9,12 @@ candidate-scoring network (which sees every heuristic's vote), then two DAgger r
 network plays, the heuristics say what they would do, refit), then two iterations of
 policy-gradient fine-tuning with Decima's input-dependent baseline (``agents.finetune``; the
 best of the start and its iterates on a held-out seed is kept). ``--hp rounds=1`` adds a
-round of rollout labels. Writes OUT/train (model.zip, imitation.zip, finetune/) and OUT/eval
-(summary.csv, jobs.csv, summary.json, comparison.csv against the best heuristic of each load,
-turnaround_cdf.png, turnaround_vs_load.png, contact_gantt.png, ground_tracks.png,
-queue_length.png, report.html), prints the tables and ends with a one-line reading.
+round of rollout labels. The evaluation episodes have 2 h of arrivals (``--eval-window-s``;
+the scenario's own window when it is shorter). Writes OUT/train (model.zip, imitation.zip,
+finetune/) and OUT/eval (summary.csv, jobs.csv, summary.json, comparison.csv against the best
+heuristic of each load, turnaround_cdf.png, turnaround_vs_load.png, contact_gantt.png,
+ground_tracks.png, queue_length.png, report.html), prints the tables and ends with a one-line
+reading.
 About 10 minutes on 2 CPU cores with the defaults.
 
 --set KEY=VALUE overrides the scenario everywhere (training, evaluation, the drawn episode);
@@ -46,6 +48,34 @@ DISTILL_DEFAULTS = {
 }  # fmt: skip
 
 
+#: The evaluation's arrival window (s). The scenario's own (6 h on star_compute_12) would
+#: take the deferring agents (``ect_wait``, the policies) a million decisions an episode at
+#: load 2: jobs wait on the ground for hours, coming back every ``defer_s``.
+EVAL_WINDOW_S = 7200.0
+
+
+def eval_overrides(overrides: dict, window_s: float, scenario_window_s: float) -> dict:
+    """The evaluation's overrides: ``overrides`` with the arrival window cut to ``window_s``.
+
+    The window is cut only when the scenario's own (``scenario_window_s``) is longer and
+    ``overrides`` does not set one.
+
+    >>> eval_overrides({}, 7200.0, 21600.0)
+    {'episode.duration_s': 7200.0}
+    >>> eval_overrides({}, 7200.0, 3600.0), eval_overrides({}, 0.0, 21600.0)
+    ({}, {})
+    >>> eval_overrides({"episode.duration_s": 600}, 7200.0, 21600.0)
+    {'episode.duration_s': 600}
+    """
+    from envs.errors import ConfigError
+
+    if not (window_s >= 0.0 and window_s < float("inf")):
+        raise ConfigError(f"--eval-window-s: must be a number >= 0, got {window_s!r}")
+    if window_s == 0.0 or window_s >= scenario_window_s or "episode.duration_s" in overrides:
+        return dict(overrides)
+    return {**overrides, "episode.duration_s": window_s}
+
+
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The command's options; ``prog`` is the name its usage line shows."""
     parser = argparse.ArgumentParser(
@@ -58,6 +88,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--episodes", type=int, default=3, help="Evaluation episodes per load.")
     parser.add_argument("--load", default="1,2", help="Comma-separated evaluation loads.")
+    parser.add_argument(
+        "--eval-window-s", type=float, default=EVAL_WINDOW_S,
+        help="Longest arrival window of the evaluation episodes and the drawn one, in seconds "
+        "(0: the scenario's own; --set episode.duration_s=... wins).",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="Training seed.")
     parser.add_argument("--eval-seed", type=int, default=100, help="First evaluation seed.")
     parser.add_argument("--workers", type=int, default=2, help="Evaluation processes.")
@@ -122,6 +157,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         loads = [float(x) for x in args.load.split(",") if x.strip()]
     except ValueError:
         raise ConfigError(f"--load: expected numbers like 1,2, got {args.load!r}") from None
+    own = load_scenario(args.scenario, overrides).episode.duration_s
+    shown = eval_overrides(overrides, args.eval_window_s, own)  # checked before training
     began = time.perf_counter()
     cells = [Cell(args.scenario, load, {"episode.duration_s": 1200.0, **overrides})
              for load in loads]  # fmt: skip
@@ -142,11 +179,13 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
                  eval_seeds=[args.seed + 50], k_max=int(settings["k_max"]),
                  workers=args.workers, seed=args.seed)  # fmt: skip
         model = f"scoring:{args.out / 'train' / 'finetune' / 'model.zip'}"
+    window = shown.get("episode.duration_s")
     print(f"[2/3] evaluating against the heuristics and the shipped policy ({args.episodes} "
-          "paired episodes per load)")  # fmt: skip
+          "paired episodes per load" + (f", {float(window):g} s of arrivals" if window else "")
+          + ")")  # fmt: skip
     result = evaluate(
         args.scenario, [*HEURISTICS, "pretrained", model], loads, args.episodes, args.eval_seed,
-        workers=args.workers, overrides=overrides,
+        workers=args.workers, overrides=shown,
     )  # fmt: skip
     print_table(result.summary)
     best = best_heuristics(result)
@@ -156,10 +195,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         print(line)
     print("[3/3] drawing one episode (contact Gantt chart, ground tracks, queue lengths)")
     world = build_world(
-        load_scenario(args.scenario, {**overrides, "load": loads[0]}), cache_dir=default_cache_dir()
+        load_scenario(args.scenario, {**shown, "load": loads[0]}), cache_dir=default_cache_dir()
     )
     episode = run_episode(
-        args.scenario, model, loads[0], args.eval_seed, world=world, overrides=overrides
+        args.scenario, model, loads[0], args.eval_seed, world=world, overrides=shown
     )
     with staged_folder(args.out / "eval", recognised=EVALUATION_FILES) as stage:  # one set
         write_results(result, stage, fresh=False, reference=best)
