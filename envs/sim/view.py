@@ -348,11 +348,8 @@ class SimView:
     def no_room(self, sat: int, uplink_end: float, taken: int) -> bool:
         """The room rule with overtaking: no slot for a job reaching ``sat`` at ``uplink_end``.
 
-        True when the buffer would be full on the job's arrival (``taken`` slots, the count
-        of :meth:`queue_estimates`; :meth:`has_room`) or when the job would push a later
-        arrival into a full buffer (:meth:`overfills`). ``ect_room`` ranks such satellites
-        last; ``ect_wait`` and the shipped policy defer a job when every valid candidate
-        has no room.
+        Full on arrival with ``taken`` slots (:meth:`has_room`) or overfilling (:meth:`overfills`);
+        ``ect_wait`` and the shipped policy defer a job when no valid candidate has room.
         """
         return not self.has_room(sat, taken) or self.overfills(sat, uplink_end)
 
