@@ -130,7 +130,9 @@ def as_act(agent: Any, *, masked: bool = True, deterministic: bool = True) -> Ac
 def random_valid(rng: np.random.Generator, n_actions: int | None = None) -> Act:
     """The random valid policy of the benchmarks: a uniform draw from the mask's valid actions.
 
-    Without a mask (``mask is None``) it draws from ``range(n_actions)``.
+    Without a mask (``mask is None``) it draws from ``range(n_actions)``. The draw is
+    ``valid[rng.integers(len(valid))]``: the same numbers as ``rng.choice(valid)``, without
+    its argument checks (about 20 µs a decision, a sixth of the benchmark's step).
 
     >>> act = random_valid(np.random.default_rng(0))
     >>> act(None, np.array([False, True, False]))
@@ -140,7 +142,8 @@ def random_valid(rng: np.random.Generator, n_actions: int | None = None) -> Act:
     def act(obs: Any, mask: np.ndarray | None) -> int:
         if mask is None:
             return int(rng.integers(n_actions))
-        return int(rng.choice(np.flatnonzero(mask)))
+        valid = mask.nonzero()[0]
+        return int(valid[rng.integers(len(valid))])
 
     return act
 
