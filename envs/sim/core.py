@@ -39,7 +39,7 @@ degraded links). Invariant at every event:
 ``arrived == completed + dropped + in_flight`` (``check_invariants``). Only this module
 changes a ``Sim``'s state.
 
-Size: about 540 lines, above the house's ~400, because it is one state machine (the ``Sim``
+Size: about 560 lines, above the house's ~400, because it is one state machine (the ``Sim``
 class, its events and their handlers); its pieces share every attribute, and splitting
 them over modules would spread that state instead of containing it.
 """
@@ -132,12 +132,22 @@ class Sim:
         self.isl = world.isl  # None: no inter-satellite links, and no per-job relay columns
         self.__dict__.update(_job_state(n, self.isl is not None))
         self.busy_up: dict[int, float] = {}  # uplink link key -> time its queue empties
-        self.busy_down = [0.0] * n_sat
+        # Per-satellite counters and times in typed arrays: list-like to the event loop, and
+        # readable without copies by the compiled observation (``envs.sim.compiled``).
+        self.busy_down = array("d", bytes(8 * n_sat))
         classes = sc.classes
         self.free_at = [[0.0] * classes[c].servers for c in world.sat_class_list]
         self.loaded = [[-1] * classes[c].servers for c in world.sat_class_list]
-        self.onboard = [0] * n_sat
-        self.committed = [0] * n_sat  # dispatched to the satellite, not yet delivered/dropped
+        self.onboard = array("q", bytes(8 * n_sat))
+        self.committed = array("q", bytes(8 * n_sat))  # dispatched, not delivered or dropped
+        # Mirrors for the compiled observation, written where their sources change: the first
+        # free server's time and model (``_uplink_done``) and, without backhaul, ``busy_up``
+        # as a flat (satellite, station) table (``dispatch``).
+        self.first_free = array("d", bytes(8 * n_sat))
+        self.first_model = array("q", [-1]) * n_sat
+        self.busy_up_flat = (
+            array("d", bytes(8 * n_sat * world.n_stations)) if self.backhaul_s is None else None
+        )
         # Per satellite: jobs still in uplink to it -> when their uplink ends (estimates that
         # count the compute and buffer slots those jobs will take ahead of a new one).
         self.uplinking: list[dict[int, float]] = [{} for _ in range(n_sat)]
@@ -187,7 +197,7 @@ class Sim:
                 }
             elif isinstance(value, list):  # heap (tuples), busy_down, free_at, uplinking, ...
                 state[name] = [v.copy() if isinstance(v, (list, dict)) else v for v in value]
-            elif isinstance(value, (int, float)):
+            elif isinstance(value, (int, float)) or value is None:
                 state[name] = value
             else:  # a new kind of state must say how it forks
                 raise TypeError(f"Sim.fork: no copy rule for attribute {name!r} ({type(value)})")
@@ -364,7 +374,10 @@ class Sim:
             self._drop(job, "satellite_failure" if sat in self.world.failed else "no_contact")
             return
         if self.origin[job] >= 0:
-            self.busy_up[self.uplink_link(job, sat)] = end
+            link = self.uplink_link(job, sat)
+            self.busy_up[link] = end
+            if self.busy_up_flat is not None:
+                self.busy_up_flat[link] = end
         self.timeline["uplink_start"][job] = start
         self.uplinking[sat][job] = end
         self.queue_version[sat] += 1
@@ -498,7 +511,11 @@ class Sim:
             self._drop(job, "no_contact")
             return
         free[server] = end
-        self.loaded[sat][server] = self.model[job]
+        loaded = self.loaded[sat]
+        loaded[server] = self.model[job]
+        first = min(free)
+        self.first_free[sat] = first
+        self.first_model[sat] = loaded[free.index(first)]
         self._push(end, COMPUTE_DONE, job)
 
     def service_s(self, job: int, sat: int, out_tokens: float, server: int) -> float:

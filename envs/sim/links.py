@@ -20,7 +20,15 @@ from envs.errors import ConfigError
 if TYPE_CHECKING:
     from envs.contact_plan import ContactPlan
 
-__all__ = ["INF", "RATE_MODELS", "Windows", "merge_max_rate", "pass_rates_bytes_per_s", "walk"]
+__all__ = [
+    "INF",
+    "RATE_MODELS",
+    "Windows",
+    "merge_max_rate",
+    "pass_rates_bytes_per_s",
+    "walk",
+    "walk_from",
+]
 
 #: Link-rate models, as in the scenario's ``ground.rate_model``.
 RATE_MODELS = ("fixed", "range")
@@ -55,9 +63,24 @@ def walk(windows: Windows, t0: float, amount: float) -> tuple[float, float]:
     (100.0, inf)
     """
     starts, ends, rates = windows
-    i = bisect_right(ends, t0)
-    n = len(starts)
-    if i >= n:
+    return walk_from(starts, ends, rates, bisect_right(ends, t0), len(starts), t0, amount)
+
+
+def walk_from(
+    starts: Sequence[float],
+    ends: Sequence[float],
+    rates: Sequence[float],
+    i: int,
+    stop: int,
+    t0: float,
+    amount: float,
+) -> tuple[float, float]:
+    """``walk`` from window ``i``, the first that ends after ``t0``, with windows up to ``stop``.
+
+    The one implementation of the walk: ``walk`` calls it on window lists, and
+    ``envs.sim.kernel`` compiles it with numba for slices of its packed window arrays.
+    """
+    if i >= stop:
         return INF, INF
     first = starts[i] if starts[i] > t0 else t0
     begin = first
@@ -67,7 +90,7 @@ def walk(windows: Windows, t0: float, amount: float) -> tuple[float, float]:
             return first, begin + amount / rates[i]
         amount -= capacity
         i += 1
-        if i >= n:
+        if i >= stop:
             return first, INF
         begin = starts[i]
 

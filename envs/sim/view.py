@@ -43,10 +43,10 @@ class SimView:
     def __init__(self, sim: Sim, expected_output_tokens: float):
         self._sim = sim
         self._world = sim.world
-        self.expected_output_tokens = float(expected_output_tokens)
-        sc = sim.scenario
-        self._bytes_per_token = sc.workload.bytes_per_token
-        self._overhead = sc.workload.overhead_bytes
+        self.expected_output_tokens = out = float(expected_output_tokens)
+        work = sim.scenario.workload
+        self._bytes_per_token, self._overhead = work.bytes_per_token, work.overhead_bytes
+        self.expected_output_bytes = out * work.bytes_per_token + work.overhead_bytes  # estimated
         self.n_sats = sim.world.n_sats
         self._ahead_cache: dict[int, tuple[int, float, tuple]] = {}
         self._queue_memo: tuple[tuple, list[Estimate], list[int]] | None = None

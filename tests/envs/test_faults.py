@@ -184,7 +184,7 @@ def test_satellite_failure_drops_exactly_its_jobs_or_redispatches_the_ground_sid
         assert t["compute_start_s"][1] == 1525.0
         assert t["delivered_s"][1] == pytest.approx(2000.10)
         assert sim.redispatched == 1
-    assert sim.committed == [0, 0] and sim.onboard == [0, 0]
+    assert list(sim.committed) == [0, 0] and list(sim.onboard) == [0, 0]
 
 
 def test_sim_fail_resolves_the_satellites_jobs_itself_once_and_only_in_a_faulted_world():
