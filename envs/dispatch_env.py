@@ -1,6 +1,6 @@
 """``ConstellationDispatch-v1``: the Gymnasium adapter around the simulator.
 
-Size: about 740 lines, above the house's ~400, because it is the one class users meet: its
+Size: about 830 lines, above the house's ~400, because it is the one class users meet: its
 spaces, the observation (flat or ``Dict``, built per decision without loops over the
 constellation), the action and mask, reset options, faults, rendering hooks and ``fork`` are
 the environment's public surface and are documented where they are defined.
@@ -31,6 +31,7 @@ from envs.sim import (
     SimView,
     World,
     build_world,
+    compiled,
     job_table,
     metrics,
     sample_fault_plan,
@@ -304,7 +305,13 @@ class ConstellationDispatchEnv(gym.Env):
         self._decisions = 0
         self._over = True
         self._fault_seeds: np.random.SeedSequence | None = None
-        self._decision_estimates: list[Estimate] = []
+        self._decision_estimates: list[Estimate] | None = []
+        # The compiled observation (``envs.sim.compiled``): whether it runs this episode, its
+        # candidate and estimate buffers, and views of the running simulator's arrays.
+        self._compiled = False
+        self._cand_array = np.zeros(self.k, dtype=np.int64)
+        self._estimate_array = np.zeros((self.k, 7))
+        self._sim_views: tuple[np.ndarray, ...] | None = None
         self._obs_size = size
         self._blank_obs = np.zeros(size, dtype=np.float32)
         #: Build observation vectors (``False`` on planning forks, which heuristics drive:
@@ -333,6 +340,13 @@ class ConstellationDispatchEnv(gym.Env):
         jobs = self._draw_jobs(sc, self.np_random)
         self.sim = Sim(self._episode_world(seed), jobs, check=self.check_invariants, scenario=sc)
         self.view = SimView(self.sim, self._expected_out)
+        self._compiled = compiled.applies(self.sim.world, self.sim)
+        if self._compiled:
+            self._compiled_consts = np.array([
+                self._day_fraction, self.scenario.episode.duration_s, self._capacity,
+                self.sim.world.plan.max_pass_duration_s, _INV_LOG_DAY, _LOG_DAY, PENDING_SCALE,
+                _LOG_TOKENS,
+            ])  # fmt: skip
         self._decisions = 0
         self._over = False
         self.last_decision = None
@@ -459,6 +473,9 @@ class ConstellationDispatchEnv(gym.Env):
         new.view = SimView(new.sim, self._expected_out)
         new._cands = list(self._cands)
         new._mask = self._mask.copy()
+        new._cand_array = self._cand_array.copy()
+        new._estimate_array = self._estimate_array.copy()
+        new._sim_views = None
         new._np_random = copy.deepcopy(self._np_random)
         new._fault_seeds = copy.deepcopy(self._fault_seeds)
         new.reward_fn = copy.deepcopy(self.reward_fn)  # a stateful reward goes on separately
@@ -608,6 +625,8 @@ class ConstellationDispatchEnv(gym.Env):
             sim.reject(sim.unserved_reason(job))
 
     def _observe(self, job: int) -> np.ndarray:
+        if self._compiled and self.observe_features and self.sim.origin[job] >= 0:
+            return self._observe_compiled(job)
         view = self.view
         cands = view.candidates(job, self.k)
         self._cands = cands
@@ -623,6 +642,28 @@ class ConstellationDispatchEnv(gym.Env):
             rows = out[self.n_global :].reshape(self.k, self.n_features)
             feats = self._candidate_rows(job, [estimates[i] for i in valid])
             rows[valid] = np.array(feats, dtype=np.float32).reshape(len(valid), self.n_features)
+        return out
+
+    def _observe_compiled(self, job: int) -> np.ndarray:
+        """``_observe`` by ``envs.sim.compiled``: the same floats, estimates made on demand."""
+        sim, view = self.sim, self.view
+        views = self._sim_views
+        if views is None or views[1].base is None or views[1].base.obj is not sim.busy_down:
+            views = self._sim_views = compiled.sim_arrays(sim)  # a new episode, fork or copy
+        out = np.zeros(self._obs_size, dtype=np.float32)
+        job_data = (sim.now, sim.origin[job], sim.in_bytes[job], sim.in_tokens[job],
+                    sim.model[job], view.expected_output_tokens, view.expected_output_bytes,
+                    sim.arrival[job], sim.deadline[job], len(sim.pending),
+                    sim.arrived - sim.completed - sim.dropped)  # fmt: skip
+        n, valid = compiled.observe(
+            compiled.WindowPool.of(sim.world), views, job_data, self.k, self._compiled_consts,
+            self._cand_array, self._estimate_array, out, self._mask,
+        )  # fmt: skip
+        self._cands = self._cand_array[:n].tolist()
+        self._decision_estimates = None
+        self._any_valid = valid > 0
+        if valid and self.scenario.dispatch.allow_defer:
+            self._mask[self.k] = sim.now + self.scenario.dispatch.defer_s <= sim.horizon_s
         return out
 
     def _global_features(self, out: np.ndarray, job: int) -> None:
@@ -705,13 +746,27 @@ class ConstellationDispatchEnv(gym.Env):
         return self._blank_obs
 
     @property
+    def compiled_observation(self) -> bool:
+        """Whether this episode's observations come from ``envs.sim.compiled`` (numba).
+
+        True with numba installed, outside faults, inter-satellite links and backhaul; the
+        observations are the same bit for bit either way, only faster.
+        """
+        return self._compiled
+
+    @property
     def decision_estimates(self) -> list[Estimate]:
         """``SimView.estimates`` of the current decision, one per candidate (computed once).
 
         The observation is built from them, and heuristics read them instead of asking the
         view again. Empty when no decision is pending.
         """
-        return self._decision_estimates if self._cands else []
+        if not self._cands:
+            return []
+        if self._decision_estimates is None:  # the compiled observation fills an array
+            rows = self._estimate_array[: len(self._cands)].tolist()
+            self._decision_estimates = [Estimate(int(r[0]), *r[1:]) for r in rows]
+        return self._decision_estimates
 
 
 def _day_fraction(sc: Scenario) -> float:

@@ -15,7 +15,9 @@ def bash_blocks() -> list[str]:
 
 def test_readme_opens_with_the_main_job_and_the_test_command():
     first, second = bash_blocks()[:2]
-    assert first.startswith("pip install torch==2.13.0 && pip install -e . && python scripts/")
+    assert first.startswith(
+        'pip install torch==2.13.0 && pip install -e ".[fast]" && python scripts/'
+    )
     assert second.startswith('pip install torch==2.13.0 && pip install -e ".[dev]"')
     assert "pytest" in second
 

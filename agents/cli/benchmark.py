@@ -339,7 +339,8 @@ def _env_rate(make, decisions: int, seed: int, policy: str = "random") -> dict:
         done_steps, episodes, reset = done_steps + played.steps, episodes + played.done, True
     seconds = time.perf_counter() - began
     return {"decisions": done_steps, "episodes": episodes, "seconds": seconds,
-            "per_s": done_steps / seconds}  # fmt: skip
+            "per_s": done_steps / seconds,
+            "compiled": bool(getattr(env.unwrapped, "compiled_observation", False))}  # fmt: skip
 
 
 def _first_valid(obs, mask) -> int:
@@ -357,7 +358,8 @@ def _full_episode(env) -> dict:
     jobs = env.sim.n_jobs
     played = rollout(env, _first_valid, None, reset=False, obs=obs, step_finished=True)
     return {"decisions": played.steps, "jobs": jobs, "episodes": 1, "seconds": played.seconds,
-            "per_s": played.steps / played.seconds}  # fmt: skip
+            "per_s": played.steps / played.seconds,
+            "compiled": bool(env.unwrapped.compiled_observation)}  # fmt: skip
 
 
 def _env_child(
@@ -461,7 +463,8 @@ def bench_env(args: argparse.Namespace) -> dict:
             f"({res['ratio_vs_cartpole']:.3f}× "
             f"CartPole), {res['decisions']:,} decisions, {res['episodes']} episodes, world "
             f"built in {res['build_s']:.1f} s, "
-            f"peak RSS {res['peak_rss_mb']:.0f} MB"
+            f"peak RSS {res['peak_rss_mb']:.0f} MB, "
+            f"{'compiled' if res.get('compiled') else 'Python'} observation"
         )
     return out
 

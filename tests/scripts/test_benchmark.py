@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -27,6 +28,9 @@ def test_env_benchmark_times_the_chosen_policy(tmp_path, policy):
     (row,) = result["scenarios"]
     assert row["scenario"] == "toy" and row["policy"] == policy
     assert row["decisions"] == 300 and row["episodes"] >= 1
+    # Whether the observation was compiled (numba, envs.sim.compiled) is said and recorded.
+    assert row["compiled"] == (importlib.util.find_spec("numba") is not None)
+    assert ("compiled observation" if row["compiled"] else "Python observation") in proc.stdout
     assert row["per_s"] > 0 and row["ratio_vs_cartpole"] == pytest.approx(
         row["per_s"] / result["cartpole"]["per_s"]
     )
