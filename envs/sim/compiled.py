@@ -1,13 +1,14 @@
 """The per-decision observation compiled with numba, when numba is installed.
 
-Building a decision's observation is most of an environment step: for each of the K
-candidates, the what-if estimates (uplink, compute and downlink walks over the contact
-windows, ``SimView.estimates``) and a row of squashed features
-(``ConstellationDispatchEnv._candidate_rows``). In Python that is about 65 µs of a ~105 µs
-step at 12 satellites. :func:`observe` does both in one compiled call over arrays the
-simulator keeps anyway (``Sim.busy_down``, ``committed``, ``onboard`` and the mirrors
-``first_free``, ``first_model``, ``busy_up_flat``) and a :class:`WindowPool` of the world's
-window lists, packed on first use.
+Building a decision's observation is most of an environment step: the candidate search
+over the origin station's passes, then for each of the K candidates the what-if estimates
+(uplink, compute and downlink walks over the contact windows, ``SimView.estimates``) and a
+row of squashed features (``ConstellationDispatchEnv._candidate_rows``), then the global
+features. In Python that is about 75 µs of a ~105 µs step at 12 satellites. :func:`observe`
+does all of it in one compiled call (``envs.sim.kernel``) over arrays the simulator keeps
+anyway (``Sim.busy_down``, ``committed``, ``onboard`` and the mirrors ``first_free``,
+``first_model``, ``busy_up_flat``) and a :class:`WindowPool` of the world's window and pass
+lists, packed on first use.
 
 It is an accelerator, not a second model: the Python path stays the reference, and the
 compiled one repeats its float operations in the same order, so observations, masks and
@@ -102,7 +103,6 @@ class WindowPool:
         self.swap = np.asarray(world.swap_s, np.float64)
         self.per_token = np.asarray([world.prefill_s_per_token, world.decode_s_per_token])
         self.serves = np.ascontiguousarray(world.serves)
-        self.max_pass_s = world.plan.max_pass_duration_s
 
     @classmethod
     def of(cls, world: World) -> WindowPool:
