@@ -162,3 +162,18 @@ def test_window_pool_grows_and_keeps_what_it_packed(sc12_world):
     assert first == (0, 2) and second == (2, 3000) and pool.win.shape[1] >= 3002
     assert pool.win[:3, :2].tolist() == [[1.0, 2.0], [1.5, 2.5], [10.0, 20.0]]
     assert np.array_equal(pool.win[1, 2:3002], big + 0.5)
+
+
+def test_a_real_fleet_from_tles_agrees(python_path, iridium_tle_path):
+    # The learning suite's Iridium NEXT cell: 66 real satellites over the KSAT and AWS networks.
+    over = {
+        "constellation": {"tle_file": str(iridium_tle_path), "tle_class": "inference"},
+        "episode.epoch": "2026-01-03T12:00:00Z",
+        "episode.duration_s": 1200.0,
+        "ground.networks": ["ksat", "aws"],
+        "workload.origins": ["AWS Ohio", "KSAT Long Beach", "AWS Ireland", "KSAT Tokyo"],
+    }
+    used, trace, table = python_path(True, "walker_100", **over)
+    _, reference, reference_table = python_path(False, "walker_100", **over)
+    assert used and len(trace) > 100
+    assert trace == reference and same_table(table, reference_table)
