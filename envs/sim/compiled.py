@@ -50,12 +50,12 @@ ENABLED = (
 def kernel() -> Callable | None:
     """The compiled kernel (``envs.sim.kernel``), imported on first use; ``None`` if numba fails.
 
-    numba installed but unusable (e.g. built for another numpy) is warned about once, and
-    the Python path is used.
+    numba installed but unusable (built for another numpy: ``ImportError``; no writable
+    folder for its cache: ``RuntimeError``) is warned about once, and the Python path is used.
     """
     try:
         from envs.sim import kernel as compiled_kernel
-    except ImportError as exc:
+    except (ImportError, RuntimeError, OSError) as exc:
         warnings.warn(f"numba could not be imported ({exc}); the observation stays in Python",
                       RuntimeWarning, stacklevel=2)  # fmt: skip
         return None

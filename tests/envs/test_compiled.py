@@ -177,3 +177,34 @@ def test_a_real_fleet_from_tles_agrees(python_path, iridium_tle_path):
     _, reference, reference_table = python_path(False, "walker_100", **over)
     assert used and len(trace) > 100
     assert trace == reference and same_table(table, reference_table)
+
+
+def test_an_unusable_numba_falls_back_to_python_with_one_warning(monkeypatch):
+    import builtins
+    import sys
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "numba" or name.startswith("numba."):
+            raise ImportError("Numba needs NumPy 2.3 or less")
+        return real_import(name, *args, **kwargs)
+
+    import envs.sim
+
+    monkeypatch.delitem(sys.modules, "envs.sim.kernel", raising=False)
+    monkeypatch.delattr(envs.sim, "kernel", raising=False)
+    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    monkeypatch.setattr(builtins, "__import__", broken)
+    compiled.kernel.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="observation stays in Python"):
+            assert compiled.kernel() is None
+        env = ConstellationDispatchEnv("toy", observation="flat")
+        env.reset(seed=0)
+        assert not env.compiled_observation
+        env.step(int(np.flatnonzero(env.action_masks())[0]))
+    finally:
+        monkeypatch.undo()
+        compiled.kernel.cache_clear()
+    assert compiled.kernel() is not None
