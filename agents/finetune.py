@@ -300,7 +300,7 @@ def finetune(
     iterations: int = 12,
     seeds_per_iteration: int = 1,
     rollouts: int = 4,
-    eval_seeds: Sequence[int] = (100, 101),
+    eval_seeds: Sequence[int] = (50, 51),
     k_max: int = 16,
     temperature: float = 5.0,
     epochs: int = 4,

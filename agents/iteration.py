@@ -66,6 +66,7 @@ __all__ = [
     "best_heuristic",
     "best_teachers",
     "collect_labels",
+    "dagger_seeds",
     "demonstrations",
     "distill",
     "fit_demonstrations",
@@ -77,6 +78,9 @@ __all__ = [
 
 #: Index of the full-on-arrival feature in a canonical candidate block (the room rule).
 ROOM_FEATURE = CanonicalDispatch.n_features - len(QUEUE_FEATURES) + 1
+
+#: Stride of the DAgger rounds' episode seeds (:func:`dagger_seeds`).
+DAGGER_SEED_STRIDE = 10_000
 
 #: The heuristics ``teacher="best"`` chooses among, per cell.
 TEACHERS = ("ect_queue", "earliest_uplink", "least_loaded", "load_aware", "uplink_ect")
@@ -482,6 +486,19 @@ def demonstrations(
     )
 
 
+def dagger_seeds(imitation_seeds: Sequence[int], round_: int) -> list[int]:
+    """Episode seeds of DAgger round ``round_`` (from 0): imitation seeds + 10,000 (round_ + 1).
+
+    The stride keeps training episodes away from the seeds policies are judged on (the
+    suites' and the quickstart's, from 100): a student that played an evaluation episode
+    while its teachers labelled it would be scored on a sequence it was fitted to.
+
+    >>> dagger_seeds([0], 0), dagger_seeds([0, 1], 1)
+    ([10000], [20000, 20001])
+    """
+    return [int(s) + DAGGER_SEED_STRIDE * (round_ + 1) for s in imitation_seeds]
+
+
 def fit_demonstrations(
     model: Any,
     data: TeacherChoices,
@@ -604,7 +621,7 @@ def distill(
     ``teacher="best"`` imitates, in each cell, the heuristic of least cost on the cell's
     imitation episodes. ``dagger_rounds`` rounds then let the student play (with ``explore``)
     while the teachers say what they would do, and refit on all demonstrations (DAgger with
-    the heuristics as experts; seeds ``imitation_seeds`` + 100 d). Every rollout round labels
+    the heuristics as experts; seeds :func:`dagger_seeds`). Every rollout round labels
     states the current student visits (round 0: the imitated student, saved as
     ``out_dir/imitation.zip``). The student is saved as
     ``out_dir/round_R.zip`` after each round and ``out_dir/model.zip`` at the end. Returns
@@ -638,7 +655,7 @@ def distill(
         f"agreement {stats['agreement']:.3f}")  # fmt: skip
     rows: list[dict[str, Any]] = [{"round": "imitation", **stats}]
     for d in range(dagger_rounds):
-        seeds = [int(s) + 100 * (d + 1) for s in imitation_seeds]
+        seeds = dagger_seeds(imitation_seeds, d)
         more = demonstrations(cells, seeds, teacher=teachers, k_max=k_max, student=model,
                               explore=explore)  # fmt: skip
         before = agreement(model, more)

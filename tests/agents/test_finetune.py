@@ -182,3 +182,48 @@ def test_the_function_defaults_are_the_recipe_s():
     for key in ("iterations", "seeds_per_iteration", "rollouts", "k_max", "temperature",
                 "epochs", "batch_size", "learning_rate", "clip", "entropy", "seed"):  # fmt: skip
         assert defaults[key] == recipe[key], key
+
+
+def test_the_recipe_never_plays_an_episode_a_policy_is_judged_on(tmp_path, monkeypatch):
+    # The shipped recipe's seeds (imitation, DAgger, rollout labels, fine-tuning samples and
+    # the iterate choice), run on the toy world, against every episode the suites, the
+    # README's 10-seed runs and the quickstart judge a policy on. DAgger once played seed
+    # 100, the first seed of every suite, on the very cells the learning suite scores.
+    from agents.cli import quickstart
+    from agents.cli.distill import main
+    from agents.suite import load_suite
+    from envs.dispatch_env import ConstellationDispatchEnv
+    from envs.resources import configs_dir
+    from envs.yamlio import read_yaml
+
+    judged: set[int] = set()
+    for path in (configs_dir() / "suites").glob("*.yaml"):
+        seeds = load_suite(path).seeds
+        judged |= set(range(seeds.first, seeds.first + max(seeds.count, 10)))
+    eval_seed = quickstart.build_parser().get_default("eval_seed")
+    judged |= set(range(eval_seed, eval_seed + 10))
+    assert 100 in judged
+    played: set[int] = set()
+    reset = ConstellationDispatchEnv.reset
+
+    def spy(self, *, seed=None, options=None):
+        played.add(seed)
+        return reset(self, seed=seed, options=options)
+
+    monkeypatch.setattr(ConstellationDispatchEnv, "reset", spy)
+    distill = read_yaml(configs_dir() / "agents" / "distill.yaml")
+    assert distill["dagger_rounds"] >= 1
+    distill.update({"cells": [{"scenario": "toy", "load": 12}], "generated": [],
+                    "max_decisions": 200, "rounds": 1, "epochs": 1, "labels_per_episode": 5,
+                    "finetune": "ft.yaml"})  # fmt: skip
+    ft = read_yaml(configs_dir() / "agents" / "finetune.yaml")
+    ft.update({"cells": [{"scenario": "toy", "load": 12}], "iterations": 2, "rollouts": 2,
+               "max_decisions": 200})  # fmt: skip
+    import yaml
+
+    (tmp_path / "d.yaml").write_text(yaml.safe_dump(distill))
+    (tmp_path / "ft.yaml").write_text(yaml.safe_dump(ft))
+    assert main(["--recipe", str(tmp_path / "d.yaml"), "--workers", "1",
+                 "--out", str(tmp_path / "out")]) == 0  # fmt: skip
+    assert set(ft["eval_seeds"]) <= played and len(played) > 5
+    assert not played & judged, sorted(played & judged)
