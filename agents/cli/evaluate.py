@@ -3,7 +3,7 @@ r"""Evaluate dispatch agents on a scenario over loads and paired seeds; write ta
 Example:
     constellation-dispatch evaluate --scenario star_compute_12 \\
         --agents random,round_robin,earliest_uplink,least_loaded,ect,oracle \\
-        --episodes 3 --load 0.5,1,2 --seed 0 --out out/eval --workers 2
+        --episodes 3 --load 0.5,1,2 --seed 100 --out out/eval --workers 2
 
 Or a whole suite (``configs/suites/*.yaml``), every agent judged against the best heuristic
 of each cell (``docs/evaluation-suites.md``):
@@ -104,7 +104,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--seed",
         type=int,
         default=None,
-        help="First episode seed; episodes use seed, seed+1, ... (default: 0; not with --suite).",
+        help="First episode seed; episodes use seed, seed+1, ... (default: 100, the suites' "
+        "first: the shipped policies trained on other seeds; not with --suite).",
     )
     parser.add_argument("--out", required=True, type=Path, help="Output folder DIR.")
     parser.add_argument(
@@ -174,7 +175,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     if args.agents is None:
         raise ConfigError("--agents: required with --scenario")
     args.episodes = 10 if args.episodes is None else args.episodes
-    args.seed = 0 if args.seed is None else args.seed
+    args.seed = 100 if args.seed is None else args.seed
     loads = parse_loads("1" if args.load is None else args.load)
     specs = parse_agents(args.agents)
     check_run_options(args)

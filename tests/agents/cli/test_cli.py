@@ -136,6 +136,9 @@ def test_evaluate_runs_one_toy_episode_as_a_process(tmp_path):
     with (tmp_path / "eval" / "summary.csv").open(newline="") as fh:
         rows = {r["agent"]: r for r in csv.DictReader(fh)}
     assert rows["ect"]["episodes"] == "1" and int(rows["ect"]["completed"]) > 0
+    # without --seed it judges on the suites' first seed, which no shipped recipe trains on
+    with (tmp_path / "eval" / "jobs.csv").open(newline="") as fh:
+        assert {r["seed"] for r in csv.DictReader(fh)} == {"100"}
 
 
 def test_evaluate_and_its_script_take_the_same_options_and_write_the_same_table(tmp_path):
