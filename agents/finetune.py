@@ -343,7 +343,9 @@ def finetune(
     if temperature <= 0:
         raise ConfigError(f"finetune: temperature must be > 0, got {temperature!r}")
     if set(int(s) for s in eval_seeds) & {
-        int(seed) + 1000 * i + j for i in range(iterations) for j in range(seeds_per_iteration)
+        int(seed) + 1000 * i + j
+        for i in range(1, iterations + 1)
+        for j in range(seeds_per_iteration)
     }:  # fmt: skip
         raise ConfigError("finetune: eval_seeds overlap the training seeds; choose others")
     out = Path(out_dir)

@@ -126,6 +126,7 @@ def test_the_command_writes_its_table(tmp_path):
         ({"rollouts": 1}, "rollouts >= 2"),
         ({"temperature": 0.0}, "temperature must be > 0"),
         ({"eval_seeds": [1000]}, "eval_seeds overlap the training seeds"),
+        ({"eval_seeds": [12000]}, "eval_seeds overlap the training seeds"),  # the last iteration
     ],
 )
 def test_bad_settings_are_one_line_errors(tmp_path, kwargs, message):
