@@ -183,6 +183,7 @@ def test_the_function_defaults_are_the_recipe_s():
     for key in ("iterations", "seeds_per_iteration", "rollouts", "k_max", "temperature",
                 "epochs", "batch_size", "learning_rate", "clip", "entropy", "seed"):  # fmt: skip
         assert defaults[key] == recipe[key], key
+    assert list(defaults["eval_seeds"]) == recipe["eval_seeds"]  # the seeds that choose
 
 
 def test_the_recipe_never_plays_an_episode_a_policy_is_judged_on(tmp_path, monkeypatch):
