@@ -141,24 +141,39 @@ def test_an_unknown_recipe_key_is_named(tmp_path):
         main(["--hp", "iterationz=3", "--out", str(tmp_path)])
 
 
-def test_distill_with_a_finetune_recipe_is_one_command(tmp_path):
+def run_recipe(tmp_path, distill_changes: dict, finetune_changes: dict) -> dict:
+    """``scripts/distill.py`` on the shipped recipes with these keys changed, on the toy world.
+
+    Returns both recipes as run; the output folder is ``tmp_path / "out"``.
+    """
+    import yaml
+
     from agents.cli.distill import main
     from envs.resources import configs_dir
     from envs.yamlio import read_yaml
 
+    toy = {"cells": [{"scenario": "toy", "load": 12}]}
     distill = read_yaml(configs_dir() / "agents" / "distill.yaml")
-    distill.update({"cells": [{"scenario": "toy", "load": 12}], "generated": [],
-                    "max_decisions": None, "teacher": "ect_queue", "dagger_rounds": 0,
-                    "rounds": 0, "epochs": 2, "finetune": "ft.yaml"})  # fmt: skip
+    distill.update({**toy, "generated": [], "finetune": "ft.yaml", **distill_changes})
     ft = read_yaml(configs_dir() / "agents" / "finetune.yaml")
-    ft.update({"cells": [{"scenario": "toy", "load": 12}], "iterations": 1, "rollouts": 2,
-               "eval_seeds": [100], "max_decisions": None})  # fmt: skip
-    import yaml
-
+    ft.update({**toy, **finetune_changes})
     (tmp_path / "d.yaml").write_text(yaml.safe_dump(distill))
     (tmp_path / "ft.yaml").write_text(yaml.safe_dump(ft))
+    argv = ["--recipe", str(tmp_path / "d.yaml"), "--workers", "1", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    return {"distill": distill, "finetune": ft}
+
+
+def test_distill_with_a_finetune_recipe_is_one_command(tmp_path):
+    from agents.cli.distill import main
+
+    run_recipe(
+        tmp_path,
+        {"max_decisions": None, "teacher": "ect_queue", "dagger_rounds": 0, "rounds": 0,
+         "epochs": 2},
+        {"iterations": 1, "rollouts": 2, "eval_seeds": [100], "max_decisions": None},
+    )  # fmt: skip
     out = tmp_path / "out"
-    assert main(["--recipe", str(tmp_path / "d.yaml"), "--workers", "1", "--out", str(out)]) == 0
     assert (out / "distilled.zip").is_file() and (out / "finetune" / "iterations.csv").is_file()
     best = (out / "finetune" / "model.zip").read_bytes()
     assert (out / "model.zip").read_bytes() == best
@@ -192,11 +207,9 @@ def test_the_recipe_never_plays_an_episode_a_policy_is_judged_on(tmp_path, monke
     # README's 10-seed runs and the quickstart judge a policy on. DAgger once played seed
     # 100, the first seed of every suite, on the very cells the learning suite scores.
     from agents.cli import quickstart
-    from agents.cli.distill import main
     from agents.suite import load_suite
     from envs.dispatch_env import ConstellationDispatchEnv
     from envs.resources import configs_dir
-    from envs.yamlio import read_yaml
 
     judged: set[int] = set()
     for path in (configs_dir() / "suites").glob("*.yaml"):
@@ -213,19 +226,11 @@ def test_the_recipe_never_plays_an_episode_a_policy_is_judged_on(tmp_path, monke
         return reset(self, seed=seed, options=options)
 
     monkeypatch.setattr(ConstellationDispatchEnv, "reset", spy)
-    distill = read_yaml(configs_dir() / "agents" / "distill.yaml")
-    assert distill["dagger_rounds"] >= 1
-    distill.update({"cells": [{"scenario": "toy", "load": 12}], "generated": [],
-                    "max_decisions": 200, "rounds": 1, "epochs": 1, "labels_per_episode": 5,
-                    "finetune": "ft.yaml"})  # fmt: skip
-    ft = read_yaml(configs_dir() / "agents" / "finetune.yaml")
-    ft.update({"cells": [{"scenario": "toy", "load": 12}], "iterations": 2, "rollouts": 2,
-               "max_decisions": 200})  # fmt: skip
-    import yaml
-
-    (tmp_path / "d.yaml").write_text(yaml.safe_dump(distill))
-    (tmp_path / "ft.yaml").write_text(yaml.safe_dump(ft))
-    assert main(["--recipe", str(tmp_path / "d.yaml"), "--workers", "1",
-                 "--out", str(tmp_path / "out")]) == 0  # fmt: skip
-    assert set(ft["eval_seeds"]) <= played and len(played) > 5
+    ran = run_recipe(
+        tmp_path,
+        {"max_decisions": 200, "rounds": 1, "epochs": 1, "labels_per_episode": 5},
+        {"iterations": 2, "rollouts": 2, "max_decisions": 200},
+    )
+    assert ran["distill"]["dagger_rounds"] >= 1
+    assert set(ran["finetune"]["eval_seeds"]) <= played and len(played) > 5
     assert not played & judged, sorted(played & judged)
