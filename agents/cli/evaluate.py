@@ -31,7 +31,7 @@ from agents.cli._common import (
     one_torch_thread,
     parse_overrides,
 )
-from agents.evaluate import BACKENDS, evaluate, parse_agents
+from agents.evaluate import BACKENDS, EVALUATION_SEED, evaluate, parse_agents
 from agents.heuristics import HEURISTICS
 from agents.report import EVALUATION_FILES, print_comparison, print_table, write_results
 from agents.results import MODEL_KINDS
@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     if args.agents is None:
         raise ConfigError("--agents: required with --scenario")
     args.episodes = 10 if args.episodes is None else args.episodes
-    args.seed = 100 if args.seed is None else args.seed
+    args.seed = EVALUATION_SEED if args.seed is None else args.seed
     loads = parse_loads("1" if args.load is None else args.load)
     specs = parse_agents(args.agents)
     check_run_options(args)

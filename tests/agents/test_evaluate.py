@@ -90,6 +90,12 @@ def test_every_agent_sees_the_same_arrivals_for_a_load_and_seed(toy_eval):
     assert seeds["1.0", "0"] != seeds["1.0", "1"]  # different seeds, different episodes
 
 
+def test_without_a_seed_evaluation_starts_where_the_suites_do():
+    """Not seed 0: the shipped recipe imitates its teachers on seed 0 of its cells."""
+    result = evaluate("toy", ["ect"], episodes=2, progress=False, overrides={"duration_s": 30})
+    assert [e.seed for e in result.episodes] == [100, 101]
+
+
 def test_process_pool_gives_the_same_summary_as_serial(toy_eval):
     serial, _ = toy_eval
     pooled = evaluate("toy", ["random", "ect"], LOADS, episodes=2, seed=0, workers=2,
