@@ -5,7 +5,7 @@ from envs.sim.faults import FaultedWorld, FaultPlan, sample_fault_plan
 from envs.sim.links import INF, merge_max_rate, walk
 from envs.sim.metrics import METRIC_KEYS, job_costs_s, job_table, metrics
 from envs.sim.view import Estimate, SimView
-from envs.sim.world import World, WorldCache, build_world, world_key
+from envs.sim.world import NoContactWarning, World, WorldCache, build_world, world_key
 
 __all__ = [
     "DROP_REASONS",
@@ -15,6 +15,7 @@ __all__ = [
     "Estimate",
     "FaultPlan",
     "FaultedWorld",
+    "NoContactWarning",
     "Sim",
     "SimView",
     "World",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,20 @@ from envs.scenario.schema import Scenario
 from envs.sim.isl import IslGraph
 from envs.sim.links import Windows, merge_max_rate, pass_rates_bytes_per_s
 
-__all__ = ["SUNLIT_STEP_S", "World", "WorldCache", "build_world", "world_key"]
+__all__ = [
+    "SUNLIT_STEP_S",
+    "NoContactWarning",
+    "World",
+    "WorldCache",
+    "build_world",
+    "origins_without_contact",
+    "world_key",
+]
+
+
+class NoContactWarning(UserWarning):
+    """Origin stations that no satellite passes over: every job they originate is dropped."""
+
 
 #: Satellites propagated at a time for the sunlit windows (bounds the arrays' memory).
 _SUNLIT_BATCH = 200
@@ -291,9 +305,43 @@ def build_world(
         cache_dir=Path(cache_dir) if cache_dir is not None else None,
         progress=progress,
     )
+    silent = origins_without_contact(scenario, stations, plan)
+    if silent:
+        warnings.warn(
+            f"workload.origins: no satellite passes over {', '.join(silent)} within the "
+            f"{horizon:g} s horizon, so every job originating there will be dropped "
+            "(no_contact); leave them out of workload.origins or add satellites that see them",
+            NoContactWarning,
+            stacklevel=2,
+        )
     needs_sun = any(c.power != "always" for c in scenario.classes)
     windows = _sunlit_windows(constellation, scenario, horizon) if needs_sun else None
     return World(scenario, constellation, classes, stations, plan, windows)
+
+
+def origins_without_contact(
+    scenario: Scenario, stations: list[Station], plan: ContactPlan
+) -> list[str]:
+    """Origin stations of the scenario's workload with no pass in ``plan``, in origin order.
+
+    With a backhaul (``ground.backhaul_delay_s``) a job may be uplinked from any station of
+    its origin's network, so an origin counts as silent only if no station of that network has
+    a pass. Unknown origin names are left to the job generator's own error.
+    """
+    up_nets = scenario.ground.uplink_networks
+    names = scenario.workload.origins
+    if names is None:
+        names = tuple(s.name for s in stations if up_nets is None or s.network in up_nets)
+    index = {s.name: i for i, s in enumerate(stations)}
+    heard = [plan.station_passes(i).size > 0 for i in range(len(stations))]
+    heard_nets = {s.network for s, h in zip(stations, heard, strict=True) if h}
+    backhaul = scenario.ground.backhaul_delay_s is not None
+    return [
+        name
+        for name in dict.fromkeys(names)
+        if name in index
+        and not (stations[index[name]].network in heard_nets if backhaul else heard[index[name]])
+    ]
 
 
 def world_key(scenario: Scenario) -> tuple[Any, ...]:

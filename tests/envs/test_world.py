@@ -6,11 +6,41 @@ import collections
 import pathlib
 
 import numpy as np
+import pytest
 
 from envs import resources
 from envs.dispatch_env import ConstellationDispatchEnv
 from envs.scenario import load_scenario
-from envs.sim import WorldCache, build_world, job_table, world_key
+from envs.sim import NoContactWarning, WorldCache, build_world, job_table, world_key
+from envs.sim.world import origins_without_contact
+
+#: toy's two satellites moved to a 20 deg orbit: they never rise over Kashi (39.5 N).
+LOW_SHELL = {"class": "inference", "altitude_km": 500, "planes": 1, "sats_per_plane": 2,
+             "inclination_deg": 20, "name_prefix": "TOY", "first_catnr": 99001}  # fmt: skip
+
+
+def test_an_origin_no_satellite_passes_over_is_named_and_its_jobs_are_dropped():
+    sc = load_scenario("toy", {"constellation.shells": [LOW_SHELL]})
+    with pytest.warns(NoContactWarning, match="RSGS Kashi"):
+        world = build_world(sc)
+    assert len(world.plan) > 0  # the Chinese stations further south do see the shell
+    # With a backhaul a job reaches the stations of Kashi's network that see the shell.
+    relayed = load_scenario("toy", {"constellation.shells": [LOW_SHELL],
+                                    "ground.backhaul_delay_s": 5.0})  # fmt: skip
+    assert origins_without_contact(relayed, world.stations, world.plan) == []
+    env = ConstellationDispatchEnv(sc, world=world)
+    env.reset(seed=0)
+    while not env.step(0)[2]:
+        pass
+    table = job_table(env.unwrapped.sim)
+    assert len(table["drop_reason"]) > 0
+    assert set(table["drop_reason"]) == {"no_contact"}
+
+
+def test_origins_that_see_a_pass_raise_no_warning(recwarn):
+    world = build_world(load_scenario("toy"))
+    assert origins_without_contact(world.scenario, world.stations, world.plan) == []
+    assert not [w for w in recwarn if issubclass(w.category, NoContactWarning)]
 
 
 def test_sunlit_windows_give_the_eclipse_fraction_of_a_dawn_dusk_leaning_sso():
@@ -80,6 +110,7 @@ def _count_file_opens(monkeypatch) -> collections.Counter:
     return opened
 
 
+@pytest.mark.filterwarnings("ignore::envs.sim.NoContactWarning")  # a 1,200 s horizon
 def test_each_input_file_is_read_once_while_loading_a_scenario_and_building_its_world(
     monkeypatch,
 ):
