@@ -305,7 +305,10 @@ def build_world(
         cache_dir=Path(cache_dir) if cache_dir is not None else None,
         progress=progress,
     )
-    silent = origins_without_contact(scenario, stations, plan)
+    needs_sun = any(c.power != "always" for c in scenario.classes)
+    windows = _sunlit_windows(constellation, scenario, horizon) if needs_sun else None
+    world = World(scenario, constellation, classes, stations, plan, windows)
+    silent = origins_without_contact(world)
     if silent:
         warnings.warn(
             f"workload.origins: no satellite passes over {', '.join(silent)} within the "
@@ -314,28 +317,25 @@ def build_world(
             NoContactWarning,
             stacklevel=2,
         )
-    needs_sun = any(c.power != "always" for c in scenario.classes)
-    windows = _sunlit_windows(constellation, scenario, horizon) if needs_sun else None
-    return World(scenario, constellation, classes, stations, plan, windows)
+    return world
 
 
-def origins_without_contact(
-    scenario: Scenario, stations: list[Station], plan: ContactPlan
-) -> list[str]:
-    """Origin stations of the scenario's workload with no pass in ``plan``, in origin order.
+def origins_without_contact(world: World) -> list[str]:
+    """Origin stations of the world's scenario with no pass in its plan, in origin order.
 
-    With a backhaul (``ground.backhaul_delay_s``) a job may be uplinked from any station of
-    its origin's network, so an origin counts as silent only if no station of that network has
-    a pass. Unknown origin names are left to the job generator's own error.
+    The origins are ``workload.origins``, or every uplink station (``World.uplink_station``)
+    when it is unset. With a backhaul (``ground.backhaul_delay_s``) a job may be uplinked from
+    any station of its origin's network, so an origin counts as silent only if no station of
+    that network has a pass. Unknown origin names are left to the job generator's own error.
     """
-    up_nets = scenario.ground.uplink_networks
-    names = scenario.workload.origins
+    stations = world.stations
+    names = world.scenario.workload.origins
     if names is None:
-        names = tuple(s.name for s in stations if up_nets is None or s.network in up_nets)
+        names = tuple(s.name for s, up in zip(stations, world.uplink_station, strict=True) if up)
     index = {s.name: i for i, s in enumerate(stations)}
-    heard = [plan.station_passes(i).size > 0 for i in range(len(stations))]
+    heard = [world.plan.station_passes(i).size > 0 for i in range(len(stations))]
     heard_nets = {s.network for s, h in zip(stations, heard, strict=True) if h}
-    backhaul = scenario.ground.backhaul_delay_s is not None
+    backhaul = world.scenario.ground.backhaul_delay_s is not None
     return [
         name
         for name in dict.fromkeys(names)

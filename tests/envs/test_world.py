@@ -24,10 +24,11 @@ def test_an_origin_no_satellite_passes_over_is_named_and_its_jobs_are_dropped():
     with pytest.warns(NoContactWarning, match="RSGS Kashi"):
         world = build_world(sc)
     assert len(world.plan) > 0  # the Chinese stations further south do see the shell
+    assert origins_without_contact(world) == ["RSGS Kashi"]
     # With a backhaul a job reaches the stations of Kashi's network that see the shell.
     relayed = load_scenario("toy", {"constellation.shells": [LOW_SHELL],
                                     "ground.backhaul_delay_s": 5.0})  # fmt: skip
-    assert origins_without_contact(relayed, world.stations, world.plan) == []
+    assert origins_without_contact(build_world(relayed)) == []
     env = ConstellationDispatchEnv(sc, world=world)
     env.reset(seed=0)
     while not env.step(0)[2]:
@@ -39,7 +40,7 @@ def test_an_origin_no_satellite_passes_over_is_named_and_its_jobs_are_dropped():
 
 def test_origins_that_see_a_pass_raise_no_warning(recwarn):
     world = build_world(load_scenario("toy"))
-    assert origins_without_contact(world.scenario, world.stations, world.plan) == []
+    assert origins_without_contact(world) == []
     assert not [w for w in recwarn if issubclass(w.category, NoContactWarning)]
 
 
