@@ -197,6 +197,75 @@ def test_uplink_ect_takes_the_earliest_delivery_among_the_earliest_uplinks():
     assert differs["earliest_uplink"] > 20 and differs["ect_queue"] > 20, differs
 
 
+def _regime_replay(env, agent, seed, steps, *, reset_agent=True):
+    """Play ``agent`` for ``steps`` decisions, recomputing its rule from the view each time.
+
+    Returns how often it took ``uplink_ect``'s choice over a different ``ect_queue`` one
+    and the reverse, for the teeth of the tests.
+    """
+    obs, _ = env.reset(seed=seed)
+    if reset_agent:
+        agent.reset()
+    taken = {"uplink_ect": 0, "ect_queue": 0}
+    share = None
+    for _ in range(steps):
+        mask = env.action_masks()
+        view, cands = env.view, env.candidates
+        valid = [int(i) for i in np.flatnonzero(mask) if i < env.k]
+        if not valid:
+            break
+        est, n = view.queue_estimates(view.head, [cands[i] for i in valid])
+        full = [not view.has_room(cands[i], m) for i, m in zip(valid, n, strict=True)]
+        slots = range(len(valid))
+        wait = min(slots, key=lambda j: (full[j], est[j].delivered))
+        now_ = min(slots, key=lambda j: (full[j], est[j].uplink_start, est[j].delivered))
+        up, now = est[now_], view.now
+        turnaround = up.delivered - now
+        if np.isfinite(up.delivered) and turnaround > 0:
+            x = (up.delivered - up.compute_end) / turnaround
+            share = x if share is None else share + 0.01 * (x - share)
+        sustained = env.scenario.episode.duration_s - now > turnaround
+        on_board_now = sustained and share is not None and share <= 0.25 and not full[now_]
+        want = valid[now_ if on_board_now else wait]
+        assert int(agent.predict(obs, action_masks=mask)[0]) == want
+        if now_ != wait:
+            taken["uplink_ect" if on_board_now else "ect_queue"] += 1
+        obs, _, terminated, truncated, _ = env.step(want)
+        if terminated or truncated:
+            break
+    return taken
+
+
+def test_regime_ect_puts_jobs_on_board_now_only_while_arrivals_continue():
+    """walker_100 (compute-bound) with 5 min of arrivals: uplink_ect's choice, then ect_queue's."""
+    env = ConstellationDispatchEnv("walker_100", cache_dir=None, invalid_action="raise",
+                                   **{"episode.duration_s": 300})  # fmt: skip
+    taken = _regime_replay(env, make_heuristic("regime_ect", env), seed=2, steps=1200)
+    # Teeth: where the two rules differ it took each of them, so it is neither.
+    assert taken["uplink_ect"] > 20 and taken["ect_queue"] > 20, taken
+
+
+def test_regime_ect_waits_like_ect_queue_where_results_wait_for_a_downlink(sc12_world):
+    """star_compute_12: sparse passes, results wait for a station, so ect_queue decides."""
+    env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, invalid_action="raise")
+    agent = make_heuristic("regime_ect", env)
+    taken = _regime_replay(env, agent, seed=3, steps=1500)
+    assert taken["ect_queue"] > 20 and agent.share > 0.25, (taken, agent.share)
+    # The running mean starts again with each episode, reset() called or not.
+    again = _regime_replay(env, agent, seed=3, steps=1500, reset_agent=False)
+    assert again == taken
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"downlink_share": 1.5}, "downlink_share"), ({"smoothing": 0.0}, "smoothing")],
+)
+def test_regime_ect_names_a_bad_parameter(toy_world, kwargs, field):
+    env = ConstellationDispatchEnv("toy", world=toy_world)
+    with pytest.raises(ConfigError, match=f"regime_ect {field}: must be in"):
+        HEURISTICS["regime_ect"](env, **kwargs)
+
+
 def test_round_robin_moves_on_to_the_next_satellite_each_decision(sc12_env):
     env = sc12_env
     agent = make_heuristic("round_robin", env)
@@ -253,6 +322,7 @@ def test_registry_lists_the_heuristics_in_order_and_flags_only_oracle_as_a_bound
         "round_robin",
         "earliest_uplink",
         "uplink_ect",
+        "regime_ect",
         "least_loaded",
         "ect",
         "ect_queue",
