@@ -83,7 +83,14 @@ ROOM_FEATURE = CanonicalDispatch.n_features - len(QUEUE_FEATURES) + 1
 DAGGER_SEED_STRIDE = 10_000
 
 #: The heuristics ``teacher="best"`` chooses among, per cell.
-TEACHERS = ("ect_queue", "earliest_uplink", "least_loaded", "load_aware", "uplink_ect")
+TEACHERS = (
+    "ect_queue",
+    "earliest_uplink",
+    "least_loaded",
+    "load_aware",
+    "uplink_ect",
+    "regime_ect",
+)
 
 
 @dataclass(frozen=True, slots=True)

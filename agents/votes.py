@@ -5,9 +5,10 @@ cheapest where passes are sparse and the system keeps up, ``earliest_uplink`` (g
 on board now) where a dense constellation is overloaded and idle servers cost throughput,
 ``uplink_ect`` (on board now, on the satellite in view that delivers first) where on-board
 compute is the bottleneck of a constellation always in view, ``least_loaded`` where buffers
-are what runs out. A learned policy that should be at least as good as the best of them in
-every scenario needs to *see* their choices: this wrapper
-appends one indicator per voter to each candidate slot of
+are what runs out; ``regime_ect`` takes ``uplink_ect``'s or ``ect_queue``'s choice by what it
+reads of the regime (sustained or burst arrivals, compute- or contact-bound). A learned
+policy that should be at least as good as the best of them in every scenario needs to *see*
+their choices: this wrapper appends one indicator per voter to each candidate slot of
 ``envs.wrappers.CanonicalDispatch`` (1 on the candidate the heuristic would choose, else
 0). The network can then follow one rule, another, or neither, depending on the state, and
 rollout labels teach it which (``agents.iteration``).
@@ -21,15 +22,15 @@ decision by the env (``decision_estimates``) and cached per satellite
 >>> env = VotingDispatch(ConstellationDispatchEnv("toy", cache_dir=None), k_max=4)
 >>> obs, _ = env.reset(seed=0)
 >>> obs.shape, env.n_features - CanonicalDispatch.n_features
-((88,), 4)
+((92,), 5)
 >>> votes = env.votes_of(obs)
 >>> votes.sum(axis=0).tolist()  # each voter picks exactly one candidate
-[1.0, 1.0, 1.0, 1.0]
+[1.0, 1.0, 1.0, 1.0, 1.0]
 
 Policies saved with an earlier set of voters keep working: :func:`layout_for` finds the
 layout from the number of candidate features a saved network reads
-(:class:`VotingDispatch3`: the first three voters, the layout of the earlier 0.2.0
-policies).
+(:class:`VotingDispatch4` and :class:`VotingDispatch3`: the first four and three voters, the
+layouts of the earlier 0.2.0 policies).
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ import numpy as np
 from agents.heuristics import make_heuristic
 from envs.wrappers import CanonicalDispatch
 
-__all__ = ["VOTERS", "VotingDispatch", "VotingDispatch3", "layout_for"]
+__all__ = ["VOTERS", "VotingDispatch", "VotingDispatch3", "VotingDispatch4", "layout_for"]
 
 #: The heuristics whose choices are candidate features, in column order.
-VOTERS = ("ect_queue", "earliest_uplink", "least_loaded", "uplink_ect")
+VOTERS = ("ect_queue", "earliest_uplink", "least_loaded", "uplink_ect", "regime_ect")
 
 
 class VotingDispatch(CanonicalDispatch):
@@ -83,6 +84,16 @@ class VotingDispatch(CanonicalDispatch):
         return blocks[:, CanonicalDispatch.n_features :]
 
 
+class VotingDispatch4(VotingDispatch):
+    """The voting layout of the 0.2.0 policies before ``regime_ect`` voted, kept so they load.
+
+    Its voters are the first four of :data:`VOTERS` (no ``regime_ect``).
+    """
+
+    voters = VOTERS[:4]
+    n_features = CanonicalDispatch.n_features + len(voters)
+
+
 class VotingDispatch3(VotingDispatch):
     """The voting layout of the earlier 0.2.0 policies, kept so that their networks load.
 
@@ -99,9 +110,9 @@ def layout_for(n_features: int) -> type[CanonicalDispatch] | None:
     >>> layout_for(VotingDispatch.n_features).__name__, layout_for(3)
     ('VotingDispatch', None)
     >>> layout_for(VotingDispatch.n_features - 1).__name__
-    'VotingDispatch3'
+    'VotingDispatch4'
     """
-    for layout in (VotingDispatch, VotingDispatch3, CanonicalDispatch):
+    for layout in (VotingDispatch, VotingDispatch4, VotingDispatch3, CanonicalDispatch):
         if layout.n_features == n_features:
             return layout
     return None

@@ -220,19 +220,23 @@ def test_a_recipe_written_before_the_futures_key_still_loads(tmp_path):
         load_recipe(path, [], KEYS)
 
 
-def test_a_network_saved_with_the_three_voters_of_0_2_0_loads_with_their_layout(tmp_path):
+@pytest.mark.parametrize("n_voters", [3, 4])
+def test_a_network_saved_with_the_earlier_voters_of_0_2_0_loads_with_their_layout(
+    tmp_path, n_voters
+):
     from agents.iteration import make_student
-    from agents.votes import VotingDispatch3
+    from agents.votes import VotingDispatch3, VotingDispatch4
 
-    assert VotingDispatch3.voters == VOTERS[:3] and "uplink_ect" in VOTERS
-    old = VotingDispatch3(ConstellationDispatchEnv("toy", cache_dir=None, **BUSY), k_max=4)
+    layout = {3: VotingDispatch3, 4: VotingDispatch4}[n_voters]
+    assert layout.voters == VOTERS[:n_voters] and "regime_ect" in VOTERS[n_voters:]
+    old = layout(ConstellationDispatchEnv("toy", cache_dir=None, **BUSY), k_max=4)
     make_student(old, hidden=8).save(tmp_path / "old.zip")
     loaded = load_scoring_model(tmp_path / "old.zip")
     env = ConstellationDispatchEnv("toy", cache_dir=None, **BUSY)
     agent = ScoringAgent(loaded, env)
-    assert type(agent.canonical) is VotingDispatch3
+    assert type(agent.canonical) is layout
     obs, _ = env.reset(seed=2)
     canonical = agent.canonical.canonical(obs)
     assert canonical.shape == old.observation_space.shape
-    assert agent.canonical.votes_of(canonical).shape == (4, 3)
+    assert agent.canonical.votes_of(canonical).shape == (4, n_voters)
     assert env.action_masks()[int(agent.predict(obs)[0])]
