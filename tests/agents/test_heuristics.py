@@ -164,6 +164,17 @@ def test_each_greedy_heuristic_picks_the_first_argmin_of_its_key(sc12_env):
     assert oracle_differs > 0
 
 
+def _queue_decision(env):
+    """The mask, the valid candidate indices and their queue estimates (``None``: none valid)."""
+    mask = env.action_masks()
+    view, cands = env.view, env.candidates
+    valid = [int(i) for i in np.flatnonzero(mask) if i < env.k]
+    if not valid:
+        return None
+    est, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
+    return mask, valid, est, taken
+
+
 def test_uplink_ect_takes_the_earliest_delivery_among_the_earliest_uplinks():
     """Keys recomputed from the view on walker_100, where several satellites are in view."""
     env = ConstellationDispatchEnv("walker_100", cache_dir=None, invalid_action="raise",
@@ -173,12 +184,10 @@ def test_uplink_ect_takes_the_earliest_delivery_among_the_earliest_uplinks():
     obs, _ = env.reset(seed=1)
     differs = dict.fromkeys(("earliest_uplink", "ect_queue"), 0)
     for _ in range(600):
-        mask = env.action_masks()
-        view, cands = env.view, env.candidates
-        valid = [int(i) for i in np.flatnonzero(mask) if i < env.k]
-        if not valid:
+        if (decision := _queue_decision(env)) is None:
             break
-        est, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
+        mask, valid, est, taken = decision
+        view, cands = env.view, env.candidates
         keys = [(not view.has_room(cands[i], n), e.uplink_start, e.delivered)
                 for i, e, n in zip(valid, est, taken, strict=True)]  # fmt: skip
         want = valid[min(range(len(valid)), key=keys.__getitem__)]
@@ -209,12 +218,10 @@ def _regime_replay(env, agent, seed, steps, *, reset_agent=True):
     taken = {"uplink_ect": 0, "ect_queue": 0}
     share = None
     for _ in range(steps):
-        mask = env.action_masks()
-        view, cands = env.view, env.candidates
-        valid = [int(i) for i in np.flatnonzero(mask) if i < env.k]
-        if not valid:
+        if (decision := _queue_decision(env)) is None:
             break
-        est, n = view.queue_estimates(view.head, [cands[i] for i in valid])
+        mask, valid, est, n = decision
+        view, cands = env.view, env.candidates
         full = [not view.has_room(cands[i], m) for i, m in zip(valid, n, strict=True)]
         slots = range(len(valid))
         wait = min(slots, key=lambda j: (full[j], est[j].delivered))
