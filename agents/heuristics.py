@@ -431,7 +431,7 @@ class RegimeECTAgent(ECTQueueAgent):
     the policies page): within 1.02 of it on walker_100, its variants, Iridium NEXT,
     star_compute_12 and most generated scenarios, and sometimes below both (0.82 ``uplink_ect``
     on walker_100 at load 2); 2.8 times ``ect_queue`` on a generated 49-satellite scenario with
-    4 servers a satellite and a 13-minute window, where waiting a few seconds pays although
+    2 servers a satellite and a 13-minute window, where waiting a few seconds pays although
     arrivals continue. A rule, not an optimum: it is a voter and a teacher of the distilled
     policy, and a baseline.
 
@@ -478,7 +478,7 @@ class RegimeECTAgent(ECTQueueAgent):
         estimates, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
         full = [self.full(cands[i], e, n) for i, e, n in zip(valid, estimates, taken, strict=True)]
         slots = range(len(valid))
-        wait = min(slots, key=lambda j: (full[j], estimates[j].delivered))
+        wait = min(slots, key=lambda j: (full[j], *ECTQueueAgent.order(estimates[j])))
         now_ = min(slots, key=lambda j: (full[j], *UplinkECTAgent.order(estimates[j])))
         up = estimates[now_]
         now = view.now
