@@ -4,6 +4,10 @@ Heuristic schedulers (``agents.heuristics``) read the simulator only through thi
 the head job's visible attributes, the candidate satellites, and what-if estimates of each
 stage if the job were sent to a satellite now. The hidden output length of a job is not
 exposed, except through ``oracle_estimate``, which exists for the reference Oracle only.
+
+Size: about 410 lines, above the house's ~400, because every question a heuristic may ask
+of the simulator (room, estimates, the queue ahead, model swaps) is answered here, on the
+one schedule of the jobs in uplink that those answers share.
 """
 
 from __future__ import annotations
@@ -146,6 +150,18 @@ class SimView:
     def serves(self, sat: int, model: int) -> bool:
         """Whether the satellite's class can run the model."""
         return bool(self._world.serves[self._world.sat_class_list[sat], model])
+
+    def swap_s(self, job: int, sat: int, uplink_end: float) -> float:
+        """The model swap the job would pay on ``sat`` if its uplink ended at ``uplink_end``.
+
+        The class's ``model_swap_s`` when the server the job would start on (queue-aware, as
+        :meth:`queue_estimates` assigns it) holds another model, else 0.
+        """
+        swap = self._world.swap_s[self._world.sat_class_list[sat]]
+        if swap == 0.0:
+            return 0.0
+        model = self._queue_ahead(sat, uplink_end, self.expected_output_tokens)[1]
+        return 0.0 if model == self._sim.model[job] else float(swap)
 
     # ---------------------------------------------------------------- candidates
     def candidates(self, job: int, k: int) -> list[int]:
