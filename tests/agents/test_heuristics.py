@@ -209,20 +209,24 @@ def test_uplink_ect_takes_the_earliest_delivery_among_the_earliest_uplinks():
 def _regime_replay(env, agent, seed, steps, *, reset_agent=True):
     """Play ``agent`` for ``steps`` decisions, recomputing its rule from the view each time.
 
-    Returns how often it took ``uplink_ect``'s choice over a different ``ect_queue`` one
-    and the reverse, for the teeth of the tests.
+    Returns how often it took the upload-now choice over a different wait (``ect_room``)
+    one, the reverse, and the decisions where the upload-now choice was vetoed because the
+    job would make its server swap models, for the teeth of the tests.
     """
     obs, _ = env.reset(seed=seed)
     if reset_agent:
         agent.reset()
-    taken = {"uplink_ect": 0, "ect_queue": 0}
+    taken = {"uplink_ect": 0, "ect_queue": 0, "swap_veto": 0}
     share = None
     for _ in range(steps):
         if (decision := _queue_decision(env)) is None:
             break
         mask, valid, est, n = decision
-        view, cands = env.view, env.candidates
-        full = [not view.has_room(cands[i], m) for i, m in zip(valid, n, strict=True)]
+        view, cands, job = env.view, env.candidates, env.view.head
+        full = [view.no_room(cands[i], e.uplink_end, m)
+                for i, e, m in zip(valid, est, n, strict=True)]  # fmt: skip
+        swap = [np.isfinite(e.uplink_end) and view.swap_s(job, e.sat, e.uplink_end) > 0
+                for e in est]  # fmt: skip
         slots = range(len(valid))
         wait = min(slots, key=lambda j: (full[j], est[j].delivered))
         now_ = min(slots, key=lambda j: (full[j], est[j].uplink_start, est[j].delivered))
@@ -232,11 +236,13 @@ def _regime_replay(env, agent, seed, steps, *, reset_agent=True):
             x = (up.delivered - up.compute_end) / turnaround
             share = x if share is None else share + 0.01 * (x - share)
         sustained = env.scenario.episode.duration_s - now > turnaround
-        on_board_now = sustained and share is not None and share <= 0.25 and not full[now_]
+        regime = sustained and share is not None and share <= 0.25
+        on_board_now = regime and not full[now_] and not swap[now_]
         want = valid[now_ if on_board_now else wait]
         assert int(agent.predict(obs, action_masks=mask)[0]) == want
         if now_ != wait:
             taken["uplink_ect" if on_board_now else "ect_queue"] += 1
+        taken["swap_veto"] += regime and not full[now_] and swap[now_]
         obs, _, terminated, truncated, _ = env.step(want)
         if terminated or truncated:
             break
@@ -244,16 +250,63 @@ def _regime_replay(env, agent, seed, steps, *, reset_agent=True):
 
 
 def test_regime_ect_puts_jobs_on_board_now_only_while_arrivals_continue():
-    """walker_100 (compute-bound) with 5 min of arrivals: uplink_ect's choice, then ect_queue's."""
+    """walker_100 (compute-bound) with 5 min of arrivals: on board now, then ect_room's choice."""
     env = ConstellationDispatchEnv("walker_100", cache_dir=None, invalid_action="raise",
                                    **{"episode.duration_s": 300})  # fmt: skip
     taken = _regime_replay(env, make_heuristic("regime_ect", env), seed=2, steps=1200)
     # Teeth: where the two rules differ it took each of them, so it is neither.
     assert taken["uplink_ect"] > 20 and taken["ect_queue"] > 20, taken
+    assert taken["swap_veto"] == 0  # one model: nothing to swap
+
+
+#: walker_100 serving two models with 120 s swaps (half the jobs each), 10 min of arrivals.
+TWO_MODELS = {
+    "episode.duration_s": 600,
+    "classes.inference.models": ["llm-8b", "llm-3b"],
+    "classes.inference.model_swap_s": 120,
+    "models.llm-3b": {"prefill_tokens_per_s": 4000, "decode_tokens_per_s": 53, "memory_gb": 2.5},
+    "workload.models": {"llm-8b": 0.5, "llm-3b": 0.5},
+}
+
+
+def test_swap_s_is_the_swap_inside_the_queue_estimate():
+    """SimView.swap_s against the estimate: compute time = swap + prefill + decode."""
+    env = ConstellationDispatchEnv("walker_100", cache_dir=None, **TWO_MODELS)
+    agent = make_heuristic("ect_queue", env)
+    obs, _ = env.reset(seed=4)
+    world, sim, out = env.world, env.sim, env.view.expected_output_tokens
+    seen = {0.0: 0, 120.0: 0}
+    for _ in range(300):
+        if (decision := _queue_decision(env)) is None:
+            break
+        _, _, est, _ = decision
+        job = env.view.head
+        m = env.view.job(job)["model"]
+        for e in est:
+            if not np.isfinite(e.compute_end):
+                continue
+            c = world.sat_class_list[e.sat]
+            service = (sim.in_tokens[job] * world.prefill_s_per_token[c][m]
+                       + out * world.decode_s_per_token[c][m])  # fmt: skip
+            swap = env.view.swap_s(job, e.sat, e.uplink_end)
+            assert e.compute_end - e.compute_start == pytest.approx(swap + service, abs=1e-6)
+            seen[swap] += 1
+        obs, _, terminated, truncated, _ = env.step(agent.predict(obs)[0])
+        if terminated or truncated:
+            break
+    assert seen[0.0] > 100 and seen[120.0] > 100, seen  # teeth: both cases were checked
+
+
+def test_regime_ect_does_not_put_a_job_on_board_that_makes_a_server_swap_models():
+    """Two models, 120 s swaps: the upload-now choice is not taken where it makes a swap."""
+    env = ConstellationDispatchEnv("walker_100", cache_dir=None, invalid_action="raise",
+                                   **TWO_MODELS)  # fmt: skip
+    taken = _regime_replay(env, make_heuristic("regime_ect", env), seed=2, steps=1500)
+    assert taken["swap_veto"] > 10 and taken["uplink_ect"] > 20, taken
 
 
 def test_regime_ect_waits_like_ect_queue_where_results_wait_for_a_downlink(sc12_world):
-    """star_compute_12: sparse passes, results wait for a station, so ect_queue decides."""
+    """star_compute_12: sparse passes, results wait for a station, so the wait rule decides."""
     env = ConstellationDispatchEnv("star_compute_12", world=sc12_world, invalid_action="raise")
     agent = make_heuristic("regime_ect", env)
     taken = _regime_replay(env, agent, seed=3, steps=1500)
