@@ -5,8 +5,8 @@ cheapest where passes are sparse and the system keeps up, ``earliest_uplink`` (g
 on board now) where a dense constellation is overloaded and idle servers cost throughput,
 ``uplink_ect`` (on board now, on the satellite in view that delivers first) where on-board
 compute is the bottleneck of a constellation always in view, ``least_loaded`` where buffers
-are what runs out; ``regime_ect`` takes ``uplink_ect``'s or ``ect_queue``'s choice by what it
-reads of the regime (sustained or burst arrivals, compute- or contact-bound). A learned
+are what runs out; ``regime_ect`` takes ``uplink_ect``'s or ``ect_room``'s choice by what it
+reads of the regime (sustained or burst arrivals, compute- or contact-bound, model swaps). A learned
 policy that should be at least as good as the best of them in every scenario needs to *see*
 their choices: this wrapper appends one indicator per voter to each candidate slot of
 ``envs.wrappers.CanonicalDispatch`` (1 on the candidate the heuristic would choose, else
