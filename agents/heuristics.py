@@ -437,10 +437,11 @@ class RegimeECTAgent(ECTRoomAgent):
     counts as full: under sustained load a dropped job's penalty outweighs seconds of
     turnaround). Measured on seed 100 (the policies page): within 1.025 of the best heuristic
     on walker_100, its variants, Iridium NEXT, star_compute_12 at loads up to 1 and most
-    generated scenarios, below every other heuristic on some (0.93 on a generated 90-satellite
-    scenario with 120 s model swaps at load 1.6), and 1.09 ``earliest_uplink`` on walker_100
-    at load 2. A rule, not an optimum: it is a voter and a teacher of the distilled policy,
-    and a baseline.
+    generated scenarios, below every other heuristic on some (0.73 on a generated 2-server
+    scenario with 30 s model swaps, ``generated:13@sustained``), 1.07 on one with 120 s swaps
+    (``generated:900002@sustained``, 2.14 before the swap rule), and 1.09 ``earliest_uplink``
+    on walker_100 at load 2. A rule, not an optimum: it is a voter and a teacher of the
+    distilled policy, and a baseline.
 
     Args:
         env: The environment.
@@ -482,12 +483,8 @@ class RegimeECTAgent(ECTRoomAgent):
         if view is not self._episode:  # a new episode (or a fork) without reset(): start over
             self.reset()
             self._episode = view
-        job = view.head
-        estimates, taken = view.queue_estimates(job, [cands[i] for i in valid])
+        estimates, taken = view.queue_estimates(view.head, [cands[i] for i in valid])
         full = [self.full(cands[i], e, n) for i, e, n in zip(valid, estimates, taken, strict=True)]
-        swaps = [
-            e.uplink_end != INF and view.swap_s(job, e.sat, e.uplink_end) > 0.0 for e in estimates
-        ]
         slots = range(len(valid))
         wait = min(slots, key=lambda j: (full[j], *ECTQueueAgent.order(estimates[j])))
         now_ = min(slots, key=lambda j: (full[j], *UplinkECTAgent.order(estimates[j])))
@@ -500,8 +497,14 @@ class RegimeECTAgent(ECTRoomAgent):
             self.share = old + self.smoothing * (share - old)
         sustained = self.env.scenario.episode.duration_s - now > turnaround
         compute_bound = self.share is not None and self.share <= self.downlink_share
-        pick = now_ if sustained and compute_bound and not (full[now_] or swaps[now_]) else wait
-        return valid[pick]
+        if sustained and compute_bound and not full[now_] and not self.swaps(up):
+            return valid[now_]
+        return valid[wait]
+
+    def swaps(self, e: Estimate) -> bool:
+        """Whether the head job would make a server on ``e.sat`` swap models."""
+        view = self.view
+        return e.uplink_end != INF and view.swap_s(view.head, e.sat, e.uplink_end) > 0.0
 
 
 class LoadAwareAgent(HeuristicAgent):
